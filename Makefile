@@ -1,0 +1,95 @@
+# NeoCuma Guardian appliance. `make up` runs the appliance with the demo remote;
+# `make test` passes every test tier. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export COMPOSE_PROJECT_NAME ?= neocuma
+export BASE_IMAGE ?= neocuma/base:bookworm
+export NEOCUMA_VERSION ?= dev
+# Images build with the classic builder: no BuildKit or buildx is assumed (DESIGN §6).
+export DOCKER_BUILDKIT ?= 0
+export COMPOSE_DOCKER_CLI_BUILD ?= 0
+
+COMPOSE := ./scripts/compose.sh --profile demo
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST_CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+DOSSIERS ?= 20
+YEARS ?= 3
+SEED ?= 1
+
+.PHONY: help up down logs seed test test-unit test-integration test-e2e lint images base certs venv clean-test
+
+help:
+	@echo "make up        build what is missing, start the stack with the demo remote"
+	@echo "make down      stop the stack (volumes kept)"
+	@echo "make logs      follow the logs"
+	@echo "make seed      regenerate the demo remote's data (DOSSIERS=$(DOSSIERS) YEARS=$(YEARS) SEED=$(SEED))"
+	@echo "make test      every test tier (unit, integration, end to end)"
+	@echo "make lint      ruff and mypy"
+
+base:
+	./scripts/build-base-image.sh
+
+# The host's CA bundle goes into the build context, so pip works behind a TLS-inspecting proxy.
+certs:
+	@if [ -r "$(HOST_CA_BUNDLE)" ] && ! cmp -s "$(HOST_CA_BUNDLE)" docker/certs/host-ca-bundle.crt; then \
+		cp "$(HOST_CA_BUNDLE)" docker/certs/host-ca-bundle.crt; echo "copied $(HOST_CA_BUNDLE) into docker/certs/"; fi
+
+images: base certs
+	docker build -q -f docker/mysql/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/mysql:$(NEOCUMA_VERSION) .
+	docker build -q -f docker/appliance/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/appliance:$(NEOCUMA_VERSION) .
+
+up: images
+	$(COMPOSE) up -d
+	./scripts/wait-healthy.sh $(COMPOSE_PROJECT_NAME) 600
+	@echo
+	@echo "NeoCuma Web (local server):  http://localhost:$${NEOCUMA_WEB_PORT:-8080}/"
+	@echo "Demo remote, web:             http://127.0.0.1:$${NEOCUMA_DEMO_WEB_PORT:-8090}/"
+	@echo "Demo remote, SSH/SFTP:        sftp -P $${NEOCUMA_DEMO_SSH_PORT:-2222} resp.fd12@127.0.0.1 (password in config/demo.env)"
+
+down:
+	$(COMPOSE) down
+
+logs:
+	$(COMPOSE) logs -f --tail=200
+
+seed:
+	$(COMPOSE) exec -T remote-neocuma neocuma-server seed --dossiers $(DOSSIERS) --years $(YEARS) --seed $(SEED)
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+lint: venv
+	$(VENV)/bin/ruff check appliance tests bench
+	$(VENV)/bin/ruff format --check appliance tests bench
+	$(VENV)/bin/mypy
+
+# Test containers are labelled with the session id; a sweep removes what a killed run left.
+export TESTCONTAINERS_RYUK_DISABLED := true
+export TC_HOST ?= 127.0.0.1
+
+clean-test:
+	@ids=$$(docker ps -aq --filter label=neocuma.test-session); \
+		if [ -n "$$ids" ]; then docker rm -f -v $$ids >/dev/null; echo "removed leftover test containers"; fi
+	@nets=$$(docker network ls -q --filter label=neocuma.test-session); \
+		if [ -n "$$nets" ]; then docker network rm $$nets >/dev/null; fi
+	@vols=$$(docker volume ls -q --filter label=neocuma.test-session); \
+		if [ -n "$$vols" ]; then docker volume rm $$vols >/dev/null; fi
+
+test-unit: venv
+	$(PY) -m pytest tests/unit -q
+
+test-integration: venv images
+	$(PY) -m pytest tests/integration -q -m integration
+
+test-e2e: venv images
+	$(PY) -m pytest tests/e2e -q -m e2e
+
+test: lint clean-test test-unit test-integration test-e2e

@@ -1,0 +1,1 @@
+"""Pure domain logic: dataclasses and functions, standard library only, no I/O."""

@@ -1,0 +1,237 @@
+"""The data backup format (DESIGN §4), version 1: member names, the manifest, and its checks.
+
+A data backup is a zip holding, in this order:
+
+- ``schema.sql``: the CREATE TABLE statements of a data generation;
+- ``load.sql``: LOAD DATA LOCAL INFILE statements, so ``unzip`` + ``mariadb`` restore it;
+- ``centre/<table>.tsv``: reference and centre-level rows (the user's centre, the exported
+  dossiers, the users with rights on them and those rights only, the reference tables);
+- ``dossiers/<code>/<table>.tsv``: each dossier's rows, table by table;
+- ``manifest.json`` last, with the sha256, size and row count of every member.
+
+TSV files use LOAD DATA's default format: fields separated by a tab, rows ended by a newline,
+``\\N`` for NULL, and backslash escapes for backslash, tab, newline, carriage return and NUL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from appliance.domain.schema import (
+    CENTRE_TABLES,
+    DOSSIER_TABLES,
+    REFERENCE_TABLES,
+    Table,
+    quote_identifier,
+)
+from appliance.errors import BadRequest
+
+FORMAT_NAME = "neocuma-data-backup"
+FORMAT_VERSION = 1
+MANIFEST_MEMBER = "manifest.json"
+SCHEMA_MEMBER = "schema.sql"
+LOAD_MEMBER = "load.sql"
+DOSSIER_CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+
+
+def valid_dossier_code(code: str) -> bool:
+    """Whether ``code`` can name a dossier (and a directory of the backup)."""
+    return bool(DOSSIER_CODE_PATTERN.match(code))
+
+
+def centre_member(table: Table) -> str:
+    return f"centre/{table.name}.tsv"
+
+
+def dossier_member(code: str, table: Table) -> str:
+    if not valid_dossier_code(code):
+        raise ValueError(f"invalid dossier code {code!r}")
+    return f"dossiers/{code}/{table.name}.tsv"
+
+
+@dataclass(frozen=True)
+class MemberDigest:
+    """What a member must hold: its size, its sha256 and, for a TSV, its row count."""
+
+    sha256: str
+    size: int
+    rows: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"sha256": self.sha256, "size": self.size}
+        if self.rows is not None:
+            data["rows"] = self.rows
+        return data
+
+
+@dataclass(frozen=True)
+class DossierEntry:
+    id: int
+    code: str
+    revision: int
+    tables: dict[str, MemberDigest]
+
+    def rows(self) -> int:
+        return sum(digest.rows or 0 for digest in self.tables.values())
+
+
+@dataclass(frozen=True)
+class Manifest:
+    created_at: str
+    server: dict[str, Any]
+    schema_version: int
+    centre: dict[str, str]
+    user: dict[str, str]
+    members: dict[str, MemberDigest]
+    centre_tables: dict[str, MemberDigest]
+    dossiers: list[DossierEntry]
+    tables: dict[str, list[str]] = field(default_factory=dict)
+
+    def all_members(self) -> dict[str, MemberDigest]:
+        """Every member the manifest vouches for, by name (the manifest itself excluded)."""
+        result = dict(self.members)
+        for table in REFERENCE_TABLES + CENTRE_TABLES:
+            if table.name in self.centre_tables:
+                result[centre_member(table)] = self.centre_tables[table.name]
+        for dossier in self.dossiers:
+            for table in DOSSIER_TABLES:
+                if table.name in dossier.tables:
+                    result[dossier_member(dossier.code, table)] = dossier.tables[table.name]
+        return result
+
+    def to_json(self) -> bytes:
+        data = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "created_at": self.created_at,
+            "server": self.server,
+            "schema_version": self.schema_version,
+            "centre": self.centre,
+            "user": self.user,
+            "tables": self.tables,
+            "members": {name: digest.as_json() for name, digest in self.members.items()},
+            "centre_tables": {name: digest.as_json() for name, digest in self.centre_tables.items()},
+            "dossiers": [
+                {
+                    "id": dossier.id,
+                    "code": dossier.code,
+                    "revision": dossier.revision,
+                    "tables": {name: digest.as_json() for name, digest in dossier.tables.items()},
+                }
+                for dossier in self.dossiers
+            ],
+        }
+        return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False) + "\n").encode("utf-8")
+
+
+def parse_manifest(raw: bytes) -> Manifest:
+    """Parse and check a manifest; raises BadRequest naming the first problem found."""
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise BadRequest(f"manifest.json is larger than {MAX_MANIFEST_BYTES} bytes")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BadRequest(f"manifest.json is not valid JSON: {error}") from error
+    if not isinstance(data, dict):
+        raise BadRequest("manifest.json is not a JSON object")
+    if data.get("format") != FORMAT_NAME:
+        raise BadRequest(f"manifest.json: format is {data.get('format')!r}, expected {FORMAT_NAME!r}")
+    if data.get("format_version") != FORMAT_VERSION:
+        raise BadRequest(f"manifest.json: format_version {data.get('format_version')!r} is not supported (this software reads {FORMAT_VERSION})")
+    members = _digests(data.get("members"), "members", with_rows=False)
+    for required in (SCHEMA_MEMBER, LOAD_MEMBER):
+        if required not in members:
+            raise BadRequest(f"manifest.json does not list {required}")
+    known_centre = {t.name for t in REFERENCE_TABLES + CENTRE_TABLES}
+    centre_tables = _digests(data.get("centre_tables"), "centre_tables", with_rows=True)
+    missing = sorted(known_centre - set(centre_tables))
+    extra = sorted(set(centre_tables) - known_centre)
+    if missing or extra:
+        raise BadRequest(f"manifest.json: centre tables differ from the data model (missing {missing}, unknown {extra})")
+    dossiers: list[DossierEntry] = []
+    seen: set[str] = set()
+    raw_dossiers = data.get("dossiers")
+    if not isinstance(raw_dossiers, list):
+        raise BadRequest("manifest.json: 'dossiers' is not a list")
+    known_dossier = {t.name for t in DOSSIER_TABLES}
+    for entry in raw_dossiers:
+        if not isinstance(entry, dict):
+            raise BadRequest("manifest.json: a dossier entry is not an object")
+        code = entry.get("code")
+        if not isinstance(code, str) or not valid_dossier_code(code):
+            raise BadRequest(f"manifest.json: invalid dossier code {code!r}")
+        if code in seen:
+            raise BadRequest(f"manifest.json: dossier {code} is listed twice")
+        seen.add(code)
+        dossier_id, revision = entry.get("id"), entry.get("revision")
+        if not isinstance(dossier_id, int) or not isinstance(revision, int) or dossier_id < 1 or revision < 0:
+            raise BadRequest(f"manifest.json: dossier {code} has an invalid id or revision")
+        tables = _digests(entry.get("tables"), f"dossier {code}", with_rows=True)
+        if set(tables) != known_dossier:
+            raise BadRequest(f"manifest.json: dossier {code} does not list exactly the dossier tables of the data model")
+        dossiers.append(DossierEntry(dossier_id, code, revision, tables))
+    schema_version = data.get("schema_version")
+    if not isinstance(schema_version, int):
+        raise BadRequest("manifest.json: 'schema_version' is not a number")
+    created_at = data.get("created_at")
+    if not isinstance(created_at, str):
+        raise BadRequest("manifest.json: 'created_at' is missing")
+    return Manifest(
+        created_at=created_at,
+        server=_mapping(data.get("server"), "server"),
+        schema_version=schema_version,
+        centre={str(k): str(v) for k, v in _mapping(data.get("centre"), "centre").items()},
+        user={str(k): str(v) for k, v in _mapping(data.get("user"), "user").items()},
+        members=members,
+        centre_tables=centre_tables,
+        dossiers=dossiers,
+        tables={str(k): list(v) for k, v in _mapping(data.get("tables"), "tables").items()},
+    )
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise BadRequest(f"manifest.json: '{where}' is not an object")
+    return value
+
+
+def _digests(value: Any, where: str, with_rows: bool) -> dict[str, MemberDigest]:
+    result: dict[str, MemberDigest] = {}
+    for name, digest in _mapping(value, where).items():
+        if not isinstance(digest, Mapping):
+            raise BadRequest(f"manifest.json: {where}/{name} is not an object")
+        sha, size, rows = digest.get("sha256"), digest.get("size"), digest.get("rows")
+        if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
+            raise BadRequest(f"manifest.json: {where}/{name} has no valid sha256")
+        if not isinstance(size, int) or size < 0:
+            raise BadRequest(f"manifest.json: {where}/{name} has no valid size")
+        if with_rows and (not isinstance(rows, int) or rows < 0):
+            raise BadRequest(f"manifest.json: {where}/{name} has no valid row count")
+        result[str(name)] = MemberDigest(sha, size, rows if with_rows else None)
+    return result
+
+
+def load_script(manifest_tables: list[tuple[str, Table]]) -> str:
+    """The ``load.sql`` member: restores the backup into the current database with stock
+    tools, run from the directory the zip was extracted into."""
+    lines = [
+        "-- Restore with stock tools:",
+        "--   unzip BACKUP.zip -d restore && cd restore",
+        "--   mariadb --local-infile=1 DATABASE < load.sql",
+        "SET NAMES utf8mb4;",
+        "SET SESSION foreign_key_checks = 0;",
+        "SET SESSION unique_checks = 0;",
+        "SOURCE schema.sql;",
+    ]
+    for member, table in manifest_tables:
+        columns = ", ".join(quote_identifier(name) for name in table.column_names)
+        lines.append(
+            f"LOAD DATA LOCAL INFILE '{member}' INTO TABLE {quote_identifier(table.name)}"
+            f" CHARACTER SET utf8mb4 ({columns});"
+        )
+    return "\n".join(lines) + "\n"

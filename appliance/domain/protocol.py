@@ -1,0 +1,102 @@
+"""The guardian protocol over SSH exec requests (documented in docs/protocol.md).
+
+A request is one exec command line: ``protocol`` (no version), or ``v<N> <command> [args]``.
+Replies to metadata commands are one JSON document on stdout; ``export`` writes a zip.
+A refused request writes one line ``error <code>: <message>`` on stderr and exits with the
+status of its code. This module only parses and validates: it does no I/O.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from appliance.domain.backup_format import valid_dossier_code
+
+PROTOCOL_NAME = "neocuma-guardian"
+SUPPORTED_VERSIONS = (1,)
+MAX_REQUEST_BYTES = 8192
+MAX_DOSSIERS_PER_REQUEST = 2000
+
+EXIT_STATUS = {
+    "ok": 0,
+    "internal": 1,
+    "bad_request": 2,
+    "request_too_large": 2,
+    "unsupported_version": 3,
+    "unknown_dossier": 4,
+    "forbidden_profile": 5,
+    "outside_rights": 5,
+    "unavailable": 6,
+}
+
+COMMANDS = {
+    "whoami": "who am I: user, profile, centre and the dossiers in my rights",
+    "dossiers": "the dossiers in my rights with flags, revision and row counts",
+    "export": "a data backup (zip) of the named dossiers, or of all dossiers in my rights",
+    "time": "the server's UTC time",
+}
+
+
+class ProtocolError(Exception):
+    """A refused request: ``code`` is stable (see EXIT_STATUS), ``message`` is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @property
+    def exit_status(self) -> int:
+        return EXIT_STATUS.get(self.code, 1)
+
+    def line(self) -> str:
+        return f"error {self.code}: {self.message}\n"
+
+
+@dataclass(frozen=True)
+class Request:
+    version: int | None  # None for the version-less ``protocol`` request
+    command: str
+    dossiers: tuple[str, ...] = ()
+
+
+def parse_request(raw: bytes) -> Request:
+    """Parse an exec command line; raises ProtocolError naming what is wrong."""
+    if len(raw) > MAX_REQUEST_BYTES:
+        raise ProtocolError("request_too_large", f"requête de {len(raw)} octets, la limite est {MAX_REQUEST_BYTES}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ProtocolError("bad_request", "la requête n'est pas du texte UTF-8") from error
+    try:
+        words = shlex.split(text)
+    except ValueError as error:
+        raise ProtocolError("bad_request", f"requête illisible ({error})") from error
+    if not words:
+        raise ProtocolError("bad_request", "requête vide; essayez « protocol »")
+    if words == ["protocol"]:
+        return Request(None, "protocol")
+    head = words[0]
+    if not (head.startswith("v") and head[1:].isdigit()):
+        raise ProtocolError("bad_request", f"« {head[:40]} » n'est pas une version du protocole (attendu : v1 <commande>)")
+    version = int(head[1:])
+    if version not in SUPPORTED_VERSIONS:
+        supported = ", ".join(f"v{v}" for v in SUPPORTED_VERSIONS)
+        raise ProtocolError("unsupported_version", f"version v{version} non prise en charge (versions : {supported})")
+    if len(words) < 2:
+        raise ProtocolError("bad_request", "commande manquante après la version")
+    command, args = words[1], words[2:]
+    if command not in COMMANDS:
+        raise ProtocolError("bad_request", f"commande inconnue « {command[:40]} » (commandes : {', '.join(sorted(COMMANDS))})")
+    if command != "export":
+        if args:
+            raise ProtocolError("bad_request", f"la commande {command} ne prend pas d'argument")
+        return Request(version, command)
+    if len(args) > MAX_DOSSIERS_PER_REQUEST:
+        raise ProtocolError("request_too_large", f"{len(args)} dossiers demandés, la limite est {MAX_DOSSIERS_PER_REQUEST}")
+    for code in args:
+        if not valid_dossier_code(code):
+            raise ProtocolError("bad_request", f"code de dossier invalide : {code[:40]!r}")
+    unique = tuple(dict.fromkeys(args))
+    return Request(version, command, unique)

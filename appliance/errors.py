@@ -1,0 +1,34 @@
+"""The one root exception of the appliance and its families.
+
+Every error a user can meet is an ``ApplianceError`` whose message is a sentence naming the
+problem. Adapters turn library exceptions into these (``raise ... from error``); only the
+command-line ``main`` functions turn them into exit statuses.
+"""
+
+
+class ApplianceError(Exception):
+    """Root of every error raised on purpose by the appliance."""
+
+
+class ConfigError(ApplianceError):
+    """The configuration is invalid; the message lists every problem found."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class BadRequest(ApplianceError):
+    """A request, argument or file is malformed; nothing was changed."""
+
+
+class Refused(ApplianceError):
+    """A request was understood but is not allowed (rights, profile, mode); nothing changed."""
+
+
+class NotFound(ApplianceError):
+    """A named object (dossier, generation, file) does not exist."""
+
+
+class Unavailable(ApplianceError):
+    """A dependency (database, remote server, disk) cannot serve the request right now."""

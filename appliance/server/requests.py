@@ -1,0 +1,88 @@
+"""What the SSH endpoint answers, request by request, on top of a ``RequestView``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from appliance import __version__
+from appliance.domain.protocol import PROTOCOL_NAME, SUPPORTED_VERSIONS, ProtocolError
+from appliance.server.export import ExportRequest
+from appliance.server.store import DossierInfo, RequestView, User
+
+log = logging.getLogger(__name__)
+
+
+def protocol_reply(server_name: str, role: str) -> dict[str, Any]:
+    return {
+        "protocol": PROTOCOL_NAME,
+        "versions": list(SUPPORTED_VERSIONS),
+        "server": server_name,
+        "role": role,
+        "software": f"neocuma-server {__version__}",
+    }
+
+
+def whoami_reply(view: RequestView, user: User, server_name: str, role: str, now: dt.datetime) -> dict[str, Any]:
+    centre = view.centre(user.centre_code)
+    dossiers = view.dossiers_for(user.id)
+    return {
+        "server": {
+            "name": server_name,
+            "role": role,
+            "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "data_generation": view.live.data_generation,
+            "schema_version": view.schema_version,
+        },
+        "user": {"login": user.login, "nom": user.last_name, "prenom": user.first_name, "profil": user.profile},
+        "centre": {"code": user.centre_code, "nom": centre[1] if centre else None},
+        "dossiers": [dossier.code for dossier in dossiers],
+    }
+
+
+def dossiers_reply(view: RequestView, user: User) -> dict[str, Any]:
+    dossiers = view.dossiers_for(user.id)
+    counts = view.row_counts([d.id for d in dossiers])
+    return {
+        "data_generation": view.live.data_generation,
+        "dossiers": [dict(d.as_json(), lignes=counts[d.id]) for d in dossiers],
+    }
+
+
+def time_reply(now: dt.datetime) -> dict[str, Any]:
+    return {"utc": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "epoch": now.timestamp()}
+
+
+def resolve_export(view: RequestView, user: User, codes: tuple[str, ...], server_name: str, role: str) -> ExportRequest:
+    """Check a requested export against the user's rights; raises ProtocolError refusing the
+    whole request if any dossier is unknown or outside them."""
+    mine: dict[str, DossierInfo] = {d.code: d for d in view.dossiers_for(user.id)}
+    wanted = list(codes) if codes else sorted(mine)
+    outside = [code for code in wanted if code not in mine]
+    if outside:
+        existing = view.dossier_codes_exist(outside)
+        refused = [code for code in outside if code in existing]
+        if refused:
+            log.warning(
+                "export refused for %s: dossiers outside rights: %s", user.login, ", ".join(refused)
+            )
+            raise ProtocolError(
+                "outside_rights",
+                f"dossier(s) hors de vos droits : {', '.join(refused)}; aucune donnée n'a été exportée",
+            )
+        log.warning("export refused for %s: unknown dossiers: %s", user.login, ", ".join(outside))
+        raise ProtocolError("unknown_dossier", f"dossier(s) inconnu(s) sur ce serveur : {', '.join(outside)}")
+    centre = view.centre(user.centre_code)
+    assert view.live.schema is not None and view.live.data_generation is not None
+    return ExportRequest(
+        schema=view.live.schema,
+        data_generation=view.live.data_generation,
+        centre_code=user.centre_code,
+        centre_name=centre[1] if centre else user.centre_code,
+        user_login=user.login,
+        user_profile=user.profile,
+        dossiers=[(mine[code].id, code) for code in sorted(wanted)],
+        server_name=server_name,
+        server_role=role,
+    )

@@ -1,0 +1,1 @@
+"""Deterministic sample data for the demo remote, the tests and the benchmarks."""

@@ -1,0 +1,549 @@
+"""Deterministic generator of realistic NeoCuma centres (pure: rows out, no I/O).
+
+The same options give the same rows, byte for byte: every dossier draws from its own
+``random.Random`` seeded with ``(seed, dossier id)``, password salts derive from the seed, and
+dates derive from ``end_year``, never from today's date.
+
+Per dossier it makes a CUMA as DOMAIN.md describes it: zero-padded member codes, inactive and
+deceased members, machines and activities billed in different units, interventions, bons de
+travaux turned into invoices, balanced accounting entries (sales, purchases, bank, depreciation)
+over several exercices of which all but the last are closed, loans and their instalments, and
+capital subscriptions. One dossier of the main centre is flagged *exporté*, and one is outside
+the rights of the centre's responsable départemental.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import hashlib
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from appliance.domain.centres import Centre
+from appliance.domain.passwords import hash_password
+from appliance.domain.schema import TABLES_BY_NAME, Table
+from appliance.domain.sqltext import SqlValue
+from appliance.server.seed import vocabulary as voc
+
+Row = tuple[SqlValue, ...]
+CENT = Decimal("0.01")
+TVA_RATE = Decimal("0.20")
+
+
+@dataclass(frozen=True)
+class GeneratorOptions:
+    """What to generate. ``centres[0]`` is the main centre, holding ``dossiers`` dossiers."""
+
+    centres: tuple[Centre, ...]
+    dossiers: int = 20
+    years: int = 3
+    seed: int = 1
+    end_year: int = 2026
+    password: str = "neocuma-demo"
+    other_centre_dossiers: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.centres:
+            raise ValueError("at least one centre is needed")
+        if not 1 <= self.dossiers <= 5000:
+            raise ValueError(f"--dossiers must be between 1 and 5000, not {self.dossiers}")
+        if not 1 <= self.years <= 30:
+            raise ValueError(f"--years must be between 1 and 30, not {self.years}")
+        if not 2000 <= self.end_year <= 2100:
+            raise ValueError(f"the end year must be between 2000 and 2100, not {self.end_year}")
+
+    def dossiers_of(self, centre_index: int) -> int:
+        if centre_index == 0:
+            return self.dossiers
+        if self.other_centre_dossiers is not None:
+            return self.other_centre_dossiers
+        return max(2, self.dossiers // 5)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Rows of one table, in column order."""
+
+    table: Table
+    rows: list[Row]
+
+
+@dataclass
+class _DossierPlan:
+    id: int
+    code: str
+    centre: Centre
+    kind: str
+    name: str
+    principal: bool
+    exporte: bool
+    index: int
+
+
+@dataclass
+class _Rows:
+    """Rows of one dossier, table by table, with per-table id counters."""
+
+    dossier_id: int
+    tables: dict[str, list[Row]] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def add(self, table: str, *values: SqlValue) -> int:
+        next_id = self.counters.get(table, 0) + 1
+        self.counters[table] = next_id
+        self.tables.setdefault(table, []).append((self.dossier_id, next_id, *values))
+        return next_id
+
+
+def generate(options: GeneratorOptions) -> Iterator[Batch]:
+    """Yield every row of the centres ``options`` describe, reference tables first."""
+    yield from _reference_batches()
+    plans = _plan_dossiers(options)
+    yield Batch(TABLES_BY_NAME["centre"], [_centre_row(c) for c in options.centres])
+    yield Batch(
+        TABLES_BY_NAME["dossier"],
+        [_dossier_row(plan, options) for plan in plans],
+    )
+    users, rights = _users_and_rights(options, plans)
+    yield Batch(TABLES_BY_NAME["utilisateur"], users)
+    yield Batch(TABLES_BY_NAME["droit_dossier"], rights)
+    for plan in plans:
+        rows = _generate_dossier(plan, options)
+        for name, table_rows in rows.tables.items():
+            yield Batch(TABLES_BY_NAME[name], table_rows)
+
+
+def demo_logins(centre: Centre) -> dict[str, str]:
+    """Logins the generator gives each profile of ``centre`` (documented in the README)."""
+    slug = centre.code.lower().replace(" ", "-")
+    return {
+        "responsable_departemental": f"resp.{slug}",
+        "responsable_informatique": f"info.{slug}",
+        "comptable_departemental": f"compta.{slug}",
+        "comptable": f"compta1.{slug}",
+        "animateur": f"anim.{slug}",
+        "responsable_chronofd": f"chrono.{slug}",
+    }
+
+
+def _reference_batches() -> Iterator[Batch]:
+    yield Batch(TABLES_BY_NAME["ref_base"], [(1, "Base NeoCuma nationale", "2026.1"), (2, "Base Aquitaine", "2026.1")])
+    yield Batch(TABLES_BY_NAME["ref_unite"], [(code, label) for code, label in voc.UNITS])
+    yield Batch(
+        TABLES_BY_NAME["ref_compte_modele"],
+        [(base, account, label) for base in (1, 2) for account, label in voc.ACCOUNTS],
+    )
+    yield Batch(
+        TABLES_BY_NAME["ref_tva"],
+        [("N", Decimal("20.00"), "Taux normal"), ("I", Decimal("10.00"), "Taux intermédiaire"), ("R", Decimal("5.50"), "Taux réduit")],
+    )
+
+
+def _centre_row(centre: Centre) -> Row:
+    address = f"Maison de l'agriculture, {centre.departement or '00'}000"
+    return (centre.code, centre.name, centre.departement, address)
+
+
+def _plan_dossiers(options: GeneratorOptions) -> list[_DossierPlan]:
+    plans: list[_DossierPlan] = []
+    next_id = 100001
+    for centre_index, centre in enumerate(options.centres):
+        rng = random.Random(f"{options.seed}:centre:{centre.code}")
+        prefix = centre.departement or "99"
+        count = options.dossiers_of(centre_index)
+        communes = rng.sample(voc.COMMUNES, k=min(len(voc.COMMUNES), count))
+        for index in range(count):
+            commune = communes[index % len(communes)]
+            if index == 0:
+                kind, name = "FDCUMA", centre.name
+            elif index == 1 and count >= 4:
+                kind, name = "Societe", f"SARL Agri Services {commune}"
+            elif index == 2 and count >= 6:
+                kind, name = "AGC", f"AGC {centre.code} Conseil"
+            else:
+                suffix = "" if index < len(communes) else f" {index // len(communes) + 1}"
+                kind, name = "CUMA", f"CUMA {rng.choice(voc.CUMA_PREFIXES)}{commune}{suffix}"
+            plans.append(
+                _DossierPlan(
+                    id=next_id,
+                    code=f"{prefix}{index + 1:04d}",
+                    centre=centre,
+                    kind=kind,
+                    name=name,
+                    principal=index == 0,
+                    exporte=centre_index == 0 and index == 3 and count >= 5,
+                    index=index,
+                )
+            )
+            next_id += 1
+    return plans
+
+
+def _dossier_row(plan: _DossierPlan, options: GeneratorOptions) -> Row:
+    modified = dt.datetime(options.end_year, 6, 1, 8, 0, 0) + dt.timedelta(minutes=plan.id % 5000)
+    prefix = plan.centre.departement or "99"
+    return (
+        plan.id,
+        plan.centre.code,
+        plan.code,
+        f"H{prefix}{plan.index + 1:05d}",
+        plan.name,
+        plan.kind,
+        1 if plan.principal else 0,
+        1 if plan.exporte else 0,
+        1 if plan.kind == "CUMA" and plan.index % 3 == 0 else 0,
+        2 if plan.centre.code.startswith("AGC") else 1,
+        1,
+        modified,
+    )
+
+
+def _users_and_rights(
+    options: GeneratorOptions, plans: list[_DossierPlan]
+) -> tuple[list[Row], list[Row]]:
+    users: list[Row] = []
+    rights: list[Row] = []
+    user_id = 1
+    for centre in options.centres:
+        rng = random.Random(f"{options.seed}:users:{centre.code}")
+        own = [plan for plan in plans if plan.centre.code == centre.code]
+        societe = [plan.id for plan in own if plan.kind == "Societe"]
+        cumas = [plan.id for plan in own if plan.kind == "CUMA"]
+        grants: dict[str, list[tuple[int, str]]] = {
+            # The Société dossier is kept by its own comptable: outside the responsable's rights.
+            "responsable_departemental": [(p.id, "ecriture") for p in own if p.id not in societe],
+            "responsable_informatique": [(p.id, "lecture") for p in own],
+            "comptable_departemental": [(d, "ecriture") for d in [p.id for p in own][: max(1, len(own) // 2)]]
+            + [(d, "ecriture") for d in societe if d not in [p.id for p in own][: max(1, len(own) // 2)]],
+            "comptable": [(cumas[-1] if cumas else own[0].id, "ecriture")],
+            "animateur": [(d, "lecture") for d in cumas[:3]],
+            "responsable_chronofd": [],
+        }
+        for profile, login in demo_logins(centre).items():
+            first, last = rng.choice(voc.FIRST_NAMES), rng.choice(voc.LAST_NAMES)
+            salt = hashlib.sha256(f"{options.seed}:{login}".encode()).digest()[:16]
+            users.append(
+                (
+                    user_id,
+                    login,
+                    last,
+                    first,
+                    f"{login}@{centre.code.lower().replace(' ', '')}.example.fr",
+                    profile,
+                    centre.code,
+                    hash_password(options.password, salt=salt),
+                    1,
+                )
+            )
+            for dossier_id, access in sorted(set(grants[profile])):
+                rights.append((user_id, dossier_id, access))
+            user_id += 1
+    return users, rights
+
+
+def _money(value: float | Decimal) -> Decimal:
+    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _exercices(rng: random.Random, options: GeneratorOptions) -> list[tuple[str, dt.date, dt.date, bool]]:
+    closing_month = rng.choice((12, 12, 12, 12, 9, 8, 6))
+    result = []
+    for offset in range(options.years):
+        year = options.end_year - options.years + 1 + offset
+        end = dt.date(year, closing_month, calendar.monthrange(year, closing_month)[1])
+        start = dt.date(year - 1, closing_month, calendar.monthrange(year - 1, closing_month)[1]) + dt.timedelta(days=1)
+        label = str(year) if closing_month == 12 else f"{year - 1}/{year}"
+        result.append((label, start, end, offset < options.years - 1))
+    return result
+
+
+def _random_day(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
+    return start + dt.timedelta(days=rng.randrange((end - start).days + 1))
+
+
+def _generate_dossier(plan: _DossierPlan, options: GeneratorOptions) -> _Rows:
+    rng = random.Random(f"{options.seed}:dossier:{plan.id}")
+    rows = _Rows(plan.id)
+    exercices = [(rows.add("exercice", *e[:3], 1 if e[3] else 0), e) for e in _exercices(rng, options)]
+    commune = plan.name.split()[-1]
+    rows.add(
+        "fiche_cuma",
+        plan.code,
+        f"{rng.randrange(10**13, 10**14)}",
+        f"{rng.randrange(1, 40)} route de {rng.choice(voc.COMMUNES)}",
+        f"{plan.centre.departement or '99'}{rng.randrange(0, 999):03d}",
+        commune,
+        f"{rng.choice(voc.FIRST_NAMES)} {rng.choice(voc.LAST_NAMES)}",
+        dt.date(rng.randrange(1950, 2010), rng.randrange(1, 13), rng.randrange(1, 29)),
+    )
+    accounts = {account: rows.add("plan_comptable", account, label) for account, label in voc.ACCOUNTS}
+    journals = {code: rows.add("journal", code, label) for code, label in voc.JOURNALS}
+    members = _tiers(rows, rng, plan)
+    machines, activities = _machines_and_activities(rows, rng, options)
+    fixed_assets = _fixed_assets(rows, rng, machines, exercices)
+    _loans(rows, rng, exercices)
+    for member_id, _ in members:
+        rows.add(
+            "souscription_capital",
+            member_id,
+            _random_day(rng, exercices[0][1][1], exercices[0][1][2]),
+            rng.randrange(5, 200),
+            Decimal("15.24"),
+            _money(rng.randrange(5, 200) * 15.24),
+            Decimal("0.00"),
+        )
+    piece = 0
+    for exercice_id, (_, start, end, closed) in exercices:
+        piece = _exercice_activity(
+            rows, rng, exercice_id, start, end, closed, members, activities, journals, piece
+        )
+        piece = _exercice_depreciation(rows, fixed_assets, exercice_id, end, journals, piece)
+    del accounts
+    return rows
+
+
+def _tiers(rows: _Rows, rng: random.Random, plan: _DossierPlan) -> list[tuple[int, str]]:
+    members: list[tuple[int, str]] = []
+    member_count = max(5, min(110, int(rng.lognormvariate(3.2, 0.45))))
+    dept = plan.centre.departement or "99"
+    for category, count in (
+        ("adherent", member_count),
+        ("client", rng.randrange(2, 8)),
+        ("fournisseur", rng.randrange(5, 15)),
+        ("divers", rng.randrange(0, 3)),
+    ):
+        for number in range(1, count + 1):
+            last = rng.choice(voc.LAST_NAMES)
+            first: str | None = rng.choice(voc.FIRST_NAMES)
+            if category == "adherent" and rng.random() < 0.25:
+                name, first = f"GAEC {rng.choice(voc.GAEC_NAMES)}", None
+            elif category in ("fournisseur", "client"):
+                name, first = rng.choice(voc.COMPANIES), None
+            else:
+                name = last
+            deceased = category == "adherent" and rng.random() < 0.03
+            active = not deceased and rng.random() > 0.08
+            address = f"{rng.randrange(1, 60)} {rng.choice(voc.STREETS)}"
+            if rng.random() < 0.05:
+                address += "\nBâtiment B"  # multi-line addresses exist and must survive export
+            tiers_id = rows.add(
+                "tiers",
+                category,
+                f"{number:03d}",
+                name,
+                first,
+                address,
+                f"{dept}{rng.randrange(0, 999):03d}",
+                rng.choice(voc.COMMUNES),
+                f"05 {rng.randrange(10, 99)} {rng.randrange(10, 99)} {rng.randrange(10, 99)} {rng.randrange(10, 99)}"
+                if rng.random() < 0.8
+                else None,
+                f"{last.lower().replace(' ', '').replace(chr(39), '')}{number}@exemple.fr" if rng.random() < 0.5 else None,
+                1 if active else 0,
+                1 if deceased else 0,
+            )
+            if category == "adherent":
+                members.append((tiers_id, name))
+                if name.startswith("GAEC"):
+                    for _ in range(rng.randrange(1, 4)):
+                        rows.add("associe", tiers_id, rng.choice(voc.LAST_NAMES), rng.choice(voc.FIRST_NAMES), rng.choice(voc.PARTNER_ROLES))
+    return members
+
+
+def _machines_and_activities(
+    rows: _Rows, rng: random.Random, options: GeneratorOptions
+) -> tuple[list[tuple[int, str, Decimal, int]], list[tuple[int, str, Decimal, str]]]:
+    machines: list[tuple[int, str, Decimal, int]] = []
+    activities: list[tuple[int, str, Decimal, str]] = []
+    for number in range(1, rng.randrange(20, 41) + 1):
+        kind, unit, low, high = rng.choice(voc.MACHINES)
+        brand = rng.choice(voc.BRANDS)
+        year = rng.randrange(options.end_year - 20, options.end_year + 1)
+        value = _money(rng.randrange(8, 250) * 1000)
+        label = f"{kind} {brand}"
+        machine_id = rows.add("materiel", f"M{number:03d}", label, brand, year, value, 1 if rng.random() > 0.1 else 0)
+        machines.append((machine_id, label, value, year))
+        rate = _money(rng.uniform(low, high))
+        activity_label = f"{kind} ({unit})"
+        if number == 7:
+            activity_label += " 🚜"  # emoji survive the whole chain
+        activity_id = rows.add("activite", f"A{number:03d}", activity_label, unit, rate, machine_id)
+        activities.append((activity_id, activity_label, rate, unit))
+        rows.add("element_facturation", activity_id, f"Utilisation {kind.lower()}", "unitaire", rate)
+        if rng.random() < 0.2:
+            rows.add("element_facturation", activity_id, f"Forfait entretien {kind.lower()}", "forfait", _money(rng.randrange(50, 400)))
+    return machines, activities
+
+
+def _fixed_assets(
+    rows: _Rows,
+    rng: random.Random,
+    machines: list[tuple[int, str, Decimal, int]],
+    exercices: list[tuple[int, tuple[str, dt.date, dt.date, bool]]],
+) -> list[tuple[int, Decimal, int, dt.date]]:
+    assets = []
+    for machine_id, label, value, year in machines:
+        if rng.random() < 0.5:
+            acquired = dt.date(year, rng.randrange(1, 13), rng.randrange(1, 29))
+            duration = rng.randrange(5, 11)
+            asset_id = rows.add("immobilisation", machine_id, label, acquired, value, duration)
+            assets.append((asset_id, value, duration, acquired))
+    return assets
+
+
+def _loans(rows: _Rows, rng: random.Random, exercices: list[tuple[int, tuple[str, dt.date, dt.date, bool]]]) -> None:
+    first_day = exercices[0][1][1]
+    last_day = exercices[-1][1][2]
+    for _ in range(rng.randrange(1, 5)):
+        capital = _money(rng.randrange(20, 300) * 1000)
+        rate = Decimal(rng.randrange(50, 450)) / Decimal(100)
+        months = rng.choice((36, 48, 60, 84, 120))
+        start = _random_day(rng, first_day - dt.timedelta(days=365), first_day + dt.timedelta(days=200))
+        loan_id = rows.add("emprunt", f"Prêt {rng.choice(voc.MACHINES)[0].lower()}", rng.choice(voc.BANKS), capital, rate, months, start)
+        step = rng.choice((1, 3, 12))
+        remaining = capital
+        principal = _money(capital / (months // step))
+        for number in range(step, months + 1, step):
+            due = _add_months(start, number)
+            if due > last_day or remaining <= 0:
+                break
+            interest = _money(remaining * rate / 100 * step / 12)
+            paid = min(principal, remaining)
+            remaining = remaining - paid
+            rows.add("echeance", loan_id, due, paid, interest, remaining)
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _entry(
+    rows: _Rows,
+    exercice_id: int,
+    journal_id: int,
+    day: dt.date,
+    piece: str,
+    label: str,
+    lines: list[tuple[str, str, Decimal, Decimal, str | None]],
+) -> int:
+    debit = sum((line[2] for line in lines), Decimal(0))
+    credit = sum((line[3] for line in lines), Decimal(0))
+    if debit != credit:
+        raise AssertionError(f"unbalanced entry {piece}: {debit} != {credit}")
+    entry_id = rows.add("ecriture", exercice_id, journal_id, day, piece, label)
+    for account, line_label, line_debit, line_credit, lettering in lines:
+        rows.add("ecriture_ligne", entry_id, account, line_label, line_debit, line_credit, lettering)
+    return entry_id
+
+
+def _lettering(number: int) -> str:
+    letters = ""
+    number += 1
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _exercice_activity(
+    rows: _Rows,
+    rng: random.Random,
+    exercice_id: int,
+    start: dt.date,
+    end: dt.date,
+    closed: bool,
+    members: list[tuple[int, str]],
+    activities: list[tuple[int, str, Decimal, str]],
+    journals: dict[str, int],
+    piece: int,
+) -> int:
+    zero = Decimal("0.00")
+    for member_id, _ in members:
+        for _ in range(rng.randrange(3, 8)):
+            activity_id = rng.choice(activities)[0]
+            morning = Decimal(rng.choice((0, 2, 3, 4)))
+            afternoon = Decimal(rng.choice((0, 2, 3, 4, 5)))
+            evening = Decimal(rng.choice((0, 0, 0, 1, 2)))
+            rows.add(
+                "intervention", exercice_id, _random_day(rng, start, end), rng.choice(("travail", "travail", "entretien", "transport")),
+                activity_id, member_id, morning, afternoon, evening, morning + afternoon + evening,
+                f"{rng.choice(voc.FIRST_NAMES)} {rng.choice(voc.LAST_NAMES)}" if rng.random() < 0.4 else None,
+            )
+    for member_id, member_name in members:
+        bons = []
+        for _ in range(rng.randrange(2, 7)):
+            activity_id, label, rate, unit = rng.choice(activities)
+            quantity = _money(rng.uniform(1, 60))
+            day = _random_day(rng, start, end)
+            number = f"BT{exercice_id:02d}-{rows.counters.get('bon_travaux', 0) + 1:05d}"
+            bon_id = rows.add("bon_travaux", exercice_id, number, day, member_id, activity_id, quantity, _money(quantity * rate), None, None)
+            bons.append((bon_id, day, activity_id, label, rate, quantity))
+        if not closed and rng.random() < 0.3:
+            continue  # bons not yet invoiced in the open exercice
+        invoice_day = max(bon[1] for bon in bons)
+        total_ht = sum((_money(bon[5] * bon[4]) for bon in bons), zero)
+        tva = _money(total_ht * TVA_RATE)
+        piece += 1
+        number = f"F{exercice_id:02d}-{piece:05d}"
+        lettering = _lettering(piece) if closed or rng.random() < 0.6 else None
+        entry_id = _entry(
+            rows, exercice_id, journals["VT"], invoice_day, number, f"Facture {member_name}",
+            [("411000", member_name, total_ht + tva, zero, lettering), ("706000", "Prestations de services", zero, total_ht, None), ("445710", "TVA collectée", zero, tva, None)],
+        )
+        invoice_id = rows.add("facture", exercice_id, number, invoice_day, member_id, total_ht, tva, total_ht + tva, entry_id)
+        for bon_id, _, _, label, rate, quantity in bons:
+            rows.add("facture_ligne", invoice_id, bon_id, label, quantity, rate, _money(quantity * rate))
+            _link_bon(rows, bon_id, invoice_id)
+        if lettering:
+            paid_day = min(end, invoice_day + dt.timedelta(days=rng.randrange(5, 60)))
+            piece += 1
+            _entry(
+                rows, exercice_id, journals["BQ"], paid_day, f"R{exercice_id:02d}-{piece:05d}", f"Règlement {member_name}",
+                [("512000", "Banque", total_ht + tva, zero, None), ("411000", member_name, zero, total_ht + tva, lettering)],
+            )
+    for _ in range(rng.randrange(10, 30)):
+        account, label = rng.choice(voc.PURCHASES)
+        amount = _money(rng.uniform(40, 4000))
+        tva = _money(amount * TVA_RATE)
+        piece += 1
+        _entry(
+            rows, exercice_id, journals["AC"], _random_day(rng, start, end), f"A{exercice_id:02d}-{piece:05d}", label,
+            [(account, label, amount, zero, None), ("445660", "TVA déductible", tva, zero, None), ("401000", rng.choice(voc.COMPANIES), zero, amount + tva, None)],
+        )
+    return piece
+
+
+def _link_bon(rows: _Rows, bon_id: int, invoice_id: int) -> None:
+    bons = rows.tables["bon_travaux"]
+    index = bon_id - 1  # ids are allocated in order, so row i holds id i + 1
+    row = list(bons[index])
+    row[9] = invoice_id
+    bons[index] = tuple(row)
+
+
+def _exercice_depreciation(
+    rows: _Rows,
+    assets: list[tuple[int, Decimal, int, dt.date]],
+    exercice_id: int,
+    end: dt.date,
+    journals: dict[str, int],
+    piece: int,
+) -> int:
+    zero = Decimal("0.00")
+    lines: list[tuple[str, str, Decimal, Decimal, str | None]] = []
+    for asset_id, value, duration, acquired in assets:
+        if acquired > end or acquired.year + duration < end.year:
+            continue
+        amount = _money(value / duration)
+        rows.add("dotation", asset_id, exercice_id, amount)
+        lines.append(("681120", "Dotation aux amortissements", amount, zero, None))
+        lines.append(("281540", "Amortissement matériel", zero, amount, None))
+    if lines:
+        piece += 1
+        _entry(rows, exercice_id, journals["OD"], end, f"D{exercice_id:02d}-{piece:05d}", "Dotations aux amortissements", lines)
+    return piece

@@ -1,0 +1,286 @@
+"""The SSH endpoint for guardians (port 2222), with paramiko's server mode.
+
+Password login as a NeoCuma user, checked against the live generation's user table. A user
+whose profile is not *responsable départemental* authenticates but every request of the
+session is refused with the profile needed (``forbidden_profile``), so both the guardian and
+a person with OpenSSH see why. Failed logins are logged (login and address, never the
+password) and slowed down, more for repeated failures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import paramiko
+
+from appliance.domain.passwords import hash_password, verify_password
+from appliance.domain.protocol import ProtocolError, Request, parse_request
+from appliance.domain.schema import GUARDIAN_PROFILE, PROFILE_LABELS
+from appliance.errors import ApplianceError, Unavailable
+from appliance.server import requests
+from appliance.server.export import ClientStarter, stream_export
+from appliance.server.sftp import ReadOnlySftpServer
+from appliance.server.store import Store, User
+from appliance.server.systemfiles import SystemFiles
+from appliance.server.throttle import FailedLogins
+
+log = logging.getLogger(__name__)
+_DUMMY_HASH = hash_password("not a password", salt=b"0" * 16)
+
+
+@dataclass
+class SshContext:
+    """What every connection needs; built once by the server's wiring."""
+
+    store: Store
+    client: ClientStarter
+    system_files: SystemFiles
+    server_name: str
+    role: str
+    zip_level: int
+    transfer_timeout: int
+    now: Callable[[], dt.datetime]
+
+
+class _Session(paramiko.ServerInterface):
+    def __init__(self, context: SshContext, failures: FailedLogins, peer: str) -> None:
+        self.context = context
+        self.failures = failures
+        self.peer = peer
+        self.user: User | None = None
+
+    def get_allowed_auths(self, username: str) -> str:
+        return "password"
+
+    def check_auth_password(self, username: str, password: str) -> int:
+        try:
+            with self.context.store.request() as view:
+                user = view.find_user(username) if view.live.schema else None
+        except ApplianceError as error:
+            log.error("login of %r from %s: the user table cannot be read: %s", username, self.peer, error)
+            return paramiko.AUTH_FAILED
+        ok = verify_password(password, user.password_hash if user else _DUMMY_HASH)
+        if user is None or not ok or not user.active:
+            reason = "unknown user" if user is None else ("wrong password" if not ok else "inactive user")
+            delay = self.failures.record(f"login:{username}", f"peer:{self.peer.rsplit(':', 1)[0]}")
+            log.warning("ssh login failed for %r from %s: %s", username[:64], self.peer, reason)
+            time.sleep(delay)
+            return paramiko.AUTH_FAILED
+        self.failures.clear(f"login:{username}")
+        self.user = user
+        if user.profile != GUARDIAN_PROFILE:
+            log.warning(
+                "ssh login of %s from %s refused for guardian use: profile %s", user.login, self.peer, user.profile
+            )
+        else:
+            log.info("ssh login of %s from %s", user.login, self.peer)
+        return paramiko.AUTH_SUCCESSFUL
+
+    def _allowed(self) -> bool:
+        return self.user is not None and self.user.profile == GUARDIAN_PROFILE
+
+    def check_channel_request(self, kind: str, chanid: int) -> int:
+        if kind == "session":
+            return paramiko.OPEN_SUCCEEDED
+        return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+
+    def check_channel_pty_request(self, *args: Any) -> bool:
+        return True
+
+    def check_channel_shell_request(self, channel: paramiko.Channel) -> bool:
+        self._spawn(channel, b"")
+        return True
+
+    def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
+        self._spawn(channel, command)
+        return True
+
+    def check_channel_subsystem_request(self, channel: paramiko.Channel, name: str) -> bool:
+        if not self._allowed():
+            log.warning("sftp refused for %s: profile %s", self.user.login if self.user else "?", self.user.profile if self.user else "?")
+            return False
+        return bool(super().check_channel_subsystem_request(channel, name))
+
+    def _spawn(self, channel: paramiko.Channel, command: bytes) -> None:
+        thread = threading.Thread(target=self._run, args=(channel, command), name="ssh-request", daemon=True)
+        thread.start()
+
+    def _run(self, channel: paramiko.Channel, command: bytes) -> None:
+        status = 0
+        started = time.monotonic()
+        login = self.user.login if self.user else "?"
+        try:
+            channel.settimeout(self.context.transfer_timeout)
+            request = parse_request(command) if command else _no_shell()
+            if request.command != "protocol" and not self._allowed():
+                assert self.user is not None
+                label = PROFILE_LABELS.get(self.user.profile, self.user.profile)
+                raise ProtocolError(
+                    "forbidden_profile",
+                    f"le compte {self.user.login} a le profil « {label} »; NeoCuma Server Guardian "
+                    f"exige le profil « {PROFILE_LABELS[GUARDIAN_PROFILE]} »",
+                )
+            self._dispatch(channel, request)
+            log.info("ssh %s: %s done in %.2f s", login, request.command, time.monotonic() - started)
+        except ProtocolError as error:
+            status = error.exit_status
+            log.warning("ssh %s: request refused (%s): %s", login, error.code, error.message)
+            _send_error(channel, error.line())
+        except Unavailable as error:
+            status = ProtocolError("unavailable", str(error)).exit_status
+            log.error("ssh %s: unavailable: %s", login, error)
+            _send_error(channel, f"error unavailable: {error}\n")
+        except (OSError, EOFError, paramiko.SSHException) as error:
+            status = 1
+            log.warning("ssh %s: connection lost during the request: %s", login, error)
+        except Exception:
+            status = 1
+            log.exception("ssh %s: internal error", login)
+            _send_error(channel, "error internal: erreur interne du serveur, voir son journal\n")
+        finally:
+            try:
+                channel.send_exit_status(status)
+                channel.shutdown_write()
+                channel.close()
+            except Exception:  # the client may be gone already
+                pass
+
+    def _dispatch(self, channel: paramiko.Channel, request: Request) -> None:
+        context = self.context
+        if request.command == "protocol":
+            _send_json(channel, requests.protocol_reply(context.server_name, context.role))
+            return
+        assert self.user is not None
+        if request.command == "time":
+            _send_json(channel, requests.time_reply(context.now()))
+            return
+        with context.store.request() as view:
+            if view.live.schema is None:
+                raise ProtocolError("unavailable", "ce serveur n'a encore aucune donnée synchronisée")
+            if request.command == "whoami":
+                _send_json(channel, requests.whoami_reply(view, self.user, context.server_name, context.role, context.now()))
+                return
+            if request.command == "dossiers":
+                _send_json(channel, requests.dossiers_reply(view, self.user))
+                return
+            export = requests.resolve_export(view, self.user, request.dossiers, context.server_name, context.role)
+        writer = io.BufferedWriter(_ChannelWriter(channel), buffer_size=256 * 1024)
+        summary = stream_export(export, context.client, writer, context.zip_level, context.now)
+        writer.flush()
+        log.info(
+            "export for %s: %d dossiers, %d rows, %.1f MB of TSV in %.1f s",
+            self.user.login, summary.dossiers, summary.rows, summary.uncompressed_bytes / 1e6, summary.seconds,
+        )
+
+
+def _no_shell() -> Request:
+    raise ProtocolError("bad_request", "ce serveur n'offre pas de shell; commandes : protocol, v1 whoami, v1 dossiers, v1 export, v1 time")
+
+
+class _ChannelWriter(io.RawIOBase):
+    def __init__(self, channel: paramiko.Channel) -> None:
+        self.channel = channel
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        payload = bytes(data)
+        self.channel.sendall(payload)
+        return len(payload)
+
+
+def _send_json(channel: paramiko.Channel, data: dict[str, Any]) -> None:
+    channel.sendall((json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def _send_error(channel: paramiko.Channel, line: str) -> None:
+    try:
+        channel.sendall_stderr(line.encode("utf-8"))
+    except Exception:
+        pass
+
+
+class SshServer:
+    """Accepts connections on ``port`` and serves each in paramiko transport threads."""
+
+    def __init__(self, context: SshContext, host_key: paramiko.PKey, port: int, max_sessions: int, bind: str = "0.0.0.0") -> None:
+        self.context = context
+        self.host_key = host_key
+        self.max_sessions = max_sessions
+        self.failures = FailedLogins()
+        self._transports: set[paramiko.Transport] = set()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((bind, port))
+        self._socket.listen(64)
+        self._socket.settimeout(1.0)
+        self.port = self._socket.getsockname()[1]
+
+    def serve_forever(self) -> None:
+        log.info("ssh endpoint listening on port %d", self.port)
+        while not self._stopping.is_set():
+            try:
+                connection, address = self._socket.accept()
+            except TimeoutError:
+                self._reap()
+                continue
+            except OSError:
+                if self._stopping.is_set():
+                    break
+                raise
+            self._reap()
+            with self._lock:
+                busy = len(self._transports) >= self.max_sessions
+            if busy:
+                log.warning("ssh: refusing %s:%d, %d sessions already open", address[0], address[1], self.max_sessions)
+                connection.close()
+                continue
+            threading.Thread(
+                target=self._start_transport,
+                args=(connection, f"{address[0]}:{address[1]}"),
+                name="ssh-handshake",
+                daemon=True,
+            ).start()
+
+    def _start_transport(self, connection: socket.socket, peer: str) -> None:
+        try:
+            transport = paramiko.Transport(connection)
+            transport.local_version = "SSH-2.0-NeoCumaServer"
+            transport.add_server_key(self.host_key)
+            transport.banner_timeout = 30
+            transport.handshake_timeout = 30
+            transport.auth_timeout = 60
+            transport.set_subsystem_handler(
+                "sftp", paramiko.SFTPServer, ReadOnlySftpServer, self.context.store, self.context.system_files
+            )
+            transport.start_server(server=_Session(self.context, self.failures, peer))
+        except (paramiko.SSHException, EOFError, OSError) as error:
+            log.info("ssh: handshake with %s failed: %s", peer, error)
+            connection.close()
+            return
+        with self._lock:
+            self._transports.add(transport)
+
+    def _reap(self) -> None:
+        with self._lock:
+            self._transports = {t for t in self._transports if t.is_active()}
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._socket.close()
+        with self._lock:
+            transports = list(self._transports)
+        for transport in transports:
+            transport.close()

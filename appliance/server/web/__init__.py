@@ -1,0 +1,1 @@
+"""NeoCuma Web for LAN users: login, the dossiers a user may see, /healthz."""

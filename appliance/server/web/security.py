@@ -1,0 +1,40 @@
+"""Session secret and CSRF tokens for the web apps (server and, later, guardian console)."""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from pathlib import Path
+from typing import Any, MutableMapping
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    """A 32-byte secret kept in ``path`` (mode 0600), created on first use."""
+    if path.exists():
+        data = path.read_bytes()
+        if len(data) >= 32:
+            return data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(secrets.token_bytes(32))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.rename(temporary, path)
+    return path.read_bytes()
+
+
+def csrf_token(session: MutableMapping[str, Any]) -> str:
+    """The session's CSRF token, made on first use."""
+    token = session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+def csrf_valid(session: MutableMapping[str, Any], submitted: str | None) -> bool:
+    expected = session.get("csrf")
+    return isinstance(expected, str) and isinstance(submitted, str) and hmac.compare_digest(expected, submitted)
