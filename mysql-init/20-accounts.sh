@@ -2,9 +2,9 @@
 #
 #   NEOCUMA_ROLE                      local (default) or central
 #   NEOCUMA_SERVER_DB_USER            account of the NeoCuma server (default neocuma_server)
-#   NEOCUMA_SERVER_DB_PASSWORD_FILE   its password
+#   NEOCUMA_SERVER_DB_PASSWORD[_FILE] its password
 #   NEOCUMA_GUARDIAN_DB_USER          account of the guardian (default neocuma_guardian)
-#   NEOCUMA_GUARDIAN_DB_PASSWORD_FILE its password; no account when unset
+#   NEOCUMA_GUARDIAN_DB_PASSWORD[_FILE] its password; no account when unset
 #
 # Data generations are schemas named neocuma_g<N>; the grants use the pattern neocuma\_g%.
 # No account but root has FILE, SUPER, PROCESS or GRANT OPTION.
@@ -12,16 +12,14 @@
 neocuma_role="${NEOCUMA_ROLE:-local}"
 case "$neocuma_role" in local|central) ;; *) die "NEOCUMA_ROLE must be local or central, not '$neocuma_role'" ;; esac
 
-neocuma_read_secret() {
-    local var="$1" file="${!1:-}"
-    [ -n "$file" ] || return 1
-    [ -r "$file" ] || die "$var names $file, which does not exist or cannot be read"
-    cat "$file"
-}
-
 neocuma_sql() { mariadb --protocol=socket --socket="$SOCKET" -uroot; }
 
-if server_pw="$(neocuma_read_secret NEOCUMA_SERVER_DB_PASSWORD_FILE)"; then
+file_env NEOCUMA_SERVER_DB_PASSWORD
+file_env NEOCUMA_GUARDIAN_DB_PASSWORD
+server_pw="$NEOCUMA_SERVER_DB_PASSWORD"
+guardian_pw="$NEOCUMA_GUARDIAN_DB_PASSWORD"
+unset NEOCUMA_SERVER_DB_PASSWORD NEOCUMA_GUARDIAN_DB_PASSWORD
+if [ -n "$server_pw" ]; then
     server_user="${NEOCUMA_SERVER_DB_USER:-neocuma_server}"
     {
         echo "CREATE USER '$server_user'@'%' IDENTIFIED BY '$(sql_escape "$server_pw")';"
@@ -39,7 +37,7 @@ if server_pw="$(neocuma_read_secret NEOCUMA_SERVER_DB_PASSWORD_FILE)"; then
 fi
 unset server_pw
 
-if guardian_pw="$(neocuma_read_secret NEOCUMA_GUARDIAN_DB_PASSWORD_FILE)"; then
+if [ -n "$guardian_pw" ]; then
     guardian_user="${NEOCUMA_GUARDIAN_DB_USER:-neocuma_guardian}"
     {
         echo "CREATE USER '$guardian_user'@'%' IDENTIFIED BY '$(sql_escape "$guardian_pw")';"

@@ -14,7 +14,7 @@ import mysql.connector
 from mysql.connector.abstracts import MySQLConnectionAbstract
 
 from appliance.adapters.mysql import query_all
-from appliance.domain.schema import generation_schema_name, quote_identifier
+from appliance.domain.ddl import generation_schema_name, quote_identifier
 from appliance.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,9 @@ def existing_generations(connection: MySQLConnectionAbstract) -> list[int]:
     return sorted(numbers)
 
 
-def live_generations(connection: MySQLConnectionAbstract, control_schema: str = "neocuma_control") -> tuple[int | None, int | None, str]:
+def live_generations(
+    connection: MySQLConnectionAbstract, control_schema: str = "neocuma_control"
+) -> tuple[int | None, int | None, str]:
     """The control row: (data generation, system generation, mode)."""
     rows = query_all(
         connection,

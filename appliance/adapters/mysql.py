@@ -26,10 +26,14 @@ log = logging.getLogger(__name__)
 
 
 class MysqlSettings(Protocol):
-    host: str
-    port: int
-    user: str
-    password: str
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def password(self) -> str: ...
 
 
 def connect(settings: MysqlSettings, database: str | None = None, timeout: int = 10) -> MySQLConnectionAbstract:
@@ -126,7 +130,7 @@ def query_all(connection: MySQLConnectionAbstract, sql: str, params: Sequence[An
         cursor = connection.cursor()
         try:
             cursor.execute(sql, tuple(params))
-            rows = cursor.fetchall() if cursor.with_rows else []
+            rows = cursor.fetchall() if cursor.description is not None else []
         finally:
             cursor.close()
     except mysql.connector.Error as error:

@@ -21,13 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from appliance.domain.schema import (
-    CENTRE_TABLES,
-    DOSSIER_TABLES,
-    REFERENCE_TABLES,
-    Table,
-    quote_identifier,
-)
+from appliance.domain.ddl import quote_identifier
+from appliance.domain.schema import CENTRE_TABLES, DOSSIER_TABLES, REFERENCE_TABLES, Table
 from appliance.errors import BadRequest
 
 FORMAT_NAME = "neocuma-data-backup"
@@ -142,7 +137,9 @@ def parse_manifest(raw: bytes) -> Manifest:
     if data.get("format") != FORMAT_NAME:
         raise BadRequest(f"manifest.json: format is {data.get('format')!r}, expected {FORMAT_NAME!r}")
     if data.get("format_version") != FORMAT_VERSION:
-        raise BadRequest(f"manifest.json: format_version {data.get('format_version')!r} is not supported (this software reads {FORMAT_VERSION})")
+        raise BadRequest(
+            f"manifest.json: format_version {data.get('format_version')!r} is not supported (this software reads {FORMAT_VERSION})"
+        )
     members = _digests(data.get("members"), "members", with_rows=False)
     for required in (SCHEMA_MEMBER, LOAD_MEMBER):
         if required not in members:
@@ -152,7 +149,9 @@ def parse_manifest(raw: bytes) -> Manifest:
     missing = sorted(known_centre - set(centre_tables))
     extra = sorted(set(centre_tables) - known_centre)
     if missing or extra:
-        raise BadRequest(f"manifest.json: centre tables differ from the data model (missing {missing}, unknown {extra})")
+        raise BadRequest(
+            f"manifest.json: centre tables differ from the data model (missing {missing}, unknown {extra})"
+        )
     dossiers: list[DossierEntry] = []
     seen: set[str] = set()
     raw_dossiers = data.get("dossiers")
@@ -173,7 +172,9 @@ def parse_manifest(raw: bytes) -> Manifest:
             raise BadRequest(f"manifest.json: dossier {code} has an invalid id or revision")
         tables = _digests(entry.get("tables"), f"dossier {code}", with_rows=True)
         if set(tables) != known_dossier:
-            raise BadRequest(f"manifest.json: dossier {code} does not list exactly the dossier tables of the data model")
+            raise BadRequest(
+                f"manifest.json: dossier {code} does not list exactly the dossier tables of the data model"
+            )
         dossiers.append(DossierEntry(dossier_id, code, revision, tables))
     schema_version = data.get("schema_version")
     if not isinstance(schema_version, int):

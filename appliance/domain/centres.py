@@ -40,7 +40,7 @@ def parse_centres(data: dict[str, Any]) -> list[Centre]:
     if unknown_top:
         problems.append(f"unknown top-level keys: {', '.join(unknown_top)}")
     if not isinstance(entries, list) or not entries:
-        raise ConfigError(problems + ["no [[centre]] entry"])
+        raise ConfigError([*problems, "no [[centre]] entry"])
     centres: list[Centre] = []
     seen: set[str] = set()
     allowed = {"code", "name", "departement", "parity", "start", "end"}

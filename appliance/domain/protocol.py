@@ -79,7 +79,9 @@ def parse_request(raw: bytes) -> Request:
         return Request(None, "protocol")
     head = words[0]
     if not (head.startswith("v") and head[1:].isdigit()):
-        raise ProtocolError("bad_request", f"« {head[:40]} » n'est pas une version du protocole (attendu : v1 <commande>)")
+        raise ProtocolError(
+            "bad_request", f"« {head[:40]} » n'est pas une version du protocole (attendu : v1 <commande>)"
+        )
     version = int(head[1:])
     if version not in SUPPORTED_VERSIONS:
         supported = ", ".join(f"v{v}" for v in SUPPORTED_VERSIONS)
@@ -88,13 +90,17 @@ def parse_request(raw: bytes) -> Request:
         raise ProtocolError("bad_request", "commande manquante après la version")
     command, args = words[1], words[2:]
     if command not in COMMANDS:
-        raise ProtocolError("bad_request", f"commande inconnue « {command[:40]} » (commandes : {', '.join(sorted(COMMANDS))})")
+        raise ProtocolError(
+            "bad_request", f"commande inconnue « {command[:40]} » (commandes : {', '.join(sorted(COMMANDS))})"
+        )
     if command != "export":
         if args:
             raise ProtocolError("bad_request", f"la commande {command} ne prend pas d'argument")
         return Request(version, command)
     if len(args) > MAX_DOSSIERS_PER_REQUEST:
-        raise ProtocolError("request_too_large", f"{len(args)} dossiers demandés, la limite est {MAX_DOSSIERS_PER_REQUEST}")
+        raise ProtocolError(
+            "request_too_large", f"{len(args)} dossiers demandés, la limite est {MAX_DOSSIERS_PER_REQUEST}"
+        )
     for code in args:
         if not valid_dossier_code(code):
             raise ProtocolError("bad_request", f"code de dossier invalide : {code[:40]!r}")

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from appliance.domain.schema import quote_identifier
+from appliance.domain.ddl import quote_identifier
 
 SqlValue = None | bool | int | str | Decimal | dt.date | dt.datetime
 
@@ -46,11 +46,7 @@ def insert_statements(
     max_bytes: int = 1 << 20,
 ) -> Iterable[str]:
     """Yield multi-row INSERT statements (with the ``;\\n``) of at most about ``max_bytes``."""
-    head = (
-        f"INSERT INTO {quote_identifier(table)} ("
-        + ", ".join(map(quote_identifier, columns))
-        + ") VALUES\n"
-    )
+    head = f"INSERT INTO {quote_identifier(table)} (" + ", ".join(map(quote_identifier, columns)) + ") VALUES\n"
     parts: list[str] = []
     size = 0
     for row in rows:

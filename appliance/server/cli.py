@@ -10,6 +10,7 @@ hostkey      print the SSH host key's fingerprint
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import logging
 import signal
@@ -24,7 +25,7 @@ from types import FrameType
 from appliance import __version__
 from appliance.adapters.mysql import ConnectionPool, MysqlClient
 from appliance.domain.centres import Centre, parse_centres
-from appliance.domain.schema import generation_ddl
+from appliance.domain.ddl import generation_ddl
 from appliance.domain.sqltext import insert_statements
 from appliance.errors import ApplianceError, ConfigError, Unavailable
 from appliance.server.config import ServerSettings, load_server_settings
@@ -118,7 +119,7 @@ def serve(settings: ServerSettings) -> int:
         role=settings.role,
         zip_level=settings.zip_level,
         transfer_timeout=settings.transfer_timeout,
-        now=lambda: dt.datetime.now(dt.timezone.utc),
+        now=lambda: dt.datetime.now(dt.UTC),
     )
     ssh = SshServer(context, host_key, settings.ssh_port, settings.max_sessions)
     threading.Thread(target=ssh.serve_forever, name="ssh-accept", daemon=True).start()
@@ -136,11 +137,15 @@ def serve(settings: ServerSettings) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGHUP, _hangup)
-    log.info("neocuma-server %s (%s role) ready: web on %d, ssh on %d", __version__, settings.role, settings.http_port, ssh.port)
-    try:
+    log.info(
+        "neocuma-server %s (%s role) ready: web on %d, ssh on %d",
+        __version__,
+        settings.role,
+        settings.http_port,
+        ssh.port,
+    )
+    with contextlib.suppress(OSError):  # closed by the signal handler
         web.run()
-    except OSError:
-        pass  # closed by the signal handler
     pool.close()
     log.info("stopped")
     return 0
@@ -167,7 +172,7 @@ def _generator_options(args: argparse.Namespace, centres_file: Path, default_pas
         raise ConfigError([str(error)]) from error
 
 
-def generate_sql(options: GeneratorOptions, output: "object") -> int:
+def generate_sql(options: GeneratorOptions, output: object) -> int:
     """Write the DDL and the INSERTs of ``options``' centres to ``output``; return bytes."""
     write = output.write  # type: ignore[attr-defined]
     size = 0
@@ -186,15 +191,22 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"neocuma-server {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the SSH endpoint and NeoCuma Web")
-    for name, text in (("seed", "load generated centres into a new live generation"), ("generate", "print generated centres as SQL")):
+    for name, text in (
+        ("seed", "load generated centres into a new live generation"),
+        ("generate", "print generated centres as SQL"),
+    ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--dossiers", type=int, default=20, help="dossiers of the main centre (default 20)")
         sub.add_argument("--years", type=int, default=3, help="exercices per dossier (default 3)")
         sub.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
         sub.add_argument("--end-year", type=int, default=2026, help="year of the last exercice (default 2026)")
-        sub.add_argument("--centres", default="FD12,FD24,FD47", help="centre codes, main first (default FD12,FD24,FD47)")
+        sub.add_argument(
+            "--centres", default="FD12,FD24,FD47", help="centre codes, main first (default FD12,FD24,FD47)"
+        )
         sub.add_argument("--password-file", help="file holding every generated user's password")
-        sub.add_argument("--centres-file", default=None, help="centres table (default: NEOCUMA_CENTRES_FILE or config/centres.toml)")
+        sub.add_argument(
+            "--centres-file", default=None, help="centres table (default: NEOCUMA_CENTRES_FILE or config/centres.toml)"
+        )
     commands.add_parser("healthcheck", help="exit 0 when /healthz answers")
     commands.add_parser("hostkey", help="print the SSH host key fingerprint")
     return parser
@@ -207,7 +219,10 @@ def _default_centres_file(explicit: str | None) -> Path:
         return Path(explicit)
     if os.environ.get("NEOCUMA_CENTRES_FILE"):
         return Path(os.environ["NEOCUMA_CENTRES_FILE"])
-    for candidate in (Path("/etc/neocuma/centres.toml"), Path(__file__).resolve().parents[2] / "config" / "centres.toml"):
+    for candidate in (
+        Path("/etc/neocuma/centres.toml"),
+        Path(__file__).resolve().parents[2] / "config" / "centres.toml",
+    ):
         if candidate.exists():
             return candidate
     return Path("config/centres.toml")
@@ -249,7 +264,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             pool = ConnectionPool(settings.database, size=2)
             result = seed_generation(pool, MysqlClient(settings.database), settings.system_dir, options, settings.name)
-            print(f"generation {result.generation}: {result.rows} rows, {result.sql_bytes / 1e6:.1f} MB of SQL, {result.seconds:.1f} s")
+            print(
+                f"generation {result.generation}: {result.rows} rows, {result.sql_bytes / 1e6:.1f} MB of SQL, {result.seconds:.1f} s"
+            )
             return 0
     except ConfigError as error:
         print(f"neocuma-server: {error}", file=sys.stderr)

@@ -77,9 +77,7 @@ def load_server_settings(environ: Mapping[str, str] | None = None) -> ServerSett
         years=env.integer("NEOCUMA_SEED_YEARS", 3, 1, 30),
         seed=env.integer("NEOCUMA_SEED", 1, 0, 2**31),
         centres=tuple(
-            code.strip()
-            for code in env.text("NEOCUMA_SEED_CENTRES", "FD12,FD24,FD47").split(",")
-            if code.strip()
+            code.strip() for code in env.text("NEOCUMA_SEED_CENTRES", "FD12,FD24,FD47").split(",") if code.strip()
         ),
         password=env.secret("NEOCUMA_SEED_PASSWORD", required=seed_on_start),
     )
@@ -97,9 +95,7 @@ def load_server_settings(environ: Mapping[str, str] | None = None) -> ServerSett
         max_sessions=env.integer("NEOCUMA_MAX_SESSIONS", 32, 1, 1000),
         transfer_timeout=env.integer("NEOCUMA_TRANSFER_TIMEOUT", 120, 5, 3600),
         seed=seed,
-        log_level=env.choice(
-            "NEOCUMA_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"
-        ),
+        log_level=env.choice("NEOCUMA_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
     )
     if seed_on_start and role != "central":
         env.problems.append("NEOCUMA_SEED_ON_FIRST_START is only for the central role")

@@ -9,6 +9,7 @@ arrives: memory stays flat whatever the size. ``manifest.json`` is written last.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -33,6 +34,7 @@ from appliance.domain.backup_format import (
     dossier_member,
     load_script,
 )
+from appliance.domain.ddl import generation_ddl, quote_identifier
 from appliance.domain.schema import (
     CENTRE_TABLES,
     DOSSIER_TABLES,
@@ -41,8 +43,6 @@ from appliance.domain.schema import (
     TABLES_BY_NAME,
     Column,
     Table,
-    generation_ddl,
-    quote_identifier,
 )
 from appliance.domain.sqltext import literal
 from appliance.errors import ApplianceError, Unavailable
@@ -189,14 +189,51 @@ def stream_export(
     client: ClientStarter,
     output: IO[bytes],
     zip_level: int = 1,
-    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
 ) -> ExportSummary:
     """Write the export of ``request`` to ``output`` as a zip; raises Unavailable if the
     database client fails (the zip is then left without its manifest and cannot verify)."""
     started = time.monotonic()
     created_at = now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    guarded = _AbortableOutput(output)
+    archive = zipfile.ZipFile(guarded, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=zip_level)  # type: ignore[call-overload]
+    try:
+        return _write_export(request, client, archive, output, created_at, started)
+    except BaseException:
+        # Never finish a failed export into a valid-looking zip: no central directory, no manifest.
+        guarded.aborted = True
+        with contextlib.suppress(Exception):
+            archive.close()
+        raise
+
+
+class _AbortableOutput:
+    """Passes writes through until aborted; then every write fails, so a failed export is
+    never completed into a zip that opens."""
+
+    def __init__(self, output: IO[bytes]) -> None:
+        self.output = output
+        self.aborted = False
+
+    def write(self, data: bytes) -> int:
+        if self.aborted:
+            raise OSError("export aborted")
+        return self.output.write(data)
+
+    def flush(self) -> None:
+        if not self.aborted:
+            self.output.flush()
+
+
+def _write_export(
+    request: ExportRequest,
+    client: ClientStarter,
+    archive: zipfile.ZipFile,
+    output: IO[bytes],
+    created_at: str,
+    started: float,
+) -> ExportSummary:
     members = export_members(request)
-    archive = zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=zip_level)
     top: dict[str, MemberDigest] = {
         SCHEMA_MEMBER: _write_whole(archive, SCHEMA_MEMBER, generation_ddl().script().encode("utf-8")),
         LOAD_MEMBER: _write_whole(
@@ -274,6 +311,24 @@ def _demultiplex(
     expected: set[str],
 ) -> bool:
     """Split the client's output into members; True when the end marker was seen."""
+    holder: list[_MemberWriter] = []
+    try:
+        return _split(stream, archive, digests, dossier_rows, expected, holder)
+    except BaseException:
+        for writer in holder:
+            with contextlib.suppress(Exception):
+                writer.handle.close()
+        raise
+
+
+def _split(
+    stream: IO[bytes],
+    archive: zipfile.ZipFile,
+    digests: dict[str, MemberDigest],
+    dossier_rows: io.BytesIO,
+    expected: set[str],
+    holder: list[_MemberWriter],
+) -> bool:
     current: _MemberWriter | None = None
     pending = b""
     dossier_member_name = centre_member(TABLES_BY_NAME["dossier"])
@@ -296,6 +351,7 @@ def _demultiplex(
             name = buffer[position + 1 : end].decode("utf-8")
             buffer = buffer[end + 1 :]
             if current is not None:
+                holder.clear()
                 digests[current.name] = current.close()
                 current = None
             if name == "end":
@@ -303,7 +359,9 @@ def _demultiplex(
             if name not in expected:
                 raise ApplianceError(f"unexpected export member {name!r}")
             current = _MemberWriter(archive, name)
+            holder.append(current)
     if current is not None:
+        holder.clear()
         digests[current.name] = current.close()
     return False
 

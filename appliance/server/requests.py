@@ -64,9 +64,7 @@ def resolve_export(view: RequestView, user: User, codes: tuple[str, ...], server
         existing = view.dossier_codes_exist(outside)
         refused = [code for code in outside if code in existing]
         if refused:
-            log.warning(
-                "export refused for %s: dossiers outside rights: %s", user.login, ", ".join(refused)
-            )
+            log.warning("export refused for %s: dossiers outside rights: %s", user.login, ", ".join(refused))
             raise ProtocolError(
                 "outside_rights",
                 f"dossier(s) hors de vos droits : {', '.join(refused)}; aucune donnée n'a été exportée",

@@ -164,7 +164,9 @@ class ReadOnlySftpServer(paramiko.SFTPServerInterface):
         try:
             fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
         except OSError as error:
-            return paramiko.SFTP_PERMISSION_DENIED if error.errno in (errno.ELOOP, errno.EACCES) else paramiko.SFTP_FAILURE
+            return (
+                paramiko.SFTP_PERMISSION_DENIED if error.errno in (errno.ELOOP, errno.EACCES) else paramiko.SFTP_FAILURE
+            )
         return _Handle(os.fdopen(fd, "rb"), attributes)
 
     def readlink(self, path: str) -> int:

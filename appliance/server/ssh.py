@@ -9,6 +9,7 @@ password) and slowed down, more for repeated failures.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
@@ -106,7 +107,11 @@ class _Session(paramiko.ServerInterface):
 
     def check_channel_subsystem_request(self, channel: paramiko.Channel, name: str) -> bool:
         if not self._allowed():
-            log.warning("sftp refused for %s: profile %s", self.user.login if self.user else "?", self.user.profile if self.user else "?")
+            log.warning(
+                "sftp refused for %s: profile %s",
+                self.user.login if self.user else "?",
+                self.user.profile if self.user else "?",
+            )
             return False
         return bool(super().check_channel_subsystem_request(channel, name))
 
@@ -167,7 +172,9 @@ class _Session(paramiko.ServerInterface):
             if view.live.schema is None:
                 raise ProtocolError("unavailable", "ce serveur n'a encore aucune donnée synchronisée")
             if request.command == "whoami":
-                _send_json(channel, requests.whoami_reply(view, self.user, context.server_name, context.role, context.now()))
+                _send_json(
+                    channel, requests.whoami_reply(view, self.user, context.server_name, context.role, context.now())
+                )
                 return
             if request.command == "dossiers":
                 _send_json(channel, requests.dossiers_reply(view, self.user))
@@ -178,12 +185,19 @@ class _Session(paramiko.ServerInterface):
         writer.flush()
         log.info(
             "export for %s: %d dossiers, %d rows, %.1f MB of TSV in %.1f s",
-            self.user.login, summary.dossiers, summary.rows, summary.uncompressed_bytes / 1e6, summary.seconds,
+            self.user.login,
+            summary.dossiers,
+            summary.rows,
+            summary.uncompressed_bytes / 1e6,
+            summary.seconds,
         )
 
 
 def _no_shell() -> Request:
-    raise ProtocolError("bad_request", "ce serveur n'offre pas de shell; commandes : protocol, v1 whoami, v1 dossiers, v1 export, v1 time")
+    raise ProtocolError(
+        "bad_request",
+        "ce serveur n'offre pas de shell; commandes : protocol, v1 whoami, v1 dossiers, v1 export, v1 time",
+    )
 
 
 class _ChannelWriter(io.RawIOBase):
@@ -204,16 +218,16 @@ def _send_json(channel: paramiko.Channel, data: dict[str, Any]) -> None:
 
 
 def _send_error(channel: paramiko.Channel, line: str) -> None:
-    try:
+    with contextlib.suppress(Exception):
         channel.sendall_stderr(line.encode("utf-8"))
-    except Exception:
-        pass
 
 
 class SshServer:
     """Accepts connections on ``port`` and serves each in paramiko transport threads."""
 
-    def __init__(self, context: SshContext, host_key: paramiko.PKey, port: int, max_sessions: int, bind: str = "0.0.0.0") -> None:
+    def __init__(
+        self, context: SshContext, host_key: paramiko.PKey, port: int, max_sessions: int, bind: str = "0.0.0.0"
+    ) -> None:
         self.context = context
         self.host_key = host_key
         self.max_sessions = max_sessions

@@ -17,7 +17,8 @@ import mysql.connector
 from mysql.connector.abstracts import MySQLConnectionAbstract
 
 from appliance.adapters.mysql import ConnectionPool, query_all
-from appliance.domain.schema import DOSSIER_TABLES, generation_schema_name, quote_identifier
+from appliance.domain.ddl import generation_schema_name, quote_identifier
+from appliance.domain.schema import DOSSIER_TABLES
 from appliance.errors import Unavailable
 
 
@@ -103,7 +104,9 @@ class RequestView:
         if not rows:
             return None
         row = rows[0]
-        return User(int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]), str(row[5]), bool(row[6]), str(row[7]))
+        return User(
+            int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]), str(row[5]), bool(row[6]), str(row[7])
+        )
 
     def centre(self, code: str) -> tuple[str, str] | None:
         rows = query_all(self.connection, f"SELECT code, nom FROM {self._schema()}.centre WHERE code = %s", (code,))
@@ -120,7 +123,18 @@ class RequestView:
             (user_id,),
         )
         return [
-            DossierInfo(int(r[0]), str(r[1]), r[2], str(r[3]), str(r[4]), bool(r[5]), bool(r[6]), bool(r[7]), int(r[8]), str(r[9]))
+            DossierInfo(
+                int(r[0]),
+                str(r[1]),
+                r[2],
+                str(r[3]),
+                str(r[4]),
+                bool(r[5]),
+                bool(r[6]),
+                bool(r[7]),
+                int(r[8]),
+                str(r[9]),
+            )
             for r in rows
         ]
 
@@ -129,7 +143,9 @@ class RequestView:
         if not codes:
             return set()
         placeholders = ", ".join(["%s"] * len(codes))
-        rows = query_all(self.connection, f"SELECT code FROM {self._schema()}.dossier WHERE code IN ({placeholders})", codes)
+        rows = query_all(
+            self.connection, f"SELECT code FROM {self._schema()}.dossier WHERE code IN ({placeholders})", codes
+        )
         return {str(row[0]) for row in rows}
 
     def row_counts(self, dossier_ids: Sequence[int]) -> dict[int, dict[str, int]]:

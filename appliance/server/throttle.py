@@ -24,7 +24,7 @@ class FailedLogins:
                 recent.append(now)
                 self._failures[key] = recent[-50:]
                 counts.append(len(recent))
-        return min(8.0, 0.5 * 2 ** (max(counts) - 1))
+        return float(min(8.0, 0.5 * 2 ** (max(counts) - 1)))
 
     def clear(self, key: str) -> None:
         with self._lock:

@@ -28,11 +28,7 @@ def write_demo_files(target: Path, server_name: str, seed: int, dossier_codes: l
     staging.mkdir(parents=True)
     files: dict[str, bytes] = {
         "config/neocuma.ini": (
-            "[serveur]\n"
-            f"nom = {server_name}\n"
-            "version = 2026.11\n"
-            "[sauvegardes]\n"
-            "historique = 14\n"
+            f"[serveur]\nnom = {server_name}\nversion = 2026.11\n[sauvegardes]\nhistorique = 14\n"
         ).encode(),
         "references/unites.csv": ("code;libelle\n" + "".join(f"{c};{label}\n" for c, label in voc.UNITS)).encode(),
         "references/plan_comptable_modele.csv": (

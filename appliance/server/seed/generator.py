@@ -19,18 +19,15 @@ import datetime as dt
 import hashlib
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import dataclass
+from decimal import Decimal
 
 from appliance.domain.centres import Centre
 from appliance.domain.passwords import hash_password
 from appliance.domain.schema import TABLES_BY_NAME, Table
-from appliance.domain.sqltext import SqlValue
 from appliance.server.seed import vocabulary as voc
-
-Row = tuple[SqlValue, ...]
-CENT = Decimal("0.01")
-TVA_RATE = Decimal("0.20")
+from appliance.server.seed.accounting import exercice_activity, exercice_depreciation
+from appliance.server.seed.rows import DossierRows, Row, money, random_day
 
 
 @dataclass(frozen=True)
@@ -83,21 +80,6 @@ class _DossierPlan:
     index: int
 
 
-@dataclass
-class _Rows:
-    """Rows of one dossier, table by table, with per-table id counters."""
-
-    dossier_id: int
-    tables: dict[str, list[Row]] = field(default_factory=dict)
-    counters: dict[str, int] = field(default_factory=dict)
-
-    def add(self, table: str, *values: SqlValue) -> int:
-        next_id = self.counters.get(table, 0) + 1
-        self.counters[table] = next_id
-        self.tables.setdefault(table, []).append((self.dossier_id, next_id, *values))
-        return next_id
-
-
 def generate(options: GeneratorOptions) -> Iterator[Batch]:
     """Yield every row of the centres ``options`` describe, reference tables first."""
     yield from _reference_batches()
@@ -138,7 +120,11 @@ def _reference_batches() -> Iterator[Batch]:
     )
     yield Batch(
         TABLES_BY_NAME["ref_tva"],
-        [("N", Decimal("20.00"), "Taux normal"), ("I", Decimal("10.00"), "Taux intermédiaire"), ("R", Decimal("5.50"), "Taux réduit")],
+        [
+            ("N", Decimal("20.00"), "Taux normal"),
+            ("I", Decimal("10.00"), "Taux intermédiaire"),
+            ("R", Decimal("5.50"), "Taux réduit"),
+        ],
     )
 
 
@@ -201,9 +187,7 @@ def _dossier_row(plan: _DossierPlan, options: GeneratorOptions) -> Row:
     )
 
 
-def _users_and_rights(
-    options: GeneratorOptions, plans: list[_DossierPlan]
-) -> tuple[list[Row], list[Row]]:
+def _users_and_rights(options: GeneratorOptions, plans: list[_DossierPlan]) -> tuple[list[Row], list[Row]]:
     users: list[Row] = []
     rights: list[Row] = []
     user_id = 1
@@ -244,10 +228,6 @@ def _users_and_rights(
     return users, rights
 
 
-def _money(value: float | Decimal) -> Decimal:
-    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def _exercices(rng: random.Random, options: GeneratorOptions) -> list[tuple[str, dt.date, dt.date, bool]]:
     closing_month = rng.choice((12, 12, 12, 12, 9, 8, 6))
     result = []
@@ -260,13 +240,9 @@ def _exercices(rng: random.Random, options: GeneratorOptions) -> list[tuple[str,
     return result
 
 
-def _random_day(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
-    return start + dt.timedelta(days=rng.randrange((end - start).days + 1))
-
-
-def _generate_dossier(plan: _DossierPlan, options: GeneratorOptions) -> _Rows:
+def _generate_dossier(plan: _DossierPlan, options: GeneratorOptions) -> DossierRows:
     rng = random.Random(f"{options.seed}:dossier:{plan.id}")
-    rows = _Rows(plan.id)
+    rows = DossierRows(plan.id)
     exercices = [(rows.add("exercice", *e[:3], 1 if e[3] else 0), e) for e in _exercices(rng, options)]
     commune = plan.name.split()[-1]
     rows.add(
@@ -289,23 +265,21 @@ def _generate_dossier(plan: _DossierPlan, options: GeneratorOptions) -> _Rows:
         rows.add(
             "souscription_capital",
             member_id,
-            _random_day(rng, exercices[0][1][1], exercices[0][1][2]),
+            random_day(rng, exercices[0][1][1], exercices[0][1][2]),
             rng.randrange(5, 200),
             Decimal("15.24"),
-            _money(rng.randrange(5, 200) * 15.24),
+            money(rng.randrange(5, 200) * 15.24),
             Decimal("0.00"),
         )
     piece = 0
     for exercice_id, (_, start, end, closed) in exercices:
-        piece = _exercice_activity(
-            rows, rng, exercice_id, start, end, closed, members, activities, journals, piece
-        )
-        piece = _exercice_depreciation(rows, fixed_assets, exercice_id, end, journals, piece)
+        piece = exercice_activity(rows, rng, exercice_id, start, end, closed, members, activities, journals, piece)
+        piece = exercice_depreciation(rows, fixed_assets, exercice_id, end, journals, piece)
     del accounts
     return rows
 
 
-def _tiers(rows: _Rows, rng: random.Random, plan: _DossierPlan) -> list[tuple[int, str]]:
+def _tiers(rows: DossierRows, rng: random.Random, plan: _DossierPlan) -> list[tuple[int, str]]:
     members: list[tuple[int, str]] = []
     member_count = max(5, min(110, int(rng.lognormvariate(3.2, 0.45))))
     dept = plan.centre.departement or "99"
@@ -341,7 +315,9 @@ def _tiers(rows: _Rows, rng: random.Random, plan: _DossierPlan) -> list[tuple[in
                 f"05 {rng.randrange(10, 99)} {rng.randrange(10, 99)} {rng.randrange(10, 99)} {rng.randrange(10, 99)}"
                 if rng.random() < 0.8
                 else None,
-                f"{last.lower().replace(' ', '').replace(chr(39), '')}{number}@exemple.fr" if rng.random() < 0.5 else None,
+                f"{last.lower().replace(' ', '').replace(chr(39), '')}{number}@exemple.fr"
+                if rng.random() < 0.5
+                else None,
                 1 if active else 0,
                 1 if deceased else 0,
             )
@@ -349,12 +325,18 @@ def _tiers(rows: _Rows, rng: random.Random, plan: _DossierPlan) -> list[tuple[in
                 members.append((tiers_id, name))
                 if name.startswith("GAEC"):
                     for _ in range(rng.randrange(1, 4)):
-                        rows.add("associe", tiers_id, rng.choice(voc.LAST_NAMES), rng.choice(voc.FIRST_NAMES), rng.choice(voc.PARTNER_ROLES))
+                        rows.add(
+                            "associe",
+                            tiers_id,
+                            rng.choice(voc.LAST_NAMES),
+                            rng.choice(voc.FIRST_NAMES),
+                            rng.choice(voc.PARTNER_ROLES),
+                        )
     return members
 
 
 def _machines_and_activities(
-    rows: _Rows, rng: random.Random, options: GeneratorOptions
+    rows: DossierRows, rng: random.Random, options: GeneratorOptions
 ) -> tuple[list[tuple[int, str, Decimal, int]], list[tuple[int, str, Decimal, str]]]:
     machines: list[tuple[int, str, Decimal, int]] = []
     activities: list[tuple[int, str, Decimal, str]] = []
@@ -362,11 +344,11 @@ def _machines_and_activities(
         kind, unit, low, high = rng.choice(voc.MACHINES)
         brand = rng.choice(voc.BRANDS)
         year = rng.randrange(options.end_year - 20, options.end_year + 1)
-        value = _money(rng.randrange(8, 250) * 1000)
+        value = money(rng.randrange(8, 250) * 1000)
         label = f"{kind} {brand}"
         machine_id = rows.add("materiel", f"M{number:03d}", label, brand, year, value, 1 if rng.random() > 0.1 else 0)
         machines.append((machine_id, label, value, year))
-        rate = _money(rng.uniform(low, high))
+        rate = money(rng.uniform(low, high))
         activity_label = f"{kind} ({unit})"
         if number == 7:
             activity_label += " 🚜"  # emoji survive the whole chain
@@ -374,12 +356,18 @@ def _machines_and_activities(
         activities.append((activity_id, activity_label, rate, unit))
         rows.add("element_facturation", activity_id, f"Utilisation {kind.lower()}", "unitaire", rate)
         if rng.random() < 0.2:
-            rows.add("element_facturation", activity_id, f"Forfait entretien {kind.lower()}", "forfait", _money(rng.randrange(50, 400)))
+            rows.add(
+                "element_facturation",
+                activity_id,
+                f"Forfait entretien {kind.lower()}",
+                "forfait",
+                money(rng.randrange(50, 400)),
+            )
     return machines, activities
 
 
 def _fixed_assets(
-    rows: _Rows,
+    rows: DossierRows,
     rng: random.Random,
     machines: list[tuple[int, str, Decimal, int]],
     exercices: list[tuple[int, tuple[str, dt.date, dt.date, bool]]],
@@ -394,23 +382,33 @@ def _fixed_assets(
     return assets
 
 
-def _loans(rows: _Rows, rng: random.Random, exercices: list[tuple[int, tuple[str, dt.date, dt.date, bool]]]) -> None:
+def _loans(
+    rows: DossierRows, rng: random.Random, exercices: list[tuple[int, tuple[str, dt.date, dt.date, bool]]]
+) -> None:
     first_day = exercices[0][1][1]
     last_day = exercices[-1][1][2]
     for _ in range(rng.randrange(1, 5)):
-        capital = _money(rng.randrange(20, 300) * 1000)
+        capital = money(rng.randrange(20, 300) * 1000)
         rate = Decimal(rng.randrange(50, 450)) / Decimal(100)
         months = rng.choice((36, 48, 60, 84, 120))
-        start = _random_day(rng, first_day - dt.timedelta(days=365), first_day + dt.timedelta(days=200))
-        loan_id = rows.add("emprunt", f"Prêt {rng.choice(voc.MACHINES)[0].lower()}", rng.choice(voc.BANKS), capital, rate, months, start)
+        start = random_day(rng, first_day - dt.timedelta(days=365), first_day + dt.timedelta(days=200))
+        loan_id = rows.add(
+            "emprunt",
+            f"Prêt {rng.choice(voc.MACHINES)[0].lower()}",
+            rng.choice(voc.BANKS),
+            capital,
+            rate,
+            months,
+            start,
+        )
         step = rng.choice((1, 3, 12))
         remaining = capital
-        principal = _money(capital / (months // step))
+        principal = money(capital / (months // step))
         for number in range(step, months + 1, step):
             due = _add_months(start, number)
             if due > last_day or remaining <= 0:
                 break
-            interest = _money(remaining * rate / 100 * step / 12)
+            interest = money(remaining * rate / 100 * step / 12)
             paid = min(principal, remaining)
             remaining = remaining - paid
             rows.add("echeance", loan_id, due, paid, interest, remaining)
@@ -420,130 +418,3 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def _entry(
-    rows: _Rows,
-    exercice_id: int,
-    journal_id: int,
-    day: dt.date,
-    piece: str,
-    label: str,
-    lines: list[tuple[str, str, Decimal, Decimal, str | None]],
-) -> int:
-    debit = sum((line[2] for line in lines), Decimal(0))
-    credit = sum((line[3] for line in lines), Decimal(0))
-    if debit != credit:
-        raise AssertionError(f"unbalanced entry {piece}: {debit} != {credit}")
-    entry_id = rows.add("ecriture", exercice_id, journal_id, day, piece, label)
-    for account, line_label, line_debit, line_credit, lettering in lines:
-        rows.add("ecriture_ligne", entry_id, account, line_label, line_debit, line_credit, lettering)
-    return entry_id
-
-
-def _lettering(number: int) -> str:
-    letters = ""
-    number += 1
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def _exercice_activity(
-    rows: _Rows,
-    rng: random.Random,
-    exercice_id: int,
-    start: dt.date,
-    end: dt.date,
-    closed: bool,
-    members: list[tuple[int, str]],
-    activities: list[tuple[int, str, Decimal, str]],
-    journals: dict[str, int],
-    piece: int,
-) -> int:
-    zero = Decimal("0.00")
-    for member_id, _ in members:
-        for _ in range(rng.randrange(3, 8)):
-            activity_id = rng.choice(activities)[0]
-            morning = Decimal(rng.choice((0, 2, 3, 4)))
-            afternoon = Decimal(rng.choice((0, 2, 3, 4, 5)))
-            evening = Decimal(rng.choice((0, 0, 0, 1, 2)))
-            rows.add(
-                "intervention", exercice_id, _random_day(rng, start, end), rng.choice(("travail", "travail", "entretien", "transport")),
-                activity_id, member_id, morning, afternoon, evening, morning + afternoon + evening,
-                f"{rng.choice(voc.FIRST_NAMES)} {rng.choice(voc.LAST_NAMES)}" if rng.random() < 0.4 else None,
-            )
-    for member_id, member_name in members:
-        bons = []
-        for _ in range(rng.randrange(2, 7)):
-            activity_id, label, rate, unit = rng.choice(activities)
-            quantity = _money(rng.uniform(1, 60))
-            day = _random_day(rng, start, end)
-            number = f"BT{exercice_id:02d}-{rows.counters.get('bon_travaux', 0) + 1:05d}"
-            bon_id = rows.add("bon_travaux", exercice_id, number, day, member_id, activity_id, quantity, _money(quantity * rate), None, None)
-            bons.append((bon_id, day, activity_id, label, rate, quantity))
-        if not closed and rng.random() < 0.3:
-            continue  # bons not yet invoiced in the open exercice
-        invoice_day = max(bon[1] for bon in bons)
-        total_ht = sum((_money(bon[5] * bon[4]) for bon in bons), zero)
-        tva = _money(total_ht * TVA_RATE)
-        piece += 1
-        number = f"F{exercice_id:02d}-{piece:05d}"
-        lettering = _lettering(piece) if closed or rng.random() < 0.6 else None
-        entry_id = _entry(
-            rows, exercice_id, journals["VT"], invoice_day, number, f"Facture {member_name}",
-            [("411000", member_name, total_ht + tva, zero, lettering), ("706000", "Prestations de services", zero, total_ht, None), ("445710", "TVA collectée", zero, tva, None)],
-        )
-        invoice_id = rows.add("facture", exercice_id, number, invoice_day, member_id, total_ht, tva, total_ht + tva, entry_id)
-        for bon_id, _, _, label, rate, quantity in bons:
-            rows.add("facture_ligne", invoice_id, bon_id, label, quantity, rate, _money(quantity * rate))
-            _link_bon(rows, bon_id, invoice_id)
-        if lettering:
-            paid_day = min(end, invoice_day + dt.timedelta(days=rng.randrange(5, 60)))
-            piece += 1
-            _entry(
-                rows, exercice_id, journals["BQ"], paid_day, f"R{exercice_id:02d}-{piece:05d}", f"Règlement {member_name}",
-                [("512000", "Banque", total_ht + tva, zero, None), ("411000", member_name, zero, total_ht + tva, lettering)],
-            )
-    for _ in range(rng.randrange(10, 30)):
-        account, label = rng.choice(voc.PURCHASES)
-        amount = _money(rng.uniform(40, 4000))
-        tva = _money(amount * TVA_RATE)
-        piece += 1
-        _entry(
-            rows, exercice_id, journals["AC"], _random_day(rng, start, end), f"A{exercice_id:02d}-{piece:05d}", label,
-            [(account, label, amount, zero, None), ("445660", "TVA déductible", tva, zero, None), ("401000", rng.choice(voc.COMPANIES), zero, amount + tva, None)],
-        )
-    return piece
-
-
-def _link_bon(rows: _Rows, bon_id: int, invoice_id: int) -> None:
-    bons = rows.tables["bon_travaux"]
-    index = bon_id - 1  # ids are allocated in order, so row i holds id i + 1
-    row = list(bons[index])
-    row[9] = invoice_id
-    bons[index] = tuple(row)
-
-
-def _exercice_depreciation(
-    rows: _Rows,
-    assets: list[tuple[int, Decimal, int, dt.date]],
-    exercice_id: int,
-    end: dt.date,
-    journals: dict[str, int],
-    piece: int,
-) -> int:
-    zero = Decimal("0.00")
-    lines: list[tuple[str, str, Decimal, Decimal, str | None]] = []
-    for asset_id, value, duration, acquired in assets:
-        if acquired > end or acquired.year + duration < end.year:
-            continue
-        amount = _money(value / duration)
-        rows.add("dotation", asset_id, exercice_id, amount)
-        lines.append(("681120", "Dotation aux amortissements", amount, zero, None))
-        lines.append(("281540", "Amortissement matériel", zero, amount, None))
-    if lines:
-        piece += 1
-        _entry(rows, exercice_id, journals["OD"], end, f"D{exercice_id:02d}-{piece:05d}", "Dotations aux amortissements", lines)
-    return piece

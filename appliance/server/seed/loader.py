@@ -10,7 +10,7 @@ from pathlib import Path
 
 from appliance.adapters import generations
 from appliance.adapters.mysql import ConnectionPool, MysqlClient
-from appliance.domain.schema import generation_ddl
+from appliance.domain.ddl import generation_ddl
 from appliance.domain.sqltext import insert_statements
 from appliance.errors import Unavailable
 from appliance.server.seed.demo_files import write_demo_files

@@ -12,8 +12,8 @@ from appliance import __version__
 from appliance.domain.passwords import verify_password
 from appliance.domain.schema import PROFILE_LABELS
 from appliance.errors import ApplianceError, Unavailable
+from appliance.server.store import RequestView, Store, User
 from appliance.server.throttle import FailedLogins
-from appliance.server.store import Store, User
 from appliance.server.web.security import csrf_token, csrf_valid
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def create_app(store: Store, secret: bytes, role: str, server_name: str, secure_
         login = session.get("login")
         if not isinstance(login, str):
             return None
-        view = g.view
+        view: RequestView = g.view
         user = view.find_user(login) if view.live.schema else None
         if user is None or not user.active:
             session.clear()

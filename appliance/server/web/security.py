@@ -5,8 +5,9 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+from collections.abc import MutableMapping
 from pathlib import Path
-from typing import Any, MutableMapping
+from typing import Any
 
 
 def load_or_create_secret(path: Path) -> bytes:

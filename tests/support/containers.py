@@ -1,0 +1,126 @@
+"""Containers for the tests, from our own images, with testcontainers (DESIGN §6).
+
+Every container, network and volume carries the label ``neocuma.test-session=<id>``; the
+session's finaliser removes them, and ``make clean-test`` sweeps what a killed run left.
+No fixed host port is published: Docker picks free ones. Waits are on ``docker inspect``
+health, and a timeout error carries the container's last log lines.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from typing import Any
+
+from docker.errors import DockerException
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.network import Network
+
+import docker
+
+SESSION = uuid.uuid4().hex[:12]
+LABEL = "neocuma.test-session"
+LABELS = {LABEL: SESSION}
+VERSION = os.environ.get("NEOCUMA_VERSION", "dev")
+MYSQL_IMAGE = f"neocuma/mysql:{VERSION}"
+APPLIANCE_IMAGE = f"neocuma/appliance:{VERSION}"
+
+
+def docker_client() -> docker.DockerClient:
+    """The Docker engine; raises RuntimeError (a failure, never a skip) when unreachable."""
+    try:
+        client = docker.from_env()
+        client.ping()
+    except DockerException as error:
+        raise RuntimeError(f"these tests need a Docker engine and none answers: {error}") from error
+    return client
+
+
+def require_image(client: docker.DockerClient, image: str) -> None:
+    try:
+        client.images.get(image)
+    except docker.errors.ImageNotFound as error:
+        raise RuntimeError(f"image {image} is missing: run `make images` first") from error
+
+
+def new_network() -> Network:
+    return Network(docker_network_kw={"labels": dict(LABELS)}).create()
+
+
+def container(
+    image: str, network: Network | None = None, aliases: tuple[str, ...] = (), **kwargs: Any
+) -> DockerContainer:
+    labels = dict(LABELS)
+    labels.update(kwargs.pop("labels", {}))
+    result = DockerContainer(image).with_kwargs(labels=labels, **kwargs)
+    if network is not None:
+        result = result.with_network(network)
+        if aliases:
+            result = result.with_network_aliases(*aliases)
+    return result
+
+
+def logs_of(target: DockerContainer, lines: int = 60) -> str:
+    wrapped = target.get_wrapped_container()
+    try:
+        return wrapped.logs(tail=lines).decode("utf-8", "replace")
+    except DockerException as error:
+        return f"(no logs: {error})"
+
+
+def health(target: DockerContainer) -> str:
+    wrapped = target.get_wrapped_container()
+    wrapped.reload()
+    state = wrapped.attrs["State"]
+    if state.get("Status") != "running":
+        return state.get("Status", "unknown")
+    return state.get("Health", {}).get("Status", "none")
+
+
+def wait_healthy(target: DockerContainer, timeout: float = 300) -> None:
+    """Wait until Docker reports the container healthy; raises TimeoutError with its logs."""
+    deadline = time.monotonic() + timeout
+    status = "unknown"
+    while time.monotonic() < deadline:
+        status = health(target)
+        if status == "healthy":
+            return
+        if status in ("exited", "dead"):
+            break
+        time.sleep(0.5)
+    raise TimeoutError(
+        f"{target.image} is {status} after {timeout:.0f} s (hint: `docker logs` below)\n{logs_of(target)}"
+    )
+
+
+def wait_for(condition: Any, timeout: float, what: str, interval: float = 0.2) -> Any:
+    """Poll ``condition()`` until it returns a true value; raises TimeoutError naming ``what``."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(interval)
+    raise TimeoutError(f"{what}: not true after {timeout:.0f} s (last value {last!r})")
+
+
+def sweep(client: docker.DockerClient, session: str | None = None) -> None:
+    """Remove test containers, networks and volumes (of one session, or all of them)."""
+    selector = f"{LABEL}={session}" if session else LABEL
+    for item in client.containers.list(all=True, filters={"label": selector}):
+        item.remove(force=True, v=True)
+    for network in client.networks.list(filters={"label": selector}):
+        network.remove()
+    for volume in client.volumes.list(filters={"label": selector}):
+        volume.remove(force=True)
+
+
+def exec_checked(target: DockerContainer, command: list[str], user: str | None = None) -> str:
+    wrapped = target.get_wrapped_container()
+    result = wrapped.exec_run(command, user=user or "")
+    output = result.output.decode("utf-8", "replace")
+    if result.exit_code != 0:
+        raise AssertionError(f"{' '.join(command)} exited {result.exit_code}: {output}")
+    return output
