@@ -13,11 +13,16 @@ import time
 import uuid
 from typing import Any
 
+import docker
 from docker.errors import DockerException
+from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
-import docker
+# Ryuk's reaper image cannot be pulled without a registry: our finaliser and `make
+# clean-test` remove what the tests start instead. Published ports are reached on 127.0.0.1.
+testcontainers_config.ryuk_disabled = True
+testcontainers_config.tc_host_override = os.environ.get("TC_HOST", "127.0.0.1")
 
 SESSION = uuid.uuid4().hex[:12]
 LABEL = "neocuma.test-session"

@@ -1,0 +1,110 @@
+"""Integration tier: our MariaDB image in a container, the server's code in-process (SSH
+endpoint on a free port, the web app through Flask's client), OpenSSH as the client."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from appliance.adapters.mysql import ConnectionPool, MysqlClient
+from appliance.domain.centres import parse_centres
+from appliance.server.hostkey import load_or_create_host_key
+from appliance.server.seed.generator import GeneratorOptions
+from appliance.server.seed.loader import seed_generation
+from appliance.server.ssh import SshContext, SshServer
+from appliance.server.store import Store
+from appliance.server.systemfiles import SystemFiles
+from tests.support import containers, oracle
+from tests.support.openssh import OpenSsh, known_hosts_line
+
+ROOT_PASSWORD = "root-test-password"
+SERVER_PASSWORD = "server-test-password"
+USER_PASSWORD = "Integration-2026"
+CONFIG = Path(__file__).resolve().parents[2] / "config" / "centres.toml"
+
+
+@dataclass(frozen=True)
+class Db:
+    host: str
+    port: int
+    user: str
+    password: str
+
+
+@dataclass
+class Central:
+    root: Db
+    server: Db
+    store: Store
+    system_files: SystemFiles
+    ssh: OpenSsh
+    ssh_port: int
+    schema: str
+
+    def root_connection(self) -> Any:
+        return oracle.connect(self.root.host, self.root.port, self.root.user, self.root.password)
+
+
+@pytest.fixture(scope="session")
+def mariadb(docker_client: Any) -> Iterator[Db]:
+    target = containers.container(containers.MYSQL_IMAGE).with_exposed_ports(3306)
+    target = target.with_envs(
+        MYSQL_ROOT_PASSWORD=ROOT_PASSWORD, NEOCUMA_ROLE="central", NEOCUMA_SERVER_DB_PASSWORD=SERVER_PASSWORD
+    )
+    target.start()
+    try:
+        containers.wait_healthy(target, 180)
+        yield Db("127.0.0.1", int(target.get_exposed_port(3306)), "root", ROOT_PASSWORD)
+    finally:
+        target.stop()
+
+
+@pytest.fixture(scope="session")
+def central(mariadb: Db, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Central]:
+    server_db = Db(mariadb.host, mariadb.port, "neocuma_server", SERVER_PASSWORD)
+    pool = ConnectionPool(server_db, size=8)
+    state = tmp_path_factory.mktemp("central")
+    centres = {c.code: c for c in parse_centres(tomllib.loads(CONFIG.read_text()))}
+    options = GeneratorOptions(
+        centres=(centres["FD12"], centres["FD24"]), dossiers=8, years=2, password=USER_PASSWORD
+    )
+    result = seed_generation(pool, MysqlClient(server_db), state / "system", options, "integration")
+    store = Store(pool)
+    system_files = SystemFiles(state / "system")
+    host_key = load_or_create_host_key(state, state / "public")
+    context = SshContext(
+        store=store,
+        client=MysqlClient(server_db),
+        system_files=system_files,
+        server_name="integration",
+        role="central",
+        zip_level=1,
+        transfer_timeout=30,
+        now=lambda: dt.datetime.now(dt.UTC),
+    )
+    server = SshServer(context, host_key, port=0, max_sessions=16, bind="127.0.0.1")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    known_hosts = state / "known_hosts"
+    public = (state / "public" / "ssh_host_ed25519_key.pub").read_text()
+    known_hosts.write_text(known_hosts_line("127.0.0.1", server.port, public))
+    try:
+        yield Central(
+            root=mariadb,
+            server=server_db,
+            store=store,
+            system_files=system_files,
+            ssh=OpenSsh("127.0.0.1", server.port, known_hosts),
+            ssh_port=server.port,
+            schema=f"neocuma_g{result.generation}",
+        )
+    finally:
+        server.stop()
+        pool.close()

@@ -1,0 +1,67 @@
+"""NeoCuma Web's read side: login with CSRF, rights-limited dossier lists, /healthz."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from appliance.server.web.app import create_app
+from tests.integration.conftest import USER_PASSWORD, Central
+from tests.support import oracle
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture()
+def client(central: Central) -> FlaskClient:
+    return create_app(central.store, b"k" * 32, "central", "integration").test_client()
+
+
+def _csrf(client: FlaskClient) -> str:
+    page = client.get("/login").get_data(as_text=True)
+    match = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert match
+    return match.group(1)
+
+
+def _login(client: FlaskClient, login: str, password: str) -> Any:
+    return client.post("/login", data={"csrf": _csrf(client), "login": login, "password": password})
+
+
+def test_healthz_reports_generations_and_mode(client: FlaskClient) -> None:
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok" and body["role"] == "central"
+    assert body["schema_version"] == 1 and body["data_generation"] >= 1 and body["mode"] == "standby"
+
+
+def test_login_needs_a_csrf_token_and_the_right_password(client: FlaskClient) -> None:
+    assert client.post("/login", data={"login": "compta1.fd12", "password": USER_PASSWORD}).status_code == 400
+    refused = _login(client, "compta1.fd12", "wrong")
+    assert refused.status_code == 401 and "incorrect" in refused.get_data(as_text=True)
+    assert client.get("/api/v1/dossiers").status_code == 401
+    assert client.get("/dossiers").status_code == 302
+
+
+def test_a_comptable_sees_only_the_dossiers_in_his_rights(client: FlaskClient, central: Central) -> None:
+    assert _login(client, "compta1.fd12", USER_PASSWORD).status_code == 302
+    body = client.get("/api/v1/dossiers").get_json()
+    connection = central.root_connection()
+    expected = oracle.query(
+        connection,
+        f"SELECT d.code FROM `{central.schema}`.dossier d JOIN `{central.schema}`.droit_dossier r ON r.dossier_id = d.id"
+        f" JOIN `{central.schema}`.utilisateur u ON u.id = r.utilisateur_id WHERE u.login = 'compta1.fd12'",
+    )
+    connection.close()
+    assert [d["code"] for d in body["dossiers"]] == [row[0] for row in expected]
+    assert len(body["dossiers"]) == 1
+    page = client.get("/dossiers").get_data(as_text=True)
+    assert body["dossiers"][0]["code"] in page and "120001" not in page
+
+
+def test_session_cookie_is_http_only(client: FlaskClient) -> None:
+    response = _login(client, "compta1.fd12", USER_PASSWORD)
+    cookie = response.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
