@@ -82,6 +82,9 @@ clean-test:
 		if [ -n "$$nets" ]; then docker network rm $$nets >/dev/null; fi
 	@vols=$$(docker volume ls -q --filter label=neocuma.test-session); \
 		if [ -n "$$vols" ]; then docker volume rm $$vols >/dev/null; fi
+	@for project in $$(docker ps -a --format '{{.Label "com.docker.compose.project"}}' | grep '^neocumatest' | sort -u); do \
+		./scripts/compose.sh -p $$project --profile demo down -v --remove-orphans >/dev/null 2>&1 || true; \
+		echo "removed leftover compose test project $$project"; done
 
 test-unit: venv
 	$(PY) -m pytest tests/unit -q

@@ -246,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(detail)
             return 0 if ok else 1
         settings = load_server_settings()
-        _setup_logging(settings.log_level)
+        _setup_logging(settings.log_level if args.command != "hostkey" else "WARNING")
         if args.command == "serve":
             return serve(settings)
         if args.command == "hostkey":

@@ -72,9 +72,7 @@ def central(mariadb: Db, tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
     pool = ConnectionPool(server_db, size=8)
     state = tmp_path_factory.mktemp("central")
     centres = {c.code: c for c in parse_centres(tomllib.loads(CONFIG.read_text()))}
-    options = GeneratorOptions(
-        centres=(centres["FD12"], centres["FD24"]), dossiers=8, years=2, password=USER_PASSWORD
-    )
+    options = GeneratorOptions(centres=(centres["FD12"], centres["FD24"]), dossiers=8, years=2, password=USER_PASSWORD)
     result = seed_generation(pool, MysqlClient(server_db), state / "system", options, "integration")
     store = Store(pool)
     system_files = SystemFiles(state / "system")

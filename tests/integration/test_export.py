@@ -34,11 +34,20 @@ def _restore_with_stock_tools(central: Central, archive: Path, database: str, wo
     with (extracted / "load.sql").open("rb") as script:
         subprocess.run(
             [
-                "mariadb", f"--host={central.root.host}", f"--port={central.root.port}", "--protocol=tcp",
-                f"--user={central.root.user}", f"--password={central.root.password}",
-                "--local-infile=1", "--default-character-set=utf8mb4", database,
+                "mariadb",
+                f"--host={central.root.host}",
+                f"--port={central.root.port}",
+                "--protocol=tcp",
+                f"--user={central.root.user}",
+                f"--password={central.root.password}",
+                "--local-infile=1",
+                "--default-character-set=utf8mb4",
+                database,
             ],
-            stdin=script, cwd=extracted, check=True, capture_output=True,
+            stdin=script,
+            cwd=extracted,
+            check=True,
+            capture_output=True,
         )
 
 
@@ -69,17 +78,22 @@ def test_full_export_restores_with_stock_tools_and_matches_the_source(central: C
     # Nothing of another centre, and only what the exported dossiers need.
     assert oracle.query(connection, "SELECT DISTINCT centre_code FROM restored_full.dossier") == [("FD12",)]
     assert oracle.query(connection, "SELECT code FROM restored_full.centre") == [("FD12",)]
-    foreign = oracle.query(connection, f"SELECT COUNT(*) FROM restored_full.tiers WHERE dossier_id NOT IN ({','.join(map(str, ids))})")
+    foreign = oracle.query(
+        connection, f"SELECT COUNT(*) FROM restored_full.tiers WHERE dossier_id NOT IN ({','.join(map(str, ids))})"
+    )
     assert foreign == [(0,)]
     users = {row[0] for row in oracle.query(connection, "SELECT login FROM restored_full.utilisateur")}
     assert "resp.fd12" in users and not any(login.endswith(".fd24") for login in users)
     assert "chrono.fd12" not in users  # no rights on any exported dossier
     rights = oracle.query(
-        connection, f"SELECT COUNT(*) FROM restored_full.droit_dossier WHERE dossier_id NOT IN ({','.join(map(str, ids))})"
+        connection,
+        f"SELECT COUNT(*) FROM restored_full.droit_dossier WHERE dossier_id NOT IN ({','.join(map(str, ids))})",
     )
     assert rights == [(0,)]
     for table in ("ref_unite", "ref_compte_modele", "ref_tva", "ref_base"):
-        assert oracle.table_oracle(connection, "restored_full", table) == oracle.table_oracle(connection, central.schema, table)
+        assert oracle.table_oracle(connection, "restored_full", table) == oracle.table_oracle(
+            connection, central.schema, table
+        )
     connection.close()
 
 
@@ -104,8 +118,12 @@ def test_manifest_counts_and_revisions_match_the_database(central: Central, tmp_
     manifest = _export(central, tmp_path / "m.zip")
     connection = central.root_connection()
     for entry in manifest["dossiers"]:  # type: ignore[attr-defined]
-        revision = oracle.query(connection, f"SELECT revision FROM `{central.schema}`.dossier WHERE id = %s", (entry["id"],))
+        revision = oracle.query(
+            connection, f"SELECT revision FROM `{central.schema}`.dossier WHERE id = %s", (entry["id"],)
+        )
         assert revision == [(entry["revision"],)]
-        count = oracle.query(connection, f"SELECT COUNT(*) FROM `{central.schema}`.bon_travaux WHERE dossier_id = %s", (entry["id"],))
+        count = oracle.query(
+            connection, f"SELECT COUNT(*) FROM `{central.schema}`.bon_travaux WHERE dossier_id = %s", (entry["id"],)
+        )
         assert count == [(entry["tables"]["bon_travaux"]["rows"],)]
     connection.close()

@@ -26,12 +26,16 @@ def unchanged(central: Central) -> Iterator[None]:
 
 def _outside_rights_code(central: Central) -> str:
     connection = central.root_connection()
-    rows = oracle.query(connection, f"SELECT code FROM `{central.schema}`.dossier WHERE centre_code = 'FD12' AND type = 'Societe'")
+    rows = oracle.query(
+        connection, f"SELECT code FROM `{central.schema}`.dossier WHERE centre_code = 'FD12' AND type = 'Societe'"
+    )
     connection.close()
     return str(rows[0][0])
 
 
-def test_wrong_password_is_refused_logged_and_slowed(central: Central, unchanged: None, caplog: pytest.LogCaptureFixture) -> None:
+def test_wrong_password_is_refused_logged_and_slowed(
+    central: Central, unchanged: None, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     started = time.monotonic()
     for _ in range(3):
@@ -66,7 +70,9 @@ def test_other_profiles_are_refused_with_the_profile_needed(
     assert listing.returncode != 0 and b"subsystem request failed" in listing.stderr
 
 
-def test_dossier_outside_rights_refuses_the_whole_export(central: Central, unchanged: None, caplog: pytest.LogCaptureFixture) -> None:
+def test_dossier_outside_rights_refuses_the_whole_export(
+    central: Central, unchanged: None, caplog: pytest.LogCaptureFixture
+) -> None:
     outside = _outside_rights_code(central)
     mine = "120001"
     result = central.ssh.ssh("resp.fd12", USER_PASSWORD, f"v1 export {mine} {outside}")
@@ -96,7 +102,9 @@ def test_unknown_dossier_is_named(central: Central, unchanged: None) -> None:
         ("v1 export " + "A" * 9000, 2, "request_too_large"),
     ],
 )
-def test_malformed_and_oversized_requests(central: Central, unchanged: None, command: str, status: int, code: str) -> None:
+def test_malformed_and_oversized_requests(
+    central: Central, unchanged: None, command: str, status: int, code: str
+) -> None:
     result = central.ssh.ssh("resp.fd12", USER_PASSWORD, command)
     assert result.returncode == status, result.stderr
     assert result.stdout == b""

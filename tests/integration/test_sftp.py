@@ -34,7 +34,12 @@ def test_sftp_refuses_writes_and_escapes(central: Central, tmp_path: Path) -> No
     before = sorted(p.name for p in central.system_files.directory(generation).rglob("*"))
     local = tmp_path / "upload.txt"
     local.write_text("x")
-    for command in (f"put {local} pirate.txt", "rm config/neocuma.ini", "mkdir nouveau", "get ../../../etc/passwd " + str(tmp_path / "p")):
+    for command in (
+        f"put {local} pirate.txt",
+        "rm config/neocuma.ini",
+        "mkdir nouveau",
+        "get ../../../etc/passwd " + str(tmp_path / "p"),
+    ):
         result = central.ssh.sftp("resp.fd12", USER_PASSWORD, command + "\n")
         assert result.returncode != 0, command
     assert not (tmp_path / "p").exists()

@@ -124,8 +124,9 @@ def sweep(client: docker.DockerClient, session: str | None = None) -> None:
 
 def exec_checked(target: DockerContainer, command: list[str], user: str | None = None) -> str:
     wrapped = target.get_wrapped_container()
-    result = wrapped.exec_run(command, user=user or "")
-    output = result.output.decode("utf-8", "replace")
+    result = wrapped.exec_run(command, user=user or "", demux=True)
+    stdout, stderr = result.output
+    output = (stdout or b"").decode("utf-8", "replace")
     if result.exit_code != 0:
-        raise AssertionError(f"{' '.join(command)} exited {result.exit_code}: {output}")
+        raise AssertionError(f"{' '.join(command)} exited {result.exit_code}: {output}{(stderr or b'').decode()}")
     return output
