@@ -146,3 +146,26 @@ def test_a_restart_keeps_the_host_key_and_does_not_reseed(stack: Stack, tmp_path
     known_hosts.write_text(known_hosts_line("127.0.0.1", port, public))
     stack.ssh = OpenSsh("127.0.0.1", port, known_hosts)
     assert stack.ssh.ssh("resp.fd12", USER_PASSWORD, "v1 time").returncode == 0
+
+
+def test_mysql_initialises_once_and_shuts_down_cleanly_on_sigterm(docker_client: object) -> None:
+    target = containers.container(containers.MYSQL_IMAGE).with_envs(
+        MYSQL_ROOT_PASSWORD=ROOT_PASSWORD, NEOCUMA_ROLE="local", NEOCUMA_SERVER_DB_PASSWORD="x"
+    )
+    target.start()
+    try:
+        containers.wait_healthy(target, 180)
+        wrapped = target.get_wrapped_container()
+        wrapped.stop(timeout=60)  # SIGTERM, then SIGKILL only after 60 s
+        wrapped.reload()
+        assert wrapped.attrs["State"]["ExitCode"] == 0
+        logs = wrapped.logs().decode()
+        assert "Shutdown complete" in logs
+        wrapped.start()
+        containers.wait_healthy(target, 180)
+        logs = wrapped.logs().decode()
+        assert logs.count("initialising a new data directory") == 1, "init scripts run on first start only"
+        assert logs.count("created account neocuma_server") == 1
+        assert "InnoDB: Starting crash recovery" not in logs
+    finally:
+        target.stop()

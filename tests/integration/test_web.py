@@ -65,3 +65,12 @@ def test_session_cookie_is_http_only(client: FlaskClient) -> None:
     response = _login(client, "compta1.fd12", USER_PASSWORD)
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_oversized_and_nonsensical_requests_get_clear_errors(client: FlaskClient) -> None:
+    too_big = client.post("/login", data={"csrf": "x", "login": "a" * 100_000, "password": "b"})
+    assert too_big.status_code == 413 and "trop volumineuse" in too_big.get_data(as_text=True)
+    assert client.get("/nulle-part").status_code == 404
+    assert client.post("/logout", data={}).status_code == 400
+    long_login = _login(client, "x" * 5000, "y")
+    assert long_login.status_code == 401

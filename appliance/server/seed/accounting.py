@@ -53,7 +53,7 @@ def exercice_activity(
 ) -> int:
     zero = Decimal("0.00")
     for member_id, _ in members:
-        for _ in range(rng.randrange(3, 8)):
+        for _ in range(rng.randrange(8, 20)):
             activity_id = rng.choice(activities)[0]
             morning = Decimal(rng.choice((0, 2, 3, 4)))
             afternoon = Decimal(rng.choice((0, 2, 3, 4, 5)))
@@ -71,9 +71,10 @@ def exercice_activity(
                 morning + afternoon + evening,
                 f"{rng.choice(voc.FIRST_NAMES)} {rng.choice(voc.LAST_NAMES)}" if rng.random() < 0.4 else None,
             )
+    middle = start + (end - start) / 2
     for member_id, member_name in members:
-        bons = []
-        for _ in range(rng.randrange(2, 7)):
+        halves: tuple[list[_Bon], list[_Bon]] = ([], [])
+        for _ in range(rng.randrange(5, 15)):
             activity_id, label, rate, _unit = rng.choice(activities)
             quantity = money(rng.uniform(1, 60))
             day = random_day(rng, start, end)
@@ -90,50 +91,11 @@ def exercice_activity(
                 None,
                 None,
             )
-            bons.append((bon_id, day, activity_id, label, rate, quantity))
-        if not closed and rng.random() < 0.3:
-            continue  # bons not yet invoiced in the open exercice
-        invoice_day = max(bon[1] for bon in bons)
-        total_ht = sum((money(bon[5] * bon[4]) for bon in bons), zero)
-        tva = money(total_ht * TVA_RATE)
-        piece += 1
-        number = f"F{exercice_id:02d}-{piece:05d}"
-        lettering = _lettering(piece) if closed or rng.random() < 0.6 else None
-        entry_id = _entry(
-            rows,
-            exercice_id,
-            journals["VT"],
-            invoice_day,
-            number,
-            f"Facture {member_name}",
-            [
-                ("411000", member_name, total_ht + tva, zero, lettering),
-                ("706000", "Prestations de services", zero, total_ht, None),
-                ("445710", "TVA collectée", zero, tva, None),
-            ],
-        )
-        invoice_id = rows.add(
-            "facture", exercice_id, number, invoice_day, member_id, total_ht, tva, total_ht + tva, entry_id
-        )
-        for bon_id, _, _, label, rate, quantity in bons:
-            rows.add("facture_ligne", invoice_id, bon_id, label, quantity, rate, money(quantity * rate))
-            _link_bon(rows, bon_id, invoice_id)
-        if lettering:
-            paid_day = min(end, invoice_day + dt.timedelta(days=rng.randrange(5, 60)))
-            piece += 1
-            _entry(
-                rows,
-                exercice_id,
-                journals["BQ"],
-                paid_day,
-                f"R{exercice_id:02d}-{piece:05d}",
-                f"Règlement {member_name}",
-                [
-                    ("512000", "Banque", total_ht + tva, zero, None),
-                    ("411000", member_name, zero, total_ht + tva, lettering),
-                ],
-            )
-    for _ in range(rng.randrange(10, 30)):
+            halves[0 if day < middle else 1].append((bon_id, day, activity_id, label, rate, quantity))
+        for bons in halves:
+            if bons and (closed or rng.random() < 0.7):  # some bons of the open exercice wait for their invoice
+                piece = _invoice(rows, rng, exercice_id, end, closed, member_id, member_name, bons, journals, piece)
+    for _ in range(rng.randrange(25, 70)):
         account, label = rng.choice(voc.PURCHASES)
         amount = money(rng.uniform(40, 4000))
         tva = money(amount * TVA_RATE)
@@ -149,6 +111,67 @@ def exercice_activity(
                 (account, label, amount, zero, None),
                 ("445660", "TVA déductible", tva, zero, None),
                 ("401000", rng.choice(voc.COMPANIES), zero, amount + tva, None),
+            ],
+        )
+    return piece
+
+
+_Bon = tuple[int, dt.date, int, str, Decimal, Decimal]
+
+
+def _invoice(
+    rows: DossierRows,
+    rng: random.Random,
+    exercice_id: int,
+    end: dt.date,
+    closed: bool,
+    member_id: int,
+    member_name: str,
+    bons: list[_Bon],
+    journals: dict[str, int],
+    piece: int,
+) -> int:
+    """Invoice ``bons``: the invoice, its lines, its sales entry and, when paid, the bank
+    entry lettered with it. Returns the last piece number used."""
+    zero = Decimal("0.00")
+    invoice_day = max(bon[1] for bon in bons)
+    total_ht = sum((money(bon[5] * bon[4]) for bon in bons), zero)
+    tva = money(total_ht * TVA_RATE)
+    piece += 1
+    number = f"F{exercice_id:02d}-{piece:05d}"
+    lettering = _lettering(piece) if closed or rng.random() < 0.6 else None
+    entry_id = _entry(
+        rows,
+        exercice_id,
+        journals["VT"],
+        invoice_day,
+        number,
+        f"Facture {member_name}",
+        [
+            ("411000", member_name, total_ht + tva, zero, lettering),
+            ("706000", "Prestations de services", zero, total_ht, None),
+            ("445710", "TVA collectée", zero, tva, None),
+        ],
+    )
+    invoice_id = rows.add(
+        "facture", exercice_id, number, invoice_day, member_id, total_ht, tva, total_ht + tva, entry_id
+    )
+    for bon_id, _, _, label, rate, quantity in bons:
+        rows.add("facture_ligne", invoice_id, bon_id, label, quantity, rate, money(quantity * rate))
+        _link_bon(rows, bon_id, invoice_id)
+    if lettering:
+        paid_day = min(end, invoice_day + dt.timedelta(days=rng.randrange(5, 60)))
+        piece += 1
+        _entry(
+            rows,
+            exercice_id,
+            journals["BQ"],
+            paid_day,
+            f"R{exercice_id:02d}-{piece:05d}",
+            f"Règlement {member_name}",
+            [
+                ("512000", "Banque", total_ht + tva, zero, None),
+                ("411000", member_name, zero, total_ht + tva, lettering),
             ],
         )
     return piece
