@@ -87,6 +87,7 @@ def serve(settings: ServerSettings) -> int:
 
     from appliance.server.export import ClientStarter
     from appliance.server.hostkey import load_or_create_host_key
+    from appliance.server.metrics import ServerMetrics
     from appliance.server.seed.loader import seed_generation
     from appliance.server.ssh import SshContext, SshServer
     from appliance.server.store import Store
@@ -111,6 +112,7 @@ def serve(settings: ServerSettings) -> int:
         seed_generation(pool, client, settings.system_dir, options, settings.name)
     host_key = load_or_create_host_key(settings.state_dir, settings.public_dir)
     starter: ClientStarter = client  # type: ignore[assignment]
+    metrics = ServerMetrics(store.live, settings.role)
     context = SshContext(
         store=store,
         client=starter,
@@ -120,10 +122,18 @@ def serve(settings: ServerSettings) -> int:
         zip_level=settings.zip_level,
         transfer_timeout=settings.transfer_timeout,
         now=lambda: dt.datetime.now(dt.UTC),
+        metrics=metrics,
     )
     ssh = SshServer(context, host_key, settings.ssh_port, settings.max_sessions)
     threading.Thread(target=ssh.serve_forever, name="ssh-accept", daemon=True).start()
-    app = create_app(store, load_or_create_secret(settings.state_dir / "web-secret"), settings.role, settings.name)
+    app = create_app(
+        store,
+        load_or_create_secret(settings.state_dir / "web-secret"),
+        settings.role,
+        settings.name,
+        system_files,
+        metrics,
+    )
     web = create_server(app, host="0.0.0.0", port=settings.http_port, threads=8, ident="NeoCuma")
 
     def _stop(signum: int, frame: FrameType | None) -> None:
@@ -133,6 +143,7 @@ def serve(settings: ServerSettings) -> int:
 
     def _hangup(signum: int, frame: FrameType | None) -> None:
         system_files.drop_cache()
+        app.extensions["neocuma"].templates.drop_cache()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)

@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import paramiko
@@ -29,6 +29,7 @@ from appliance.domain.schema import GUARDIAN_PROFILE, PROFILE_LABELS
 from appliance.errors import ApplianceError, Unavailable
 from appliance.server import requests
 from appliance.server.export import ClientStarter, stream_export
+from appliance.server.metrics import ServerMetrics
 from appliance.server.sftp import ReadOnlySftpServer
 from appliance.server.store import Store, User
 from appliance.server.systemfiles import SystemFiles
@@ -50,6 +51,7 @@ class SshContext:
     zip_level: int
     transfer_timeout: int
     now: Callable[[], dt.datetime]
+    metrics: ServerMetrics = field(default_factory=ServerMetrics)
 
 
 class _Session(paramiko.ServerInterface):
@@ -122,6 +124,7 @@ class _Session(paramiko.ServerInterface):
     def _run(self, channel: paramiko.Channel, command: bytes) -> None:
         status = 0
         started = time.monotonic()
+        name, result = "unparsed", "ok"
         login = self.user.login if self.user else "?"
         try:
             channel.settimeout(self.context.transfer_timeout)
@@ -134,24 +137,32 @@ class _Session(paramiko.ServerInterface):
                     f"le compte {self.user.login} a le profil « {label} »; NeoCuma Server Guardian "
                     f"exige le profil « {PROFILE_LABELS[GUARDIAN_PROFILE]} »",
                 )
+            name = request.command
             self._dispatch(channel, request)
             log.info("ssh %s: %s done in %.2f s", login, request.command, time.monotonic() - started)
         except ProtocolError as error:
+            result = error.code
             status = error.exit_status
             log.warning("ssh %s: request refused (%s): %s", login, error.code, error.message)
             _send_error(channel, error.line())
         except Unavailable as error:
+            result = "unavailable"
             status = ProtocolError("unavailable", str(error)).exit_status
             log.error("ssh %s: unavailable: %s", login, error)
             _send_error(channel, f"error unavailable: {error}\n")
         except (OSError, EOFError, paramiko.SSHException) as error:
+            result = "connection_lost"
             status = 1
             log.warning("ssh %s: connection lost during the request: %s", login, error)
         except Exception:
+            result = "internal"
             status = 1
             log.exception("ssh %s: internal error", login)
             _send_error(channel, "error internal: erreur interne du serveur, voir son journal\n")
         finally:
+            self.context.metrics.ssh_requests.labels(name, result).inc()
+            if name == "export":
+                self.context.metrics.exports.labels(result).inc()
             try:
                 channel.send_exit_status(status)
                 channel.shutdown_write()
@@ -183,6 +194,7 @@ class _Session(paramiko.ServerInterface):
         writer = io.BufferedWriter(_ChannelWriter(channel), buffer_size=256 * 1024)
         summary = stream_export(export, context.client, writer, context.zip_level, context.now)
         writer.flush()
+        context.metrics.export_bytes.inc(summary.uncompressed_bytes)
         log.info(
             "export for %s: %d dossiers, %d rows, %.1f MB of TSV in %.1f s",
             self.user.login,

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture()
 def client(central: Central) -> FlaskClient:
-    return create_app(central.store, b"k" * 32, "central", "integration").test_client()
+    return create_app(central.store, b"k" * 32, "central", "integration", central.system_files).test_client()
 
 
 def _csrf(client: FlaskClient) -> str:

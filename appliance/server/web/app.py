@@ -1,4 +1,4 @@
-"""The Flask application of NeoCuma Web (port 8080)."""
+"""The Flask application of NeoCuma Web (port 8080): factory, login, /healthz, /metrics."""
 
 from __future__ import annotations
 
@@ -12,16 +12,30 @@ from appliance import __version__
 from appliance.domain.passwords import verify_password
 from appliance.domain.schema import PROFILE_LABELS
 from appliance.errors import ApplianceError, Unavailable
-from appliance.server.store import RequestView, Store, User
+from appliance.server.metrics import ServerMetrics
+from appliance.server.store import Store
+from appliance.server.systemfiles import SystemFiles
 from appliance.server.throttle import FailedLogins
+from appliance.server.web import api, pages
+from appliance.server.web.context import WebContext, current_user, view, web_context
 from appliance.server.web.security import csrf_token, csrf_valid
+from appliance.server.web.system_templates import SystemTemplates
 
 log = logging.getLogger(__name__)
 MAX_FORM_BYTES = 64 * 1024
+_NO_SNAPSHOT = ("healthz", "metrics", "static")
 
 
-def create_app(store: Store, secret: bytes, role: str, server_name: str, secure_cookies: bool = False) -> Flask:
-    """Build the web app over ``store``; ``secret`` signs the session cookies."""
+def create_app(
+    store: Store,
+    secret: bytes,
+    role: str,
+    server_name: str,
+    system_files: SystemFiles,
+    metrics: ServerMetrics | None = None,
+    secure_cookies: bool = False,
+) -> Flask:
+    """Build NeoCuma Web over ``store``; ``secret`` signs the session cookies."""
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=secret,
@@ -31,72 +45,45 @@ def create_app(store: Store, secret: bytes, role: str, server_name: str, secure_
         SESSION_COOKIE_NAME="neocuma_session",
         MAX_CONTENT_LENGTH=MAX_FORM_BYTES,
         PERMANENT_SESSION_LIFETIME=8 * 3600,
+        JSON_SORT_KEYS=False,
     )
-    failures = FailedLogins()
+    app.extensions["neocuma"] = WebContext(
+        store=store,
+        pool=store.pool,
+        role=role,
+        server_name=server_name,
+        templates=SystemTemplates(system_files),
+        metrics=metrics or ServerMetrics(store.live, role),
+    )
+    app.register_blueprint(pages.blueprint)
+    app.register_blueprint(api.blueprint)
+    _register_hooks(app)
+    _register_auth(app, FailedLogins())
+    return app
 
+
+def _register_hooks(app: Flask) -> None:
     @app.context_processor
     def _globals() -> dict[str, Any]:
+        context = web_context()
+        snapshot = g.get("view")
+        generation = snapshot.live.system_generation if snapshot is not None else None
         return {
             "csrf_token": lambda: csrf_token(session),
-            "server_name": server_name,
-            "role": role,
+            "server_name": context.server_name,
+            "role": context.role,
             "profile_labels": PROFILE_LABELS,
             "version": __version__,
+            "live": snapshot.live if snapshot is not None else None,
+            "entete": lambda **values: context.templates.render(generation, "entete.html", **values),
         }
-
-    @app.after_request
-    def _headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'")
-        return response
-
-    @app.errorhandler(Unavailable)
-    def _unavailable(error: Unavailable) -> tuple[Any, int]:
-        log.error("web: %s", error)
-        if request.path.startswith("/api/"):
-            return jsonify(error="unavailable", message=str(error)), 503
-        return render_template("error.html", message="Le serveur NeoCuma est momentanément indisponible."), 503
-
-    @app.errorhandler(413)
-    def _too_large(error: Any) -> tuple[Any, int]:
-        return render_template("error.html", message="Requête trop volumineuse."), 413
-
-    @app.get("/healthz")
-    def healthz() -> tuple[Any, int]:
-        try:
-            with store.request() as view:
-                live = view.live
-                version = view.schema_version
-        except ApplianceError as error:
-            return jsonify(status="unavailable", error=str(error)), 503
-        return jsonify(
-            status="ok",
-            role=role,
-            schema_version=version,
-            data_generation=live.data_generation,
-            system_generation=live.system_generation,
-            mode=live.mode,
-        ), 200
-
-    def current_user() -> User | None:
-        login = session.get("login")
-        if not isinstance(login, str):
-            return None
-        view: RequestView = g.view
-        user = view.find_user(login) if view.live.schema else None
-        if user is None or not user.active:
-            session.clear()
-            return None
-        return user
 
     @app.before_request
     def _open_view() -> None:
         g.started = time.monotonic()
-        if request.endpoint in ("healthz", "static"):
+        if request.endpoint in _NO_SNAPSHOT:
             return
-        g.view_context = store.request()
+        g.view_context = web_context().store.request()
         g.view = g.view_context.__enter__()
 
     @app.teardown_request
@@ -105,9 +92,64 @@ def create_app(store: Store, secret: bytes, role: str, server_name: str, secure_
         if context is not None:
             context.__exit__(None, None, None)
 
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'")
+        metrics = web_context().metrics
+        endpoint = request.endpoint or "unknown"
+        metrics.requests.labels(endpoint, str(response.status_code)).inc()
+        if response.status_code >= 500:
+            metrics.errors.labels(endpoint).inc()
+        return response
+
+    @app.errorhandler(Unavailable)
+    def _unavailable(error: Unavailable) -> Any:
+        log.error("web: %s", error)
+        if request.path.startswith("/api/"):
+            return jsonify(error="unavailable", message=str(error)), 503
+        return render_template("error.html", message="Le serveur NeoCuma est momentanément indisponible."), 503
+
+    @app.errorhandler(413)
+    def _too_large(error: Any) -> Any:
+        if request.path.startswith("/api/"):
+            return jsonify(error="request_too_large", message="requête trop volumineuse"), 413
+        return render_template("error.html", message="Requête trop volumineuse."), 413
+
+    @app.errorhandler(404)
+    def _not_found(error: Any) -> Any:
+        if request.path.startswith("/api/"):
+            return jsonify(error="not_found", message="introuvable ou hors de vos droits"), 404
+        return render_template("error.html", message="Page introuvable ou hors de vos droits."), 404
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        try:
+            with web_context().store.request() as snapshot:
+                live = snapshot.live
+                version = snapshot.schema_version
+        except ApplianceError as error:
+            return jsonify(status="unavailable", error=str(error)), 503
+        return jsonify(
+            status="ok",
+            role=web_context().role,
+            schema_version=version,
+            data_generation=live.data_generation,
+            system_generation=live.system_generation,
+            mode=live.mode,
+        )
+
+    @app.get("/metrics")
+    def metrics() -> Any:
+        return Response(web_context().metrics.render(), mimetype="text/plain; version=0.0.4; charset=utf-8")
+
+
+def _register_auth(app: Flask, failures: FailedLogins) -> None:
     @app.get("/")
     def index() -> Any:
-        return redirect(url_for("dossiers"))
+        return redirect(url_for("pages.dossiers"))
 
     @app.route("/login", methods=["GET", "POST"])
     def login() -> Any:
@@ -117,45 +159,28 @@ def create_app(store: Store, secret: bytes, role: str, server_name: str, secure_
                 abort(400, "jeton CSRF invalide")
             login_name = (request.form.get("login") or "").strip()[:64]
             password = request.form.get("password") or ""
-            view = g.view
-            user = view.find_user(login_name) if view.live.schema and login_name else None
+            snapshot = view()
+            user = snapshot.find_user(login_name) if snapshot.live.schema and login_name else None
             if user is not None and user.active and verify_password(password, user.password_hash):
                 session.clear()
                 session["login"] = user.login
                 session.permanent = True
                 log.info("web login of %s from %s", user.login, request.remote_addr)
-                return redirect(url_for("dossiers"))
+                return redirect(url_for("pages.dossiers"))
             delay = failures.record(f"login:{login_name}", f"peer:{request.remote_addr}")
             log.warning("web login failed for %r from %s", login_name, request.remote_addr)
             time.sleep(delay)
             message = "Identifiant ou mot de passe incorrect."
-            if not view.live.schema:
+            if not snapshot.live.schema:
                 message = "Ce serveur n'a encore aucune donnée synchronisée."
-        return render_template("login.html", message=message), (401 if message else 200)
+        return render_template("login.html", message=message, user=None), (401 if message else 200)
 
     @app.post("/logout")
     def logout() -> Any:
         if not csrf_valid(session, request.form.get("csrf")):
             abort(400, "jeton CSRF invalide")
+        user = current_user()
         session.clear()
+        if user is not None:
+            log.info("web logout of %s", user.login)
         return redirect(url_for("login"))
-
-    @app.get("/dossiers")
-    def dossiers() -> Any:
-        user = current_user()
-        if user is None:
-            return redirect(url_for("login"))
-        return render_template("dossiers.html", user=user, dossiers=g.view.dossiers_for(user.id), live=g.view.live)
-
-    @app.get("/api/v1/dossiers")
-    def api_dossiers() -> Any:
-        user = current_user()
-        if user is None:
-            return jsonify(error="unauthenticated", message="connexion requise"), 401
-        return jsonify(
-            user=user.login,
-            data_generation=g.view.live.data_generation,
-            dossiers=[d.as_json() for d in g.view.dossiers_for(user.id)],
-        )
-
-    return app
