@@ -36,8 +36,14 @@ class MysqlSettings(Protocol):
     def password(self) -> str: ...
 
 
-def connect(settings: MysqlSettings, database: str | None = None, timeout: int = 10) -> MySQLConnectionAbstract:
-    """Open one connection (autocommit, utf8mb4); raises Unavailable naming host and cause."""
+def connect(
+    settings: MysqlSettings, database: str | None = None, timeout: int = 10, local_infile_dir: str | None = None
+) -> MySQLConnectionAbstract:
+    """Open one connection (autocommit, utf8mb4); raises Unavailable naming host and cause.
+    ``local_infile_dir`` allows LOAD DATA LOCAL INFILE from that directory only."""
+    extra: dict[str, Any] = {"allow_local_infile": False}
+    if local_infile_dir is not None:
+        extra = {"allow_local_infile_in_path": local_infile_dir}
     try:
         connection = mysql.connector.connect(
             host=settings.host,
@@ -50,7 +56,7 @@ def connect(settings: MysqlSettings, database: str | None = None, timeout: int =
             charset="utf8mb4",
             collation="utf8mb4_unicode_ci",
             connection_timeout=timeout,
-            allow_local_infile=False,
+            **extra,
         )
     except mysql.connector.Error as error:
         raise Unavailable(

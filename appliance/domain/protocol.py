@@ -28,6 +28,10 @@ EXIT_STATUS = {
     "forbidden_profile": 5,
     "outside_rights": 5,
     "unavailable": 6,
+    "wrong_password": 5,
+    "dossier_exporte": 5,
+    "invalid_backup": 7,
+    "transfer_failed": 8,
 }
 
 COMMANDS = {
@@ -35,6 +39,8 @@ COMMANDS = {
     "dossiers": "the dossiers in my rights with flags, revision and row counts",
     "export": "a data backup (zip) of the named dossiers, or of all dossiers in my rights",
     "time": "the server's UTC time",
+    "import": "replace one dossier with the backup sent on stdin after the password typed again",
+    "prerestores": "the pre-restore copies the server keeps (of one dossier, or of all)",
 }
 
 
@@ -93,6 +99,14 @@ def parse_request(raw: bytes) -> Request:
         raise ProtocolError(
             "bad_request", f"commande inconnue « {command[:40]} » (commandes : {', '.join(sorted(COMMANDS))})"
         )
+    if command in ("import", "prerestores"):
+        wanted = 1 if command == "import" else len(args)
+        if len(args) != wanted or len(args) > 1:
+            expected = "exactement un code de dossier" if command == "import" else "au plus un code de dossier"
+            raise ProtocolError("bad_request", f"la commande {command} prend {expected}")
+        if args and not valid_dossier_code(args[0]):
+            raise ProtocolError("bad_request", f"code de dossier invalide : {args[0][:40]!r}")
+        return Request(version, command, tuple(args))
     if command != "export":
         if args:
             raise ProtocolError("bad_request", f"la commande {command} ne prend pas d'argument")

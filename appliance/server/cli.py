@@ -10,24 +10,19 @@ hostkey      print the SSH host key's fingerprint
 from __future__ import annotations
 
 import argparse
-import contextlib
-import datetime as dt
+import json
 import logging
-import signal
 import sys
-import threading
 import time
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 from appliance import __version__
 from appliance.adapters.mysql import ConnectionPool, MysqlClient
-from appliance.domain.centres import Centre, parse_centres
 from appliance.domain.ddl import generation_ddl
 from appliance.domain.sqltext import insert_statements
-from appliance.errors import ApplianceError, ConfigError, Unavailable
+from appliance.errors import ApplianceError, ConfigError
+from appliance.server.centres_file import load_centres, pick_centres
 from appliance.server.config import ServerSettings, load_server_settings
 from appliance.server.seed.generator import GeneratorOptions, generate
 
@@ -45,121 +40,6 @@ def _setup_logging(level: str = "INFO") -> None:
     logging.getLogger("paramiko").setLevel(logging.WARNING)
     logging.getLogger("waitress").setLevel(logging.WARNING)
     logging.getLogger("mysql.connector").setLevel(logging.WARNING)
-
-
-def load_centres(path: Path) -> list[Centre]:
-    """The centres of ``path`` (config/centres.toml); raises ConfigError."""
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as error:
-        raise ConfigError([f"cannot read the centres file {path}: {error.strerror}"]) from error
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError([f"{path} is not valid TOML: {error}"]) from error
-    return parse_centres(data)
-
-
-def pick_centres(all_centres: list[Centre], codes: Sequence[str]) -> tuple[Centre, ...]:
-    """The centres named by ``codes``, in that order; raises ConfigError for unknown codes."""
-    by_code = {centre.code: centre for centre in all_centres}
-    unknown = [code for code in codes if code not in by_code]
-    if unknown:
-        raise ConfigError([f"unknown centre {code!r} (known: {', '.join(by_code)})" for code in unknown])
-    return tuple(by_code[code] for code in codes)
-
-
-def _wait_for_database(pool: ConnectionPool, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with pool.acquire():
-                return
-        except Unavailable as error:
-            if time.monotonic() > deadline:
-                raise
-            log.info("waiting for MySQL: %s", error)
-            time.sleep(2)
-
-
-def serve(settings: ServerSettings) -> int:
-    """Run both listeners until SIGTERM or SIGINT."""
-    from waitress import create_server
-
-    from appliance.server.export import ClientStarter
-    from appliance.server.hostkey import load_or_create_host_key
-    from appliance.server.metrics import ServerMetrics
-    from appliance.server.seed.loader import seed_generation
-    from appliance.server.ssh import SshContext, SshServer
-    from appliance.server.store import Store
-    from appliance.server.systemfiles import SystemFiles
-    from appliance.server.web.app import create_app
-    from appliance.server.web.security import load_or_create_secret
-
-    pool = ConnectionPool(settings.database, size=16)
-    _wait_for_database(pool, 120)
-    store = Store(pool, settings.database.control_schema)
-    client = MysqlClient(settings.database)
-    system_files = SystemFiles(settings.system_dir)
-    settings.system_dir.mkdir(parents=True, exist_ok=True)
-    if settings.seed.on_first_start and store.live().data_generation is None:
-        options = GeneratorOptions(
-            centres=pick_centres(load_centres(settings.centres_file), settings.seed.centres),
-            dossiers=settings.seed.dossiers,
-            years=settings.seed.years,
-            seed=settings.seed.seed,
-            password=settings.seed.password,
-        )
-        seed_generation(pool, client, settings.system_dir, options, settings.name)
-    host_key = load_or_create_host_key(settings.state_dir, settings.public_dir)
-    starter: ClientStarter = client  # type: ignore[assignment]
-    metrics = ServerMetrics(store.live, settings.role)
-    context = SshContext(
-        store=store,
-        client=starter,
-        system_files=system_files,
-        server_name=settings.name,
-        role=settings.role,
-        zip_level=settings.zip_level,
-        transfer_timeout=settings.transfer_timeout,
-        now=lambda: dt.datetime.now(dt.UTC),
-        metrics=metrics,
-    )
-    ssh = SshServer(context, host_key, settings.ssh_port, settings.max_sessions)
-    threading.Thread(target=ssh.serve_forever, name="ssh-accept", daemon=True).start()
-    app = create_app(
-        store,
-        load_or_create_secret(settings.state_dir / "web-secret"),
-        settings.role,
-        settings.name,
-        system_files,
-        metrics,
-    )
-    web = create_server(app, host="0.0.0.0", port=settings.http_port, threads=8, ident="NeoCuma")
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        log.info("signal %d: stopping", signum)
-        ssh.stop()
-        web.close()
-
-    def _hangup(signum: int, frame: FrameType | None) -> None:
-        system_files.drop_cache()
-        app.extensions["neocuma"].templates.drop_cache()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGHUP, _hangup)
-    log.info(
-        "neocuma-server %s (%s role) ready: web on %d, ssh on %d",
-        __version__,
-        settings.role,
-        settings.http_port,
-        ssh.port,
-    )
-    with contextlib.suppress(OSError):  # closed by the signal handler
-        web.run()
-    pool.close()
-    log.info("stopped")
-    return 0
 
 
 def _generator_options(args: argparse.Namespace, centres_file: Path, default_password: str = "") -> GeneratorOptions:
@@ -218,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--centres-file", default=None, help="centres table (default: NEOCUMA_CENTRES_FILE or config/centres.toml)"
         )
+    copies = commands.add_parser("pre-restore", help="list or apply the copies kept before each import (central)")
+    copies_commands = copies.add_subparsers(dest="action", required=True)
+    listing = copies_commands.add_parser("list", help="list the copies, newest first")
+    listing.add_argument("dossier", nargs="?", help="only this dossier")
+    apply = copies_commands.add_parser("apply", help="put a copy back (the current rows get a copy of their own first)")
+    apply.add_argument("copy", help="CODE/FILE as `list` prints it")
     commands.add_parser("healthcheck", help="exit 0 when /healthz answers")
     commands.add_parser("hostkey", help="print the SSH host key fingerprint")
     return parser
@@ -237,6 +123,26 @@ def _default_centres_file(explicit: str | None) -> Path:
         if candidate.exists():
             return candidate
     return Path("config/centres.toml")
+
+
+def _pre_restore(args: argparse.Namespace, settings: ServerSettings) -> int:
+    from appliance.server.store import Store
+    from appliance.server.wiring import build_importer
+
+    pool = ConnectionPool(settings.database, size=2)
+    importer = build_importer(settings, Store(pool), MysqlClient(settings.database))  # type: ignore[arg-type]
+    if args.action == "list":
+        for copy in importer.copies.copies(args.dossier):
+            print(f"{copy.dossier}/{copy.path.name}  revision {copy.revision}  {copy.size} bytes")
+        return 0
+    try:
+        path = importer.copies.resolve(args.copy)
+    except ValueError as error:
+        raise ConfigError([str(error)]) from error
+    code = args.copy.split("/", 1)[0]
+    result = importer.import_dossier(code, path, "operator")
+    print(json.dumps(result.as_json(), ensure_ascii=False))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -259,7 +165,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_server_settings()
         _setup_logging(settings.log_level if args.command != "hostkey" else "WARNING")
         if args.command == "serve":
+            from appliance.server.wiring import serve
+
             return serve(settings)
+        if args.command == "pre-restore":
+            return _pre_restore(args, settings)
         if args.command == "hostkey":
             from appliance.server.hostkey import fingerprint, load_or_create_host_key
 

@@ -56,6 +56,8 @@ class ServerSettings:
     transfer_timeout: int
     seed: SeedSettings
     log_level: str
+    pre_restore_days: int = 30
+    max_import_bytes: int = 512 * 1024 * 1024
 
 
 def load_server_settings(environ: Mapping[str, str] | None = None) -> ServerSettings:
@@ -96,6 +98,8 @@ def load_server_settings(environ: Mapping[str, str] | None = None) -> ServerSett
         transfer_timeout=env.integer("NEOCUMA_TRANSFER_TIMEOUT", 120, 5, 3600),
         seed=seed,
         log_level=env.choice("NEOCUMA_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
+        pre_restore_days=env.integer("NEOCUMA_PRE_RESTORE_DAYS", 30, 1, 3650),
+        max_import_bytes=env.integer("NEOCUMA_MAX_IMPORT_MB", 512, 1, 100_000) * 1024 * 1024,
     )
     if seed_on_start and role != "central":
         env.problems.append("NEOCUMA_SEED_ON_FIRST_START is only for the central role")

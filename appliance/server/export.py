@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import io
 import logging
+import stat
 import threading
 import time
 import zipfile
@@ -164,7 +165,7 @@ def _entry(name: str, archive: zipfile.ZipFile) -> zipfile.ZipInfo:
     info.compress_type = archive.compression
     # ZipFile.open() only applies the archive's level to members it names itself.
     info._compresslevel = archive.compresslevel  # type: ignore[attr-defined]
-    info.external_attr = 0o644 << 16
+    info.external_attr = (stat.S_IFREG | 0o644) << 16
     return info
 
 

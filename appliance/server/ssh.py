@@ -29,8 +29,10 @@ from appliance.domain.schema import GUARDIAN_PROFILE, PROFILE_LABELS
 from appliance.errors import ApplianceError, Unavailable
 from appliance.server import requests
 from appliance.server.export import ClientStarter, stream_export
+from appliance.server.importer import Importer
 from appliance.server.metrics import ServerMetrics
 from appliance.server.sftp import ReadOnlySftpServer
+from appliance.server.ssh_import import handle_import
 from appliance.server.store import Store, User
 from appliance.server.systemfiles import SystemFiles
 from appliance.server.throttle import FailedLogins
@@ -52,6 +54,8 @@ class SshContext:
     transfer_timeout: int
     now: Callable[[], dt.datetime]
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
+    importer: Importer | None = None
+    max_import_bytes: int = 512 * 1024 * 1024
 
 
 class _Session(paramiko.ServerInterface):
@@ -163,6 +167,8 @@ class _Session(paramiko.ServerInterface):
             self.context.metrics.ssh_requests.labels(name, result).inc()
             if name == "export":
                 self.context.metrics.exports.labels(result).inc()
+            if name == "import":
+                self.context.metrics.imports.labels(result).inc()
             try:
                 channel.send_exit_status(status)
                 channel.shutdown_write()
@@ -179,6 +185,21 @@ class _Session(paramiko.ServerInterface):
         if request.command == "time":
             _send_json(channel, requests.time_reply(context.now()))
             return
+        if request.command == "import":
+            if context.importer is None:
+                raise ProtocolError("bad_request", "ce serveur n'accepte pas de restauration")
+            reply = handle_import(
+                channel,
+                self.user,
+                request.dossiers[0],
+                context.store,
+                context.importer,
+                self.failures,
+                context.max_import_bytes,
+                context.metrics,
+            )
+            _send_json(channel, reply)
+            return
         with context.store.request() as view:
             if view.live.schema is None:
                 raise ProtocolError("unavailable", "ce serveur n'a encore aucune donnée synchronisée")
@@ -189,6 +210,14 @@ class _Session(paramiko.ServerInterface):
                 return
             if request.command == "dossiers":
                 _send_json(channel, requests.dossiers_reply(view, self.user))
+                return
+            if request.command == "prerestores":
+                mine = {d.code for d in view.dossiers_for(self.user.id)}
+                wanted = request.dossiers[0] if request.dossiers else None
+                if wanted is not None and wanted not in mine:
+                    raise ProtocolError("outside_rights", f"dossier hors de vos droits ou inconnu : {wanted}")
+                copies = context.importer.copies.copies(wanted) if context.importer else []
+                _send_json(channel, {"copies": [c.as_json() for c in copies if c.dossier in mine]})
                 return
             export = requests.resolve_export(view, self.user, request.dossiers, context.server_name, context.role)
         writer = io.BufferedWriter(_ChannelWriter(channel), buffer_size=256 * 1024)

@@ -16,6 +16,8 @@ import pytest
 from appliance.adapters.mysql import ConnectionPool, MysqlClient
 from appliance.domain.centres import parse_centres
 from appliance.server.hostkey import load_or_create_host_key
+from appliance.server.importer import Importer
+from appliance.server.prerestore import PreRestoreStore
 from appliance.server.seed.generator import GeneratorOptions
 from appliance.server.seed.loader import seed_generation
 from appliance.server.ssh import SshContext, SshServer
@@ -47,6 +49,8 @@ class Central:
     ssh: OpenSsh
     ssh_port: int
     schema: str
+    context: SshContext
+    importer: Importer
 
     def root_connection(self) -> Any:
         return oracle.connect(self.root.host, self.root.port, self.root.user, self.root.password)
@@ -77,6 +81,17 @@ def central(mariadb: Db, tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
     store = Store(pool)
     system_files = SystemFiles(state / "system")
     host_key = load_or_create_host_key(state, state / "public")
+    importer = Importer(
+        database=server_db,
+        store=store,
+        client=MysqlClient(server_db),
+        copies=PreRestoreStore(state / "pre-restore", 30),
+        work_dir=state / "incoming",
+        server_name="integration",
+        role="central",
+        now=lambda: dt.datetime.now(dt.UTC),
+    )
+    (state / "incoming").mkdir()
     context = SshContext(
         store=store,
         client=MysqlClient(server_db),
@@ -86,6 +101,7 @@ def central(mariadb: Db, tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
         zip_level=1,
         transfer_timeout=30,
         now=lambda: dt.datetime.now(dt.UTC),
+        importer=importer,
     )
     server = SshServer(context, host_key, port=0, max_sessions=16, bind="127.0.0.1")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -102,6 +118,8 @@ def central(mariadb: Db, tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
             ssh=OpenSsh("127.0.0.1", server.port, known_hosts),
             ssh_port=server.port,
             schema=f"neocuma_g{result.generation}",
+            context=context,
+            importer=importer,
         )
     finally:
         server.stop()

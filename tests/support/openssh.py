@@ -44,12 +44,14 @@ class OpenSsh:
             "ConnectTimeout=20",
         ]
 
-    def ssh(self, user: str, password: str, command: str, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+    def ssh(
+        self, user: str, password: str, command: str, timeout: float = 120, stdin: bytes | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
         with tempfile.TemporaryDirectory() as directory:
             return subprocess.run(
                 ["ssh", *self._options(), "-p", str(self.port), f"{user}@{self.host}", command],
                 env=self._env(password, Path(directory)),
-                stdin=subprocess.DEVNULL,
+                input=stdin if stdin is not None else b"",
                 capture_output=True,
                 timeout=timeout,
                 start_new_session=True,

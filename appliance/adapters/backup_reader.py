@@ -1,0 +1,119 @@
+"""Opening and verifying a data backup zip (DESIGN §4–§5) before anything uses it.
+
+Checks, in order, each failure naming the problem: the file is a zip; every member name is
+safe (relative, no '..', no backslash, no link or device); ``manifest.json`` is valid; the
+members are exactly those the manifest lists; then each member, streamed, has the size,
+sha256 and row count the manifest gives, and every row of a dossier's table belongs to that
+dossier. Memory stays flat: members are read in blocks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from appliance.domain.backup_format import (
+    MANIFEST_MEMBER,
+    Manifest,
+    MemberDigest,
+    dossier_member,
+    parse_manifest,
+)
+from appliance.domain.schema import DOSSIER_TABLES
+from appliance.errors import BadRequest
+
+_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class VerifiedBackup:
+    path: Path
+    manifest: Manifest
+
+
+def safe_member_name(name: str) -> bool:
+    """Whether a zip member name can be extracted without leaving its directory."""
+    if not name or name.startswith(("/", "\\")) or "\\" in name or "\x00" in name:
+        return False
+    if len(name) > 255 or any(ord(ch) < 32 for ch in name):
+        return False
+    parts = name.split("/")
+    return all(part not in ("", ".", "..") for part in parts) and ":" not in parts[0]
+
+
+def _check_members(archive: zipfile.ZipFile) -> None:
+    seen: set[str] = set()
+    for info in archive.infolist():
+        if not safe_member_name(info.filename):
+            raise BadRequest(f"unsafe member name {info.filename[:80]!r} (absolute, '..' or control characters)")
+        mode = info.external_attr >> 16
+        if stat.S_IFMT(mode) and not stat.S_ISREG(mode):  # no type bits: a plain file
+            kind = "link" if stat.S_ISLNK(mode) else "directory" if stat.S_ISDIR(mode) else "special file"
+            raise BadRequest(f"member {info.filename!r} is a {kind}, not a regular file")
+        if info.filename in seen:
+            raise BadRequest(f"member {info.filename!r} appears twice")
+        seen.add(info.filename)
+
+
+def _verify_member(archive: zipfile.ZipFile, name: str, digest: MemberDigest, dossier_id: int | None) -> None:
+    sha = hashlib.sha256()
+    size = 0
+    rows = 0
+    prefix = f"{dossier_id}\t".encode() if dossier_id is not None else None
+    pending = b""
+    with archive.open(name) as member:
+        while block := member.read(_BLOCK):
+            sha.update(block)
+            size += len(block)
+            rows += block.count(b"\n")
+            if prefix is not None:
+                lines = (pending + block).split(b"\n")
+                pending = lines.pop()
+                for line in lines:
+                    if not line.startswith(prefix):
+                        raise BadRequest(f"{name}: a row belongs to another dossier than {dossier_id}")
+    if prefix is not None and pending:
+        raise BadRequest(f"{name}: the last row is not terminated")
+    if size != digest.size:
+        raise BadRequest(f"{name}: {size} bytes, the manifest says {digest.size}")
+    if sha.hexdigest() != digest.sha256:
+        raise BadRequest(f"{name}: its sha256 does not match the manifest")
+    if digest.rows is not None and rows != digest.rows:
+        raise BadRequest(f"{name}: {rows} rows, the manifest says {digest.rows}")
+
+
+def verify_backup(path: Path) -> VerifiedBackup:
+    """Verify the backup at ``path`` in full; raises BadRequest naming the first problem."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise BadRequest(f"{path.name} is not a readable zip file: {error}") from error
+    with archive:
+        _check_members(archive)
+        names = set(archive.namelist())
+        if MANIFEST_MEMBER not in names:
+            raise BadRequest("the zip has no manifest.json")
+        info = archive.getinfo(MANIFEST_MEMBER)
+        if info.file_size > 16 * 1024 * 1024:
+            raise BadRequest("manifest.json is too large")
+        try:
+            manifest = parse_manifest(archive.read(MANIFEST_MEMBER))
+        except (zipfile.BadZipFile, OSError, EOFError) as error:
+            raise BadRequest(f"manifest.json cannot be read: {error}") from error
+        listed = manifest.all_members()
+        unlisted = sorted(names - set(listed) - {MANIFEST_MEMBER})
+        if unlisted:
+            raise BadRequest(f"members not in the manifest: {', '.join(unlisted[:5])}")
+        missing = sorted(set(listed) - names)
+        if missing:
+            raise BadRequest(f"members missing from the zip: {', '.join(missing[:5])}")
+        owners = {dossier_member(d.code, t): d.id for d in manifest.dossiers for t in DOSSIER_TABLES}
+        for name, digest in listed.items():
+            try:
+                _verify_member(archive, name, digest, owners.get(name))
+            except (zipfile.BadZipFile, OSError, EOFError) as error:
+                raise BadRequest(f"{name} cannot be read: {error}") from error
+    return VerifiedBackup(path, manifest)

@@ -1,0 +1,259 @@
+"""Dossier import: what a restore to the central server lands on (DESIGN §5).
+
+The backup is verified in full before anything is written (zip structure, safe names,
+manifest, every member's size, sha256 and rows, every row belonging to the dossier); it must
+hold exactly the dossier named by the request, with the same ID système and schema version;
+the server keeps a pre-restore copy of the dossier; then, in one transaction, the dossier's
+rows are replaced, counted and checked, and its revision moves forward. Rows of every other
+dossier are never touched: every statement is bounded by ``dossier_id``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mysql.connector
+from mysql.connector.abstracts import MySQLConnectionAbstract
+
+from appliance.adapters.backup_reader import VerifiedBackup, verify_backup
+from appliance.adapters.mysql import MysqlSettings, connect, query_all
+from appliance.domain.backup_format import DossierEntry, dossier_member
+from appliance.domain.ddl import quote_identifier
+from appliance.domain.schema import DOSSIER_TABLES
+from appliance.domain.sqltext import literal
+from appliance.errors import BadRequest, Refused, Unavailable
+from appliance.server.export import ClientStarter, ExportRequest, stream_export
+from appliance.server.prerestore import PreRestoreStore
+from appliance.server.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    dossier: str
+    revision_before: int
+    revision: int
+    rows: int
+    pre_restore_copy: str
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "dossier": self.dossier,
+            "revision_avant": self.revision_before,
+            "revision": self.revision,
+            "lignes": self.rows,
+            "copie_avant_restauration": self.pre_restore_copy,
+        }
+
+
+@dataclass(frozen=True)
+class _Target:
+    id: int
+    code: str
+    centre_code: str
+    centre_name: str
+    schema: str
+    generation: int
+    schema_version: int | None
+
+
+class Importer:
+    def __init__(
+        self,
+        database: MysqlSettings,
+        store: Store,
+        client: ClientStarter,
+        copies: PreRestoreStore,
+        work_dir: Path,
+        server_name: str,
+        role: str,
+        now: Callable[[], dt.datetime],
+    ) -> None:
+        self.database = database
+        self.store = store
+        self.client = client
+        self.copies = copies
+        self.work_dir = work_dir
+        self.server_name = server_name
+        self.role = role
+        self.now = now
+
+    def import_dossier(self, code: str, backup_path: Path, requested_by: str) -> ImportResult:
+        """Replace dossier ``code`` with the backup at ``backup_path``; raises BadRequest
+        (the backup), Refused (exporté) or Unavailable; nothing is changed unless it returns."""
+        verified = verify_backup(backup_path)
+        target = self._target(code)
+        entry = _check_manifest(verified, target)
+        copy = self._pre_restore_copy(target, requested_by)
+        extract_dir = Path(tempfile.mkdtemp(prefix="import-", dir=self.work_dir))
+        try:
+            _extract_dossier(verified, code, extract_dir)
+            before, after = self._replace(target, entry.revision, extract_dir, verified)
+        finally:
+            shutil.rmtree(extract_dir, ignore_errors=True)
+        self.copies.prune(self.now())
+        rows = entry.rows()
+        log.info(
+            "import of dossier %s by %s: %d rows, revision %d -> %d, pre-restore copy %s",
+            code,
+            requested_by,
+            rows,
+            before,
+            after,
+            copy,
+        )
+        return ImportResult(code, before, after, rows, copy)
+
+    def _target(self, code: str) -> _Target:
+        with self.store.request() as view:
+            if view.live.schema is None or view.live.data_generation is None:
+                raise Unavailable("ce serveur n'a encore aucune donnée")
+            rows = query_all(
+                view.connection,
+                f"SELECT d.id, d.code, d.exporte, d.centre_code, c.nom FROM {quote_identifier(view.live.schema)}.dossier d"
+                f" LEFT JOIN {quote_identifier(view.live.schema)}.centre c ON c.code = d.centre_code WHERE d.code = %s",
+                (code,),
+            )
+            if not rows:
+                raise BadRequest(f"dossier {code} inconnu sur ce serveur")
+            if rows[0][2]:
+                raise Refused(f"le dossier {code} est exporté : il ne peut pas être restauré tant qu'il l'est")
+            return _Target(
+                int(rows[0][0]),
+                code,
+                str(rows[0][3]),
+                str(rows[0][4] or rows[0][3]),
+                view.live.schema,
+                view.live.data_generation,
+                view.schema_version,
+            )
+
+    def _pre_restore_copy(self, target: _Target, requested_by: str) -> str:
+        with self.store.request() as view:
+            revision = int(
+                query_all(
+                    view.connection,
+                    f"SELECT revision FROM {quote_identifier(target.schema)}.dossier WHERE id = %s",
+                    (target.id,),
+                )[0][0]
+            )
+        path = self.copies.new_path(target.code, revision, self.now())
+        temporary = path.with_suffix(".part")
+        request = ExportRequest(
+            schema=target.schema,
+            data_generation=target.generation,
+            centre_code=target.centre_code,
+            centre_name=target.centre_name,
+            user_login=requested_by,
+            user_profile="pre-restore",
+            dossiers=[(target.id, target.code)],
+            server_name=self.server_name,
+            server_role=self.role,
+        )
+        with temporary.open("wb") as handle:
+            stream_export(request, self.client, handle, zip_level=6, now=self.now)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.rename(temporary, path)
+        return f"{target.code}/{path.name}"
+
+    def _replace(self, target: _Target, revision: int, directory: Path, verified: VerifiedBackup) -> tuple[int, int]:
+        connection = connect(self.database, local_infile_dir=str(directory))
+        try:
+            connection.cmd_query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            connection.start_transaction()
+            result = self._replace_in_transaction(connection, target, revision, directory, verified)
+            connection.commit()
+            return result
+        except mysql.connector.Error as error:
+            raise Unavailable(f"the import of {target.code} failed and was rolled back: {error.msg}") from error
+        finally:
+            with contextlib.suppress(mysql.connector.Error):
+                connection.rollback()  # a no-op after a commit
+            connection.close()
+
+    def _replace_in_transaction(
+        self,
+        connection: MySQLConnectionAbstract,
+        target: _Target,
+        revision: int,
+        directory: Path,
+        verified: VerifiedBackup,
+    ) -> tuple[int, int]:
+        schema = quote_identifier(target.schema)
+        live = query_all(connection, "SELECT data_generation FROM neocuma_control.live WHERE id = 1 LOCK IN SHARE MODE")
+        if live[0][0] != target.generation:
+            raise Unavailable("the live generation changed during the import; nothing was written, try again")
+        locked = query_all(
+            connection, f"SELECT revision, exporte FROM {schema}.dossier WHERE id = %s FOR UPDATE", (target.id,)
+        )
+        before, exporte = int(locked[0][0]), bool(locked[0][1])
+        if exporte:
+            raise Refused(f"le dossier {target.code} est exporté : il ne peut pas être restauré tant qu'il l'est")
+        (entry,) = verified.manifest.dossiers
+        cursor = connection.cursor()
+        try:
+            for table in DOSSIER_TABLES:
+                name = quote_identifier(table.name)
+                cursor.execute(f"DELETE FROM {schema}.{name} WHERE dossier_id = %s", (target.id,))
+                path = directory / dossier_member(target.code, table)
+                columns = ", ".join(quote_identifier(c) for c in table.column_names)
+                cursor.execute(
+                    f"LOAD DATA LOCAL INFILE {literal(str(path))} INTO TABLE {schema}.{name} CHARACTER SET utf8mb4 ({columns})"
+                )
+                loaded = cursor.rowcount
+                cursor.execute("SHOW WARNINGS")
+                warnings: list[Any] = list(cursor.fetchall())
+                if warnings:
+                    raise BadRequest(f"{table.name}: invalid data ({warnings[0][2]!s})")
+                cursor.execute(f"SELECT COUNT(*) FROM {schema}.{name} WHERE dossier_id = %s", (target.id,))
+                counted: Any = cursor.fetchone()
+                count = int(counted[0])
+                expected = entry.tables[table.name].rows
+                if loaded != expected or count != expected:
+                    raise BadRequest(f"{table.name}: {count} rows loaded for the dossier, the manifest says {expected}")
+            after = max(before, revision) + 1
+            cursor.execute(
+                f"UPDATE {schema}.dossier SET revision = %s, modifie_le = UTC_TIMESTAMP() WHERE id = %s",
+                (after, target.id),
+            )
+        finally:
+            cursor.close()
+        return before, after
+
+
+def _check_manifest(verified: VerifiedBackup, target: _Target) -> DossierEntry:
+    manifest = verified.manifest
+    if len(manifest.dossiers) != 1:
+        raise BadRequest(f"the backup holds {len(manifest.dossiers)} dossiers; an import takes exactly one")
+    (entry,) = manifest.dossiers
+    if entry.code != target.code:
+        raise BadRequest(f"the backup holds dossier {entry.code}, not {target.code} named in the request")
+    if entry.id != target.id:
+        raise BadRequest(f"dossier {target.code} has ID système {target.id} here but {entry.id} in the backup")
+    if target.schema_version is not None and manifest.schema_version != target.schema_version:
+        raise BadRequest(
+            f"the backup has schema version {manifest.schema_version}, this server {target.schema_version}"
+        )
+    return entry
+
+
+def _extract_dossier(verified: VerifiedBackup, code: str, directory: Path) -> None:
+    with zipfile.ZipFile(verified.path) as archive:
+        for table in DOSSIER_TABLES:
+            name = dossier_member(code, table)
+            target = directory / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(name) as source, target.open("wb") as sink:
+                shutil.copyfileobj(source, sink, 1 << 20)

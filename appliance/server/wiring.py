@@ -1,0 +1,140 @@
+"""The one place that builds the server's parts from its settings and runs them."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import signal
+import threading
+import time
+from types import FrameType
+
+from appliance import __version__
+from appliance.adapters.mysql import ConnectionPool, MysqlClient
+from appliance.errors import Unavailable
+from appliance.server.centres_file import load_centres, pick_centres
+from appliance.server.config import ServerSettings
+from appliance.server.export import ClientStarter
+from appliance.server.importer import Importer
+from appliance.server.metrics import ServerMetrics
+from appliance.server.prerestore import PreRestoreStore
+from appliance.server.seed.generator import GeneratorOptions
+from appliance.server.store import Store
+
+log = logging.getLogger("neocuma.server")
+
+
+def build_importer(settings: ServerSettings, store: Store, client: ClientStarter) -> Importer:
+    """The central server's importer, its pre-restore copies and work directory."""
+    work_dir = settings.state_dir / "incoming"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    for leftover in work_dir.iterdir():  # uploads of a previous run that died mid-way
+        if leftover.is_file():
+            leftover.unlink()
+    return Importer(
+        database=settings.database,
+        store=store,
+        client=client,
+        copies=PreRestoreStore(settings.state_dir / "pre-restore", settings.pre_restore_days),
+        work_dir=work_dir,
+        server_name=settings.name,
+        role=settings.role,
+        now=lambda: dt.datetime.now(dt.UTC),
+    )
+
+
+def _wait_for_database(pool: ConnectionPool, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with pool.acquire():
+                return
+        except Unavailable as error:
+            if time.monotonic() > deadline:
+                raise
+            log.info("waiting for MySQL: %s", error)
+            time.sleep(2)
+
+
+def serve(settings: ServerSettings) -> int:
+    """Run both listeners until SIGTERM or SIGINT."""
+    from waitress import create_server
+
+    from appliance.server.hostkey import load_or_create_host_key
+    from appliance.server.seed.loader import seed_generation
+    from appliance.server.ssh import SshContext, SshServer
+    from appliance.server.systemfiles import SystemFiles
+    from appliance.server.web.app import create_app
+    from appliance.server.web.security import load_or_create_secret
+
+    pool = ConnectionPool(settings.database, size=16)
+    _wait_for_database(pool, 120)
+    store = Store(pool, settings.database.control_schema)
+    client = MysqlClient(settings.database)
+    system_files = SystemFiles(settings.system_dir)
+    settings.system_dir.mkdir(parents=True, exist_ok=True)
+    if settings.seed.on_first_start and store.live().data_generation is None:
+        options = GeneratorOptions(
+            centres=pick_centres(load_centres(settings.centres_file), settings.seed.centres),
+            dossiers=settings.seed.dossiers,
+            years=settings.seed.years,
+            seed=settings.seed.seed,
+            password=settings.seed.password,
+        )
+        seed_generation(pool, client, settings.system_dir, options, settings.name)
+    host_key = load_or_create_host_key(settings.state_dir, settings.public_dir)
+    starter: ClientStarter = client  # type: ignore[assignment]
+    metrics = ServerMetrics(store.live, settings.role)
+    importer = build_importer(settings, store, starter) if settings.role == "central" else None
+    if importer is not None:
+        importer.copies.prune(dt.datetime.now(dt.UTC))
+    context = SshContext(
+        store=store,
+        client=starter,
+        system_files=system_files,
+        server_name=settings.name,
+        role=settings.role,
+        zip_level=settings.zip_level,
+        transfer_timeout=settings.transfer_timeout,
+        now=lambda: dt.datetime.now(dt.UTC),
+        metrics=metrics,
+        importer=importer,
+        max_import_bytes=settings.max_import_bytes,
+    )
+    ssh = SshServer(context, host_key, settings.ssh_port, settings.max_sessions)
+    threading.Thread(target=ssh.serve_forever, name="ssh-accept", daemon=True).start()
+    app = create_app(
+        store,
+        load_or_create_secret(settings.state_dir / "web-secret"),
+        settings.role,
+        settings.name,
+        system_files,
+        metrics,
+    )
+    web = create_server(app, host="0.0.0.0", port=settings.http_port, threads=8, ident="NeoCuma")
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: stopping", signum)
+        ssh.stop()
+        web.close()
+
+    def _hangup(signum: int, frame: FrameType | None) -> None:
+        system_files.drop_cache()
+        app.extensions["neocuma"].templates.drop_cache()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGHUP, _hangup)
+    log.info(
+        "neocuma-server %s (%s role) ready: web on %d, ssh on %d",
+        __version__,
+        settings.role,
+        settings.http_port,
+        ssh.port,
+    )
+    with contextlib.suppress(OSError):  # closed by the signal handler
+        web.run()
+    pool.close()
+    log.info("stopped")
+    return 0
