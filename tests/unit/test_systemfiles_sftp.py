@@ -86,3 +86,25 @@ def test_safe_names() -> None:
     assert safe_relative_name("a/b.txt")
     for bad in ("", "/a", "a/../b", "a//b", "a\nb", "a\\b", "./a"):
         assert not safe_relative_name(bad)
+
+
+def test_pre_restore_copies_are_listed_resolved_and_pruned(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from appliance.server.prerestore import PreRestoreStore
+
+    store = PreRestoreStore(tmp_path, keep_days=30)
+    now = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
+    old = store.new_path("120003", 4, now - dt.timedelta(days=31))
+    recent = store.new_path("120003", 9, now - dt.timedelta(days=1))
+    other = store.new_path("120005", 2, now)
+    for path in (old, recent, other):
+        path.write_bytes(b"zip")
+    (tmp_path / "120003" / "notes.txt").write_text("ignored")
+    assert [c.revision for c in store.copies("120003")] == [9, 4]
+    assert store.resolve(f"120003/{recent.name}") == recent
+    for bad in ("../x", "120003/notes.txt", "120003/../../etc/passwd", f"120004/{recent.name}"):
+        with pytest.raises(ValueError):
+            store.resolve(bad)
+    assert store.prune(now) == [old]
+    assert [c.path for c in store.copies()] == [other, recent]
