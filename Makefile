@@ -19,7 +19,14 @@ DOSSIERS ?= 20
 YEARS ?= 3
 SEED ?= 1
 
-.PHONY: help up down logs seed test test-unit test-integration test-e2e lint images base certs venv clean-test
+# `make up` runs the demo: the guardian logs in with the demo account by itself.
+export NEOCUMA_GUARDIAN_ENV_FILE ?= config/demo.env
+export NEOCUMA_DEMO_AUTOLOGIN ?= 1
+DOSSIER ?=
+# -T when standard input is not a terminal, so passwords can be piped in.
+GUARDIAN = $(COMPOSE) exec $(if $(shell [ -t 0 ] && echo tty),,-T) guardian neocuma-guardian
+
+.PHONY: help up down logs seed test login backup sync run status pull restore fallback standby dossiers test-unit test-integration test-e2e lint images base certs venv clean-test
 
 help:
 	@echo "make up        build what is missing, start the stack with the demo remote"
@@ -40,6 +47,7 @@ certs:
 images: base certs
 	docker build -q -f docker/mysql/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/mysql:$(NEOCUMA_VERSION) .
 	docker build -q -f docker/appliance/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/appliance:$(NEOCUMA_VERSION) .
+	docker build -q -f docker/docker-proxy/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/docker-proxy:$(NEOCUMA_VERSION) .
 
 up: images
 	$(COMPOSE) up -d
@@ -54,6 +62,29 @@ down:
 
 logs:
 	$(COMPOSE) logs -f --tail=200
+
+login:
+	$(GUARDIAN) login
+backup:
+	$(GUARDIAN) backup
+sync:
+	$(GUARDIAN) sync
+run:
+	$(GUARDIAN) run
+status:
+	$(GUARDIAN) status
+dossiers:
+	$(GUARDIAN) dossiers
+pull:
+	@[ -n "$(DOSSIER)" ] || { echo "usage: make pull DOSSIER=<code> [DOSSIER='<code> <code>']"; exit 2; }
+	$(GUARDIAN) pull $(DOSSIER)
+restore:
+	@[ -n "$(DOSSIER)" ] || { echo "usage: make restore DOSSIER=<code>"; exit 2; }
+	$(GUARDIAN) restore $(DOSSIER)
+fallback:
+	$(GUARDIAN) mode fallback
+standby:
+	$(GUARDIAN) mode standby
 
 seed:
 	$(COMPOSE) exec -T remote-neocuma neocuma-server seed --dossiers $(DOSSIERS) --years $(YEARS) --seed $(SEED)

@@ -80,7 +80,7 @@ def drop_generation_schema(connection: MySQLConnectionAbstract, generation: int)
 
 def switch_live(
     connection: MySQLConnectionAbstract,
-    data_generation: int,
+    data_generation: int | None,
     system_generation: int | None,
     control_schema: str = "neocuma_control",
 ) -> None:

@@ -182,6 +182,7 @@ class MysqlClient:
         database: str | None = None,
         stdin: int | None = subprocess.PIPE,
         stdout: int | None = subprocess.PIPE,
+        cwd: str | os.PathLike[str] | None = None,
     ) -> ClientProcess:
         """Start the client with ``extra_args``; its password is read from a 0600 file in a
         0700 directory removed when the client finishes."""
@@ -203,7 +204,7 @@ class MysqlClient:
         if database:
             args.append(f"--database={database}")
         try:
-            process = subprocess.Popen(args, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
+            process = subprocess.Popen(args, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, cwd=cwd)
         except OSError as error:
             _remove_tree(directory)
             raise Unavailable(f"cannot start the {self._executable} client: {error.strerror}") from error

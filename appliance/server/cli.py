@@ -171,7 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "pre-restore":
             return _pre_restore(args, settings)
         if args.command == "hostkey":
-            from appliance.server.hostkey import fingerprint, load_or_create_host_key
+            from appliance.adapters.remote_ssh import fingerprint
+            from appliance.server.hostkey import load_or_create_host_key
 
             print(fingerprint(load_or_create_host_key(settings.state_dir, settings.public_dir)))
             return 0

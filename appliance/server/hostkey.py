@@ -3,8 +3,6 @@ part published where a guardian can pin it (DESIGN §7)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 import os
 from pathlib import Path
@@ -13,15 +11,11 @@ import paramiko
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from appliance.adapters.remote_ssh import fingerprint
+
 log = logging.getLogger(__name__)
 
 KEY_NAME = "ssh_host_ed25519_key"
-
-
-def fingerprint(key: paramiko.PKey) -> str:
-    """OpenSSH's SHA256 fingerprint, as ``ssh-keygen -l`` prints it."""
-    digest = hashlib.sha256(key.asbytes()).digest()
-    return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
 
 
 def load_or_create_host_key(state_dir: Path, public_dir: Path | None) -> paramiko.PKey:

@@ -20,17 +20,16 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import mysql.connector
 from mysql.connector.abstracts import MySQLConnectionAbstract
 
 from appliance.adapters.backup_reader import VerifiedBackup, verify_backup
+from appliance.adapters.dossier_rows import replace_dossier_rows
 from appliance.adapters.mysql import MysqlSettings, connect, query_all
 from appliance.domain.backup_format import DossierEntry, dossier_member
 from appliance.domain.ddl import quote_identifier
 from appliance.domain.schema import DOSSIER_TABLES
-from appliance.domain.sqltext import literal
 from appliance.errors import BadRequest, Refused, Unavailable
 from appliance.server.export import ClientStarter, ExportRequest, stream_export
 from appliance.server.prerestore import PreRestoreStore
@@ -204,25 +203,7 @@ class Importer:
         (entry,) = verified.manifest.dossiers
         cursor = connection.cursor()
         try:
-            for table in DOSSIER_TABLES:
-                name = quote_identifier(table.name)
-                cursor.execute(f"DELETE FROM {schema}.{name} WHERE dossier_id = %s", (target.id,))
-                path = directory / dossier_member(target.code, table)
-                columns = ", ".join(quote_identifier(c) for c in table.column_names)
-                cursor.execute(
-                    f"LOAD DATA LOCAL INFILE {literal(str(path))} INTO TABLE {schema}.{name} CHARACTER SET utf8mb4 ({columns})"
-                )
-                loaded = cursor.rowcount
-                cursor.execute("SHOW WARNINGS")
-                warnings: list[Any] = list(cursor.fetchall())
-                if warnings:
-                    raise BadRequest(f"{table.name}: invalid data ({warnings[0][2]!s})")
-                cursor.execute(f"SELECT COUNT(*) FROM {schema}.{name} WHERE dossier_id = %s", (target.id,))
-                counted: Any = cursor.fetchone()
-                count = int(counted[0])
-                expected = entry.tables[table.name].rows
-                if loaded != expected or count != expected:
-                    raise BadRequest(f"{table.name}: {count} rows loaded for the dossier, the manifest says {expected}")
+            replace_dossier_rows(cursor, target.schema, target.id, entry, directory)
             after = max(before, revision) + 1
             cursor.execute(
                 f"UPDATE {schema}.dossier SET revision = %s, modifie_le = UTC_TIMESTAMP() WHERE id = %s",

@@ -62,8 +62,8 @@ def receive_backup(channel: paramiko.Channel, first: bytes, work_dir: Path, limi
     size = 0
     try:
         with os.fdopen(fd, "wb") as handle:
-            chunk = first
-            while chunk:
+            chunk = first  # may be empty: the password line can arrive alone
+            while True:
                 size += len(chunk)
                 if size > limit:
                     raise ProtocolError(
@@ -71,6 +71,8 @@ def receive_backup(channel: paramiko.Channel, first: bytes, work_dir: Path, limi
                     )
                 handle.write(chunk)
                 chunk = _recv(channel)
+                if not chunk:  # the client closed its side: the backup is complete
+                    break
     except BaseException:
         path.unlink(missing_ok=True)
         raise

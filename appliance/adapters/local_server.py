@@ -1,0 +1,121 @@
+"""The local NeoCuma server as the guardian sees it: its /healthz and an application check
+over HTTP, and its container through the Docker proxy (SIGHUP, restart)."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import importlib
+import json
+import logging
+import re
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from appliance.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+
+class LocalWeb:
+    def __init__(self, base_url: str, timeout: float = 10) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def healthz(self) -> dict[str, Any]:
+        """The local server's /healthz; raises Unavailable when it does not answer."""
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=self.timeout) as response:
+                return dict(json.loads(response.read(65536)))
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            raise Unavailable(f"the local server does not answer at {self.base_url}: {error}") from error
+
+    def dossier_count(self, login: str, password: str) -> tuple[int | None, int]:
+        """Log in as ``login`` and list its dossiers: (data generation, count). This checks the
+        application end to end: users, rights and dossiers of the live generation."""
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        try:
+            with opener.open(f"{self.base_url}/login", timeout=self.timeout) as response:
+                page = response.read().decode("utf-8", "replace")
+            token = re.search(r'name="csrf" value="([^"]+)"', page)
+            if not token:
+                raise Unavailable("the local server's login page has no CSRF token")
+            form = urllib.parse.urlencode({"csrf": token.group(1), "login": login, "password": password}).encode()
+            with opener.open(urllib.request.Request(f"{self.base_url}/login", data=form), timeout=self.timeout):
+                pass
+            with opener.open(f"{self.base_url}/api/v1/dossiers", timeout=self.timeout) as response:
+                body = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raise Unavailable(
+                f"the local server's application check failed: HTTP {error.code} on {error.url}"
+            ) from error
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            raise Unavailable(f"the local server's application check failed: {error}") from error
+        return body.get("data_generation"), len(body.get("dossiers", []))
+
+
+class LocalContainer:
+    """The local server's container, reached through the Docker proxy (which lets through
+    only ping, version, list, inspect, kill and restart)."""
+
+    def __init__(self, docker_url: str, service: str, timeout: float = 15) -> None:
+        self.docker_url = docker_url
+        self.service = service
+        self.timeout = timeout
+
+    def _client(self) -> Any:
+        # Imported by name: for mypy, the project's docker/ folder of Dockerfiles would
+        # shadow the SDK.
+        docker: Any = importlib.import_module("docker")
+        return docker.DockerClient(base_url=self.docker_url, timeout=int(self.timeout))
+
+    def _find(self, client: Any) -> Any:
+        from docker.errors import DockerException
+
+        try:
+            me = client.containers.get(socket.gethostname())
+            project = me.labels.get("com.docker.compose.project")
+            filters = [f"com.docker.compose.service={self.service}"]
+            if project:
+                filters.append(f"com.docker.compose.project={project}")
+            found = client.containers.list(filters={"label": filters})
+        except DockerException as error:
+            raise Unavailable(f"the Docker proxy at {self.docker_url} does not answer: {error}") from error
+        if len(found) != 1:
+            raise Unavailable(f"{len(found)} containers of service {self.service!r} found, expected one")
+        return found[0]
+
+    def signal_reload(self) -> None:
+        """SIGHUP: the local server drops its cached system files."""
+        from docker.errors import DockerException
+
+        client = self._client()
+        try:
+            self._find(client).kill(signal="SIGHUP")
+        except DockerException as error:
+            raise Unavailable(f"cannot signal the local server: {error}") from error
+        finally:
+            client.close()
+
+    def restart(self) -> None:
+        """The recovery path only (DESIGN §3)."""
+        from docker.errors import DockerException
+
+        client = self._client()
+        try:
+            self._find(client).restart(timeout=30)
+        except DockerException as error:
+            raise Unavailable(f"cannot restart the local server: {error}") from error
+        finally:
+            client.close()
+
+    def health(self) -> str:
+        client = self._client()
+        try:
+            container = self._find(client)
+            state = container.attrs.get("State", {})
+            return str(state.get("Health", {}).get("Status", state.get("Status", "unknown")))
+        finally:
+            client.close()

@@ -1,0 +1,264 @@
+"""The guardian's SSH client to a NeoCuma server (paramiko), with the host key pinned.
+
+The server's key is compared with the pinned one before the password is sent: an unknown key
+asks for ``login``/``hostkey accept``, a changed key is refused loudly with both fingerprints.
+Every read has a stall timeout: a transfer that receives nothing for that long fails, it
+never hangs. Refusals from the server (``error <code>: <message>``) become RemoteRefused.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import socket
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import paramiko
+
+from appliance.errors import ApplianceError, Refused, Unavailable
+
+log = logging.getLogger(__name__)
+_BLOCK = 1 << 20
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    """OpenSSH's SHA256 fingerprint, as ``ssh-keygen -l`` prints it."""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode("ascii").rstrip("=")
+
+
+class RemoteRefused(ApplianceError):
+    """The server refused a request; ``code`` is the protocol's (docs/protocol.md)."""
+
+    def __init__(self, code: str, message: str, status: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+class HostKeyChanged(Refused):
+    """The server presents another key than the pinned one."""
+
+
+class HostKeyUnknown(Refused):
+    """No key is pinned for this server yet."""
+
+
+class KnownHosts:
+    """Pinned host keys, in OpenSSH's known_hosts format."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _entry(self, host: str, port: int) -> str:
+        return host if port == 22 else f"[{host}]:{port}"
+
+    def pinned(self, host: str, port: int) -> paramiko.PKey | None:
+        if not self.path.exists():
+            return None
+        keys = paramiko.HostKeys(str(self.path))
+        found = keys.lookup(self._entry(host, port))
+        if not found:
+            return None
+        return next(iter(found.values()))
+
+    def pin(self, host: str, port: int, key: paramiko.PKey) -> None:
+        from appliance.adapters.state_files import atomic_write
+
+        line = f"{self._entry(host, port)} {key.get_name()} {key.get_base64()}\n"
+        atomic_write(self.path, line.encode("ascii"), mode=0o600)
+
+
+def public_key_from_line(line: str) -> paramiko.PKey:
+    """A key from an OpenSSH public-key line (``ssh-ed25519 AAAA… [comment]``)."""
+    parts = line.split()
+    if len(parts) < 2:
+        raise Refused("the host public-key file is not an OpenSSH public key")
+    try:
+        return paramiko.PKey.from_type_string(parts[0], base64.b64decode(parts[1]))
+    except Exception as error:  # paramiko raises several types for a bad key
+        raise Refused(f"the host public-key file cannot be read: {error}") from error
+
+
+def _parse_error(stderr: bytes, status: int) -> RemoteRefused:
+    text = stderr.decode("utf-8", "replace").strip()
+    if text.startswith("error ") and ":" in text:
+        code, _, message = text[6:].partition(":")
+        return RemoteRefused(code.strip(), message.strip(), status)
+    return RemoteRefused("unknown", text or f"exit status {status}", status)
+
+
+class RemoteSession:
+    """One authenticated SSH connection; close it (or use ``with``)."""
+
+    def __init__(self, transport: paramiko.Transport, stall_timeout: float) -> None:
+        self.transport = transport
+        self.stall_timeout = stall_timeout
+
+    def __enter__(self) -> RemoteSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def _channel(self, command: str) -> paramiko.Channel:
+        try:
+            channel = self.transport.open_session(timeout=self.stall_timeout)
+            channel.settimeout(self.stall_timeout)
+            channel.exec_command(command)
+        except (paramiko.SSHException, OSError) as error:
+            raise Unavailable(f"the remote server does not answer: {error}") from error
+        return channel
+
+    def _finish(self, channel: paramiko.Channel) -> None:
+        stderr = b""
+        try:
+            while chunk := channel.recv_stderr(65536):
+                stderr += chunk
+            status = channel.recv_exit_status()
+        except (TimeoutError, OSError) as error:
+            raise Unavailable(f"the remote server stopped answering: {error}") from error
+        finally:
+            channel.close()
+        if status != 0:
+            raise _parse_error(stderr, status)
+
+    def _read_into(self, channel: paramiko.Channel, sink: IO[bytes]) -> int:
+        size = 0
+        try:
+            while chunk := channel.recv(_BLOCK):
+                sink.write(chunk)
+                size += len(chunk)
+        except TimeoutError as error:
+            channel.close()
+            raise Unavailable(
+                f"nothing received from the remote server for {self.stall_timeout:.0f} s after {size} bytes: transfer abandoned"
+            ) from error
+        except OSError as error:
+            channel.close()
+            raise Unavailable(f"the connection to the remote server was lost after {size} bytes: {error}") from error
+        return size
+
+    def json(self, command: str) -> dict[str, Any]:
+        """Run a metadata command (``v1 whoami`` …) and parse its JSON answer."""
+        import io
+
+        channel = self._channel(command)
+        buffer = io.BytesIO()
+        self._read_into(channel, buffer)
+        self._finish(channel)
+        try:
+            data = json.loads(buffer.getvalue())
+        except ValueError as error:
+            raise Unavailable(f"the remote server answered {command!r} with something that is not JSON") from error
+        if not isinstance(data, dict):
+            raise Unavailable(f"the remote server answered {command!r} with an unexpected document")
+        return data
+
+    def export(self, codes: Sequence[str], sink: IO[bytes]) -> int:
+        """Stream ``v1 export`` into ``sink``; returns its size. Raises Unavailable when the
+        transfer stalls or is cut, RemoteRefused when the server refuses."""
+        channel = self._channel(" ".join(("v1", "export", *codes)))
+        size = self._read_into(channel, sink)
+        self._finish(channel)
+        return size
+
+    def import_dossier(self, code: str, password: str, backup: Path) -> dict[str, Any]:
+        """Send ``v1 import CODE``: the password typed again, then the backup."""
+        import io
+
+        channel = self._channel(f"v1 import {code}")
+        try:
+            channel.sendall(password.encode("utf-8") + b"\n")
+            with backup.open("rb") as source:
+                while block := source.read(_BLOCK):
+                    channel.sendall(block)
+            channel.shutdown_write()
+        except (TimeoutError, OSError) as error:
+            # The server may have refused early and closed its side: its reason wins.
+            log.info("upload of %s interrupted: %s", code, error)
+        buffer = io.BytesIO()
+        self._read_into(channel, buffer)
+        self._finish(channel)
+        return dict(json.loads(buffer.getvalue()))
+
+    def sftp(self) -> paramiko.SFTPClient:
+        client = paramiko.SFTPClient.from_transport(self.transport)
+        if client is None:
+            raise Unavailable("the remote server refused the SFTP subsystem")
+        client.get_channel().settimeout(self.stall_timeout)
+        return client
+
+
+class RemoteClient:
+    def __init__(self, host: str, port: int, known_hosts: KnownHosts, timeout: float) -> None:
+        self.host = host
+        self.port = port
+        self.known_hosts = known_hosts
+        self.timeout = timeout
+
+    def _transport(self) -> paramiko.Transport:
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        except OSError as error:
+            raise Unavailable(f"the remote server {self.host}:{self.port} cannot be reached: {error}") from error
+        try:
+            transport = paramiko.Transport(sock)
+            transport.banner_timeout = self.timeout
+            transport.handshake_timeout = self.timeout
+            transport.auth_timeout = self.timeout
+            transport.start_client(timeout=self.timeout)
+        except (paramiko.SSHException, OSError, EOFError) as error:
+            sock.close()
+            raise Unavailable(f"no SSH handshake with {self.host}:{self.port}: {error}") from error
+        return transport
+
+    def presented_key(self) -> paramiko.PKey:
+        """The key the server presents (no authentication)."""
+        transport = self._transport()
+        try:
+            return transport.get_remote_server_key()
+        finally:
+            transport.close()
+
+    def session(self, login: str, password: str) -> RemoteSession:
+        """An authenticated session; raises HostKeyUnknown/HostKeyChanged before sending the
+        password, Refused for refused credentials, Unavailable when unreachable."""
+        pinned = self.known_hosts.pinned(self.host, self.port)
+        transport = self._transport()
+        try:
+            presented = transport.get_remote_server_key()
+            if pinned is None:
+                raise HostKeyUnknown(
+                    f"no host key pinned for {self.host}:{self.port}; it presents {fingerprint(presented)}: "
+                    "check it and run `neocuma-guardian login` or `neocuma-guardian hostkey accept SHA256:…`"
+                )
+            if presented.asbytes() != pinned.asbytes():
+                log.error(
+                    "HOST KEY CHANGED for %s:%d: pinned %s, presented %s",
+                    self.host,
+                    self.port,
+                    fingerprint(pinned),
+                    fingerprint(presented),
+                )
+                raise HostKeyChanged(
+                    f"the host key of {self.host}:{self.port} CHANGED: pinned {fingerprint(pinned)}, presented "
+                    f"{fingerprint(presented)}. Nothing was sent. If the change is expected, check it with the "
+                    "server's administrator, then `neocuma-guardian hostkey accept <new fingerprint>`"
+                )
+            try:
+                transport.auth_password(login, password)
+            except paramiko.AuthenticationException as error:
+                raise Refused(f"the remote server refused the login of {login}: wrong user or password") from error
+            except (paramiko.SSHException, OSError) as error:
+                raise Unavailable(f"login to {self.host}:{self.port} failed: {error}") from error
+        except BaseException:
+            transport.close()
+            raise
+        return RemoteSession(transport, self.timeout)

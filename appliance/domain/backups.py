@@ -1,0 +1,73 @@
+"""Data backup names, choosing the backup a sync loads, and retention (pure)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from appliance.errors import Refused
+
+NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})-(\d{2})Z\.zip$")
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
+def backup_name(moment: dt.datetime) -> str:
+    """``YYYY-MM-DDTHH-MM-SSZ.zip`` in UTC, with no colon (centres copy these to SMB shares)."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H-%M-%SZ.zip")
+
+
+def parse_backup_name(name: str) -> dt.datetime | None:
+    """The UTC moment a backup name encodes, or None if the name is not one."""
+    match = NAME.match(name)
+    if not match:
+        return None
+    year, month, day, hour, minute, second = (int(part) for part in match.groups())
+    try:
+        return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A file of ``data/``: its name and modification time."""
+
+    name: str
+    modified: dt.datetime
+
+
+def choose_backup(entries: Sequence[Entry], now: dt.datetime, requested: str | None = None) -> str:
+    """The backup a sync loads: ``requested`` if given, else the newest entry of ``data/``.
+    Raises Refused naming the file when the newest is misnamed or dated in the future (a
+    sync never silently falls back to an older backup)."""
+    if requested is not None:
+        if "/" in requested or requested.startswith("."):
+            raise Refused(f"--backup attend un nom de fichier de data/, pas {requested!r}")
+        if requested not in {entry.name for entry in entries}:
+            raise Refused(f"la sauvegarde {requested} n'existe pas dans data/")
+        if parse_backup_name(requested) is None:
+            raise Refused(f"{requested} n'est pas nommé AAAA-MM-JJTHH-MM-SSZ.zip")
+        return requested
+    if not entries:
+        raise Refused("aucune sauvegarde de données dans data/ : lancez d'abord une sauvegarde")
+    newest = max(entries, key=lambda entry: (entry.modified, entry.name))
+    moment = parse_backup_name(newest.name)
+    if moment is None:
+        raise Refused(
+            f"la sauvegarde la plus récente, {newest.name}, n'est pas nommée AAAA-MM-JJTHH-MM-SSZ.zip : synchronisation refusée"
+        )
+    if moment > now + FUTURE_TOLERANCE:
+        raise Refused(
+            f"la sauvegarde la plus récente, {newest.name}, est datée dans le futur : synchronisation refusée"
+        )
+    return newest.name
+
+
+def to_prune(verified: Sequence[str], keep: int) -> list[str]:
+    """Backups to delete so that ``keep`` remain: the oldest first, never the newest."""
+    if keep < 1:
+        raise ValueError("at least one data backup is always kept")
+    dated = sorted((moment, name) for name in verified if (moment := parse_backup_name(name)) is not None)
+    return [name for _, name in dated[: max(0, len(dated) - keep)]]
