@@ -130,20 +130,30 @@ class RemoteSession:
             raise _parse_error(stderr, status)
 
     def _read_into(self, channel: paramiko.Channel, sink: IO[bytes]) -> int:
+        """Copy the channel's output into ``sink``; a write error (a full disk) propagates
+        as the OSError it is, network errors become Unavailable."""
         size = 0
-        try:
-            while chunk := channel.recv(_BLOCK):
+        while True:
+            try:
+                chunk = channel.recv(_BLOCK)
+            except TimeoutError as error:
+                channel.close()
+                raise Unavailable(
+                    f"nothing received from the remote server for {self.stall_timeout:.0f} s after {size} bytes: transfer abandoned"
+                ) from error
+            except OSError as error:
+                channel.close()
+                raise Unavailable(
+                    f"the connection to the remote server was lost after {size} bytes: {error}"
+                ) from error
+            if not chunk:
+                return size
+            try:
                 sink.write(chunk)
-                size += len(chunk)
-        except TimeoutError as error:
-            channel.close()
-            raise Unavailable(
-                f"nothing received from the remote server for {self.stall_timeout:.0f} s after {size} bytes: transfer abandoned"
-            ) from error
-        except OSError as error:
-            channel.close()
-            raise Unavailable(f"the connection to the remote server was lost after {size} bytes: {error}") from error
-        return size
+            except OSError:
+                channel.close()
+                raise
+            size += len(chunk)
 
     def json(self, command: str) -> dict[str, Any]:
         """Run a metadata command (``v1 whoami`` …) and parse its JSON answer."""

@@ -58,6 +58,7 @@ class ServerSettings:
     log_level: str
     pre_restore_days: int = 30
     max_import_bytes: int = 512 * 1024 * 1024
+    export_max_rate: int = 0
 
 
 def load_server_settings(environ: Mapping[str, str] | None = None) -> ServerSettings:
@@ -100,6 +101,7 @@ def load_server_settings(environ: Mapping[str, str] | None = None) -> ServerSett
         log_level=env.choice("NEOCUMA_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
         pre_restore_days=env.integer("NEOCUMA_PRE_RESTORE_DAYS", 30, 1, 3650),
         max_import_bytes=env.integer("NEOCUMA_MAX_IMPORT_MB", 512, 1, 100_000) * 1024 * 1024,
+        export_max_rate=env.integer("NEOCUMA_EXPORT_MAX_KBPS", 0, 0, 10_000_000) * 1024,
     )
     if seed_on_start and role != "central":
         env.problems.append("NEOCUMA_SEED_ON_FIRST_START is only for the central role")

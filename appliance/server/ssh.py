@@ -56,6 +56,7 @@ class SshContext:
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
     importer: Importer | None = None
     max_import_bytes: int = 512 * 1024 * 1024
+    export_max_rate: int = 0
 
 
 class _Session(paramiko.ServerInterface):
@@ -220,7 +221,7 @@ class _Session(paramiko.ServerInterface):
                 _send_json(channel, {"copies": [c.as_json() for c in copies if c.dossier in mine]})
                 return
             export = requests.resolve_export(view, self.user, request.dossiers, context.server_name, context.role)
-        writer = io.BufferedWriter(_ChannelWriter(channel), buffer_size=256 * 1024)
+        writer = io.BufferedWriter(_ChannelWriter(channel, context.export_max_rate), buffer_size=64 * 1024)
         summary = stream_export(export, context.client, writer, context.zip_level, context.now)
         writer.flush()
         context.metrics.export_bytes.inc(summary.uncompressed_bytes)
@@ -242,8 +243,14 @@ def _no_shell() -> Request:
 
 
 class _ChannelWriter(io.RawIOBase):
-    def __init__(self, channel: paramiko.Channel) -> None:
+    """Writes into the SSH channel, at most ``max_rate`` bytes per second when set (a central
+    server shared by many centres may cap what one export takes)."""
+
+    def __init__(self, channel: paramiko.Channel, max_rate: int = 0) -> None:
         self.channel = channel
+        self.max_rate = max_rate
+        self.started = time.monotonic()
+        self.sent = 0
 
     def writable(self) -> bool:
         return True
@@ -251,6 +258,11 @@ class _ChannelWriter(io.RawIOBase):
     def write(self, data: Any) -> int:
         payload = bytes(data)
         self.channel.sendall(payload)
+        self.sent += len(payload)
+        if self.max_rate:
+            ahead = self.sent / self.max_rate - (time.monotonic() - self.started)
+            if ahead > 0:
+                time.sleep(ahead)
         return len(payload)
 
 

@@ -101,6 +101,7 @@ def serve(settings: ServerSettings) -> int:
         metrics=metrics,
         importer=importer,
         max_import_bytes=settings.max_import_bytes,
+        export_max_rate=settings.export_max_rate,
     )
     ssh = SshServer(context, host_key, settings.ssh_port, settings.max_sessions)
     threading.Thread(target=ssh.serve_forever, name="ssh-accept", daemon=True).start()

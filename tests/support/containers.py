@@ -30,6 +30,7 @@ LABELS = {LABEL: SESSION}
 VERSION = os.environ.get("NEOCUMA_VERSION", "dev")
 MYSQL_IMAGE = f"neocuma/mysql:{VERSION}"
 APPLIANCE_IMAGE = f"neocuma/appliance:{VERSION}"
+PROXY_IMAGE = f"neocuma/docker-proxy:{VERSION}"
 
 
 def docker_client() -> docker.DockerClient:

@@ -1,0 +1,399 @@
+"""The guardian end to end, on our images: the whole loop, the fallback story, link cuts and
+stalls, the guardian killed mid-sync under a 10 ms client, bad backups, a full disk, the
+refusals, and the Docker proxy."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.appliance import USER_PASSWORD, Appliance, running_appliance
+from tests.support import containers, oracle
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def appliance(docker_client: Any) -> Iterator[Appliance]:
+    with running_appliance(docker_client) as running:
+        yield running
+
+
+def _ok(result: Any) -> str:
+    assert result.returncode == 0, f"exit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+    return str(result.stdout)
+
+
+def _rights(connection: Any, login: str, schema: str = "neocuma_g1") -> list[tuple[int, str]]:
+    rows = oracle.query(
+        connection,
+        f"SELECT d.id, d.code FROM `{schema}`.dossier d JOIN `{schema}`.droit_dossier r ON r.dossier_id = d.id"
+        f" JOIN `{schema}`.utilisateur u ON u.id = r.utilisateur_id WHERE u.login = %s ORDER BY d.code",
+        (login,),
+    )
+    return [(int(r[0]), str(r[1])) for r in rows]
+
+
+def _live(appliance: Appliance) -> tuple[int | None, int | None, str]:
+    local = appliance.local_root()
+    row = oracle.query(local, "SELECT data_generation, system_generation, mode FROM neocuma_control.live")[0]
+    local.close()
+    return row[0], row[1], str(row[2])
+
+
+def _local_oracles(appliance: Appliance, ids: list[int]) -> dict[Any, Any]:
+    generation = _live(appliance)[0]
+    local = appliance.local_root()
+    result = oracle.dossier_oracles(local, f"neocuma_g{generation}", ids)
+    local.close()
+    return result
+
+
+def _bon(connection: Any, schema: str, dossier_id: int) -> dict[str, Any]:
+    day = oracle.query(
+        connection, f"SELECT date_debut FROM `{schema}`.exercice WHERE dossier_id = %s AND cloture = 0", (dossier_id,)
+    )[0][0]
+    member = oracle.query(
+        connection,
+        f"SELECT id FROM `{schema}`.tiers WHERE dossier_id = %s AND categorie = 'adherent' AND actif = 1 LIMIT 1",
+        (dossier_id,),
+    )[0][0]
+    activity = oracle.query(
+        connection, f"SELECT id FROM `{schema}`.activite WHERE dossier_id = %s LIMIT 1", (dossier_id,)
+    )[0][0]
+    return {"tiers_id": int(member), "activite_id": int(activity), "date": day.isoformat(), "quantite": "4"}
+
+
+def test_1_the_whole_loop_copies_exactly_the_dossiers_in_rights(appliance: Appliance) -> None:
+    out = _ok(appliance.cli("run"))
+    assert "génération" in out
+    remote = appliance.remote_root()
+    mine = [i for i, _ in _rights(remote, "resp.fd12")]
+    everyone = [int(r[0]) for r in oracle.query(remote, "SELECT id FROM neocuma_g1.dossier")]
+    expected = oracle.dossier_oracles(remote, "neocuma_g1", mine)
+    remote.close()
+    assert _local_oracles(appliance, mine) == expected
+    generation = _live(appliance)[0]
+    local = appliance.local_root()
+    present = {int(r[0]) for r in oracle.query(local, f"SELECT id FROM neocuma_g{generation}.dossier")}
+    assert present == set(mine) and set(everyone) - present, "other dossiers (other centres, outside rights) are absent"
+    assert oracle.query(local, f"SELECT DISTINCT centre_code FROM neocuma_g{generation}.dossier") == [("FD12",)]
+    local.close()
+    listing = json.loads(_ok(appliance.cli("dossiers", "--json")))
+    assert {d["state"] for d in listing["dossiers"]} <= {"à jour", "exporté"}
+    again = json.loads(_ok(appliance.cli("dossiers", "--json")))
+    assert again == listing, "nothing changes between two calls when nothing happened"
+    backups = _ok(appliance.cli("backups"))
+    assert "system.zip" in backups and "vérifiée" in backups
+
+
+def test_2_the_fallback_story(appliance: Appliance) -> None:
+    remote = appliance.remote_root()
+    ((local_id, local_code),) = _rights(remote, "compta1.fd12")
+    other_id, other_code = next(
+        (i, c) for i, c in _rights(remote, "resp.fd12") if i != local_id and c.endswith(("5", "6", "7"))
+    )
+    generation = _live(appliance)[0]
+    appliance.cut_link()
+    try:
+        failed = appliance.cli("backup", "--data")
+        assert failed.returncode == 1 and "remote server" in failed.stderr
+        _ok(appliance.cli("mode", "fallback"))
+        web = appliance.local_web()
+        assert web.login("compta1.fd12", USER_PASSWORD).status == 200
+        assert [d["code"] for d in web.get("/api/v1/dossiers").json()["dossiers"]] == [local_code], (
+            "a comptable sees only his dossiers"
+        )
+        local = appliance.local_root()
+        entered = web.post_json(f"/api/v1/dossiers/{local_code}/bons", _bon(local, f"neocuma_g{generation}", local_id))
+        local.close()
+        assert entered.status == 201, entered.text
+        refused = appliance.cli("mode", "standby")
+        assert refused.returncode == 1 and local_code in refused.stderr and "modifié" in refused.stderr
+        central = appliance.remote_web()
+        central.login("resp.fd12", USER_PASSWORD)
+        meanwhile = central.post_json(f"/api/v1/dossiers/{other_code}/bons", _bon(remote, "neocuma_g1", other_id))
+        assert meanwhile.status == 201, meanwhile.text
+    finally:
+        appliance.restore_link()
+    remote_other_before = oracle.dossier_oracles(remote, "neocuma_g1", [other_id])
+    states = {d["code"]: d["state"] for d in json.loads(_ok(appliance.cli("dossiers", "--json")))["dossiers"]}
+    assert states[local_code] == "modifié localement" and states[other_code] == "modifié à distance"
+    wrong = appliance.cli("restore", local_code, stdin=b"pas-le-mot-de-passe\n")
+    assert wrong.returncode == 1 and "mot de passe ressaisi incorrect" in wrong.stderr
+    restored = _ok(appliance.cli("restore", local_code, stdin=USER_PASSWORD.encode() + b"\n"))
+    assert "copie gardée par le serveur" in restored
+    assert oracle.dossier_oracles(remote, "neocuma_g1", [local_id]) == _local_oracles(appliance, [local_id])
+    assert oracle.dossier_oracles(remote, "neocuma_g1", [other_id]) == remote_other_before, "the other work is intact"
+    _ok(appliance.cli("mode", "standby"))
+    _ok(appliance.cli("run"))
+    states = {d["code"]: d["state"] for d in json.loads(_ok(appliance.cli("dossiers", "--json")))["dossiers"]}
+    assert {states[local_code], states[other_code]} == {"à jour"}
+    assert _local_oracles(appliance, [local_id, other_id]) == oracle.dossier_oracles(
+        remote, "neocuma_g1", [local_id, other_id]
+    )
+    remote.close()
+
+
+def _part_size(appliance: Appliance) -> int:
+    listing = appliance.run_in_guardian(
+        "sh", "-c", "stat -c %s /var/lib/guardian/backups/data/.*.part 2>/dev/null || echo 0"
+    )
+    return max(int(value) for value in listing.split())
+
+
+def test_3_a_link_cut_mid_backup_lists_nothing_and_the_next_run_succeeds(appliance: Appliance) -> None:
+    before = sorted(e["name"] for e in json.loads(_ok(appliance.cli("backups", "--json")))["backups"])
+    outcome: dict[str, Any] = {}
+
+    def backup() -> None:
+        started = time.monotonic()
+        outcome["result"] = appliance.cli("backup", "--data")
+        outcome["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=backup)
+    thread.start()
+    containers.wait_for(
+        lambda: _part_size(appliance) >= 1_000_000, 60, "at least 1 MB of the backup arrived", interval=0.05
+    )
+    cut_at = time.monotonic()
+    appliance.cut_link()
+    try:
+        thread.join(120)
+        stalled_for = time.monotonic() - cut_at
+    finally:
+        appliance.restore_link()
+    result = outcome["result"]
+    assert result.returncode == 1
+    assert "nothing received from the remote server for 10 s" in result.stderr
+    assert stalled_for < 10 + 15, f"the stalled transfer failed after {stalled_for:.0f} s, its timeout is 10 s"
+    after = sorted(e["name"] for e in json.loads(_ok(appliance.cli("backups", "--json")))["backups"])
+    assert after == before, "nothing listed"
+    assert _part_size(appliance) == 0, "no partial file left"
+    assert "data backup" in appliance.guardian_logs() or result.stderr
+    _ok(appliance.cli("run"))
+
+
+def test_4_the_guardian_killed_mid_sync_never_breaks_the_local_server(appliance: Appliance) -> None:
+    web = appliance.local_web()
+    assert web.login("compta.fd12", USER_PASSWORD).status == 200
+    stop = threading.Event()
+    samples: list[tuple[float, int, Any]] = []
+
+    def poll() -> None:
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                reply = web.get("/api/v1/dossiers", timeout=5)
+                body = reply.json() if reply.status == 200 else reply.text
+                samples.append((time.monotonic() - started, reply.status, body))
+            except Exception as error:
+                samples.append((time.monotonic() - started, 0, repr(error)))
+            stop.wait(0.01)
+
+    def new_schema_has(tables: int) -> bool:
+        live = _live(appliance)[0]
+        local = appliance.local_root()
+        rows = oracle.query(
+            local,
+            "SELECT table_schema, COUNT(*) FROM information_schema.tables WHERE table_schema LIKE 'neocuma\\_g%%'"
+            " AND table_rows > 0 GROUP BY table_schema",
+        )
+        schemas = {int(name.removeprefix("neocuma_g")): count for name, count in rows}
+        local.close()
+        return any(number > (live or 0) and count >= tables for number, count in schemas.items())
+
+    def new_schema_exists() -> bool:
+        live = _live(appliance)[0] or 0
+        local = appliance.local_root()
+        names = [
+            r[0]
+            for r in oracle.query(
+                local, "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'neocuma\\_g%%'"
+            )
+        ]
+        local.close()
+        return any(int(name.removeprefix("neocuma_g")) > live for name in names)
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    kills = []
+    try:
+        for label, condition in (
+            ("after verification", new_schema_exists),
+            ("during the load", lambda: new_schema_has(5)),
+            ("at the switch", None),
+        ):
+            generation_before = _live(appliance)[0]
+            syncing = threading.Thread(target=lambda: appliance.cli("sync"))
+            syncing.start()
+            if condition is None:
+                containers.wait_for(
+                    lambda g=generation_before: _live(appliance)[0] != g, 120, "the switch", interval=0.02
+                )
+            else:
+                containers.wait_for(condition, 120, label, interval=0.02)
+            appliance.guardian.get_wrapped_container().kill()
+            syncing.join(60)
+            kills.append((label, generation_before, _live(appliance)[0]))
+            appliance.guardian.get_wrapped_container().start()
+            containers.wait_healthy(appliance.guardian, 120)
+        result = appliance.cli("sync")
+    finally:
+        stop.set()
+        thread.join(10)
+    _ok(result)
+    failures = [s for s in samples if s[1] != 200]
+    answers = [body for _, _, body in samples if isinstance(body, dict)]
+    whole = {tuple(sorted(d["code"] for d in body["dossiers"])) for body in answers}
+    longest = max(s[0] for s in samples)
+    generations = sorted({body["data_generation"] for body in answers})
+    print(
+        f"\nkilled mid-sync {kills}: {len(samples)} queries over generations {generations}, {len(failures)} failed, longest {longest * 1000:.0f} ms"
+    )
+    assert len(samples) > 100 and not failures
+    assert len(whole) == 1, "every answer showed one whole generation's dossiers"
+    local = appliance.local_root()
+    leftovers = oracle.query(
+        local, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'neocuma\\_g%%'"
+    )[0][0]
+    local.close()
+    assert leftovers <= 2, "the live and the previous generation only"
+
+
+def test_5_a_bad_newest_backup_is_refused_and_the_local_server_unchanged(appliance: Appliance) -> None:
+    newest = json.loads(_ok(appliance.cli("backups", "--json")))["backups"][0]["name"]
+    live = _live(appliance)
+    cases = {
+        "truncated": ("2026-01-01T00-00-01Z.zip", f"head -c 100000 {newest}", "ne se vérifie pas"),
+        "corrupted": ("2026-01-01T00-00-02Z.zip", f"cat {newest}", "ne se vérifie pas"),
+        "future-dated": ("2099-01-01T00-00-00Z.zip", f"cat {newest}", "datée dans le futur"),
+        "misnamed": ("copie-manuelle.zip", f"cat {newest}", "n'est pas nommée"),
+    }
+    for label, (name, source, words) in cases.items():
+        script = f"cd /var/lib/guardian/backups/data && {source} > {name}"
+        if label == "corrupted":  # same size, valid zip structure, one member's bytes changed
+            script += f" && printf 'XXXXXXXX' | dd of={name} bs=1 seek=4000 conv=notrunc 2>/dev/null"
+        script += f" && touch -d @$(( $(date +%s) + 60 )) {name}"
+        appliance.run_in_guardian("sh", "-c", script)
+        result = appliance.cli("sync")
+        assert result.returncode == 1, label
+        assert "synchronisation refusée" in result.stderr and words in result.stderr and name in result.stderr, (
+            label,
+            result.stderr,
+        )
+        assert _live(appliance) == live, label
+        appliance.run_in_guardian("rm", "-f", f"/var/lib/guardian/backups/data/{name}")
+    _ok(appliance.cli("sync", "--backup", newest))
+
+
+def test_6_a_full_backups_volume_gives_a_clear_error_and_keeps_earlier_backups(
+    appliance: Appliance, docker_client: Any
+) -> None:
+    size = max(e["size"] for e in json.loads(_ok(appliance.cli("backups", "--json")))["backups"])
+    wrapped = appliance.guardian.get_wrapped_container()
+    full = docker_client.containers.run(
+        wrapped.image.id,
+        ["sleep", "600"],
+        detach=True,
+        labels=dict(containers.LABELS),
+        environment=wrapped.attrs["Config"]["Env"],
+        network=appliance.lan.name,
+        tmpfs={"/var/lib/guardian/backups": f"size={int(size * 1.6)},uid=10001,gid=10001,mode=0750"},
+        volumes={appliance.volumes["state"]: {"bind": "/var/lib/guardian/state", "mode": "rw"}},
+    )
+    try:
+        docker_client.networks.get(appliance.wan.name).connect(full.id, aliases=[])
+
+        def cli(*args: str) -> Any:
+            return full.exec_run(["neocuma-guardian", *args], demux=True)
+
+        first = cli("backup", "--data")
+        assert first.exit_code == 0, first.output
+        second = cli("backup", "--data")
+        assert second.exit_code == 1
+        assert b"the backups volume is full" in (second.output[1] or b"")
+        listing = full.exec_run(["sh", "-c", "ls -a /var/lib/guardian/backups/data"]).output.decode().split()
+        assert len([name for name in listing if name.endswith("Z.zip")]) == 1 and not [
+            n for n in listing if n.endswith(".part")
+        ]
+        check = full.exec_run(
+            [
+                "/opt/neocuma/bin/python",
+                "-c",
+                (
+                    "import pathlib, sys; from appliance.adapters.backup_reader import verify_backup;"
+                    "[verify_backup(p) for p in pathlib.Path('/var/lib/guardian/backups/data').glob('*Z.zip')]"
+                ),
+            ]
+        )
+        assert check.exit_code == 0, check.output
+    finally:
+        full.remove(force=True)
+
+
+def test_7_refusals_change_nothing_anywhere(appliance: Appliance) -> None:
+    remote = appliance.remote_root()
+    local = appliance.local_root()
+    generation = _live(appliance)[0]
+    before = (
+        oracle.whole_schema_oracle(remote, "neocuma_g1"),
+        oracle.whole_schema_oracle(local, f"neocuma_g{generation}"),
+    )
+    societe = oracle.query(
+        remote, "SELECT code FROM neocuma_g1.dossier WHERE centre_code = 'FD12' AND type = 'Societe'"
+    )[0][0]
+    exported = oracle.query(remote, "SELECT code FROM neocuma_g1.dossier WHERE exporte = 1")[0][0]
+    outside = appliance.cli("pull", societe)
+    assert outside.returncode == 1 and societe in outside.stderr and "hors de vos droits" in outside.stderr
+    locked = appliance.cli("restore", exported, stdin=USER_PASSWORD.encode() + b"\n")
+    assert locked.returncode == 1 and "exporté" in locked.stderr
+    # Local work, then a pull over it.
+    ((dossier_id, code),) = _rights(local, "compta1.fd12", f"neocuma_g{generation}")
+    _ok(appliance.cli("mode", "fallback"))
+    web = appliance.local_web()
+    web.login("compta1.fd12", USER_PASSWORD)
+    assert (
+        web.post_json(f"/api/v1/dossiers/{code}/bons", _bon(local, f"neocuma_g{generation}", dossier_id)).status == 201
+    )
+    with_work = oracle.whole_schema_oracle(local, f"neocuma_g{generation}")
+    over = appliance.cli("pull", code)
+    assert over.returncode == 1 and "modifié(s) localement" in over.stderr
+    assert oracle.whole_schema_oracle(local, f"neocuma_g{generation}") == with_work
+    forced = _ok(appliance.cli("pull", code, "--overwrite-local"))
+    assert "Copie locale gardée" in forced
+    _ok(appliance.cli("mode", "standby"))
+    # A changed host key: refused loudly before anything is sent.
+    appliance.run_in_guardian(
+        "sh",
+        "-c",
+        "cp /var/lib/guardian/state/known_hosts /tmp/kh && sed -i 's/ AAAA[A-Za-z0-9+/]*/ AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl/' /var/lib/guardian/state/known_hosts",
+    )
+    changed = appliance.cli("backup", "--data")
+    appliance.run_in_guardian("sh", "-c", "cp /tmp/kh /var/lib/guardian/state/known_hosts")
+    assert changed.returncode == 1 and "CHANGED" in changed.stderr and "Nothing was sent" in changed.stderr
+    assert "HOST KEY CHANGED" in changed.stderr, "logged loudly too"
+    assert oracle.whole_schema_oracle(remote, "neocuma_g1") == before[0]
+    remote.close()
+    local.close()
+
+
+def test_8_the_docker_proxy_refuses_everything_but_what_the_guardian_needs(appliance: Appliance) -> None:
+    probe = (
+        "import urllib.request, urllib.error, sys\n"
+        "def call(method, path):\n"
+        "    try:\n"
+        "        return urllib.request.urlopen(urllib.request.Request('http://docker-proxy:2375' + path, method=method, data=b'{}' if method == 'POST' else None, headers={'Content-Type': 'application/json'}), timeout=10).status\n"
+        "    except urllib.error.HTTPError as error:\n"
+        "        return error.code\n"
+        "print(call('GET', '/_ping'), call('GET', '/v1.41/containers/json'), call('POST', '/v1.41/containers/create'),"
+        " call('POST', '/v1.41/containers/x/exec'), call('GET', '/v1.41/images/json'), call('POST', '/v1.41/containers/x/kill?signal=SIGKILL'),"
+        " call('DELETE', '/v1.41/containers/x'))\n"
+    )
+    statuses = appliance.run_in_guardian("/opt/neocuma/bin/python", "-c", probe).split()
+    assert statuses == ["200", "200", "403", "403", "403", "403", "403"]
