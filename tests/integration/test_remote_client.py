@@ -1,0 +1,89 @@
+"""The guardian's SSH client (paramiko, host key pinned) against the real SSH endpoint."""
+
+from __future__ import annotations
+
+import io
+import re
+import logging
+from pathlib import Path
+
+import paramiko
+import pytest
+
+from appliance.adapters.backup_reader import verify_backup
+from appliance.adapters.remote_ssh import (
+    HostKeyChanged,
+    HostKeyUnknown,
+    KnownHosts,
+    RemoteClient,
+    RemoteRefused,
+    fingerprint,
+)
+from appliance.errors import Refused
+from tests.integration.conftest import USER_PASSWORD, Central
+
+pytestmark = pytest.mark.integration
+
+
+def _client(central: Central, tmp_path: Path, pin: paramiko.PKey | None = None) -> RemoteClient:
+    known = KnownHosts(tmp_path / "known_hosts")
+    client = RemoteClient("127.0.0.1", central.ssh_port, known, timeout=10)
+    if pin is not None:
+        known.pin("127.0.0.1", central.ssh_port, pin)
+    return client
+
+
+def test_an_unknown_or_changed_key_is_refused_before_the_password_is_sent(
+    central: Central, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    unknown = _client(central, tmp_path)
+    presented = unknown.presented_key()
+    with pytest.raises(HostKeyUnknown, match=re.escape(fingerprint(presented))):
+        unknown.session("resp.fd12", USER_PASSWORD)
+    other = paramiko.Ed25519Key.from_private_key(io.StringIO(_OTHER_KEY))
+    changed = _client(central, tmp_path / "b", pin=other)
+    with pytest.raises(HostKeyChanged) as caught:
+        changed.session("resp.fd12", USER_PASSWORD)
+    assert fingerprint(other) in str(caught.value) and fingerprint(presented) in str(caught.value)
+    assert "ssh login of resp.fd12" not in caplog.text, "the password never left the guardian"
+
+
+def test_export_streams_a_backup_that_verifies(central: Central, tmp_path: Path) -> None:
+    client = _client(central, tmp_path)
+    client.known_hosts.pin("127.0.0.1", central.ssh_port, client.presented_key())
+    target = tmp_path / "backup.zip"
+    with client.session("resp.fd12", USER_PASSWORD) as session, target.open("wb") as sink:
+        size = session.export([], sink)
+    assert size == target.stat().st_size > 0
+    assert len(verify_backup(target).manifest.dossiers) >= 5
+    with pytest.raises(Refused, match="refused the login"):
+        client.session("resp.fd12", "wrong")
+
+
+def test_import_through_the_client_and_a_wrong_password_typed_again(central: Central, tmp_path: Path) -> None:
+    client = _client(central, tmp_path)
+    client.known_hosts.pin("127.0.0.1", central.ssh_port, client.presented_key())
+    backup = tmp_path / "one.zip"
+    with client.session("resp.fd12", USER_PASSWORD) as session:
+        code = next(
+            d["code"] for d in session.json("v1 dossiers")["dossiers"] if not d["exporte"] and d["type"] == "CUMA"
+        )
+        with backup.open("wb") as sink:
+            session.export([code], sink)
+        with pytest.raises(RemoteRefused) as caught:
+            session.import_dossier(code, "wrong", backup)
+        assert caught.value.code == "wrong_password"
+        # The password line travels alone, before the first block of the zip.
+        reply = session.import_dossier(code, USER_PASSWORD, backup)
+    assert reply["dossier"] == code and reply["copie_avant_restauration"].startswith(f"{code}/")
+
+
+_OTHER_KEY = """-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACABZYIylJzHtIbxjbg5pafSFZNMU6LiKgKsoOVHtlQP5wAAAJihN2hzoTdo
+cwAAAAtzc2gtZWQyNTUxOQAAACABZYIylJzHtIbxjbg5pafSFZNMU6LiKgKsoOVHtlQP5w
+AAAEBBAXT9tuBpxF58IJRZ6ZROEAxksryhVUtnZLpZ0XtWOQFlgjKUnMe0hvGNuDmlp9IV
+k0xTouIqAqyg5Ue2VA/nAAAAEXRlc3RAbmVvY3VtYS50ZXN0AQIDBA==
+-----END OPENSSH PRIVATE KEY-----
+"""
