@@ -58,35 +58,70 @@ def _check_members(archive: zipfile.ZipFile) -> None:
         seen.add(info.filename)
 
 
+class MemberCheck:
+    """Running checks of one member as its bytes go by: size, sha256, rows and, for a
+    dossier's table, that every row starts with that dossier's id (counted with C-level
+    searches, never a Python loop per row)."""
+
+    def __init__(self, name: str, digest: MemberDigest, dossier_id: int | None) -> None:
+        self.name = name
+        self.digest = digest
+        self.sha = hashlib.sha256()
+        self.size = 0
+        self.rows = 0
+        self.prefix = f"{dossier_id}\t".encode() if dossier_id is not None else None
+        self.needle = b"\n" + self.prefix if self.prefix else b""
+        self.owned = 0
+        self.tail = b""
+        self.first = b""
+
+    def update(self, block: bytes) -> None:
+        self.sha.update(block)
+        self.size += len(block)
+        self.rows += block.count(b"\n")
+        if self.prefix is not None:
+            if len(self.first) < len(self.prefix):
+                self.first = (self.first + block)[: len(self.prefix)]
+            window = self.tail + block
+            self.owned += window.count(self.needle)
+            self.tail = window[-(len(self.needle) - 1) :]
+
+    def finish(self) -> None:
+        """Raise BadRequest naming the first mismatch with the manifest."""
+        name, digest = self.name, self.digest
+        if self.prefix is not None and self.size:
+            starts = 1 if self.first == self.prefix else 0
+            # Every line starts at the beginning or right after a newline (the last newline
+            # ends the file and starts nothing).
+            if not self.tail.endswith(b"\n"):
+                raise BadRequest(f"{name}: the last row is not terminated")
+            if starts + self.owned != self.rows:
+                raise BadRequest(f"{name}: a row belongs to another dossier")
+        if self.size != digest.size:
+            raise BadRequest(f"{name}: {self.size} bytes, the manifest says {digest.size}")
+        if self.sha.hexdigest() != digest.sha256:
+            raise BadRequest(f"{name}: its sha256 does not match the manifest")
+        if digest.rows is not None and self.rows != digest.rows:
+            raise BadRequest(f"{name}: {self.rows} rows, the manifest says {digest.rows}")
+
+
+def member_owners(manifest: Manifest) -> dict[str, int]:
+    """Which dossier each dossier-table member belongs to."""
+    return {dossier_member(d.code, t): d.id for d in manifest.dossiers for t in DOSSIER_TABLES}
+
+
 def _verify_member(archive: zipfile.ZipFile, name: str, digest: MemberDigest, dossier_id: int | None) -> None:
-    sha = hashlib.sha256()
-    size = 0
-    rows = 0
-    prefix = f"{dossier_id}\t".encode() if dossier_id is not None else None
-    pending = b""
+    check = MemberCheck(name, digest, dossier_id)
     with archive.open(name) as member:
         while block := member.read(_BLOCK):
-            sha.update(block)
-            size += len(block)
-            rows += block.count(b"\n")
-            if prefix is not None:
-                lines = (pending + block).split(b"\n")
-                pending = lines.pop()
-                for line in lines:
-                    if not line.startswith(prefix):
-                        raise BadRequest(f"{name}: a row belongs to another dossier than {dossier_id}")
-    if prefix is not None and pending:
-        raise BadRequest(f"{name}: the last row is not terminated")
-    if size != digest.size:
-        raise BadRequest(f"{name}: {size} bytes, the manifest says {digest.size}")
-    if sha.hexdigest() != digest.sha256:
-        raise BadRequest(f"{name}: its sha256 does not match the manifest")
-    if digest.rows is not None and rows != digest.rows:
-        raise BadRequest(f"{name}: {rows} rows, the manifest says {digest.rows}")
+            check.update(block)
+    check.finish()
 
 
-def verify_backup(path: Path) -> VerifiedBackup:
-    """Verify the backup at ``path`` in full; raises BadRequest naming the first problem."""
+def open_backup(path: Path) -> VerifiedBackup:
+    """Check the zip's structure, member names and manifest, and that the members are exactly
+    those the manifest lists (cheap: no member is read). The content is checked by
+    ``verify_backup``, or by the loader as it streams; raises BadRequest."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as error:
@@ -96,8 +131,7 @@ def verify_backup(path: Path) -> VerifiedBackup:
         names = set(archive.namelist())
         if MANIFEST_MEMBER not in names:
             raise BadRequest("the zip has no manifest.json")
-        info = archive.getinfo(MANIFEST_MEMBER)
-        if info.file_size > 16 * 1024 * 1024:
+        if archive.getinfo(MANIFEST_MEMBER).file_size > 16 * 1024 * 1024:
             raise BadRequest("manifest.json is too large")
         try:
             manifest = parse_manifest(archive.read(MANIFEST_MEMBER))
@@ -110,10 +144,17 @@ def verify_backup(path: Path) -> VerifiedBackup:
         missing = sorted(set(listed) - names)
         if missing:
             raise BadRequest(f"members missing from the zip: {', '.join(missing[:5])}")
-        owners = {dossier_member(d.code, t): d.id for d in manifest.dossiers for t in DOSSIER_TABLES}
-        for name, digest in listed.items():
+    return VerifiedBackup(path, manifest)
+
+
+def verify_backup(path: Path) -> VerifiedBackup:
+    """Verify the backup at ``path`` in full; raises BadRequest naming the first problem."""
+    backup = open_backup(path)
+    owners = member_owners(backup.manifest)
+    with zipfile.ZipFile(path) as archive:
+        for name, digest in backup.manifest.all_members().items():
             try:
                 _verify_member(archive, name, digest, owners.get(name))
             except (zipfile.BadZipFile, OSError, EOFError) as error:
                 raise BadRequest(f"{name} cannot be read: {error}") from error
-    return VerifiedBackup(path, manifest)
+    return backup

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.adapters import generations
-from appliance.adapters.backup_reader import VerifiedBackup, verify_backup
+from appliance.adapters.backup_reader import VerifiedBackup, open_backup
 from appliance.adapters.generation_loader import load_generation
 from appliance.adapters.system_zip import install_system_generation, verify_system_zip
 from appliance.domain.backups import Entry, choose_backup
@@ -61,7 +61,9 @@ def synchronise(guardian: Guardian, requested: str | None = None) -> SyncResult:
         )
     name = choose_backup(_entries(guardian.data_dir), guardian.now(), requested)
     try:
-        verified = verify_backup(guardian.data_dir / name)
+        # Structure and manifest now; every member's content as it loads (the loader streams
+        # and checks each byte once).
+        verified = open_backup(guardian.data_dir / name)
     except BadRequest as error:
         raise BadRequest(f"la sauvegarde {name} ne se vérifie pas : {error}; synchronisation refusée") from error
     has_system = guardian.system_zip.exists()
@@ -81,15 +83,17 @@ def synchronise(guardian: Guardian, requested: str | None = None) -> SyncResult:
         if has_system:
             install_system_generation(guardian.system_zip, guardian.system_dir / f"g{generation}")
             system_generation = generation
+    except BadRequest as error:
+        _drop_new(guardian, generation, system_generation if system_generation != live_system else None)
+        raise BadRequest(f"la sauvegarde {name} ne se vérifie pas : {error}; synchronisation refusée") from error
     except BaseException:
         _drop_new(guardian, generation, system_generation if system_generation != live_system else None)
         raise
     log.info(
-        "generation %d built from %s: %d rows (extract %.1f s, load %.1f s, check %.1f s)",
+        "generation %d built from %s: %d rows (load %.1f s, count check %.1f s)",
         generation,
         name,
         report.rows,
-        report.extract_seconds,
         report.load_seconds,
         report.check_seconds,
     )

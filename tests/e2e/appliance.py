@@ -124,7 +124,11 @@ def _guardian(appliance_volumes: dict[str, str], lan: Network) -> DockerContaine
 
 @contextmanager
 def running_appliance(
-    client: docker.DockerClient, dossiers: int = 40, years: int = 4, export_kbps: int = 2048
+    client: docker.DockerClient,
+    dossiers: int = 40,
+    years: int = 4,
+    export_kbps: int = 2048,
+    centres: str = "FD12,FD24,FD47",
 ) -> Iterator[Appliance]:
     lan, wan = containers.new_network(), containers.new_network()
     volumes = {name: new_volume(client) for name in ("system", "hostkey", "state", "backups", "remote_system")}
@@ -169,6 +173,7 @@ def running_appliance(
                 NEOCUMA_SEED_ON_FIRST_START="1",
                 NEOCUMA_SEED_DOSSIERS=str(dossiers),
                 NEOCUMA_SEED_YEARS=str(years),
+                NEOCUMA_SEED_CENTRES=centres,
                 NEOCUMA_SEED_PASSWORD=USER_PASSWORD,
                 NEOCUMA_PUBLIC_DIR="/var/lib/neocuma-public",
                 NEOCUMA_EXPORT_MAX_KBPS=str(export_kbps),

@@ -37,6 +37,12 @@ def project(docker_client: object) -> Iterator[tuple[str, dict[str, str]]]:
             key, value = line.split("=", 1)
             env[key] = value
     env.update(COMPOSE_PROJECT_NAME=name, NEOCUMA_WEB_PORT=str(_free_port()), NEOCUMA_VERSION=containers.VERSION)
+    # `make` exports the demo's settings; a centre's host has none of them.
+    env.update(
+        NEOCUMA_GUARDIAN_ENV_FILE="config/guardian.env",
+        NEOCUMA_DEMO_AUTOLOGIN="0",
+        NEOCUMA_CONSOLE_PORT=str(_free_port()),
+    )
     env.update(NEOCUMA_DEMO_SSH_PORT=str(_free_port()), NEOCUMA_DEMO_WEB_PORT=str(_free_port()))
     try:
         yield name, env
@@ -75,7 +81,21 @@ def test_production_services_start_healthy_without_make(project: tuple[str, dict
         text=True,
         check=True,
     ).stdout.split()
-    assert sorted(running) == ["mysql", "neocuma"], "no demo service starts, and none is needed"
+    assert sorted(running) == ["docker-proxy", "guardian", "mysql", "neocuma"], (
+        "no demo service starts, and none is needed"
+    )
+    status = subprocess.run(
+        [*COMPOSE, "exec", "-T", "guardian", "neocuma-guardian", "status"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert status.returncode == 1
+    assert (
+        "Serveur NeoCuma distant : injoignable ou refusé" in status.stdout and "neocuma-guardian login" in status.stdout
+    )
+    assert "Serveur NeoCuma local : en service, jamais synchronisé" in status.stdout
     mysql_id = subprocess.run(
         [
             "docker",

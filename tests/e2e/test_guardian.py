@@ -368,16 +368,28 @@ def test_7_refusals_change_nothing_anywhere(appliance: Appliance) -> None:
     forced = _ok(appliance.cli("pull", code, "--overwrite-local"))
     assert "Copie locale gardée" in forced
     _ok(appliance.cli("mode", "standby"))
+    # Another profile cannot log in; the stored login stays the responsable's.
+    other = appliance.cli("login", "--user", "compta.fd12", stdin=USER_PASSWORD.encode() + b"\n")
+    assert other.returncode == 1 and "responsable départemental" in other.stderr
+    assert "Connecté : resp.fd12" in _ok(
+        appliance.cli("login", "--user", "resp.fd12", stdin=USER_PASSWORD.encode() + b"\n")
+    )
+    wrong_key = appliance.cli("hostkey", "accept", "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    assert wrong_key.returncode == 1 and "nothing was pinned" in wrong_key.stderr
     # A changed host key: refused loudly before anything is sent.
     appliance.run_in_guardian(
         "sh",
         "-c",
-        "cp /var/lib/guardian/state/known_hosts /tmp/kh && sed -i 's/ AAAA[A-Za-z0-9+/]*/ AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl/' /var/lib/guardian/state/known_hosts",
+        "sed -i 's/ AAAA[A-Za-z0-9+/]*/ AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl/' /var/lib/guardian/state/known_hosts",
     )
     changed = appliance.cli("backup", "--data")
-    appliance.run_in_guardian("sh", "-c", "cp /tmp/kh /var/lib/guardian/state/known_hosts")
     assert changed.returncode == 1 and "CHANGED" in changed.stderr and "Nothing was sent" in changed.stderr
     assert "HOST KEY CHANGED" in changed.stderr, "logged loudly too"
+    shown = _ok(appliance.cli("hostkey", "show"))
+    presented = next(line.split(": ", 1)[1] for line in shown.splitlines() if line.startswith("présentée"))
+    assert presented in changed.stderr
+    assert "Clé d'hôte épinglée" in _ok(appliance.cli("hostkey", "accept", presented))
+    _ok(appliance.cli("backup", "--data"))
     assert oracle.whole_schema_oracle(remote, "neocuma_g1") == before[0]
     remote.close()
     local.close()
