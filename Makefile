@@ -26,7 +26,7 @@ DOSSIER ?=
 # -T when standard input is not a terminal, so passwords can be piped in.
 GUARDIAN = $(COMPOSE) exec $(if $(shell [ -t 0 ] && echo tty),,-T) guardian neocuma-guardian
 
-.PHONY: help up down logs seed test login backup sync run status pull restore fallback standby dossiers test-unit test-integration test-e2e lint images base certs venv clean-test
+.PHONY: help up down logs seed test login backup sync run status check pull restore fallback standby dossiers test-images test-unit test-integration test-e2e lint images base certs venv clean-test
 
 help:
 	@echo "make up        build what is missing, start the stack with the demo remote"
@@ -48,6 +48,10 @@ images: base certs
 	docker build -q -f docker/mysql/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/mysql:$(NEOCUMA_VERSION) .
 	docker build -q -f docker/appliance/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/appliance:$(NEOCUMA_VERSION) .
 	docker build -q -f docker/docker-proxy/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/docker-proxy:$(NEOCUMA_VERSION) .
+
+# The end-to-end tests' own tools (browser, promtool, SMTP sink), from Debian's packages.
+test-images: images
+	docker build -q -f docker/test-tools/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/test-tools:$(NEOCUMA_VERSION) .
 
 up: images
 	$(COMPOSE) up -d
@@ -73,6 +77,8 @@ run:
 	$(GUARDIAN) run
 status:
 	$(GUARDIAN) status
+check:
+	$(GUARDIAN) check
 dossiers:
 	$(GUARDIAN) dossiers
 pull:
@@ -120,10 +126,10 @@ clean-test:
 test-unit: venv
 	$(PY) -m pytest tests/unit -q
 
-test-integration: venv images
+test-integration: venv test-images
 	$(PY) -m pytest tests/integration -q -m integration
 
-test-e2e: venv images
+test-e2e: venv test-images
 	$(PY) -m pytest tests/e2e -q -m e2e
 
 test: lint clean-test test-unit test-integration test-e2e

@@ -15,7 +15,7 @@ import logging
 import socket
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, Protocol
 
 import paramiko
 
@@ -28,6 +28,10 @@ _BLOCK = 1 << 20
 def fingerprint(key: paramiko.PKey) -> str:
     """OpenSSH's SHA256 fingerprint, as ``ssh-keygen -l`` prints it."""
     return "SHA256:" + base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode("ascii").rstrip("=")
+
+
+class Sink(Protocol):
+    def write(self, data: bytes, /) -> int: ...
 
 
 class RemoteRefused(ApplianceError):
@@ -129,7 +133,7 @@ class RemoteSession:
         if status != 0:
             raise _parse_error(stderr, status)
 
-    def _read_into(self, channel: paramiko.Channel, sink: IO[bytes]) -> int:
+    def _read_into(self, channel: paramiko.Channel, sink: Sink) -> int:
         """Copy the channel's output into ``sink``; a write error (a full disk) propagates
         as the OSError it is, network errors become Unavailable."""
         size = 0
@@ -171,7 +175,7 @@ class RemoteSession:
             raise Unavailable(f"the remote server answered {command!r} with an unexpected document")
         return data
 
-    def export(self, codes: Sequence[str], sink: IO[bytes]) -> int:
+    def export(self, codes: Sequence[str], sink: Sink) -> int:
         """Stream ``v1 export`` into ``sink``; returns its size. Raises Unavailable when the
         transfer stalls or is cut, RemoteRefused when the server refuses."""
         channel = self._channel(" ".join(("v1", "export", *codes)))

@@ -24,7 +24,19 @@ def _recorded(guardian: Guardian, job: str, function: Any, *args: Any, **kwargs:
     facts = {k: v for k, v in getattr(result, "__dict__", {}).items() if isinstance(v, str | int | float | bool | None)}
     facts.update(ok=True, seconds=round(time.monotonic() - started, 1))
     guardian.record(job, **facts)
+    moved = facts.get("bytes")
+    if isinstance(moved, int):
+        _count_bytes(guardian, job, moved)
     return result
+
+
+def _count_bytes(guardian: Guardian, job: str, size: int) -> None:
+    from appliance.adapters.state_files import JsonFile
+
+    counters = JsonFile(guardian.state_dir / "counters.json")
+    data = counters.read()
+    data[job] = int(data.get(job, 0)) + size
+    counters.write(data)
 
 
 def run_data_backup(guardian: Guardian) -> backup.BackupResult:

@@ -20,6 +20,7 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from appliance.adapters.backup_reader import verify_backup
 from appliance.adapters.state_files import fsync_directory
@@ -67,13 +68,15 @@ def data_backup(guardian: Guardian) -> BackupResult:
     temporary = guardian.data_dir / f".{name}.part"
     final = guardian.data_dir / name
     try:
+        guardian.report(step="sauvegarde des données : téléchargement", bytes_done=0)
         try:
             with guardian.remote_session() as session, temporary.open("wb") as sink:
-                size = session.export([], sink)
+                size = session.export([], _Counting(sink, guardian))
                 sink.flush()
                 os.fsync(sink.fileno())
         except OSError as error:
             raise _disk_error(error, temporary) from error
+        guardian.report(step="sauvegarde des données : vérification")
         verified = verify_backup(temporary)
         login = guardian.credentials().login
         if verified.manifest.user.get("login") != login:
@@ -101,6 +104,24 @@ def data_backup(guardian: Guardian) -> BackupResult:
     return result
 
 
+class _Counting:
+    """A file that reports the bytes written to the console, every 256 KiB."""
+
+    def __init__(self, sink: Any, guardian: Guardian) -> None:
+        self.sink = sink
+        self.guardian = guardian
+        self.size = 0
+        self.reported = 0
+
+    def write(self, data: bytes) -> int:
+        written = int(self.sink.write(data))
+        self.size += len(data)
+        if self.size - self.reported >= 256 * 1024:
+            self.guardian.report(bytes_done=self.size)
+            self.reported = self.size
+        return written
+
+
 def prune_data_backups(guardian: Guardian) -> list[str]:
     """Keep the configured number of data backups; the newest is never deleted."""
     names = [path.name for path in guardian.data_dir.iterdir() if path.is_file() and parse_backup_name(path.name)]
@@ -119,6 +140,7 @@ def system_backup(guardian: Guardian) -> SystemBackupResult:
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.part")
     size = 0
+    guardian.report(step="sauvegarde système", bytes_done=0)
     try:
         with guardian.remote_session() as session:
             sftp = session.sftp()
@@ -129,6 +151,7 @@ def system_backup(guardian: Guardian) -> SystemBackupResult:
                 with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
                     for entry in entries:
                         size += _copy_checked(sftp, entry.path, entry.sha256, entry.size, archive)
+                        guardian.report(bytes_done=size)
                     archive.writestr(MANIFEST, manifest_bytes)
             except TimeoutError as error:
                 raise Unavailable(

@@ -201,6 +201,46 @@ def cmd_status(guardian: Guardian, args: argparse.Namespace) -> int:
     return 0 if facts["remote"]["ok"] and facts["local"]["ok"] else 1
 
 
+def cmd_settings(guardian: Guardian, args: argparse.Namespace) -> int:
+    from appliance.guardian.settings_store import centre_slot, load_settings, save_settings
+
+    if args.action == "set":
+        current, _ = load_settings(guardian)
+        document = current.as_document()
+        for assignment in args.values:
+            key, _, value = assignment.partition("=")
+            if key == "automatiques":
+                document["sauvegardes"]["automatiques"] = value.lower() in ("1", "true", "oui", "yes", "on")
+            elif key == "heures":
+                document["sauvegardes"]["heures"] = (
+                    "toutes" if value == "toutes" else [int(h) for h in value.split(",") if h.strip().isdigit()]
+                )
+            elif key == "apres_sauvegarde":
+                document["synchronisations"]["apres_sauvegarde"] = value.lower() in ("1", "true", "oui", "yes", "on")
+            else:
+                raise UsageError(f"réglage inconnu {key!r} (automatiques, heures, apres_sauvegarde)")
+        save_settings(guardian, document)
+    settings, source = load_settings(guardian)
+    print(f"sauvegardes automatiques : {'oui' if settings.backups_enabled else 'non'}")
+    try:
+        centre, slot = centre_slot(guardian)
+        hours = ", ".join(f"{h:02d}" for h in settings.effective_hours(slot))
+        print(f"heures (UTC)             : {hours} — créneau de {centre.code} : {slot.describe()}")
+    except ApplianceError as error:
+        print(f"heures (UTC)             : {settings.hours or 'toutes'} ({error})")
+    print(f"synchroniser après       : {'oui' if settings.sync_after else 'non'}")
+    print(f"source                   : {source}")
+    return 0
+
+
+def cmd_check(guardian: Guardian, args: argparse.Namespace) -> int:
+    from appliance.guardian.check import check
+
+    status, line = check(guardian)
+    print(line)
+    return status
+
+
 def cmd_serve(guardian: Guardian, args: argparse.Namespace) -> int:
     from appliance.guardian.daemon import serve
 
@@ -248,6 +288,12 @@ def _parser() -> argparse.ArgumentParser:
     mode = sub.add_parser("mode", help="switch the local server: fallback (secours) or standby (veille)")
     mode.add_argument("mode", choices=("fallback", "standby"))
     mode.add_argument("--force", action="store_true", help="standby even with local work (local copies kept first)")
+    settings = sub.add_parser("settings", help="Paramétrages: automatic backups, their hours, sync after them")
+    settings_sub = settings.add_subparsers(dest="action")
+    settings_sub.add_parser("show")
+    setter = settings_sub.add_parser("set", help="e.g. set heures=2,4 automatiques=true apres_sauvegarde=false")
+    setter.add_argument("values", nargs="+", metavar="KEY=VALUE")
+    sub.add_parser("check", help="one line and an exit status for Nagios, Centreon or Icinga")
     config = sub.add_parser("config", help="validate or show the configuration")
     config.add_argument("action", choices=("validate", "show"))
     sub.add_parser("serve", help="run the guardian daemon (the container's main process)")
@@ -267,6 +313,8 @@ COMMANDS = {
     "restore": cmd_restore,
     "mode": cmd_mode,
     "serve": cmd_serve,
+    "settings": cmd_settings,
+    "check": cmd_check,
 }
 
 
@@ -292,9 +340,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "config":
             if args.action == "show":
                 print("\n".join(config.show()))
+                from appliance.guardian.settings_store import load_settings
+
+                settings, source = load_settings(Guardian(config))
+                print(f"{'paramétrages':26} = {settings.as_document()!r} ({source})")
             else:
                 print("configuration valide")
             return 0
+        if args.command not in ("serve", "check"):
+            from appliance.guardian import logs
+
+            logs.setup(config.state_dir, logging.WARNING, daemon=False)
+            logs.new_run_id()
         return COMMANDS[args.command](Guardian(config), args)
     except ConfigError as error:
         print(f"neocuma-guardian: {error}", file=sys.stderr)

@@ -54,7 +54,13 @@ class Credentials:
 class Guardian:
     config: GuardianConfig
     now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    progress: Any = None  # guardian.progress.Progress in the daemon, None in the CLI
     _pool: ConnectionPool | None = None
+
+    def report(self, step: str | None = None, bytes_done: int | None = None, dossiers: int | None = None) -> None:
+        """Tell the console how the running job is going (nothing outside the daemon)."""
+        if self.progress is not None:
+            self.progress.update(step, bytes_done, dossiers)
 
     # Paths ---------------------------------------------------------------------------
     @property

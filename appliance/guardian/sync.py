@@ -59,6 +59,7 @@ def synchronise(guardian: Guardian, requested: str | None = None) -> SyncResult:
         raise Refused(
             "le serveur local est en mode secours : la synchronisation écraserait le travail fait en local; repassez d'abord en mode veille"
         )
+    guardian.report(step="synchronisation : choix et contrôle de la sauvegarde")
     name = choose_backup(_entries(guardian.data_dir), guardian.now(), requested)
     try:
         # Structure and manifest now; every member's content as it loads (the loader streams
@@ -77,6 +78,9 @@ def synchronise(guardian: Guardian, requested: str | None = None) -> SyncResult:
         generation = generations.next_generation(connection)
         schema = generations.create_generation_schema(connection, generation)
     system_generation = live_system
+    guardian.report(
+        step=f"synchronisation : chargement de la génération {generation}", dossiers=len(verified.manifest.dossiers)
+    )
     try:
         with guardian.connection() as connection:
             report = load_generation(verified, guardian.mysql_client(), connection, schema, guardian.work_dir)
@@ -123,6 +127,7 @@ def _switch_and_confirm(
     previous: int | None,
     previous_system: int | None,
 ) -> None:
+    guardian.report(step="synchronisation : bascule et contrôle du serveur local")
     with guardian.connection() as connection:
         generations.switch_live(connection, generation, system)
     log.info("switched the local server to generation %d (system %s)", generation, system)

@@ -61,6 +61,7 @@ def pull(guardian: Guardian, codes: list[str], overwrite_local: bool = False) ->
     work = Path(tempfile.mkdtemp(prefix="pull-", dir=guardian.work_dir))
     try:
         archive = work / "pull.zip"
+        guardian.report(step=f"descente de {', '.join(codes)}")
         with guardian.remote_session() as session:
             remote = remote_dossiers(session)
             unknown = [code for code in codes if code not in remote]
@@ -144,7 +145,8 @@ def restore(guardian: Guardian, codes: list[str], password: str, overwrite_remot
                 f"dossier(s) modifié(s) aussi sur le serveur distant depuis la dernière synchronisation : {', '.join(changed)}; "
                 "relancez avec --overwrite-remote pour écraser la version distante (le serveur en garde une copie)"
             )
-        for code in codes:
+        for number, code in enumerate(codes, start=1):
+            guardian.report(step=f"remontée de {code}", dossiers=number - 1)
             results.append(_restore_one(guardian, session, local[code], password))
             baselines[code] = Baseline(results[-1].revision, local[code].revision)
             guardian.save_baselines(baselines)

@@ -51,6 +51,7 @@ class Appliance:
     proxy: DockerContainer
     guardian: DockerContainer
     volumes: dict[str, str] = field(default_factory=dict)
+    tools: DockerContainer | None = None
 
     def cli(self, *args: str, stdin: bytes | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         """``neocuma-guardian ARGS`` inside the guardian container, like `make` runs it."""
@@ -129,6 +130,9 @@ def running_appliance(
     years: int = 4,
     export_kbps: int = 2048,
     centres: str = "FD12,FD24,FD47",
+    guardian_env: dict[str, str] | None = None,
+    guardian_files: dict[str, str] | None = None,
+    with_tools: bool = False,
 ) -> Iterator[Appliance]:
     lan, wan = containers.new_network(), containers.new_network()
     volumes = {name: new_volume(client) for name in ("system", "hostkey", "state", "backups", "remote_system")}
@@ -204,11 +208,30 @@ def running_appliance(
         started.append(local)
         for target in (remote, local, proxy):
             containers.wait_healthy(target, 300)
-        guardian = _guardian(volumes, lan).start()
+        if with_tools:
+            tools = containers.container(containers.TOOLS_IMAGE, lan, ("test-tools",)).start()
+            started.append(tools)
+            containers.wait_healthy(tools, 120)
+        guardian = _guardian(volumes, lan).with_envs(**(guardian_env or {}))
+        for host, inside in (guardian_files or {}).items():
+            guardian = guardian.with_volume_mapping(host, inside, "ro")
+        guardian = guardian.start()
         started.append(guardian)
         client.networks.get(wan.name).connect(guardian.get_wrapped_container().id)
         containers.wait_healthy(guardian, 120)
-        appliance = Appliance(client, lan, wan, remote_mysql, remote, local_mysql, local, proxy, guardian, volumes)
+        appliance = Appliance(
+            client,
+            lan,
+            wan,
+            remote_mysql,
+            remote,
+            local_mysql,
+            local,
+            proxy,
+            guardian,
+            volumes,
+            tools if with_tools else None,
+        )
         containers.wait_for(
             lambda: (
                 '"logged_in": true'

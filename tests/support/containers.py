@@ -31,6 +31,7 @@ VERSION = os.environ.get("NEOCUMA_VERSION", "dev")
 MYSQL_IMAGE = f"neocuma/mysql:{VERSION}"
 APPLIANCE_IMAGE = f"neocuma/appliance:{VERSION}"
 PROXY_IMAGE = f"neocuma/docker-proxy:{VERSION}"
+TOOLS_IMAGE = f"neocuma/test-tools:{VERSION}"
 
 
 def docker_client() -> docker.DockerClient:

@@ -1,0 +1,71 @@
+"""The "Paramétrages" of the guardian (manual §12.3.4): automatic backups and their hours,
+synchronisation after them. Pure: parsing and validation, every problem reported at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from appliance.domain.centres import Slot
+from appliance.domain.schedule import allowed_hours, check_hours
+from appliance.errors import BadRequest, ConfigError
+
+
+@dataclass(frozen=True)
+class Settings:
+    backups_enabled: bool = True
+    hours: tuple[int, ...] | None = None  # None: every hour of the centre's parity
+    sync_after: bool = True
+
+    def effective_hours(self, slot: Slot) -> list[int]:
+        return list(self.hours) if self.hours is not None else allowed_hours(slot)
+
+    def as_document(self) -> dict[str, Any]:
+        return {
+            "sauvegardes": {
+                "automatiques": self.backups_enabled,
+                "heures": "toutes" if self.hours is None else list(self.hours),
+            },
+            "synchronisations": {"apres_sauvegarde": self.sync_after},
+        }
+
+
+_SECTIONS = {"sauvegardes": {"automatiques", "heures"}, "synchronisations": {"apres_sauvegarde"}}
+
+
+def parse_settings(document: dict[str, Any], slot: Slot | None = None) -> Settings:
+    """Settings from their document (TOML or JSON); raises ConfigError listing every problem.
+    With ``slot``, hours outside the centre's slot are refused with the allowed windows."""
+    problems: list[str] = []
+    for section, body in document.items():
+        if section not in _SECTIONS:
+            problems.append(f"section inconnue [{section}]")
+        elif not isinstance(body, dict):
+            problems.append(f"[{section}] doit être une table")
+        else:
+            problems += [f"réglage inconnu {section}.{key}" for key in body if key not in _SECTIONS[section]]
+    backups = document.get("sauvegardes", {}) if isinstance(document.get("sauvegardes"), dict) else {}
+    syncs = document.get("synchronisations", {}) if isinstance(document.get("synchronisations"), dict) else {}
+    enabled, sync_after = backups.get("automatiques", True), syncs.get("apres_sauvegarde", True)
+    for name, value in (("sauvegardes.automatiques", enabled), ("synchronisations.apres_sauvegarde", sync_after)):
+        if not isinstance(value, bool):
+            problems.append(f"{name} doit valoir true ou false, pas {value!r}")
+    raw_hours = backups.get("heures", "toutes")
+    hours: tuple[int, ...] | None = None
+    if raw_hours != "toutes":
+        if not isinstance(raw_hours, list) or not all(
+            isinstance(h, int) and not isinstance(h, bool) and 0 <= h <= 23 for h in raw_hours
+        ):
+            problems.append(
+                f'sauvegardes.heures doit être "toutes" ou une liste d\'heures UTC de 0 à 23, pas {raw_hours!r}'
+            )
+        else:
+            hours = tuple(sorted(set(raw_hours)))
+            if slot is not None:
+                try:
+                    check_hours(slot, hours)
+                except BadRequest as error:
+                    problems.append(f"sauvegardes.heures : {error}")
+    if problems:
+        raise ConfigError(problems)
+    return Settings(bool(enabled), hours, bool(sync_after))

@@ -1,0 +1,231 @@
+"""Operations end to end: a scheduled backup in the centre's slot, the indicators turning red
+and green with their log lines and emails (a real SMTP sink), /metrics checked by promtool,
+and the console driven in a real headless browser (screenshots under docs/screenshots/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.appliance import USER_PASSWORD, Appliance, running_appliance
+from tests.support import containers, oracle
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+MAIL_TO = "informatique@fd12.example.fr"
+
+
+def _slot_around_now() -> str:
+    """A centres table whose FD12 slot opens about a minute from now, so the scheduler has
+    a window to run in during the test (the real table is config/centres.toml)."""
+    target = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=70)
+    start = target.minute
+    if start > 56:
+        target = target.replace(minute=0, second=0) + dt.timedelta(hours=1)
+        start = 0
+    parity = "even" if target.hour % 2 == 0 else "odd"
+    return f'[[centre]]\ncode = "FD12"\nname = "FDCUMA de l\'Aveyron"\ndepartement = "12"\nparity = "{parity}"\nstart = {start}\nend = {start + 3}\n'
+
+
+@pytest.fixture(scope="module")
+def appliance(docker_client: Any) -> Iterator[Appliance]:
+    directory = Path(tempfile.mkdtemp(prefix="neocuma-centres-"))
+    centres = directory / "centres.toml"
+    centres.write_text(_slot_around_now())
+    centres.chmod(0o644)
+    directory.chmod(0o755)
+    env = {
+        "NEOCUMA_CENTRES_FILE": "/etc/neocuma/test/centres.toml",
+        "NEOCUMA_MONITOR_INTERVAL": "5",
+        "NEOCUMA_SMTP_HOST": "test-tools",
+        "NEOCUMA_SMTP_PORT": "1025",
+        "NEOCUMA_MAIL_TO": MAIL_TO,
+    }
+    try:
+        with running_appliance(
+            docker_client,
+            dossiers=12,
+            years=2,
+            export_kbps=0,
+            guardian_env=env,
+            guardian_files={str(directory): "/etc/neocuma/test"},
+            with_tools=True,
+        ) as running:
+            yield running
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _history(appliance: Appliance) -> dict[str, Any]:
+    return dict(json.loads(appliance.run_in_guardian("cat", "/var/lib/guardian/state/history.json") or "{}"))
+
+
+def _mails(appliance: Appliance) -> list[str]:
+    """Every message the SMTP sink received, decoded (headers and body)."""
+    assert appliance.tools is not None
+    script = (
+        "import email, email.policy, json, pathlib\n"
+        "out = []\n"
+        "for path in sorted(pathlib.Path('/srv/mail').glob('*.eml')):\n"
+        "    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)\n"
+        "    out.append(f\"Subject: {message['Subject']}\\nTo: {message['To']}\\n\\n{message.get_content()}\")\n"
+        "print(json.dumps(out))\n"
+    )
+    return list(json.loads(containers.exec_checked(appliance.tools, ["python3", "-c", script])))
+
+
+def _check(appliance: Appliance) -> tuple[int, str]:
+    result = appliance.cli("check")
+    return result.returncode, result.stdout.strip()
+
+
+def test_1_an_automatic_backup_runs_in_the_slot_and_syncs(appliance: Appliance) -> None:
+    settings = appliance.cli("settings").stdout
+    assert "créneau de FD12" in settings and "source" in settings
+    scheduled = containers.wait_for(lambda: _history(appliance).get("scheduled"), 360, "a scheduled backup", interval=2)
+    assert scheduled["ok"] is True, scheduled
+    backups = json.loads(appliance.cli("backups", "--json").stdout)["backups"]
+    assert scheduled["backup"] in [b["name"] for b in backups]
+    window = dt.datetime.strptime(scheduled["window"], "%Y-%m-%dT%H:%MZ").replace(tzinfo=dt.UTC)
+    started = dt.datetime.strptime(scheduled["backup"], "%Y-%m-%dT%H-%M-%SZ.zip").replace(tzinfo=dt.UTC)
+    assert window <= started <= window + dt.timedelta(minutes=1, seconds=30), (
+        "started in the first half of the 3-minute window"
+    )
+    assert scheduled.get("data_generation"), "synchronised after the backup"
+    assert "sauvegarde programmée du créneau" in appliance.guardian_logs()
+
+
+def test_2_indicators_go_red_and_green_with_log_lines_and_emails(appliance: Appliance) -> None:
+    containers.wait_for(lambda: _check(appliance)[0] == 0, 120, "every indicator green", interval=1)
+    appliance.cut_link()
+    try:
+        _status, line = containers.wait_for(
+            lambda: (c := _check(appliance))[0] == 2 and c, 120, "the remote indicator red", interval=1
+        )
+        assert line.startswith("NEOCUMA GUARDIAN CRITICAL - Serveur NeoCuma distant : injoignable")
+        containers.wait_for(
+            lambda: "Serveur NeoCuma distant : vert → ROUGE" in appliance.guardian_logs(), 30, "the change in the log"
+        )
+        containers.wait_for(
+            lambda: any("Serveur NeoCuma distant passe au rouge" in m for m in _mails(appliance)),
+            60,
+            "the email about red",
+        )
+    finally:
+        appliance.restore_link()
+    containers.wait_for(lambda: _check(appliance)[0] == 0, 120, "green again", interval=1)
+    containers.wait_for(
+        lambda: "Serveur NeoCuma distant : ROUGE → vert" in appliance.guardian_logs(), 30, "the change back in the log"
+    )
+    mail = containers.wait_for(
+        lambda: next((m for m in _mails(appliance) if "Serveur NeoCuma distant repasse au vert" in m), None),
+        60,
+        "the email about green",
+    )
+    assert f"To: {MAIL_TO}" in mail and "Cause : joignable" in mail
+    logs = appliance.cli("status", "--json")
+    assert logs.returncode == 0
+    console_log = appliance.run_in_guardian("sh", "-c", "tail -n 200 /var/lib/guardian/state/logs/guardian.log")
+    red_line = next(json.loads(line) for line in console_log.splitlines() if "vert → ROUGE" in line)
+    assert red_line["level"] == "WARNING" and red_line["run"] != "-"
+
+
+def test_3_metrics_pass_promtool(appliance: Appliance) -> None:
+    assert appliance.tools is not None
+    for url in ("http://guardian:8000/metrics", "http://neocuma:8080/metrics"):
+        script = f"python3 -c \"import urllib.request; print(urllib.request.urlopen('{url}').read().decode(), end='')\" > /tmp/m.txt && promtool check metrics < /tmp/m.txt && cat /tmp/m.txt"
+        result = appliance.tools.get_wrapped_container().exec_run(["sh", "-c", script], demux=True)
+        stdout, stderr = (part or b"" for part in result.output)
+        assert result.exit_code == 0, (url, stdout.decode()[-2000:], stderr.decode())
+        text = stdout.decode()
+        if "guardian" in url:
+            for name in (
+                'neocuma_guardian_component_up{component="serveur_distant"} 1.0',
+                "neocuma_guardian_last_success_timestamp_seconds",
+                "neocuma_guardian_last_duration_seconds",
+                "neocuma_guardian_clock_skew_seconds",
+                "neocuma_guardian_transferred_bytes_total",
+                "neocuma_guardian_dossiers",
+                'neocuma_guardian_local_mode{mode="standby"} 1.0',
+            ):
+                assert name in text, name
+        else:
+            assert "neocuma_data_generation" in text and "neocuma_http_requests_total" in text
+
+
+def test_4_the_console_in_a_real_browser(appliance: Appliance) -> None:
+    assert appliance.tools is not None
+    remote = appliance.remote_root()
+    ((dossier,),) = oracle.query(
+        remote,
+        "SELECT d.code FROM neocuma_g1.dossier d JOIN neocuma_g1.droit_dossier r ON r.dossier_id = d.id"
+        " JOIN neocuma_g1.utilisateur u ON u.id = r.utilisateur_id WHERE u.login = 'compta1.fd12'",
+    )
+    remote.close()
+    tools = appliance.tools.get_wrapped_container().id
+    subprocess.run(
+        [
+            "docker",
+            "cp",
+            str(ROOT / "tests" / "e2e" / "browser" / "console_scenario.py"),
+            f"{tools}:/tmp/console_scenario.py",
+        ],
+        check=True,
+    )
+    result = subprocess.run(
+        [
+            "docker",
+            "exec",
+            tools,
+            "python3",
+            "/tmp/console_scenario.py",
+            "http://guardian:8000",
+            "resp.fd12",
+            USER_PASSWORD,
+            dossier,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    shots = ROOT / "docs" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["docker", "cp", f"{tools}:/srv/shots/.", str(shots)], check=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "error" not in seen, seen.get("error")
+    assert seen["redirected_to_login"] is True
+    assert "mot de passe refusé" in seen["wrong_password"]
+    assert set(seen["indicators"]) == {
+        "indicator-serveur_distant",
+        "indicator-sauvegardes",
+        "indicator-serveur_local",
+        "indicator-synchronisation",
+    }
+    assert seen["backup"].startswith("Dernière opération : Sauvegarde des données — réussie")
+    assert seen["backups_rows"] >= 2
+    assert "Passage en mode secours — réussie" in seen["fallback"] and seen["standby_button"]
+    assert (
+        "Remontée vers le serveur distant" in seen["restore"]
+        and "réussie" in seen["restore"]
+        and "copie gardée par le serveur" in seen["restore"]
+    )
+    assert "Retour en mode veille — réussie" in seen["standby"] and seen["fallback_button_back"]
+    assert seen["settings_page"] and seen["log_lines"] > 5
+    for name in (
+        "01-identification",
+        "02-statut-des-serveurs",
+        "03-sauvegarde-terminee",
+        "05-mode-secours",
+        "07-remontee-terminee",
+        "08-retour-mode-veille",
+    ):
+        assert (shots / f"{name}.png").stat().st_size > 10_000, name
