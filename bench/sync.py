@@ -25,15 +25,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.e2e.appliance import ROOT_PASSWORD, USER_PASSWORD, Appliance, running_appliance
 from tests.support import containers
+from tests.support.http import Poller
 
 MEASURED_CLI = (
     "import resource, sys\n"
@@ -80,36 +79,6 @@ def _shell(command: str) -> float:
     return time.monotonic() - started
 
 
-class Poller:
-    """A client of the local server querying every 10 ms."""
-
-    def __init__(self, appliance: Appliance) -> None:
-        self.web = appliance.local_web()
-        if self.web.login("compta.fd12", USER_PASSWORD).status != 200:
-            raise SystemExit("the 10 ms client cannot log in to the local server")
-        self.stop = threading.Event()
-        self.samples: list[tuple[float, int]] = []
-        self.thread = threading.Thread(target=self._run)
-
-    def _run(self) -> None:
-        while not self.stop.is_set():
-            started = time.monotonic()
-            try:
-                status = self.web.get("/api/v1/dossiers", timeout=10).status
-            except Exception:
-                status = 0
-            self.samples.append((time.monotonic() - started, status))
-            self.stop.wait(0.01)
-
-    def __enter__(self) -> Poller:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop.set()
-        self.thread.join(30)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dossiers", type=int, default=300)
@@ -154,13 +123,16 @@ def main() -> int:
                     f"mariadb-dump {remote} --single-transaction --skip-lock-tables neocuma_g1 | gzip > {work}/dump.sql.gz"
                 )
             )
-            with Poller(appliance) as poller:
+            web = appliance.local_web()
+            if web.login("compta.fd12", USER_PASSWORD).status != 200:
+                raise SystemExit("the 10 ms client cannot log in to the local server")
+            with Poller(web) as poller:
                 seconds, own, children = _measured(appliance, "sync")
             figures["sync"].append(seconds)
             peaks.append(max(own, children))
             queries += len(poller.samples)
-            failures += sum(1 for _, status in poller.samples if status != 200)
-            longest = max([longest, *(s for s, _ in poller.samples)])
+            failures += len(poller.failures)
+            longest = max(longest, poller.longest)
             _shell(f"mariadb {local} -e 'DROP DATABASE IF EXISTS bench_plain; CREATE DATABASE bench_plain'")
             figures["plain"].append(_shell(f"mariadb {local} bench_plain < {work}/dump.sql"))
             if have_mydumper:

@@ -14,6 +14,7 @@ import pytest
 
 from tests.e2e.appliance import USER_PASSWORD, Appliance, running_appliance
 from tests.support import containers, oracle
+from tests.support.http import Poller
 
 pytestmark = pytest.mark.e2e
 
@@ -30,13 +31,7 @@ def _ok(result: Any) -> str:
 
 
 def _rights(connection: Any, login: str, schema: str = "neocuma_g1") -> list[tuple[int, str]]:
-    rows = oracle.query(
-        connection,
-        f"SELECT d.id, d.code FROM `{schema}`.dossier d JOIN `{schema}`.droit_dossier r ON r.dossier_id = d.id"
-        f" JOIN `{schema}`.utilisateur u ON u.id = r.utilisateur_id WHERE u.login = %s ORDER BY d.code",
-        (login,),
-    )
-    return [(int(r[0]), str(r[1])) for r in rows]
+    return oracle.dossiers_of(connection, schema, login)
 
 
 def _live(appliance: Appliance) -> tuple[int | None, int | None, str]:
@@ -54,19 +49,7 @@ def _local_oracles(appliance: Appliance, ids: list[int]) -> dict[Any, Any]:
     return result
 
 
-def _bon(connection: Any, schema: str, dossier_id: int) -> dict[str, Any]:
-    day = oracle.query(
-        connection, f"SELECT date_debut FROM `{schema}`.exercice WHERE dossier_id = %s AND cloture = 0", (dossier_id,)
-    )[0][0]
-    member = oracle.query(
-        connection,
-        f"SELECT id FROM `{schema}`.tiers WHERE dossier_id = %s AND categorie = 'adherent' AND actif = 1 LIMIT 1",
-        (dossier_id,),
-    )[0][0]
-    activity = oracle.query(
-        connection, f"SELECT id FROM `{schema}`.activite WHERE dossier_id = %s LIMIT 1", (dossier_id,)
-    )[0][0]
-    return {"tiers_id": int(member), "activite_id": int(activity), "date": day.isoformat(), "quantite": "4"}
+_bon = oracle.bon_form
 
 
 def test_1_the_whole_loop_copies_exactly_the_dossiers_in_rights(appliance: Appliance) -> None:
@@ -182,19 +165,6 @@ def test_3_a_link_cut_mid_backup_lists_nothing_and_the_next_run_succeeds(applian
 def test_4_the_guardian_killed_mid_sync_never_breaks_the_local_server(appliance: Appliance) -> None:
     web = appliance.local_web()
     assert web.login("compta.fd12", USER_PASSWORD).status == 200
-    stop = threading.Event()
-    samples: list[tuple[float, int, Any]] = []
-
-    def poll() -> None:
-        while not stop.is_set():
-            started = time.monotonic()
-            try:
-                reply = web.get("/api/v1/dossiers", timeout=5)
-                body = reply.json() if reply.status == 200 else reply.text
-                samples.append((time.monotonic() - started, reply.status, body))
-            except Exception as error:
-                samples.append((time.monotonic() - started, 0, repr(error)))
-            stop.wait(0.01)
 
     def new_schema_has(tables: int) -> bool:
         live = _live(appliance)[0]
@@ -220,10 +190,8 @@ def test_4_the_guardian_killed_mid_sync_never_breaks_the_local_server(appliance:
         local.close()
         return any(int(name.removeprefix("neocuma_g")) > live for name in names)
 
-    thread = threading.Thread(target=poll)
-    thread.start()
     kills = []
-    try:
+    with Poller(web) as poller:
         for label, condition in (
             ("after verification", new_schema_exists),
             ("during the load", lambda: new_schema_has(5)),
@@ -244,11 +212,8 @@ def test_4_the_guardian_killed_mid_sync_never_breaks_the_local_server(appliance:
             appliance.guardian.get_wrapped_container().start()
             containers.wait_healthy(appliance.guardian, 120)
         result = appliance.cli("sync")
-    finally:
-        stop.set()
-        thread.join(10)
+    samples, failures = poller.samples, poller.failures
     _ok(result)
-    failures = [s for s in samples if s[1] != 200]
     answers = [body for _, _, body in samples if isinstance(body, dict)]
     whole = {tuple(sorted(d["code"] for d in body["dossiers"])) for body in answers}
     longest = max(s[0] for s in samples)

@@ -23,15 +23,20 @@ ROOT = Path(__file__).resolve().parents[2]
 MAIL_TO = "informatique@fd12.example.fr"
 
 
-def _slot_around_now() -> str:
-    """A centres table whose FD12 slot opens about a minute from now, so the scheduler has
-    a window to run in during the test (the real table is config/centres.toml)."""
-    target = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=70)
-    start = target.minute
-    if start > 56:
-        target = target.replace(minute=0, second=0) + dt.timedelta(hours=1)
-        start = 0
-    parity = "even" if target.hour % 2 == 0 else "odd"
+def _centres(opening_in: dt.timedelta | None) -> str:
+    """A centres table whose FD12 slot opens ``opening_in`` from now (3 minutes long), or, with
+    None, lies in the other parity of hours, so nothing runs before the test wants it. The
+    scheduler reads the table at each tick (the real one is config/centres.toml)."""
+    now = dt.datetime.now(dt.UTC)
+    if opening_in is None:
+        parity, start = ("odd" if now.hour % 2 == 0 else "even"), 0
+    else:
+        target = now + opening_in
+        start = target.minute
+        if start > 56:
+            target = target.replace(minute=0, second=0) + dt.timedelta(hours=1)
+            start = 0
+        parity = "even" if target.hour % 2 == 0 else "odd"
     return f'[[centre]]\ncode = "FD12"\nname = "FDCUMA de l\'Aveyron"\ndepartement = "12"\nparity = "{parity}"\nstart = {start}\nend = {start + 3}\n'
 
 
@@ -39,7 +44,7 @@ def _slot_around_now() -> str:
 def appliance(docker_client: Any) -> Iterator[Appliance]:
     directory = Path(tempfile.mkdtemp(prefix="neocuma-centres-"))
     centres = directory / "centres.toml"
-    centres.write_text(_slot_around_now())
+    centres.write_text(_centres(None))
     centres.chmod(0o644)
     directory.chmod(0o755)
     env = {
@@ -59,6 +64,7 @@ def appliance(docker_client: Any) -> Iterator[Appliance]:
             guardian_files={str(directory): "/etc/neocuma/test"},
             with_tools=True,
         ) as running:
+            running.centres_file = centres  # type: ignore[attr-defined]
             yield running
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -90,6 +96,7 @@ def _check(appliance: Appliance) -> tuple[int, str]:
 def test_1_an_automatic_backup_runs_in_the_slot_and_syncs(appliance: Appliance) -> None:
     settings = appliance.cli("settings").stdout
     assert "créneau de FD12" in settings and "source" in settings
+    appliance.centres_file.write_text(_centres(dt.timedelta(seconds=40)))  # type: ignore[attr-defined]
     scheduled = containers.wait_for(lambda: _history(appliance).get("scheduled"), 360, "a scheduled backup", interval=2)
     assert scheduled["ok"] is True, scheduled
     backups = json.loads(appliance.cli("backups", "--json").stdout)["backups"]

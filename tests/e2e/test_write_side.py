@@ -5,10 +5,10 @@ writer works there, the pre-restore copy, and generation switches under a 10 ms 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ import pytest
 
 from tests.e2e.conftest import ROOT_PASSWORD, USER_PASSWORD, Stack
 from tests.support import containers, oracle
-from tests.support.http import WebClient
+from tests.support.http import Poller, WebClient
 from tests.support.openssh import OpenSsh, known_hosts_line
 
 pytestmark = pytest.mark.e2e
@@ -99,27 +99,15 @@ def synced(stack: Stack) -> Iterator[Stack]:
 
 
 def _dossier_ids(connection: Any, schema: str, where: str) -> list[tuple[int, str]]:
-    rows = oracle.query(
-        connection,
-        f"SELECT d.id, d.code FROM `{schema}`.dossier d JOIN `{schema}`.droit_dossier r ON r.dossier_id = d.id"
-        f" JOIN `{schema}`.utilisateur u ON u.id = r.utilisateur_id WHERE {where} ORDER BY d.code",
-    )
-    return [(int(r[0]), str(r[1])) for r in rows]
+    """Dossiers by (id, code); ``where`` names the login as ``u.login = '…'``."""
+    login = re.search(r"u\.login = '([^']+)'", where)
+    assert login is not None
+    rest = where.replace(login.group(0), "1 = 1")
+    return oracle.dossiers_of(connection, schema, login.group(1), rest)
 
 
 def _bon_for(connection: Any, schema: str, dossier_id: int) -> dict[str, Any]:
-    exercice = oracle.query(
-        connection, f"SELECT date_debut FROM `{schema}`.exercice WHERE dossier_id = %s AND cloture = 0", (dossier_id,)
-    )[0][0]
-    member = oracle.query(
-        connection,
-        f"SELECT id FROM `{schema}`.tiers WHERE dossier_id = %s AND categorie = 'adherent' AND actif = 1 LIMIT 1",
-        (dossier_id,),
-    )[0][0]
-    activity = oracle.query(
-        connection, f"SELECT id FROM `{schema}`.activite WHERE dossier_id = %s LIMIT 1", (dossier_id,)
-    )[0][0]
-    return {"tiers_id": int(member), "activite_id": int(activity), "date": exercice.isoformat(), "quantite": "2.5"}
+    return oracle.bon_form(connection, schema, dossier_id, "2.5")
 
 
 def test_fallback_work_restored_to_the_central_server_while_it_is_written(synced: Stack, tmp_path: Path) -> None:
@@ -229,33 +217,13 @@ def test_generation_switches_under_a_10_ms_client_never_fail_nor_mix(synced: Sta
     _write_system_generation(stack, 2, "<b>Modèles de la génération 2</b>")
     web = WebClient(f"http://127.0.0.1:{stack.port(stack.local, 8080)}")
     assert web.login("compta.fd12", USER_PASSWORD).status == 200
-    stop = threading.Event()
-    samples: list[tuple[float, int, Any]] = []
-
-    def poll() -> None:
-        while not stop.is_set():
-            started = time.monotonic()
-            try:
-                reply = web.get("/api/v1/dossiers", timeout=5)
-                samples.append(
-                    (time.monotonic() - started, reply.status, reply.json() if reply.status == 200 else reply.text)
-                )
-            except Exception as error:
-                samples.append((time.monotonic() - started, 0, repr(error)))
-            stop.wait(0.01)  # the client's 10 ms cadence
-
-    thread = threading.Thread(target=poll)
-    thread.start()
-    try:
+    with Poller(web) as poller:
         pace = threading.Event()
         for generation in (2, 1, 2, 1, 2, 1, 2, 1, 2, 1):
             pace.wait(0.4)  # let the client run a few dozen queries on each generation
             _switch(stack, generation, generation)
         pace.wait(0.4)
-    finally:
-        stop.set()
-        thread.join(10)
-    failures = [s for s in samples if s[1] != 200]
+    samples, failures = poller.samples, poller.failures
     mixed = []
     for _, _, body in samples:
         if isinstance(body, dict):

@@ -124,3 +124,13 @@ def central(mariadb: Db, tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
     finally:
         server.stop()
         pool.close()
+
+
+@pytest.fixture()
+def unchanged(central: Central) -> Iterator[None]:
+    """The whole live schema, row for row, is the same after the test as before it."""
+    connection = central.root_connection()
+    before = oracle.whole_schema_oracle(connection, central.schema)
+    yield
+    assert oracle.whole_schema_oracle(connection, central.schema) == before
+    connection.close()

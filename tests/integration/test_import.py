@@ -8,7 +8,7 @@ import logging
 import stat
 import threading
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -68,15 +68,6 @@ def _fix_digest(manifest: dict[str, Any], code: str, table: str, data: bytes, ro
     entry.update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
     if rows is not None:
         entry["rows"] = rows
-
-
-@pytest.fixture()
-def unchanged(central: Central) -> Iterator[None]:
-    connection = central.root_connection()
-    before = oracle.whole_schema_oracle(connection, central.schema)
-    yield
-    assert oracle.whole_schema_oracle(connection, central.schema) == before
-    connection.close()
 
 
 def test_import_replaces_one_dossier_while_others_are_written_and_the_copy_brings_it_back(central: Central) -> None:

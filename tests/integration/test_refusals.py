@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -13,15 +12,6 @@ from tests.integration.conftest import USER_PASSWORD, Central
 from tests.support import oracle
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture()
-def unchanged(central: Central) -> Iterator[None]:
-    connection = central.root_connection()
-    before = oracle.whole_schema_oracle(connection, central.schema)
-    yield
-    assert oracle.whole_schema_oracle(connection, central.schema) == before
-    connection.close()
 
 
 def _outside_rights_code(central: Central) -> str:

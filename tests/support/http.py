@@ -62,3 +62,47 @@ class WebClient:
         return self.request(
             "POST", path, json.dumps(body).encode(), {"Content-Type": "application/json", "X-CSRF-Token": token}
         )
+
+
+class Poller:
+    """A client querying ``path`` every 10 ms in a thread, for as long as the ``with`` lasts;
+    ``samples`` holds (seconds, HTTP status or 0 for an exception, JSON body or text)."""
+
+    def __init__(self, web: WebClient, path: str = "/api/v1/dossiers", every: float = 0.01) -> None:
+        import threading
+
+        self.web = web
+        self.path = path
+        self.every = every
+        self.samples: list[tuple[float, int, Any]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import time
+
+        while not self.stop.is_set():
+            started = time.monotonic()
+            try:
+                reply = self.web.get(self.path, timeout=5)
+                body = reply.json() if reply.status == 200 else reply.text
+                self.samples.append((time.monotonic() - started, reply.status, body))
+            except Exception as error:
+                self.samples.append((time.monotonic() - started, 0, repr(error)))
+            self.stop.wait(self.every)
+
+    def __enter__(self) -> Poller:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(10)
+
+    @property
+    def failures(self) -> list[tuple[float, int, Any]]:
+        return [sample for sample in self.samples if sample[1] != 200]
+
+    @property
+    def longest(self) -> float:
+        return max((sample[0] for sample in self.samples), default=0.0)

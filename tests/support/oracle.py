@@ -107,3 +107,31 @@ def query(connection: Any, sql: str, params: tuple[Any, ...] = ()) -> list[tuple
     rows = cursor.fetchall() if cursor.with_rows else []
     cursor.close()
     return [tuple(r) for r in rows]
+
+
+def dossiers_of(connection: Any, schema: str, login: str, where: str = "1 = 1") -> list[tuple[int, str]]:
+    """(id, code) of the dossiers ``login`` has rights on, by code, filtered by ``where``."""
+    rows = query(
+        connection,
+        f"SELECT d.id, d.code FROM `{schema}`.dossier d JOIN `{schema}`.droit_dossier r ON r.dossier_id = d.id"
+        f" JOIN `{schema}`.utilisateur u ON u.id = r.utilisateur_id WHERE u.login = %s AND {where} ORDER BY d.code",
+        (login,),
+    )
+    return [(int(r[0]), str(r[1])) for r in rows]
+
+
+def bon_form(connection: Any, schema: str, dossier_id: int, quantity: str = "4") -> dict[str, Any]:
+    """A valid bon de travaux for the dossier: an active member, an activity, the first day of
+    its open exercice."""
+    day = query(
+        connection, f"SELECT date_debut FROM `{schema}`.exercice WHERE dossier_id = %s AND cloture = 0", (dossier_id,)
+    )[0][0]
+    member = query(
+        connection,
+        f"SELECT id FROM `{schema}`.tiers WHERE dossier_id = %s AND categorie = 'adherent' AND actif = 1 LIMIT 1",
+        (dossier_id,),
+    )[0][0]
+    activity = query(connection, f"SELECT id FROM `{schema}`.activite WHERE dossier_id = %s LIMIT 1", (dossier_id,))[0][
+        0
+    ]
+    return {"tiers_id": int(member), "activite_id": int(activity), "date": day.isoformat(), "quantite": quantity}
