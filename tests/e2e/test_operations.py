@@ -17,6 +17,7 @@ import pytest
 
 from tests.e2e.appliance import USER_PASSWORD, Appliance, running_appliance
 from tests.support import containers, oracle
+from tests.support.http import WebClient
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +54,7 @@ def appliance(docker_client: Any) -> Iterator[Appliance]:
         "NEOCUMA_SMTP_HOST": "test-tools",
         "NEOCUMA_SMTP_PORT": "1025",
         "NEOCUMA_MAIL_TO": MAIL_TO,
+        "NEOCUMA_WEBHOOK_URL": "http://test-tools:8025/neocuma",
     }
     try:
         with running_appliance(
@@ -110,8 +112,23 @@ def test_1_an_automatic_backup_runs_in_the_slot_and_syncs(appliance: Appliance) 
     assert "sauvegarde programmée du créneau" in appliance.guardian_logs()
 
 
+def _console_login(appliance: Appliance, password: str) -> int:
+    console = WebClient(f"http://127.0.0.1:{appliance.guardian.get_exposed_port(8000)}")
+    reply = console.login("resp.fd12", password)
+    return reply.status if "Statut des serveurs" not in reply.text or reply.status != 200 else 200
+
+
+def _hooks(appliance: Appliance) -> list[dict[str, Any]]:
+    assert appliance.tools is not None
+    text = containers.exec_checked(
+        appliance.tools, ["sh", "-c", "cat /srv/hooks/*.json 2>/dev/null | sed 's/}{/}\\n{/g'; echo"]
+    )
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
 def test_2_indicators_go_red_and_green_with_log_lines_and_emails(appliance: Appliance) -> None:
     containers.wait_for(lambda: _check(appliance)[0] == 0, 120, "every indicator green", interval=1)
+    assert _console_login(appliance, USER_PASSWORD) == 200, "checked by the remote, which leaves a verifier"
     appliance.cut_link()
     try:
         _status, line = containers.wait_for(
@@ -126,6 +143,12 @@ def test_2_indicators_go_red_and_green_with_log_lines_and_emails(appliance: Appl
             60,
             "the email about red",
         )
+        assert _console_login(appliance, USER_PASSWORD) == 200, "the console works while the remote is down"
+        assert _console_login(appliance, "pas-le-bon") == 401
+        hook = containers.wait_for(
+            lambda: next((h for h in _hooks(appliance) if not h["green"]), None), 60, "the webhook about red"
+        )
+        assert hook["indicator"] == "serveur_distant" and hook["centre"] == "FD12" and "injoignable" in hook["cause"]
     finally:
         appliance.restore_link()
     containers.wait_for(lambda: _check(appliance)[0] == 0, 120, "green again", interval=1)
