@@ -49,6 +49,7 @@ class Daemon:
             identification.demo_autologin(self.guardian)
             self.guardian.credentials()
             self.logged_in = True
+            self.monitor_wakeup.set()  # the first probe may have run before the login
         except ApplianceError as error:
             log.warning("not logged in to the remote server yet: %s", error)
             self._next_login_attempt = time.monotonic() + 30
