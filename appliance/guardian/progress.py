@@ -90,16 +90,6 @@ class JobRunner:
             self._thread.start()
             return job
 
-    def run_here(self, name: str, work: Callable[[], str]) -> Job:
-        """Run a job in the calling thread (the scheduler), with the same progress."""
-        with self._lock:
-            if self.busy():
-                raise Refused("une opération est déjà en cours")
-            job = Job(uuid.uuid4().hex[:8], name, self.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
-            self.progress.current = job
-        self._run(job, work)
-        return job
-
     def _run(self, job: Job, work: Callable[[], str]) -> None:
         from appliance.guardian.logs import RUN_ID
 

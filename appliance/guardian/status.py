@@ -3,7 +3,6 @@ the remote server, the backups, the local server, the synchronisation."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from appliance.adapters import generations
@@ -82,10 +81,3 @@ def lines(facts: dict[str, Any]) -> list[str]:
     if control.get("mode") == "fallback":
         out.append("Mode secours actif : la synchronisation est suspendue")
     return out
-
-
-def age_hours(stamp: str | None, now: dt.datetime) -> float | None:
-    if not stamp:
-        return None
-    moment = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-    return (now - moment).total_seconds() / 3600

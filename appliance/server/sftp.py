@@ -19,9 +19,10 @@ from typing import Any
 
 import paramiko
 
+from appliance.domain.system_manifest import safe_path as safe_relative_name
 from appliance.errors import ApplianceError
 from appliance.server.store import Store
-from appliance.server.systemfiles import MANIFEST_NAME, SystemFiles, safe_relative_name
+from appliance.server.systemfiles import MANIFEST_NAME, SystemFiles
 
 log = logging.getLogger(__name__)
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND

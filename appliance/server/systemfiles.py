@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from appliance.domain.system_manifest import safe_path as safe_relative_name
 from appliance.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -29,15 +30,6 @@ class SystemFile:
     path: str  # relative, with forward slashes
     size: int
     sha256: str
-
-
-def safe_relative_name(name: str) -> bool:
-    """Whether ``name`` may appear in a manifest: relative, no '..', no control characters."""
-    if not name or name.startswith("/") or "\\" in name:
-        return False
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        return False
-    return all(part not in ("", ".", "..") for part in name.split("/"))
 
 
 def scan_generation(directory: Path) -> list[SystemFile]:

@@ -7,9 +7,10 @@ from pathlib import Path
 import paramiko
 import pytest
 
+from appliance.domain.system_manifest import safe_path as safe_relative_name
 from appliance.server.sftp import ReadOnlySftpServer
 from appliance.server.store import Live
-from appliance.server.systemfiles import SystemFiles, safe_relative_name
+from appliance.server.systemfiles import SystemFiles
 
 
 class FakeStore:

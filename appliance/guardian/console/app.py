@@ -4,7 +4,6 @@ token; the session cookie is HttpOnly, SameSite=Lax (and Secure behind TLS)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
@@ -125,7 +124,3 @@ def create_console(guardian: Guardian, runner: JobRunner, health: Any) -> Flask:
 
     app.register_blueprint(views.blueprint)
     return app
-
-
-def stamp(moment: dt.datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -16,7 +16,8 @@ from jinja2 import TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from appliance.server.systemfiles import SystemFiles, safe_relative_name
+from appliance.domain.system_manifest import safe_path as safe_relative_name
+from appliance.server.systemfiles import SystemFiles
 
 log = logging.getLogger(__name__)
 MAX_TEMPLATE_BYTES = 256 * 1024
