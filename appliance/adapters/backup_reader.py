@@ -118,10 +118,13 @@ def _verify_member(archive: zipfile.ZipFile, name: str, digest: MemberDigest, do
     check.finish()
 
 
-def open_backup(path: Path) -> VerifiedBackup:
-    """Check the zip's structure, member names and manifest, and that the members are exactly
-    those the manifest lists (cheap: no member is read). The content is checked by
-    ``verify_backup``, or by the loader as it streams; raises BadRequest."""
+def open_backup(path: Path, max_unpacked: int | None = None) -> VerifiedBackup:
+    """Check the zip's structure, member names and manifest, that the members are exactly
+    those the manifest lists, and that each member's size declared by the zip is the
+    manifest's (cheap: no member is read). Python's zip reader never inflates a member past
+    its declared size, so with ``max_unpacked`` (a bound on the sum of the sizes) a small zip
+    cannot unpack into gigabytes. The content is checked by ``verify_backup``, or by the
+    loader as it streams; raises BadRequest."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as error:
@@ -144,12 +147,19 @@ def open_backup(path: Path) -> VerifiedBackup:
         missing = sorted(set(listed) - names)
         if missing:
             raise BadRequest(f"members missing from the zip: {', '.join(missing[:5])}")
+        for name, digest in listed.items():
+            declared = archive.getinfo(name).file_size
+            if declared != digest.size:
+                raise BadRequest(f"{name}: the zip declares {declared} bytes, the manifest {digest.size}")
+        total = sum(digest.size for digest in listed.values())
+        if max_unpacked is not None and total > max_unpacked:
+            raise BadRequest(f"the backup unpacks to {total} bytes, over the limit of {max_unpacked}")
     return VerifiedBackup(path, manifest)
 
 
-def verify_backup(path: Path) -> VerifiedBackup:
+def verify_backup(path: Path, max_unpacked: int | None = None) -> VerifiedBackup:
     """Verify the backup at ``path`` in full; raises BadRequest naming the first problem."""
-    backup = open_backup(path)
+    backup = open_backup(path, max_unpacked)
     owners = member_owners(backup.manifest)
     with zipfile.ZipFile(path) as archive:
         for name, digest in backup.manifest.all_members().items():

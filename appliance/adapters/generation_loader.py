@@ -11,7 +11,6 @@ the load; finally every table's row count is compared with the manifest. Memory 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import shutil
@@ -27,8 +26,8 @@ from mysql.connector.abstracts import MySQLConnectionAbstract
 
 from appliance.adapters.backup_reader import MemberCheck, VerifiedBackup, member_owners
 from appliance.adapters.mysql import ClientProcess, MysqlClient, query_all
-from appliance.domain.backup_format import SCHEMA_MEMBER, Manifest, MemberDigest, centre_member, dossier_member
-from appliance.domain.ddl import quote_identifier
+from appliance.domain.backup_format import Manifest, MemberDigest, centre_member, dossier_member
+from appliance.domain.ddl import generation_ddl, quote_identifier
 from appliance.domain.schema import ALL_TABLES, SCHEMA_VERSION, Scope, Table
 from appliance.domain.sqltext import literal
 from appliance.errors import BadRequest, Unavailable
@@ -135,8 +134,12 @@ def _feed(backup: VerifiedBackup, session: _Session, pipes: dict[str, Path], pro
                         session.fed += check.size
     except (zipfile.BadZipFile, EOFError) as error:
         session.error = BadRequest(f"{backup.path.name} cannot be read: {error}")
-    except BaseException as error:  # reported by the caller, which stops the client
+    except BaseException as error:  # reported by the caller
         session.error = error
+    if session.error is not None:
+        # The client would otherwise wait forever on the next table's pipe, which no one
+        # will open for writing: stop it so the caller sees the feeder's error at once.
+        process.kill()
 
 
 def load_generation(
@@ -157,7 +160,7 @@ def load_generation(
         )
     started = time.monotonic()
     _verify_top_members(backup)
-    _create_tables(backup, client, schema)
+    _create_tables(client, schema)
     directory = work_dir / f"load-{schema}"
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
@@ -197,10 +200,10 @@ def _wait(running: list[tuple[_Session, ClientProcess, threading.Thread]]) -> li
             output = process.process.stdout.read()
         status, stderr = process.finish(timeout=6 * 3600)
         feeder.join(60)
-        if status != 0:
-            problems.append(Unavailable(f"loading into MySQL failed: {stderr}"))
-        elif bucket.error is not None:
+        if bucket.error is not None:  # the cause, when the feeder stopped the client
             problems.append(bucket.error)
+        elif status != 0:
+            problems.append(Unavailable(f"loading into MySQL failed: {stderr}"))
         elif b"Warning" in output or b"Note" in output:
             first = output.decode("utf-8", "replace").strip().splitlines()[:2]
             problems.append(BadRequest(f"MariaDB had to alter the data while loading: {' '.join(first)}"))
@@ -226,11 +229,11 @@ def _verify_top_members(backup: VerifiedBackup) -> None:
             check.finish()
 
 
-def _create_tables(backup: VerifiedBackup, client: MysqlClient, schema: str) -> None:
-    with zipfile.ZipFile(backup.path) as archive:
-        ddl = archive.read(SCHEMA_MEMBER)
-    if hashlib.sha256(ddl).hexdigest() != backup.manifest.members[SCHEMA_MEMBER].sha256:
-        raise BadRequest(f"{backup.path.name}: schema.sql changed since it was verified")
+def _create_tables(client: MysqlClient, schema: str) -> None:
+    """Create the tables from this guardian's own DDL: the backup's schema.sql is verified
+    and kept for a restore by hand, but never executed (the remote server cannot make the
+    guardian run SQL of its choosing). The schema version was checked by the caller."""
+    ddl = generation_ddl().script().encode("utf-8")
     process = client.start(["--batch"], database=schema, stdout=subprocess.DEVNULL)
     assert process.process.stdin is not None
     with contextlib.suppress(BrokenPipeError):

@@ -139,7 +139,8 @@ def _switch_and_confirm(
         with guardian.connection() as connection:
             generations.switch_live(connection, previous, previous_system)
         _signal(guardian)
-        _drop_new(guardian, generation, system if system != previous_system else None)
+        # Not dropped here: a LAN request that read the control row before the switch back may
+        # still be reading the new generation. The next synchronisation removes it.
         raise Unavailable(
             f"le serveur local n'a pas confirmé la nouvelle génération ({error}) : retour à la précédente"
         ) from error
@@ -185,8 +186,8 @@ def _drop_new(guardian: Guardian, generation: int, system: int | None) -> None:
 
 
 def _clean_leftovers(guardian: Guardian, live: int | None, live_system: int | None) -> None:
-    """What a guardian killed mid-sync left: staging directories and unreferenced schemas
-    newer than the live generation."""
+    """What a guardian killed mid-sync, or a rolled-back switch, left: staging directories
+    and unreferenced schemas newer than the live generation."""
     if guardian.system_dir.is_dir():
         for path in guardian.system_dir.glob("g*.tmp"):
             shutil.rmtree(path, ignore_errors=True)
@@ -194,7 +195,7 @@ def _clean_leftovers(guardian: Guardian, live: int | None, live_system: int | No
     shutil.rmtree(guardian.work_dir, ignore_errors=True)
     with guardian.connection() as connection:
         for number in generations.existing_generations(connection):
-            if live is not None and number > live:
+            if live is None or number > live:
                 generations.drop_generation_schema(connection, number)
                 log.info("removed leftover generation %d of an interrupted synchronisation", number)
 

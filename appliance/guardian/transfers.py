@@ -73,7 +73,8 @@ def pull(guardian: Guardian, codes: list[str], overwrite_local: bool = False) ->
         if sorted(d.code for d in verified.manifest.dossiers) != sorted(set(codes)):
             raise BadRequest("the remote sent other dossiers than those asked for")
         _extract(archive, codes, work / "x")
-        _apply(guardian, schema, verified.manifest.dossiers, work / "x")
+        checked = {code: (local[code].revision if code in local else None) for code in codes}
+        _apply(guardian, schema, verified.manifest.dossiers, work / "x", checked)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     baselines = guardian.baselines()
@@ -95,7 +96,12 @@ def _extract(archive: Path, codes: list[str], directory: Path) -> None:
                 shutil.copyfileobj(member, sink, 1 << 20)
 
 
-def _apply(guardian: Guardian, schema: str, entries: list[Any], directory: Path) -> None:
+def _apply(
+    guardian: Guardian, schema: str, entries: list[Any], directory: Path, checked: dict[str, int | None]
+) -> None:
+    """Replace the dossiers' rows in one transaction. ``checked`` holds each dossier's local
+    revision when local work was looked for (None: not on the local server); a dossier whose
+    revision moved since (a LAN user wrote during the download, in fallback) is refused."""
     connection = connect(guardian.database, local_infile_dir=str(directory))
     quoted = quote_identifier(schema)
     try:
@@ -104,6 +110,7 @@ def _apply(guardian: Guardian, schema: str, entries: list[Any], directory: Path)
         live = query_all(connection, "SELECT data_generation FROM neocuma_control.live WHERE id = 1 LOCK IN SHARE MODE")
         if f"neocuma_g{live[0][0]}" != schema:
             raise Unavailable("the live generation changed meanwhile; nothing was written, try again")
+        _refuse_moved(connection, quoted, checked)
         cursor = connection.cursor()
         for entry in entries:
             cursor.execute(f"DELETE FROM {quoted}.droit_dossier WHERE dossier_id = %s", (entry.id,))
@@ -122,6 +129,21 @@ def _apply(guardian: Guardian, schema: str, entries: list[Any], directory: Path)
         connection.close()
 
 
+def _refuse_moved(connection: Any, quoted: str, checked: dict[str, int | None]) -> None:
+    codes = sorted(checked)
+    marks = ", ".join(["%s"] * len(codes))
+    rows = query_all(
+        connection, f"SELECT code, revision FROM {quoted}.dossier WHERE code IN ({marks}) FOR UPDATE", codes
+    )
+    now = {str(code): int(revision) for code, revision in rows}
+    moved = [code for code in codes if now.get(code) != checked[code]]
+    if moved:
+        raise Refused(
+            f"dossier(s) modifié(s) localement pendant la descente : {', '.join(moved)}; rien n'a été écrit, "
+            "remontez-les d'abord ou relancez la descente"
+        )
+
+
 def restore(guardian: Guardian, codes: list[str], password: str, overwrite_remote: bool = False) -> list[RestoreResult]:
     """Push ``codes`` from the local server to the remote, one import (one transaction on the
     server) each, after the server checked the password typed again. Refuses a dossier that
@@ -138,7 +160,7 @@ def restore(guardian: Guardian, codes: list[str], password: str, overwrite_remot
         if unknown:
             raise Refused(f"dossier(s) absent(s) du serveur distant ou hors de vos droits : {', '.join(unknown)}")
         changed = [
-            code for code in codes if code in baselines and remote[code].revision != baselines[code].remote_revision
+            code for code in codes if _changed_on_remote(code, remote[code].revision, local[code].revision, baselines)
         ]
         if changed and not overwrite_remote:
             raise Refused(
@@ -151,6 +173,14 @@ def restore(guardian: Guardian, codes: list[str], password: str, overwrite_remot
             baselines[code] = Baseline(results[-1].revision, local[code].revision)
             guardian.save_baselines(baselines)
     return results
+
+
+def _changed_on_remote(code: str, remote_revision: int, local_revision: int, baselines: dict[str, Baseline]) -> bool:
+    """Did the remote copy move since the local one was taken from it? Without a baseline
+    (never synchronised here) only equal revisions prove it did not."""
+    if code in baselines:
+        return remote_revision != baselines[code].remote_revision
+    return remote_revision != local_revision
 
 
 def _restore_one(guardian: Guardian, session: RemoteSession, dossier: Any, password: str) -> RestoreResult:

@@ -78,6 +78,7 @@ class Importer:
         server_name: str,
         role: str,
         now: Callable[[], dt.datetime],
+        max_unpacked: int | None = None,
     ) -> None:
         self.database = database
         self.store = store
@@ -87,18 +88,19 @@ class Importer:
         self.server_name = server_name
         self.role = role
         self.now = now
+        self.max_unpacked = max_unpacked
 
     def import_dossier(self, code: str, backup_path: Path, requested_by: str) -> ImportResult:
         """Replace dossier ``code`` with the backup at ``backup_path``; raises BadRequest
         (the backup), Refused (exporté) or Unavailable; nothing is changed unless it returns."""
-        verified = verify_backup(backup_path)
+        verified = verify_backup(backup_path, self.max_unpacked)
         target = self._target(code)
         entry = _check_manifest(verified, target)
-        copy = self._pre_restore_copy(target, requested_by)
+        copy, copied_revision = self._pre_restore_copy(target, requested_by)
         extract_dir = Path(tempfile.mkdtemp(prefix="import-", dir=self.work_dir))
         try:
             _extract_dossier(verified, code, extract_dir)
-            before, after = self._replace(target, entry.revision, extract_dir, verified)
+            before, after = self._replace(target, entry.revision, extract_dir, verified, copied_revision)
         finally:
             shutil.rmtree(extract_dir, ignore_errors=True)
         self.copies.prune(self.now())
@@ -138,7 +140,8 @@ class Importer:
                 view.schema_version,
             )
 
-    def _pre_restore_copy(self, target: _Target, requested_by: str) -> str:
+    def _pre_restore_copy(self, target: _Target, requested_by: str) -> tuple[str, int]:
+        """Save the dossier as it is now; return the copy's name and the revision it holds."""
         with self.store.request() as view:
             revision = int(
                 query_all(
@@ -165,14 +168,16 @@ class Importer:
             handle.flush()
             os.fsync(handle.fileno())
         os.rename(temporary, path)
-        return f"{target.code}/{path.name}"
+        return f"{target.code}/{path.name}", revision
 
-    def _replace(self, target: _Target, revision: int, directory: Path, verified: VerifiedBackup) -> tuple[int, int]:
+    def _replace(
+        self, target: _Target, revision: int, directory: Path, verified: VerifiedBackup, copied_revision: int
+    ) -> tuple[int, int]:
         connection = connect(self.database, local_infile_dir=str(directory))
         try:
             connection.cmd_query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
             connection.start_transaction()
-            result = self._replace_in_transaction(connection, target, revision, directory, verified)
+            result = self._replace_in_transaction(connection, target, revision, directory, verified, copied_revision)
             connection.commit()
             return result
         except mysql.connector.Error as error:
@@ -189,6 +194,7 @@ class Importer:
         revision: int,
         directory: Path,
         verified: VerifiedBackup,
+        copied_revision: int,
     ) -> tuple[int, int]:
         schema = quote_identifier(target.schema)
         live = query_all(connection, "SELECT data_generation FROM neocuma_control.live WHERE id = 1 LOCK IN SHARE MODE")
@@ -200,6 +206,13 @@ class Importer:
         before, exporte = int(locked[0][0]), bool(locked[0][1])
         if exporte:
             raise Refused(f"le dossier {target.code} est exporté : il ne peut pas être restauré tant qu'il l'est")
+        if before != copied_revision:
+            # Someone wrote to the dossier after the pre-restore copy was taken: the copy
+            # would not hold that work, so the restore must not overwrite it.
+            raise Unavailable(
+                f"le dossier {target.code} a été modifié pendant la restauration (révision {copied_revision} -> {before}) ;"
+                " rien n'a été écrit, relancez la restauration"
+            )
         (entry,) = verified.manifest.dossiers
         cursor = connection.cursor()
         try:

@@ -41,6 +41,9 @@ def build_importer(settings: ServerSettings, store: Store, client: ClientStarter
         server_name=settings.name,
         role=settings.role,
         now=lambda: dt.datetime.now(dt.UTC),
+        # A dossier's SQL text compresses about 4 to 6 times; 16 leaves room and still stops
+        # a zip that would inflate into the server's disk.
+        max_unpacked=settings.max_import_bytes * 16,
     )
 
 

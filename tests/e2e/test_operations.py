@@ -112,9 +112,9 @@ def test_1_an_automatic_backup_runs_in_the_slot_and_syncs(appliance: Appliance) 
     assert "sauvegarde programmée du créneau" in appliance.guardian_logs()
 
 
-def _console_login(appliance: Appliance, password: str) -> int:
+def _console_login(appliance: Appliance, password: str, login: str = "resp.fd12") -> int:
     console = WebClient(f"http://127.0.0.1:{appliance.guardian.get_exposed_port(8000)}")
-    reply = console.login("resp.fd12", password)
+    reply = console.login(login, password)
     return reply.status if "Statut des serveurs" not in reply.text or reply.status != 200 else 200
 
 
@@ -129,6 +129,8 @@ def _hooks(appliance: Appliance) -> list[dict[str, Any]]:
 def test_2_indicators_go_red_and_green_with_log_lines_and_emails(appliance: Appliance) -> None:
     containers.wait_for(lambda: _check(appliance)[0] == 0, 120, "every indicator green", interval=1)
     assert _console_login(appliance, USER_PASSWORD) == 200, "checked by the remote, which leaves a verifier"
+    assert _console_login(appliance, USER_PASSWORD, "resp.fd24") == 401, "another centre's responsable"
+    assert _console_login(appliance, USER_PASSWORD, "compta.fd12") == 401, "not a responsable départemental"
     appliance.cut_link()
     try:
         _status, line = containers.wait_for(

@@ -216,7 +216,7 @@ def _bad_backups(central: Central, code: str, other: str) -> dict[str, tuple[byt
         "absolute member": (_rezip(backup, lambda m, f: None, [zipfile.ZipInfo("/etc/evil")]), "unsafe member name"),
         "link member": (_rezip(backup, lambda m, f: None, [link]), "is a link"),
         "member not in manifest": (_rezip(backup, extra_member), "not in the manifest"),
-        "row removed": (_rezip(backup, drop_row), "bytes, the manifest says"),
+        "row removed": (_rezip(backup, drop_row), "the zip declares"),
         "a value changed": (_rezip(backup, value_changed), "sha256 does not match"),
         "row removed, sha256 forged": (_rezip(backup, drop_row_fix_sha), "rows, the manifest says"),
         "row of another dossier": (_rezip(backup, foreign_row), "belongs to another dossier"),
@@ -258,3 +258,50 @@ def test_import_needs_exactly_one_dossier(central: Central, unchanged: None) -> 
     for command in ("v1 import", "v1 import 120001 120003", "v1 import ../x"):
         reply = central.ssh.ssh("resp.fd12", USER_PASSWORD, command, stdin=b"x\n")
         assert reply.returncode == 2 and b"error bad_request:" in reply.stderr
+
+
+def test_a_backup_that_unpacks_over_the_limit_is_refused_before_anything_is_read(
+    central: Central, unchanged: None
+) -> None:
+    (_, code) = _codes(central, "d.exporte = 0 AND d.type = 'CUMA'")[0]
+    backup = _export(central, code)
+    central.importer.max_unpacked = 10_000
+    try:
+        reply = _import(central, code, backup)
+    finally:
+        central.importer.max_unpacked = None
+    assert reply.returncode == 7, reply.stderr
+    assert b"error invalid_backup:" in reply.stderr and b"over the limit of 10000" in reply.stderr
+
+
+def test_a_write_landing_after_the_pre_restore_copy_is_kept_and_the_restore_refused(
+    central: Central, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (target_id, code) = _codes(central, "d.exporte = 0 AND d.type = 'CUMA'")[0]
+    backup = _export(central, code)
+    connection = central.root_connection()
+    exported = oracle.dossier_oracles(connection, central.schema, [target_id])
+    oracle.query(connection, f"DELETE FROM `{central.schema}`.intervention WHERE dossier_id = %s LIMIT 3", (target_id,))
+    before = oracle.dossier_oracles(connection, central.schema, [target_id])
+    assert before != exported
+    original = central.importer._pre_restore_copy
+
+    def copy_then_someone_writes(target: Any, requested_by: str) -> tuple[str, int]:
+        result = original(target, requested_by)
+        # A LAN user's write between the copy and the replacing transaction.
+        oracle.query(
+            connection, f"UPDATE `{central.schema}`.dossier SET revision = revision + 1 WHERE id = %s", (target_id,)
+        )
+        return result
+
+    monkeypatch.setattr(central.importer, "_pre_restore_copy", copy_then_someone_writes)
+    reply = _import(central, code, backup)
+    monkeypatch.undo()
+    assert reply.returncode == 6, reply.stderr
+    assert b"error unavailable:" in reply.stderr and "modifié pendant la restauration".encode() in reply.stderr
+    # The dossier as the writer left it: the backup's rows did not replace it.
+    assert oracle.dossier_oracles(connection, central.schema, [target_id]) == before
+    reply = _import(central, code, backup)
+    assert reply.returncode == 0, reply.stderr
+    assert oracle.dossier_oracles(connection, central.schema, [target_id]) == exported
+    connection.close()

@@ -8,6 +8,7 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request, session, url_for
 
@@ -106,9 +107,7 @@ def create_console(guardian: Guardian, runner: JobRunner, health: Any) -> Flask:
                 session["login"] = user
                 session.permanent = True
                 target = request.args.get("next", "")
-                return redirect(
-                    target if target.startswith("/") and not target.startswith("//") else url_for("views.status")
-                )
+                return redirect(target if local_path(target) else url_for("views.status"))
         return render_template("login.html", message=message), (401 if message else 200)
 
     @app.post("/logout")
@@ -124,3 +123,12 @@ def create_console(guardian: Guardian, runner: JobRunner, health: Any) -> Flask:
 
     app.register_blueprint(views.blueprint)
     return app
+
+
+def local_path(target: str) -> bool:
+    """Whether ``target`` (a login's ``next``) is a path of this console: no scheme, no host,
+    no backslash (browsers read ``/\\host`` as ``//host``), no control characters."""
+    if not target.startswith("/") or "\\" in target or any(ord(ch) < 32 for ch in target):
+        return False
+    parsed = urlsplit(target)
+    return not parsed.scheme and not parsed.netloc and not target.startswith("//")

@@ -23,7 +23,16 @@ def _verifiers(guardian: Guardian) -> JsonFile:
 def check_login(guardian: Guardian, login: str, password: str) -> str:
     """The user's login if the password is right; raises Refused otherwise (with the
     server's reason for another profile). Falls back to the local verifier only when the
-    remote is unreachable."""
+    remote is unreachable. Only a responsable départemental of the centre the guardian is
+    logged in for may enter: another centre's responsable is refused, and before the first
+    ``make login`` nobody is (the console has no centre to serve yet)."""
+    try:
+        centre = guardian.credentials().centre
+    except Refused as error:
+        raise Refused(
+            "le gardien n'est pas encore identifié auprès du serveur distant : lancez d'abord "
+            "`make login` (neocuma-guardian login)"
+        ) from error
     try:
         with guardian.remote().session(login, password) as session:
             whoami = session.json("v1 whoami")
@@ -43,6 +52,10 @@ def check_login(guardian: Guardian, login: str, password: str) -> str:
         raise Refused("identifiant ou mot de passe refusé par le serveur distant") from error
     except Exception as error:  # the server's refusal of the profile comes as RemoteRefused
         raise Refused(str(error)) from error
+    if centre and str(whoami["centre"]["code"]) != centre:
+        raise Refused(
+            f"ce compte est responsable du centre {whoami['centre']['code']} ; ce gardien sert le centre {centre}"
+        )
     verifiers = _verifiers(guardian)
     data = verifiers.read()
     data[login] = hash_password(password)

@@ -1,0 +1,140 @@
+"""The guardian's fast loader (LOAD DATA through named pipes, verifying as it streams) against
+our MariaDB image, on a real export of the integration server."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import threading
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from appliance.adapters.backup_reader import VerifiedBackup, open_backup
+from appliance.adapters.generation_loader import load_generation
+from appliance.adapters.mysql import MysqlClient
+from appliance.errors import ApplianceError, BadRequest
+from tests.integration.conftest import USER_PASSWORD, Central
+from tests.support import oracle
+
+pytestmark = pytest.mark.integration
+SCHEMA = "loader_test"
+
+
+@pytest.fixture(scope="module")
+def export(central: Central) -> bytes:
+    reply = central.ssh.ssh("resp.fd12", USER_PASSWORD, "v1 export")
+    assert reply.returncode == 0, reply.stderr
+    return reply.stdout
+
+
+@pytest.fixture()
+def target(central: Central) -> Iterator[Any]:
+    connection = central.root_connection()
+    oracle.query(connection, f"DROP DATABASE IF EXISTS `{SCHEMA}`")
+    oracle.query(connection, f"CREATE DATABASE `{SCHEMA}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    yield connection
+    oracle.query(connection, f"DROP DATABASE IF EXISTS `{SCHEMA}`")
+    connection.close()
+
+
+def _write(tmp_path: Path, data: bytes) -> VerifiedBackup:
+    path = tmp_path / "backup.zip"
+    path.write_bytes(data)
+    return open_backup(path)
+
+
+def _rezip(data: bytes, change: Any) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        members = {name: source.read(name) for name in source.namelist()}
+    manifest = json.loads(members.pop("manifest.json"))
+    change(members, manifest)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as sink:
+        for name, content in members.items():
+            sink.writestr(name, content)
+        sink.writestr("manifest.json", json.dumps(manifest))
+    return out.getvalue()
+
+
+def _load(central: Central, connection: Any, backup: VerifiedBackup, work: Path, timeout: float = 120) -> Any:
+    """Run the loader in a thread so that a hang fails the test instead of stalling it."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["report"] = load_generation(backup, MysqlClient(central.root), connection, SCHEMA, work)
+        except BaseException as error:  # handed to the test
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), f"the loader did not finish within {timeout} s"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["report"]
+
+
+def test_a_backup_loads_with_the_source_oracles(central: Central, export: bytes, target: Any, tmp_path: Path) -> None:
+    backup = _write(tmp_path, export)
+    report = _load(central, target, backup, tmp_path / "work")
+    ids = [d.id for d in backup.manifest.dossiers]
+    assert report.rows > 0
+    source = central.root_connection()
+    assert oracle.dossier_oracles(target, SCHEMA, ids) == oracle.dossier_oracles(source, central.schema, ids)
+    source.close()
+    assert not (tmp_path / "work" / f"load-{SCHEMA}").exists(), "the pipes' directory is removed"
+
+
+def test_a_member_that_fails_its_check_stops_the_load_at_once_with_its_name(
+    central: Central, export: bytes, target: Any, tmp_path: Path
+) -> None:
+    with zipfile.ZipFile(io.BytesIO(export)) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    first = manifest["dossiers"][0]
+    # The largest table is the first one its session loads: without the feeder stopping the
+    # client, the client would wait forever on the next table's pipe.
+    table = max(first["tables"], key=lambda t: first["tables"][t]["size"])
+    name = f"dossiers/{first['code']}/{table}.tsv"
+
+    def change_a_digit(members: dict[str, bytes], _: dict[str, Any]) -> None:
+        data = bytearray(members[name])
+        position = data.index(b"\t") + 1
+        data[position] = ord("9") if data[position] != ord("9") else ord("8")
+        members[name] = bytes(data)
+
+    backup = _write(tmp_path, _rezip(export, change_a_digit))
+    with pytest.raises(BadRequest, match=f"{name}: its sha256 does not match the manifest"):
+        _load(central, target, backup, tmp_path / "work", timeout=90)
+
+
+def test_the_backups_schema_sql_is_never_executed(central: Central, export: bytes, target: Any, tmp_path: Path) -> None:
+    evil = b"CREATE DATABASE loader_pwned;\nCREATE TABLE loader_test.pwned (x INT);\n"
+
+    def replace_schema(members: dict[str, bytes], manifest: dict[str, Any]) -> None:
+        members["schema.sql"] = evil
+        manifest["members"]["schema.sql"] = {"size": len(evil), "sha256": hashlib.sha256(evil).hexdigest()}
+
+    backup = _write(tmp_path, _rezip(export, replace_schema))
+    _load(central, target, backup, tmp_path / "work")
+    databases = {row[0] for row in oracle.query(target, "SHOW DATABASES")}
+    tables = {row[0] for row in oracle.query(target, f"SHOW TABLES FROM `{SCHEMA}`")}
+    assert "loader_pwned" not in databases
+    assert "pwned" not in tables and "ecriture" in tables
+
+
+def test_another_schema_version_is_refused_before_anything_is_created(
+    central: Central, export: bytes, target: Any, tmp_path: Path
+) -> None:
+    def bump(_: dict[str, bytes], manifest: dict[str, Any]) -> None:
+        manifest["schema_version"] = 999
+
+    backup = _write(tmp_path, _rezip(export, bump))
+    with pytest.raises(ApplianceError, match="schema version 999"):
+        _load(central, target, backup, tmp_path / "work")
+    assert oracle.query(target, f"SHOW TABLES FROM `{SCHEMA}`") == []

@@ -1,0 +1,44 @@
+"""Small rules of the console and the transfers: where a login may send the browser next, and
+when a dossier counts as changed on the remote."""
+
+from __future__ import annotations
+
+import pytest
+
+from appliance.domain.states import Baseline
+from appliance.guardian.console.app import local_path
+from appliance.guardian.transfers import _changed_on_remote
+
+
+@pytest.mark.parametrize("target", ["/", "/statut", "/sauvegardes?tri=date", "/logs#fin"])
+def test_paths_of_the_console_are_followed_after_login(target: str) -> None:
+    assert local_path(target)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "",
+        "statut",
+        "//evil.example/",
+        "/\\evil.example/",
+        "\\\\evil.example",
+        "https://evil.example/",
+        "/\tevil",
+        "javascript:alert(1)",
+    ],
+)
+def test_anything_that_could_leave_the_console_is_not(target: str) -> None:
+    assert not local_path(target)
+
+
+def test_with_a_baseline_the_remote_changed_when_its_revision_moved() -> None:
+    baselines = {"120001": Baseline(remote_revision=4, local_revision=4)}
+    assert not _changed_on_remote("120001", 4, 6, baselines)
+    assert _changed_on_remote("120001", 5, 6, baselines)
+
+
+def test_without_a_baseline_only_equal_revisions_prove_the_remote_did_not_change() -> None:
+    assert not _changed_on_remote("120001", 7, 7, {})
+    assert _changed_on_remote("120001", 8, 7, {})
+    assert _changed_on_remote("120001", 3, 7, {})
