@@ -32,7 +32,7 @@ class Demo:
     def __init__(self, port: int, container: str, work: Path) -> None:
         self.port, self.container, self.work = port, container, work
         key = subprocess.run(
-            ["docker", "exec", container, "cat", "/var/lib/neocuma/public/ssh_host_ed25519_key.pub"],
+            ["docker", "exec", container, "cat", "/var/lib/neocuma/ssh/ssh_host_ed25519_key.pub"],
             capture_output=True,
             text=True,
             check=True,
@@ -65,10 +65,16 @@ class Demo:
             sys.exit(f"v1 dossiers failed: {reply.stderr.decode()}")
         return {d["code"]: d for d in json.loads(reply.stdout)["dossiers"]}
 
-    def log_tail(self, since: str) -> str:
-        logs = subprocess.run(["docker", "logs", "--since", since, self.container], capture_output=True, text=True)
-        lines = [line for line in (logs.stdout + logs.stderr).splitlines() if "import" in line]
-        return lines[-1] if lines else "(no log line)"
+    def log_lines(self) -> list[str]:
+        logs = subprocess.run(["docker", "logs", self.container], capture_output=True, text=True)
+        return (logs.stdout + logs.stderr).splitlines()
+
+    def new_log_line(self, before: int) -> str:
+        """The server's line about the request, among those logged since ``before`` lines."""
+        lines = self.log_lines()[before:]
+        specific = [line for line in lines if "ssh_import" in line]
+        general = [line for line in lines if "refused" in line or "import of" in line]
+        return (specific or general or ["(no log line)"])[-1]
 
 
 def rezip(
@@ -91,7 +97,7 @@ def rezip(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=2222)
-    parser.add_argument("--container", default="neocuma-guardian_remote-neocuma_1")
+    parser.add_argument("--container", default="neocuma_remote-neocuma_1")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         demo = Demo(args.port, args.container, Path(directory))
@@ -134,13 +140,13 @@ def main() -> int:
         ]
         before = demo.dossiers()
         for label, target, payload in cases:
-            since = subprocess.run(["date", "-u", "+%Y-%m-%dT%H:%M:%S"], capture_output=True, text=True).stdout.strip()
+            logged = len(demo.log_lines())
             if payload is None:
                 payload = good + b"\0" * (600 << 20)
             reply = demo.ssh(f"v1 import {target}", payload)
             print(f"--- {label}: ssh -p {args.port} {USER}@127.0.0.1 'v1 import {target}'")
             print(f"    exit {reply.returncode}: {reply.stderr.decode(errors='replace').strip()}")
-            print(f"    server log: {demo.log_tail(since)}")
+            print(f"    server log: {demo.new_log_line(logged)}")
         after = demo.dossiers()
         same = all(before[c]["revision"] == after[c]["revision"] for c in before)
         print(f"--- every revision unchanged after the refusals: {same}")

@@ -22,6 +22,7 @@ from appliance.errors import ApplianceError, ConfigError
 from appliance.guardian import actions, identification
 from appliance.guardian.config import load_config
 from appliance.guardian.context import Guardian
+from appliance.guardian.monitor import CHANGING_COMMANDS, request_refresh
 
 log = logging.getLogger("neocuma.guardian")
 
@@ -352,7 +353,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             logs.setup(config.state_dir, logging.WARNING, daemon=False)
             logs.new_run_id()
-        return COMMANDS[args.command](Guardian(config), args)
+        guardian = Guardian(config)
+        try:
+            return COMMANDS[args.command](guardian, args)
+        finally:
+            if args.command in CHANGING_COMMANDS:
+                request_refresh(guardian)
     except ConfigError as error:
         print(f"neocuma-guardian: {error}", file=sys.stderr)
         return 2

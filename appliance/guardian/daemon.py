@@ -70,14 +70,22 @@ class Daemon:
             self.stopping.wait(every)
 
     def watch(self, every: float) -> None:
-        """The monitor's loop: every ``every`` seconds, and at once after each job."""
+        """The monitor's loop: every ``every`` seconds, at once after each console job, and
+        within a second of a CLI command's refresh request."""
+        seen = monitor.refresh_requested_at(self.guardian)
         while not self.stopping.is_set():
             logs.new_run_id()
             try:
                 monitor.evaluate_and_record(self.guardian)
             except Exception:  # logged, retried at the next round
                 log.exception("monitor failed; retrying in %.0f s", every)
-            self.monitor_wakeup.wait(every)
+            deadline = time.monotonic() + every
+            while not self.monitor_wakeup.is_set() and time.monotonic() < deadline:
+                requested = monitor.refresh_requested_at(self.guardian)
+                if requested != seen:
+                    seen = requested
+                    break
+                self.monitor_wakeup.wait(min(1.0, max(0.0, deadline - time.monotonic())))
             self.monitor_wakeup.clear()
 
     def health(self) -> tuple[bool, dict[str, Any]]:

@@ -29,6 +29,26 @@ def _parse(stamp: str | None) -> dt.datetime | None:
     return dt.datetime.strptime(stamp, STAMP).replace(tzinfo=dt.UTC) if stamp else None
 
 
+REFRESH_FILE = "refresh-requested"
+CHANGING_COMMANDS = frozenset({"login", "hostkey", "backup", "sync", "run", "pull", "restore", "mode", "settings"})
+
+
+def request_refresh(guardian: Guardian) -> None:
+    """Ask the daemon's monitor (another process: the CLI runs through ``docker exec``) to
+    evaluate the indicators now rather than at its next round, so ``check`` and the console
+    reflect a manual run within seconds."""
+    with contextlib.suppress(OSError):
+        (guardian.state_dir / REFRESH_FILE).write_text(guardian.now().strftime(STAMP) + "\n")
+
+
+def refresh_requested_at(guardian: Guardian) -> float:
+    """The modification time of the last refresh request (0 when none)."""
+    try:
+        return (guardian.state_dir / REFRESH_FILE).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 def watching_since(guardian: Guardian) -> dt.datetime:
     """When this guardian started watching (first start), kept in the state volume."""
     state = JsonFile(guardian.state_dir / "daemon.json")

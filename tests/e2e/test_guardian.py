@@ -21,7 +21,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def appliance(docker_client: Any) -> Iterator[Appliance]:
-    with running_appliance(docker_client) as running:
+    # A monitor round every 10 minutes: only a CLI command's refresh request makes `check`
+    # follow a manual run within seconds (test 1).
+    with running_appliance(docker_client, guardian_env={"NEOCUMA_MONITOR_INTERVAL": "600"}) as running:
         yield running
 
 
@@ -73,6 +75,10 @@ def test_1_the_whole_loop_copies_exactly_the_dossiers_in_rights(appliance: Appli
     assert again == listing, "nothing changes between two calls when nothing happened"
     backups = _ok(appliance.cli("backups"))
     assert "system.zip" in backups and "vérifiée" in backups
+    line = containers.wait_for(
+        lambda: (c := appliance.cli("check")).returncode == 0 and c.stdout, 20, "check OK right after the manual run"
+    )
+    assert line.startswith("NEOCUMA GUARDIAN OK - 4/4 indicateurs verts"), line
 
 
 def test_2_the_fallback_story(appliance: Appliance) -> None:
