@@ -71,9 +71,15 @@ def local_dossiers(guardian: Guardian) -> dict[str, LocalDossier]:
     if schema is None:
         return {}
     with guardian.connection() as connection:
-        rows = query_all(
-            connection, f"SELECT id, code, nom, revision FROM {quote_identifier(schema)}.dossier ORDER BY code"
-        )
+        return read_local_dossiers(connection, schema)
+
+
+def read_local_dossiers(connection: Any, schema: str) -> dict[str, LocalDossier]:
+    """The dossiers of generation schema ``schema``, read on ``connection`` (so inside the
+    caller's transaction when it has one)."""
+    rows = query_all(
+        connection, f"SELECT id, code, nom, revision FROM {quote_identifier(schema)}.dossier ORDER BY code"
+    )
     return {str(r[1]): LocalDossier(int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows}
 
 

@@ -12,10 +12,10 @@ import mysql.connector
 
 from appliance.adapters import generations
 from appliance.adapters.mysql import query_all
-from appliance.domain.ddl import generation_schema_name, quote_identifier
+from appliance.domain.ddl import generation_schema_name
 from appliance.errors import Refused, Unavailable
 from appliance.guardian.context import Guardian
-from appliance.guardian.dossiers import LocalDossier, local_dossiers, local_work, save_local_copy
+from appliance.guardian.dossiers import local_dossiers, local_work, read_local_dossiers, save_local_copy
 
 log = logging.getLogger(__name__)
 MODES = ("standby", "fallback")
@@ -68,9 +68,7 @@ def _switch_mode(guardian: Guardian, connection: Any, mode: str, checked: dict[s
         connection.start_transaction()
         rows = query_all(connection, "SELECT data_generation FROM neocuma_control.live WHERE id = 1 FOR UPDATE")
         if checked is not None and rows and rows[0][0] is not None:
-            schema = quote_identifier(generation_schema_name(int(rows[0][0])))
-            revisions = query_all(connection, f"SELECT id, code, nom, revision FROM {schema}.dossier")
-            now = {str(r[1]): LocalDossier(int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in revisions}
+            now = read_local_dossiers(connection, generation_schema_name(int(rows[0][0])))
             late = [code for code in local_work(guardian, now) if now[code].revision != checked.get(code)]
             if late:
                 raise Refused(

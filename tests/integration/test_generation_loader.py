@@ -20,6 +20,7 @@ from appliance.adapters.mysql import MysqlClient
 from appliance.errors import ApplianceError, BadRequest
 from tests.integration.conftest import USER_PASSWORD, Central
 from tests.support import oracle
+from tests.support.zips import rezip
 
 pytestmark = pytest.mark.integration
 SCHEMA = "loader_test"
@@ -46,19 +47,6 @@ def _write(tmp_path: Path, data: bytes) -> VerifiedBackup:
     path = tmp_path / "backup.zip"
     path.write_bytes(data)
     return open_backup(path)
-
-
-def _rezip(data: bytes, change: Any) -> bytes:
-    with zipfile.ZipFile(io.BytesIO(data)) as source:
-        members = {name: source.read(name) for name in source.namelist()}
-    manifest = json.loads(members.pop("manifest.json"))
-    change(members, manifest)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as sink:
-        for name, content in members.items():
-            sink.writestr(name, content)
-        sink.writestr("manifest.json", json.dumps(manifest))
-    return out.getvalue()
 
 
 def _load(central: Central, connection: Any, backup: VerifiedBackup, work: Path, timeout: float = 120) -> Any:
@@ -108,7 +96,7 @@ def test_a_member_that_fails_its_check_stops_the_load_at_once_with_its_name(
         data[position] = ord("9") if data[position] != ord("9") else ord("8")
         members[name] = bytes(data)
 
-    backup = _write(tmp_path, _rezip(export, change_a_digit))
+    backup = _write(tmp_path, rezip(export, change_a_digit))
     with pytest.raises(BadRequest, match=f"{name}: its sha256 does not match the manifest"):
         _load(central, target, backup, tmp_path / "work", timeout=90)
 
@@ -120,7 +108,7 @@ def test_the_backups_schema_sql_is_never_executed(central: Central, export: byte
         members["schema.sql"] = evil
         manifest["members"]["schema.sql"] = {"size": len(evil), "sha256": hashlib.sha256(evil).hexdigest()}
 
-    backup = _write(tmp_path, _rezip(export, replace_schema))
+    backup = _write(tmp_path, rezip(export, replace_schema))
     _load(central, target, backup, tmp_path / "work")
     databases = {row[0] for row in oracle.query(target, "SHOW DATABASES")}
     tables = {row[0] for row in oracle.query(target, f"SHOW TABLES FROM `{SCHEMA}`")}
@@ -134,7 +122,7 @@ def test_another_schema_version_is_refused_before_anything_is_created(
     def bump(_: dict[str, bytes], manifest: dict[str, Any]) -> None:
         manifest["schema_version"] = 999
 
-    backup = _write(tmp_path, _rezip(export, bump))
+    backup = _write(tmp_path, rezip(export, bump))
     with pytest.raises(ApplianceError, match="schema version 999"):
         _load(central, target, backup, tmp_path / "work")
     assert oracle.query(target, f"SHOW TABLES FROM `{SCHEMA}`") == []

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import stat
 import threading
 import zipfile
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,6 +14,7 @@ import pytest
 from appliance.server.writes import enter_bon
 from tests.integration.conftest import USER_PASSWORD, Central
 from tests.support import oracle
+from tests.support.zips import rezip
 
 pytestmark = pytest.mark.integration
 
@@ -39,26 +38,6 @@ def _export(central: Central, code: str) -> bytes:
 
 def _import(central: Central, code: str, backup: bytes, password: str = USER_PASSWORD) -> Any:
     return central.ssh.ssh("resp.fd12", USER_PASSWORD, f"v1 import {code}", stdin=password.encode() + b"\n" + backup)
-
-
-def _rezip(
-    backup: bytes,
-    change: Callable[[dict[str, bytes], dict[str, Any]], None],
-    extra: list[zipfile.ZipInfo] | None = None,
-) -> bytes:
-    """Rebuild a zip (valid CRCs) after ``change`` edits its members and manifest."""
-    with zipfile.ZipFile(io.BytesIO(backup)) as source:
-        members = {name: source.read(name) for name in source.namelist()}
-    manifest = json.loads(members.pop("manifest.json"))
-    change(members, manifest)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for name, data in members.items():
-            target.writestr(name, data)
-        for info in extra or []:
-            target.writestr(info, b"x")
-        target.writestr("manifest.json", json.dumps(manifest))
-    return out.getvalue()
 
 
 def _fix_digest(manifest: dict[str, Any], code: str, table: str, data: bytes, rows: int | None = None) -> None:
@@ -212,15 +191,15 @@ def _bad_backups(central: Central, code: str, other: str) -> dict[str, tuple[byt
     link.external_attr = (stat.S_IFLNK | 0o777) << 16
     return {
         "garbage": (b"PK\x03\x04 ceci n'est pas un zip" * 50, "not a readable zip"),
-        "dot-dot member": (_rezip(backup, lambda m, f: None, [zipfile.ZipInfo("../evil.tsv")]), "unsafe member name"),
-        "absolute member": (_rezip(backup, lambda m, f: None, [zipfile.ZipInfo("/etc/evil")]), "unsafe member name"),
-        "link member": (_rezip(backup, lambda m, f: None, [link]), "is a link"),
-        "member not in manifest": (_rezip(backup, extra_member), "not in the manifest"),
-        "row removed": (_rezip(backup, drop_row), "the zip declares"),
-        "a value changed": (_rezip(backup, value_changed), "sha256 does not match"),
-        "row removed, sha256 forged": (_rezip(backup, drop_row_fix_sha), "rows, the manifest says"),
-        "row of another dossier": (_rezip(backup, foreign_row), "belongs to another dossier"),
-        "invalid value": (_rezip(backup, bad_value), "invalid data"),
+        "dot-dot member": (rezip(backup, lambda m, f: None, [zipfile.ZipInfo("../evil.tsv")]), "unsafe member name"),
+        "absolute member": (rezip(backup, lambda m, f: None, [zipfile.ZipInfo("/etc/evil")]), "unsafe member name"),
+        "link member": (rezip(backup, lambda m, f: None, [link]), "is a link"),
+        "member not in manifest": (rezip(backup, extra_member), "not in the manifest"),
+        "row removed": (rezip(backup, drop_row), "the zip declares"),
+        "a value changed": (rezip(backup, value_changed), "sha256 does not match"),
+        "row removed, sha256 forged": (rezip(backup, drop_row_fix_sha), "rows, the manifest says"),
+        "row of another dossier": (rezip(backup, foreign_row), "belongs to another dossier"),
+        "invalid value": (rezip(backup, bad_value), "invalid data"),
         "another dossier's backup": (_export(central, other), f"holds dossier {other}, not {code}"),
     }
 
