@@ -102,7 +102,9 @@ def main() -> int:
         sql_mb = (work / "dump.sql").stat().st_size / 1e6
         print(f"data: {sql_mb:.0f} MB of SQL (mariadb-dump of the central generation)", flush=True)
         have_mydumper = shutil.which("mydumper") is not None and shutil.which("myloader") is not None
-        if have_mydumper:
+        if not have_mydumper:
+            print("myloader: not measured, mydumper/myloader are not installed (apt-get install mydumper)", flush=True)
+        else:
             _shell(
                 f"mydumper --host=127.0.0.1 --port={remote_port} --user=root --password={ROOT_PASSWORD} -B neocuma_g1 -o {work}/mydumper -t 2"
             )
