@@ -202,6 +202,27 @@ def cmd_status(guardian: Guardian, args: argparse.Namespace) -> int:
     return 0 if facts["remote"]["ok"] and facts["local"]["ok"] else 1
 
 
+_ON, _OFF = ("1", "true", "oui", "yes", "on"), ("0", "false", "non", "no", "off")
+
+
+def _switch(key: str, value: str) -> bool:
+    if value.strip().lower() in _ON:
+        return True
+    if value.strip().lower() in _OFF:
+        return False
+    raise UsageError(f"{key}={value!r} : valeur attendue oui ou non")
+
+
+def _hours(value: str) -> str | list[int]:
+    """``toutes`` or a comma-separated list of UTC hours (0-23); the slot is checked later."""
+    if value.strip() == "toutes":
+        return "toutes"
+    parts = [part.strip() for part in value.split(",")]
+    if not parts or not all(part.isdigit() and 0 <= int(part) <= 23 for part in parts):
+        raise UsageError(f"heures={value!r} : « toutes » ou des heures UTC de 0 à 23 séparées par des virgules")
+    return [int(part) for part in parts]
+
+
 def cmd_settings(guardian: Guardian, args: argparse.Namespace) -> int:
     from appliance.guardian.settings_store import centre_slot, load_settings, save_settings
 
@@ -211,13 +232,11 @@ def cmd_settings(guardian: Guardian, args: argparse.Namespace) -> int:
         for assignment in args.values:
             key, _, value = assignment.partition("=")
             if key == "automatiques":
-                document["sauvegardes"]["automatiques"] = value.lower() in ("1", "true", "oui", "yes", "on")
+                document["sauvegardes"]["automatiques"] = _switch(key, value)
             elif key == "heures":
-                document["sauvegardes"]["heures"] = (
-                    "toutes" if value == "toutes" else [int(h) for h in value.split(",") if h.strip().isdigit()]
-                )
+                document["sauvegardes"]["heures"] = _hours(value)
             elif key == "apres_sauvegarde":
-                document["synchronisations"]["apres_sauvegarde"] = value.lower() in ("1", "true", "oui", "yes", "on")
+                document["synchronisations"]["apres_sauvegarde"] = _switch(key, value)
             else:
                 raise UsageError(f"réglage inconnu {key!r} (automatiques, heures, apres_sauvegarde)")
         save_settings(guardian, document)

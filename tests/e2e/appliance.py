@@ -5,11 +5,14 @@ can cut."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -19,6 +22,7 @@ from testcontainers.core.network import Network
 from tests.support import containers, oracle
 from tests.support.http import WebClient
 
+ROOT = Path(__file__).resolve().parents[2]
 ROOT_PASSWORD = "e2e-root"
 SERVER_PASSWORD = "e2e-server"
 GUARDIAN_DB_PASSWORD = "e2e-guardian"
@@ -133,7 +137,22 @@ def running_appliance(
     guardian_env: dict[str, str] | None = None,
     guardian_files: dict[str, str] | None = None,
     with_tools: bool = False,
+    automatic_backups: bool = False,
 ) -> Iterator[Appliance]:
+    """The whole appliance on fresh networks and volumes. Automatic backups are off unless
+    asked for: a run scheduled in FD12's slot (even hours, :00-:10) would otherwise take the
+    guardian's lock, or switch generations, under a test that happens to run then."""
+    guardian_env = dict(guardian_env or {})
+    guardian_files = dict(guardian_files or {})
+    settings = Path(tempfile.mkdtemp(prefix="neocuma-settings-"))
+    if not automatic_backups:
+        seed = (ROOT / "config" / "guardian-settings.toml").read_text()
+        assert "automatiques = true" in seed
+        (settings / "guardian-settings.toml").write_text(seed.replace("automatiques = true", "automatiques = false"))
+        (settings / "guardian-settings.toml").chmod(0o644)
+        settings.chmod(0o755)
+        guardian_files[str(settings)] = "/etc/neocuma/test-settings"
+        guardian_env["NEOCUMA_SETTINGS_SEED"] = "/etc/neocuma/test-settings/guardian-settings.toml"
     lan, wan = containers.new_network(), containers.new_network()
     volumes = {name: new_volume(client) for name in ("system", "hostkey", "state", "backups", "remote_system")}
     started: list[DockerContainer] = []
@@ -212,8 +231,8 @@ def running_appliance(
             tools = containers.container(containers.TOOLS_IMAGE, lan, ("test-tools",)).start()
             started.append(tools)
             containers.wait_healthy(tools, 120)
-        guardian = _guardian(volumes, lan).with_envs(**(guardian_env or {}))
-        for host, inside in (guardian_files or {}).items():
+        guardian = _guardian(volumes, lan).with_envs(**guardian_env)
+        for host, inside in guardian_files.items():
             guardian = guardian.with_volume_mapping(host, inside, "ro")
         guardian = guardian.start()
         started.append(guardian)
@@ -250,3 +269,4 @@ def running_appliance(
             network.remove()
         for name in volumes.values():
             client.volumes.get(name).remove(force=True)
+        shutil.rmtree(settings, ignore_errors=True)

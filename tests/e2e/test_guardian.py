@@ -75,6 +75,11 @@ def test_1_the_whole_loop_copies_exactly_the_dossiers_in_rights(appliance: Appli
     assert again == listing, "nothing changes between two calls when nothing happened"
     backups = _ok(appliance.cli("backups"))
     assert "system.zip" in backups and "vérifiée" in backups
+    settings = _ok(appliance.cli("settings"))
+    assert "sauvegardes automatiques : non" in settings, "the tests' guardian runs no scheduled backup"
+    bad = appliance.cli("settings", "set", "heures=2,x")
+    assert bad.returncode == 2 and "heures='2,x'" in bad.stderr
+    assert _ok(appliance.cli("settings")) == settings, "a refused setting changes nothing"
     line = containers.wait_for(
         lambda: (c := appliance.cli("check")).returncode == 0 and c.stdout, 20, "check OK right after the manual run"
     )

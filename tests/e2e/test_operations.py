@@ -64,6 +64,7 @@ def appliance(docker_client: Any) -> Iterator[Appliance]:
             export_kbps=0,
             guardian_env=env,
             guardian_files={str(directory): "/etc/neocuma/test"},
+            automatic_backups=True,
             with_tools=True,
         ) as running:
             running.centres_file = centres  # type: ignore[attr-defined]
