@@ -105,11 +105,18 @@ class _Session(paramiko.ServerInterface):
         return True
 
     def check_channel_shell_request(self, channel: paramiko.Channel) -> bool:
-        self._spawn(channel, b"")
-        return True
+        return self._accept(channel, b"")
 
     def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
-        self._spawn(channel, command)
+        return self._accept(channel, command)
+
+    def _accept(self, channel: paramiko.Channel, command: bytes) -> bool:
+        """Start the request's worker. Paramiko answers the exec request only after this
+        returns, so the worker must not close the channel before then: a client that sees
+        the close first reports "Channel closed." instead of the refusal it was sent."""
+        accepted = _Acceptance()
+        self._spawn(channel, command, accepted)
+        accepted.mark()
         return True
 
     def check_channel_subsystem_request(self, channel: paramiko.Channel, name: str) -> bool:
@@ -122,11 +129,11 @@ class _Session(paramiko.ServerInterface):
             return False
         return bool(super().check_channel_subsystem_request(channel, name))
 
-    def _spawn(self, channel: paramiko.Channel, command: bytes) -> None:
-        thread = threading.Thread(target=self._run, args=(channel, command), name="ssh-request", daemon=True)
+    def _spawn(self, channel: paramiko.Channel, command: bytes, accepted: _Acceptance) -> None:
+        thread = threading.Thread(target=self._run, args=(channel, command, accepted), name="ssh-request", daemon=True)
         thread.start()
 
-    def _run(self, channel: paramiko.Channel, command: bytes) -> None:
+    def _run(self, channel: paramiko.Channel, command: bytes, accepted: _Acceptance) -> None:
         status = 0
         started = time.monotonic()
         name, result = "unparsed", "ok"
@@ -173,7 +180,7 @@ class _Session(paramiko.ServerInterface):
             try:
                 channel.send_exit_status(status)
                 channel.shutdown_write()
-                channel.close()
+                _close_after_acceptance(channel, accepted)
             except Exception:  # the client may be gone already
                 pass
 
@@ -351,3 +358,31 @@ class SshServer:
             transports = list(self._transports)
         for transport in transports:
             transport.close()
+
+
+CLOSE_GRACE_SECONDS = 0.2
+
+
+class _Acceptance:
+    """When the transport thread accepted an exec request (``_accept`` returning)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.at = 0.0
+
+    def mark(self) -> None:
+        self.at = time.monotonic()
+        self.event.set()
+
+
+def _close_after_acceptance(channel: paramiko.Channel, accepted: _Acceptance) -> None:
+    """Close ``channel`` once paramiko has had time to send its answer to the exec request.
+    The answer leaves the transport thread right after ``_accept`` returns; nothing signals
+    that it left, so a fast request (a refusal, ``v1 time``) waits until the grace has
+    passed since the acceptance. Data, exit status and EOF are already sent: clients that
+    read them are not delayed, only the close is."""
+    accepted.event.wait(10)
+    remaining = CLOSE_GRACE_SECONDS - (time.monotonic() - accepted.at)
+    if remaining > 0:
+        time.sleep(remaining)
+    channel.close()

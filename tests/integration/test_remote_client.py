@@ -87,3 +87,23 @@ AAAEBBAXT9tuBpxF58IJRZ6ZROEAxksryhVUtnZLpZ0XtWOQFlgjKUnMe0hvGNuDmlp9IV
 k0xTouIqAqyg5Ue2VA/nAAAAEXRlc3RAbmVvY3VtYS50ZXN0AQIDBA==
 -----END OPENSSH PRIVATE KEY-----
 """
+
+
+def test_a_refusal_sent_at_once_always_reaches_the_client_as_the_refusal(central: Central, tmp_path: Path) -> None:
+    """The server refuses another profile without any I/O; its reply and the channel's close
+    must never overtake the exec request's acceptance (the client then saw only "Channel
+    closed." instead of the refusal: once in a few hundred requests, seen in CI-like runs)."""
+    client = _client(central, tmp_path)
+    client.known_hosts.pin("127.0.0.1", central.ssh_port, client.presented_key())
+    outcomes: dict[str, int] = {}
+    with client.session("compta.fd12", USER_PASSWORD) as session:
+        for _ in range(300):
+            try:
+                session.json("v1 whoami")
+                outcomes["answered"] = outcomes.get("answered", 0) + 1
+            except RemoteRefused as error:
+                assert "responsable départemental" in str(error)
+                outcomes["refused"] = outcomes.get("refused", 0) + 1
+            except Exception as error:  # counted: the assertion below names them
+                outcomes[str(error)] = outcomes.get(str(error), 0) + 1
+    assert outcomes == {"refused": 300}
