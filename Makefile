@@ -10,7 +10,7 @@ export NEOCUMA_VERSION ?= dev
 export DOCKER_BUILDKIT ?= 0
 export COMPOSE_DOCKER_CLI_BUILD ?= 0
 
-COMPOSE := ./scripts/compose.sh --profile demo
+COMPOSE := ./scripts/compose.sh -p $(COMPOSE_PROJECT_NAME) --profile demo
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
