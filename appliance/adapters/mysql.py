@@ -141,7 +141,7 @@ def query_all(connection: MySQLConnectionAbstract, sql: str, params: Sequence[An
             cursor.close()
     except mysql.connector.Error as error:
         raise Unavailable(f"MySQL query failed: {error.msg}") from error
-    return [tuple(row) for row in rows]  # type: ignore[arg-type]
+    return [tuple(row) for row in rows]
 
 
 @dataclass

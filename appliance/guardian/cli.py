@@ -12,11 +12,10 @@ import getpass
 import json
 import logging
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any
 
-from appliance import __version__
+from appliance import __version__, logs
 from appliance.domain.backup_format import valid_dossier_code
 from appliance.errors import ApplianceError, ConfigError
 from appliance.guardian import actions, identification
@@ -338,21 +337,9 @@ COMMANDS = {
 }
 
 
-def setup_logging(level: int = logging.INFO) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%Y-%m-%dT%H:%M:%SZ",
-        stream=sys.stderr,
-    )
-    logging.Formatter.converter = time.gmtime
-    for noisy in ("paramiko", "mysql.connector", "urllib3", "docker", "waitress"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    setup_logging(logging.INFO if args.command == "serve" else logging.WARNING)
+    logs.setup(logging.INFO if args.command == "serve" else logging.WARNING)
     try:
         from pathlib import Path
 
@@ -368,9 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("configuration valide")
             return 0
         if args.command not in ("serve", "check"):
-            from appliance.guardian import logs
-
-            logs.setup(config.state_dir, logging.WARNING, daemon=False)
+            logs.setup(logging.WARNING, json_file=config.state_dir / "logs" / "guardian.log")
             logs.new_run_id()
         guardian = Guardian(config)
         try:

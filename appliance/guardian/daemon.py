@@ -10,15 +10,16 @@ import contextlib
 import datetime as dt
 import logging
 import signal
+import sys
 import threading
 import time
 from types import FrameType
 from typing import Any
 
-from appliance import __version__
+from appliance import __version__, logs
 from appliance.domain.backups import parse_backup_name
 from appliance.errors import ApplianceError
-from appliance.guardian import identification, logs, monitor
+from appliance.guardian import identification, monitor
 from appliance.guardian.backup import list_backups
 from appliance.guardian.context import Guardian
 from appliance.guardian.progress import JobRunner, Progress
@@ -117,7 +118,7 @@ def serve(guardian: Guardian) -> int:
 
     from appliance.guardian.console.app import create_console
 
-    logs.setup(guardian.state_dir, logging.INFO, daemon=True)
+    logs.setup(logging.INFO, stream=sys.stdout, json_file=guardian.state_dir / "logs" / "guardian.log", rotate=True)
     daemon = Daemon(guardian)
     port = int(guardian.config["console.port"])
     app = create_console(guardian, daemon.runner, daemon.health)

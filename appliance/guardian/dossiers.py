@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.adapters import generations
+from appliance.adapters.backup_writer import ExportRequest, stream_export
 from appliance.adapters.mysql import query_all
 from appliance.adapters.remote_ssh import RemoteSession
 from appliance.adapters.state_files import fsync_directory
@@ -18,7 +19,6 @@ from appliance.domain.ddl import generation_schema_name, quote_identifier
 from appliance.domain.states import DossierState, dossier_state
 from appliance.errors import Refused
 from appliance.guardian.context import Guardian
-from appliance.server.export import ExportRequest, stream_export
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def dossier_rows(
                 r.revision if r else None,
                 loc.revision if loc else None,
                 r.exporte if r else False,
-            )  # type: ignore[union-attr]
+            )
         )
     return rows
 
@@ -154,7 +154,7 @@ def save_local_copy(guardian: Guardian, dossier: LocalDossier, reason: str) -> P
         server_role="local",
     )
     with temporary.open("wb") as handle:
-        stream_export(request, guardian.mysql_client(), handle, zip_level=6, now=guardian.now)  # type: ignore[arg-type]
+        stream_export(request, guardian.mysql_client(), handle, zip_level=6, now=guardian.now)
         handle.flush()
         os.fsync(handle.fileno())
     os.rename(temporary, path)

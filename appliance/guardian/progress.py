@@ -91,7 +91,7 @@ class JobRunner:
             return job
 
     def _run(self, job: Job, work: Callable[[], str]) -> None:
-        from appliance.guardian.logs import RUN_ID
+        from appliance.logs import RUN_ID
 
         RUN_ID.set(job.id)
         started = time.monotonic()

@@ -13,11 +13,10 @@ import argparse
 import json
 import logging
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from appliance import __version__
+from appliance import __version__, logs
 from appliance.adapters.mysql import ConnectionPool, MysqlClient
 from appliance.domain.ddl import generation_ddl
 from appliance.domain.sqltext import insert_statements
@@ -27,19 +26,6 @@ from appliance.server.config import ServerSettings, load_server_settings
 from appliance.server.seed.generator import GeneratorOptions, generate
 
 log = logging.getLogger("neocuma.server")
-
-
-def _setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%Y-%m-%dT%H:%M:%SZ",
-        stream=sys.stderr,
-    )
-    logging.Formatter.converter = time.gmtime
-    logging.getLogger("paramiko").setLevel(logging.WARNING)
-    logging.getLogger("waitress").setLevel(logging.WARNING)
-    logging.getLogger("mysql.connector").setLevel(logging.WARNING)
 
 
 def _generator_options(args: argparse.Namespace, centres_file: Path, default_password: str = "") -> GeneratorOptions:
@@ -130,7 +116,7 @@ def _pre_restore(args: argparse.Namespace, settings: ServerSettings) -> int:
     from appliance.server.wiring import build_importer
 
     pool = ConnectionPool(settings.database, size=2)
-    importer = build_importer(settings, Store(pool), MysqlClient(settings.database))  # type: ignore[arg-type]
+    importer = build_importer(settings, Store(pool), MysqlClient(settings.database))
     if args.action == "list":
         for copy in importer.copies.copies(args.dossier):
             print(f"{copy.dossier}/{copy.path.name}  revision {copy.revision}  {copy.size} bytes")
@@ -149,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "generate":
-            _setup_logging("WARNING")
+            logs.setup("WARNING")
             options = _generator_options(args, _default_centres_file(args.centres_file))
             generate_sql(options, sys.stdout)
             sys.stdout.flush()
@@ -163,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(detail)
             return 0 if ok else 1
         settings = load_server_settings()
-        _setup_logging(settings.log_level if args.command != "hostkey" else "WARNING")
+        logs.setup(settings.log_level if args.command != "hostkey" else "WARNING")
         if args.command == "serve":
             from appliance.server.wiring import serve
 

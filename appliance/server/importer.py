@@ -25,13 +25,13 @@ import mysql.connector
 from mysql.connector.abstracts import MySQLConnectionAbstract
 
 from appliance.adapters.backup_reader import VerifiedBackup, verify_backup
+from appliance.adapters.backup_writer import ClientStarter, ExportRequest, stream_export
 from appliance.adapters.dossier_rows import replace_dossier_rows
 from appliance.adapters.mysql import MysqlSettings, connect, query_all
 from appliance.domain.backup_format import DossierEntry, dossier_member
 from appliance.domain.ddl import quote_identifier
 from appliance.domain.schema import DOSSIER_TABLES
 from appliance.errors import BadRequest, Refused, Unavailable
-from appliance.server.export import ClientStarter, ExportRequest, stream_export
 from appliance.server.prerestore import PreRestoreStore
 from appliance.server.store import Store
 

@@ -7,8 +7,8 @@ import logging
 from typing import Any
 
 from appliance import __version__
+from appliance.adapters.backup_writer import ExportRequest
 from appliance.domain.protocol import PROTOCOL_NAME, SUPPORTED_VERSIONS, ProtocolError
-from appliance.server.export import ExportRequest
 from appliance.server.store import DossierInfo, RequestView, User
 
 log = logging.getLogger(__name__)

@@ -135,7 +135,7 @@ class ReadOnlySftpServer(paramiko.SFTPServerInterface):
         if self.root is not None and target == self.root:
             manifest = self._resolve("/" + MANIFEST_NAME)
             if isinstance(manifest, _VirtualFile):
-                entries.append(self._attributes(manifest, MANIFEST_NAME))  # type: ignore[arg-type]
+                entries.append(self._attributes(manifest, MANIFEST_NAME))
         return entries
 
     def stat(self, path: str) -> paramiko.SFTPAttributes | int:

@@ -23,19 +23,19 @@ from typing import Any
 
 import paramiko
 
+from appliance.adapters.backup_writer import ClientStarter, stream_export
 from appliance.domain.passwords import hash_password, verify_password
 from appliance.domain.protocol import ProtocolError, Request, parse_request
 from appliance.domain.schema import GUARDIAN_PROFILE, PROFILE_LABELS
 from appliance.errors import ApplianceError, Unavailable
 from appliance.server import requests
-from appliance.server.export import ClientStarter, stream_export
 from appliance.server.importer import Importer
 from appliance.server.metrics import ServerMetrics
 from appliance.server.sftp import ReadOnlySftpServer
 from appliance.server.ssh_import import handle_import
 from appliance.server.store import Store, User
 from appliance.server.systemfiles import SystemFiles
-from appliance.server.throttle import FailedLogins
+from appliance.web.throttle import FailedLogins
 
 log = logging.getLogger(__name__)
 _DUMMY_HASH = hash_password("not a password", salt=b"0" * 16)

@@ -22,7 +22,7 @@ from appliance.domain.protocol import ProtocolError
 from appliance.errors import BadRequest, Refused
 from appliance.server.importer import Importer
 from appliance.server.store import Store, User
-from appliance.server.throttle import FailedLogins
+from appliance.web.throttle import FailedLogins
 
 log = logging.getLogger(__name__)
 MAX_PASSWORD_LINE = 1024

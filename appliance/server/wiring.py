@@ -11,11 +11,11 @@ import time
 from types import FrameType
 
 from appliance import __version__
+from appliance.adapters.backup_writer import ClientStarter
 from appliance.adapters.mysql import ConnectionPool, MysqlClient
 from appliance.errors import Unavailable
 from appliance.server.centres_file import load_centres, pick_centres
 from appliance.server.config import ServerSettings
-from appliance.server.export import ClientStarter
 from appliance.server.importer import Importer
 from appliance.server.metrics import ServerMetrics
 from appliance.server.prerestore import PreRestoreStore
@@ -69,7 +69,7 @@ def serve(settings: ServerSettings) -> int:
     from appliance.server.ssh import SshContext, SshServer
     from appliance.server.systemfiles import SystemFiles
     from appliance.server.web.app import create_app
-    from appliance.server.web.security import load_or_create_secret
+    from appliance.web.security import load_or_create_secret
 
     pool = ConnectionPool(settings.database, size=16)
     _wait_for_database(pool, 120)
@@ -87,7 +87,7 @@ def serve(settings: ServerSettings) -> int:
         )
         seed_generation(pool, client, settings.system_dir, options, settings.name)
     host_key = load_or_create_host_key(settings.state_dir, settings.public_dir)
-    starter: ClientStarter = client  # type: ignore[assignment]
+    starter: ClientStarter = client
     metrics = ServerMetrics(store.live, settings.role)
     importer = build_importer(settings, store, starter) if settings.role == "central" else None
     if importer is not None:

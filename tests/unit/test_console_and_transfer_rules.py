@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from appliance.domain.states import Baseline
-from appliance.guardian.console.app import local_path
 from appliance.guardian.transfers import _changed_on_remote
+from appliance.web.security import local_path
 
 
 @pytest.mark.parametrize("target", ["/", "/statut", "/sauvegardes?tri=date", "/logs#fin"])

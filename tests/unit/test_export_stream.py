@@ -9,11 +9,11 @@ import zipfile
 
 import pytest
 
+from appliance.adapters.backup_writer import ExportRequest, export_members, export_script, select_tsv, stream_export
 from appliance.adapters.mysql import ClientProcess
 from appliance.domain.backup_format import parse_manifest
 from appliance.domain.schema import DOSSIER_TABLES, TABLES_BY_NAME
 from appliance.errors import Unavailable
-from appliance.server.export import ExportRequest, export_members, export_script, select_tsv, stream_export
 
 REQUEST = ExportRequest(
     schema="neocuma_g1",

@@ -8,11 +8,12 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from appliance.adapters import generations
+from appliance.adapters.log_files import LEVELS, read_log_lines
 from appliance.adapters.state_files import JsonFile
 from appliance.domain.backup_format import valid_dossier_code
 from appliance.domain.schedule import allowed_hours
 from appliance.errors import ApplianceError, Refused
-from appliance.guardian import actions, logs
+from appliance.guardian import actions
 from appliance.guardian.backup import list_backups
 from appliance.guardian.dossiers import dossier_rows, local_dossiers, remote_dossiers
 from appliance.guardian.settings_store import centre_slot, load_settings, save_settings
@@ -202,5 +203,5 @@ def log_lines() -> Any:
         day = dt.date.fromisoformat(raw_day) if raw_day else None
     except ValueError:
         day = None
-    lines = logs.read(guardian.state_dir, level if level in logs.LEVELS else "INFO", day)
-    return render_template("logs.html", tab="logs", lines=lines, level=level, day=raw_day, levels=logs.LEVELS)
+    lines = read_log_lines(guardian.state_dir / "logs", level if level in LEVELS else "INFO", day)
+    return render_template("logs.html", tab="logs", lines=lines, level=level, day=raw_day, levels=LEVELS)

@@ -15,8 +15,8 @@ from appliance.errors import NotFound, Refused
 from appliance.server import dossier_data
 from appliance.server.store import DossierInfo, User
 from appliance.server.web.context import current_user, dossier_in_rights, view, web_context
-from appliance.server.web.security import csrf_token, csrf_valid
 from appliance.server.writes import enter_bon
+from appliance.web.security import csrf_token, csrf_valid
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")

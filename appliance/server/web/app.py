@@ -6,7 +6,7 @@ import logging
 import time
 from typing import Any
 
-from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, Response, g, jsonify, redirect, render_template, request, session, url_for
 
 from appliance import __version__
 from appliance.domain.passwords import verify_password
@@ -15,14 +15,14 @@ from appliance.errors import ApplianceError, Unavailable
 from appliance.server.metrics import ServerMetrics
 from appliance.server.store import Store
 from appliance.server.systemfiles import SystemFiles
-from appliance.server.throttle import FailedLogins
 from appliance.server.web import api, pages
-from appliance.server.web.context import WebContext, current_user, view, web_context
-from appliance.server.web.security import csrf_token, csrf_valid
+from appliance.server.web.context import WebContext, view, web_context
 from appliance.server.web.system_templates import SystemTemplates
+from appliance.web.base import configure
+from appliance.web.login import LoginRefused, register_login
+from appliance.web.security import csrf_token
 
 log = logging.getLogger(__name__)
-MAX_FORM_BYTES = 64 * 1024
 _NO_SNAPSHOT = ("healthz", "metrics", "static")
 
 
@@ -37,16 +37,8 @@ def create_app(
 ) -> Flask:
     """Build NeoCuma Web over ``store``; ``secret`` signs the session cookies."""
     app = Flask(__name__)
-    app.config.update(
-        SECRET_KEY=secret,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=secure_cookies,
-        SESSION_COOKIE_NAME="neocuma_session",
-        MAX_CONTENT_LENGTH=MAX_FORM_BYTES,
-        PERMANENT_SESSION_LIFETIME=8 * 3600,
-        JSON_SORT_KEYS=False,
-    )
+    configure(app, secret=secret, cookie_name="neocuma_session", secure_cookies=secure_cookies)
+    app.config.update(JSON_SORT_KEYS=False)
     app.extensions["neocuma"] = WebContext(
         store=store,
         pool=store.pool,
@@ -58,7 +50,7 @@ def create_app(
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
     _register_hooks(app)
-    _register_auth(app, FailedLogins())
+    _register_auth(app)
     return app
 
 
@@ -93,11 +85,7 @@ def _register_hooks(app: Flask) -> None:
             context.__exit__(None, None, None)
 
     @app.after_request
-    def _headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'")
+    def _count(response: Response) -> Response:
         metrics = web_context().metrics
         endpoint = request.endpoint or "unknown"
         metrics.requests.labels(endpoint, str(response.status_code)).inc()
@@ -146,41 +134,25 @@ def _register_hooks(app: Flask) -> None:
         return Response(web_context().metrics.render(), mimetype="text/plain; version=0.0.4; charset=utf-8")
 
 
-def _register_auth(app: Flask, failures: FailedLogins) -> None:
+def _authenticate(login_name: str, password: str) -> str:
+    snapshot = view()
+    user = snapshot.find_user(login_name) if snapshot.live.schema and login_name else None
+    if user is not None and user.active and verify_password(password, user.password_hash):
+        return user.login
+    if not snapshot.live.schema:
+        raise LoginRefused("Ce serveur n'a encore aucune donnée synchronisée.")
+    raise LoginRefused("Identifiant ou mot de passe incorrect.")
+
+
+def _register_auth(app: Flask) -> None:
     @app.get("/")
     def index() -> Any:
         return redirect(url_for("pages.dossiers"))
 
-    @app.route("/login", methods=["GET", "POST"])
-    def login() -> Any:
-        message = None
-        if request.method == "POST":
-            if not csrf_valid(session, request.form.get("csrf")):
-                abort(400, "jeton CSRF invalide")
-            login_name = (request.form.get("login") or "").strip()[:64]
-            password = request.form.get("password") or ""
-            snapshot = view()
-            user = snapshot.find_user(login_name) if snapshot.live.schema and login_name else None
-            if user is not None and user.active and verify_password(password, user.password_hash):
-                session.clear()
-                session["login"] = user.login
-                session.permanent = True
-                log.info("web login of %s from %s", user.login, request.remote_addr)
-                return redirect(url_for("pages.dossiers"))
-            delay = failures.record(f"login:{login_name}", f"peer:{request.remote_addr}")
-            log.warning("web login failed for %r from %s", login_name, request.remote_addr)
-            time.sleep(delay)
-            message = "Identifiant ou mot de passe incorrect."
-            if not snapshot.live.schema:
-                message = "Ce serveur n'a encore aucune donnée synchronisée."
-        return render_template("login.html", message=message, user=None), (401 if message else 200)
-
-    @app.post("/logout")
-    def logout() -> Any:
-        if not csrf_valid(session, request.form.get("csrf")):
-            abort(400, "jeton CSRF invalide")
-        user = current_user()
-        session.clear()
-        if user is not None:
-            log.info("web logout of %s", user.login)
-        return redirect(url_for("login"))
+    register_login(
+        app,
+        authenticate=_authenticate,
+        landing=lambda: url_for("pages.dossiers"),
+        template_context=lambda: {"user": None},
+        what="web",
+    )

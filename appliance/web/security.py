@@ -1,4 +1,4 @@
-"""Session secret and CSRF tokens for the web apps (server and, later, guardian console)."""
+"""Session secret, CSRF tokens and safe redirect targets, for NeoCuma Web and the console."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import secrets
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def load_or_create_secret(path: Path) -> bytes:
@@ -39,3 +40,12 @@ def csrf_token(session: MutableMapping[str, Any]) -> str:
 def csrf_valid(session: MutableMapping[str, Any], submitted: str | None) -> bool:
     expected = session.get("csrf")
     return isinstance(expected, str) and isinstance(submitted, str) and hmac.compare_digest(expected, submitted)
+
+
+def local_path(target: str) -> bool:
+    """Whether ``target`` (a login's ``next``) is a path of this site: no scheme, no host,
+    no backslash (browsers read ``/\\host`` as ``//host``), no control characters."""
+    if not target.startswith("/") or "\\" in target or any(ord(ch) < 32 for ch in target):
+        return False
+    parsed = urlsplit(target)
+    return not parsed.scheme and not parsed.netloc and not target.startswith("//")
