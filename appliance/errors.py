@@ -32,3 +32,20 @@ class NotFound(ApplianceError):
 
 class Unavailable(ApplianceError):
     """A dependency (database, remote server, disk) cannot serve the request right now."""
+
+
+class RemoteRefused(ApplianceError):
+    """The central server refused a request; ``code`` is the protocol's (docs/protocol.md)."""
+
+    def __init__(self, code: str, message: str, status: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+class HostKeyChanged(Refused):
+    """The central server presents another host key than the pinned one: nothing was sent."""
+
+
+class HostKeyUnknown(Refused):
+    """No host key is pinned for the central server yet: nothing was sent."""

@@ -1,4 +1,4 @@
-"""Opening and verifying a data backup zip (DESIGN §4–§5) before anything uses it.
+"""Opening and verifying a data backup zip (docs/backup-format.md, docs/design.md §5) before anything uses it.
 
 Checks, in order, each failure naming the problem: the file is a zip; every member name is
 safe (relative, no '..', no backslash, no link or device); ``manifest.json`` is valid; the
@@ -9,16 +9,19 @@ dossier. Memory stays flat: members are read in blocks.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import stat
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 from appliance.domain.backup_format import (
     MANIFEST_MEMBER,
     Manifest,
     MemberDigest,
+    Opener,
+    VerifiedBackup,
     dossier_member,
     parse_manifest,
 )
@@ -26,12 +29,6 @@ from appliance.domain.schema import DOSSIER_TABLES
 from appliance.errors import BadRequest
 
 _BLOCK = 1 << 20
-
-
-@dataclass(frozen=True)
-class VerifiedBackup:
-    path: Path
-    manifest: Manifest
 
 
 def safe_member_name(name: str) -> bool:
@@ -118,53 +115,92 @@ def _verify_member(archive: zipfile.ZipFile, name: str, digest: MemberDigest, do
     check.finish()
 
 
-def open_backup(path: Path, max_unpacked: int | None = None) -> VerifiedBackup:
+Source = Path | Opener
+
+
+def opener_of(source: Source) -> tuple[Opener, str]:
+    """A reader factory for ``source`` and the name its messages use."""
+    if isinstance(source, Path):
+        path = source
+        return (lambda: path.open("rb")), path.name
+    return source, "the backup"
+
+
+@contextlib.contextmanager
+def open_zip(opener: Opener, name: str = "the backup") -> Iterator[zipfile.ZipFile]:
+    """The zip ``opener`` reads, closed (with its reader) at the end of the block; raises
+    BadRequest when it is not a readable zip."""
+    try:
+        handle = opener()
+    except OSError as error:
+        raise BadRequest(f"{name} cannot be opened: {error.strerror or error}") from error
+    try:
+        try:
+            archive = zipfile.ZipFile(handle)
+        except (zipfile.BadZipFile, OSError, EOFError) as error:
+            raise BadRequest(f"{name} is not a readable zip file: {error}") from error
+        with archive:
+            yield archive
+    finally:
+        handle.close()
+
+
+def open_backup(source: Source, max_unpacked: int | None = None, name: str | None = None) -> VerifiedBackup:
     """Check the zip's structure, member names and manifest, that the members are exactly
     those the manifest lists, and that each member's size declared by the zip is the
     manifest's (cheap: no member is read). Python's zip reader never inflates a member past
     its declared size, so with ``max_unpacked`` (a bound on the sum of the sizes) a small zip
     cannot unpack into gigabytes. The content is checked by ``verify_backup``, or by the
     loader as it streams; raises BadRequest."""
+    opener, default_name = opener_of(source)
+    label = name or default_name
+    with open_zip(opener, label) as archive:
+        manifest = _check_structure(archive, max_unpacked)
+    return VerifiedBackup(label, manifest, opener)
+
+
+def _check_structure(archive: zipfile.ZipFile, max_unpacked: int | None) -> Manifest:
+    _check_members(archive)
+    names = set(archive.namelist())
+    if MANIFEST_MEMBER not in names:
+        raise BadRequest("the zip has no manifest.json")
+    if archive.getinfo(MANIFEST_MEMBER).file_size > 16 * 1024 * 1024:
+        raise BadRequest("manifest.json is too large")
     try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as error:
-        raise BadRequest(f"{path.name} is not a readable zip file: {error}") from error
-    with archive:
-        _check_members(archive)
-        names = set(archive.namelist())
-        if MANIFEST_MEMBER not in names:
-            raise BadRequest("the zip has no manifest.json")
-        if archive.getinfo(MANIFEST_MEMBER).file_size > 16 * 1024 * 1024:
-            raise BadRequest("manifest.json is too large")
-        try:
-            manifest = parse_manifest(archive.read(MANIFEST_MEMBER))
-        except (zipfile.BadZipFile, OSError, EOFError) as error:
-            raise BadRequest(f"manifest.json cannot be read: {error}") from error
-        listed = manifest.all_members()
-        unlisted = sorted(names - set(listed) - {MANIFEST_MEMBER})
-        if unlisted:
-            raise BadRequest(f"members not in the manifest: {', '.join(unlisted[:5])}")
-        missing = sorted(set(listed) - names)
-        if missing:
-            raise BadRequest(f"members missing from the zip: {', '.join(missing[:5])}")
-        for name, digest in listed.items():
-            declared = archive.getinfo(name).file_size
-            if declared != digest.size:
-                raise BadRequest(f"{name}: the zip declares {declared} bytes, the manifest {digest.size}")
-        total = sum(digest.size for digest in listed.values())
-        if max_unpacked is not None and total > max_unpacked:
-            raise BadRequest(f"the backup unpacks to {total} bytes, over the limit of {max_unpacked}")
-    return VerifiedBackup(path, manifest)
+        manifest = parse_manifest(archive.read(MANIFEST_MEMBER))
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise BadRequest(f"manifest.json cannot be read: {error}") from error
+    listed = manifest.all_members()
+    unlisted = sorted(names - set(listed) - {MANIFEST_MEMBER})
+    if unlisted:
+        raise BadRequest(f"members not in the manifest: {', '.join(unlisted[:5])}")
+    missing = sorted(set(listed) - names)
+    if missing:
+        raise BadRequest(f"members missing from the zip: {', '.join(missing[:5])}")
+    for name, digest in listed.items():
+        declared = archive.getinfo(name).file_size
+        if declared != digest.size:
+            raise BadRequest(f"{name}: the zip declares {declared} bytes, the manifest {digest.size}")
+    total = sum(digest.size for digest in listed.values())
+    if max_unpacked is not None and total > max_unpacked:
+        raise BadRequest(f"the backup unpacks to {total} bytes, over the limit of {max_unpacked}")
+    return manifest
 
 
-def verify_backup(path: Path, max_unpacked: int | None = None) -> VerifiedBackup:
-    """Verify the backup at ``path`` in full; raises BadRequest naming the first problem."""
-    backup = open_backup(path, max_unpacked)
-    owners = member_owners(backup.manifest)
-    with zipfile.ZipFile(path) as archive:
-        for name, digest in backup.manifest.all_members().items():
-            try:
-                _verify_member(archive, name, digest, owners.get(name))
-            except (zipfile.BadZipFile, OSError, EOFError) as error:
-                raise BadRequest(f"{name} cannot be read: {error}") from error
+def verify_backup(source: Source, max_unpacked: int | None = None, name: str | None = None) -> VerifiedBackup:
+    """Verify the backup ``source`` reads in full; raises BadRequest naming the first problem."""
+    backup = open_backup(source, max_unpacked, name)
+    verify_members(backup, backup.manifest.all_members())
     return backup
+
+
+def verify_members(backup: VerifiedBackup, members: dict[str, MemberDigest]) -> None:
+    """Read ``members`` of ``backup`` and check each against its digest (and, for a
+    dossier's table, that every row is that dossier's); raises BadRequest."""
+    owners = member_owners(backup.manifest)
+    with open_zip(backup.opener, backup.name) as archive:
+        for member, digest in members.items():
+            try:
+                _verify_member(archive, member, digest, owners.get(member))
+            except (zipfile.BadZipFile, OSError, EOFError) as error:
+                raise BadRequest(f"{member} cannot be read: {error}") from error

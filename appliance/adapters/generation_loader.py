@@ -24,9 +24,9 @@ from pathlib import Path
 
 from mysql.connector.abstracts import MySQLConnectionAbstract
 
-from appliance.adapters.backup_reader import MemberCheck, VerifiedBackup, member_owners
+from appliance.adapters.backup_reader import MemberCheck, member_owners, open_zip, verify_members
 from appliance.adapters.mysql import ClientProcess, MysqlClient, query_all
-from appliance.domain.backup_format import Manifest, MemberDigest, centre_member, dossier_member
+from appliance.domain.backup_format import Manifest, MemberDigest, VerifiedBackup, centre_member, dossier_member
 from appliance.domain.ddl import generation_ddl, quote_identifier
 from appliance.domain.schema import ALL_TABLES, SCHEMA_VERSION, Scope, Table
 from appliance.domain.sqltext import literal
@@ -120,7 +120,7 @@ def _feed(backup: VerifiedBackup, session: _Session, pipes: dict[str, Path], pro
     rows, rows' dossier) as it goes: the load is the verification pass."""
     owners = member_owners(backup.manifest)
     try:
-        with zipfile.ZipFile(backup.path) as archive:
+        with open_zip(backup.opener, backup.name) as archive:
             for plan in session.plans:
                 fd = _open_pipe(pipes[plan.table.name], process, time.monotonic() + 600)
                 with os.fdopen(fd, "wb", buffering=0) as pipe:
@@ -133,7 +133,7 @@ def _feed(backup: VerifiedBackup, session: _Session, pipes: dict[str, Path], pro
                         check.finish()
                         session.fed += check.size
     except (zipfile.BadZipFile, EOFError) as error:
-        session.error = BadRequest(f"{backup.path.name} cannot be read: {error}")
+        session.error = BadRequest(f"{backup.name} cannot be read: {error}")
     except BaseException as error:  # reported by the caller
         session.error = error
     if session.error is not None:
@@ -156,7 +156,7 @@ def load_generation(
     manifest = backup.manifest
     if manifest.schema_version != SCHEMA_VERSION:
         raise BadRequest(
-            f"{backup.path.name} has schema version {manifest.schema_version}; this guardian loads version {SCHEMA_VERSION}"
+            f"{backup.name} has schema version {manifest.schema_version}; this guardian loads version {SCHEMA_VERSION}"
         )
     started = time.monotonic()
     _verify_top_members(backup)
@@ -217,16 +217,7 @@ def _wait(running: list[tuple[_Session, ClientProcess, threading.Thread]]) -> li
 def _verify_top_members(backup: VerifiedBackup) -> None:
     """schema.sql, load.sql: not streamed into a table, verified all the same (a sync
     re-verifies every member of the backup it loads)."""
-    with zipfile.ZipFile(backup.path) as archive:
-        for name, digest in backup.manifest.members.items():
-            check = MemberCheck(name, digest, None)
-            try:
-                with archive.open(name) as member:
-                    while block := member.read(_BLOCK):
-                        check.update(block)
-            except (zipfile.BadZipFile, EOFError, OSError) as error:
-                raise BadRequest(f"{name} cannot be read: {error}") from error
-            check.finish()
+    verify_members(backup, dict(backup.manifest.members))
 
 
 def _create_tables(client: MysqlClient, schema: str) -> None:

@@ -1,5 +1,6 @@
-"""The local NeoCuma server as the guardian sees it: its /healthz and an application check
-over HTTP, and its container through the Docker proxy (SIGHUP, restart)."""
+"""The local NeoCuma server as the guardian sees it (the LocalServer port): its /healthz and
+an application check over HTTP, its container through the Docker proxy (SIGHUP), and the
+system-files generations of the volume it shares with the guardian (``g<N>/``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ import importlib
 import json
 import logging
 import re
+import shutil
 import socket
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 from typing import Any
 
+from appliance.adapters.backup_reader import Source
+from appliance.adapters.system_zip import install_system_generation
+from appliance.domain.generations import system_directory, system_generation_of
 from appliance.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -58,7 +64,7 @@ class LocalWeb:
 
 class LocalContainer:
     """The local server's container, reached through the Docker proxy (which lets through
-    only ping, version, list, inspect, kill and restart)."""
+    only ping, version, list, inspect, kill and restart); the guardian only signals it."""
 
     def __init__(self, docker_url: str, service: str, timeout: float = 15) -> None:
         self.docker_url = docker_url
@@ -99,23 +105,42 @@ class LocalContainer:
         finally:
             client.close()
 
-    def restart(self) -> None:
-        """The recovery path only (DESIGN §3)."""
-        from docker.errors import DockerException
 
-        client = self._client()
-        try:
-            self._find(client).restart(timeout=30)
-        except DockerException as error:
-            raise Unavailable(f"cannot restart the local server: {error}") from error
-        finally:
-            client.close()
+class HttpLocalServer:
+    """The LocalServer port: NeoCuma Web over HTTP, the container through the Docker proxy,
+    the system volume on disk."""
 
-    def health(self) -> str:
-        client = self._client()
-        try:
-            container = self._find(client)
-            state = container.attrs.get("State", {})
-            return str(state.get("Health", {}).get("Status", state.get("Status", "unknown")))
-        finally:
-            client.close()
+    def __init__(self, web: LocalWeb, container: LocalContainer, system_dir: Path) -> None:
+        self.web = web
+        self.container = container
+        self.system_dir = system_dir
+
+    def healthz(self) -> dict[str, Any]:
+        return self.web.healthz()
+
+    def dossier_count(self, login: str, password: str) -> tuple[int | None, int]:
+        return self.web.dossier_count(login, password)
+
+    def reload(self) -> None:
+        self.container.signal_reload()
+
+    def system_generations(self) -> list[int]:
+        if not self.system_dir.is_dir():
+            return []
+        found = (system_generation_of(path.name) for path in self.system_dir.iterdir() if path.is_dir())
+        return sorted(number for number in found if number is not None)
+
+    def install_system(self, generation: int, system_zip: Source) -> int:
+        return install_system_generation(system_zip, self.system_dir / system_directory(generation))
+
+    def remove_system(self, generation: int) -> None:
+        shutil.rmtree(self.system_dir / system_directory(generation), ignore_errors=True)
+
+    def clean_system_staging(self) -> list[str]:
+        if not self.system_dir.is_dir():
+            return []
+        removed = []
+        for path in sorted(self.system_dir.glob("g*.tmp")):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+        return removed

@@ -19,7 +19,8 @@ from typing import Any, Protocol
 
 import paramiko
 
-from appliance.errors import ApplianceError, Refused, Unavailable
+from appliance.domain.backup_format import Opener
+from appliance.errors import HostKeyChanged, HostKeyUnknown, Refused, RemoteRefused, Unavailable
 
 log = logging.getLogger(__name__)
 _BLOCK = 1 << 20
@@ -32,23 +33,6 @@ def fingerprint(key: paramiko.PKey) -> str:
 
 class Sink(Protocol):
     def write(self, data: bytes, /) -> int: ...
-
-
-class RemoteRefused(ApplianceError):
-    """The server refused a request; ``code`` is the protocol's (docs/protocol.md)."""
-
-    def __init__(self, code: str, message: str, status: int) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-
-
-class HostKeyChanged(Refused):
-    """The server presents another key than the pinned one."""
-
-
-class HostKeyUnknown(Refused):
-    """No key is pinned for this server yet."""
 
 
 class KnownHosts:
@@ -183,14 +167,14 @@ class RemoteSession:
         self._finish(channel)
         return size
 
-    def import_dossier(self, code: str, password: str, backup: Path) -> dict[str, Any]:
+    def import_dossier(self, code: str, password: str, backup: Opener) -> dict[str, Any]:
         """Send ``v1 import CODE``: the password typed again, then the backup."""
         import io
 
         channel = self._channel(f"v1 import {code}")
         try:
             channel.sendall(password.encode("utf-8") + b"\n")
-            with backup.open("rb") as source:
+            with backup() as source:
                 while block := source.read(_BLOCK):
                     channel.sendall(block)
             channel.shutdown_write()

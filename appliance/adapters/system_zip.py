@@ -1,5 +1,5 @@
 """``system.zip``: the remote's system files and its MANIFEST, verified before it replaces
-the previous one and again before a synchronisation installs it (DESIGN §4)."""
+the previous one and again before a synchronisation installs it (docs/backup-format.md)."""
 
 from __future__ import annotations
 
@@ -10,63 +10,67 @@ import stat
 import zipfile
 from pathlib import Path
 
+from appliance.adapters.backup_reader import Source, open_zip, opener_of
 from appliance.adapters.state_files import fsync_directory
 from appliance.domain.system_manifest import SystemEntry, parse_system_manifest
 from appliance.errors import BadRequest
 
 _BLOCK = 1 << 20
 MANIFEST = "MANIFEST"
+NAME = "system.zip"
 
 
-def verify_system_zip(path: Path) -> list[SystemEntry]:
+def verify_system_zip(source: Source) -> list[SystemEntry]:
     """Check structure, names, and every file against the MANIFEST; raises BadRequest."""
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as error:
-        raise BadRequest(f"{path.name} is not a readable zip file: {error}") from error
-    with archive:
-        infos = {info.filename: info for info in archive.infolist()}
-        if MANIFEST not in infos:
-            raise BadRequest(f"{path.name} has no MANIFEST")
-        for name, info in infos.items():
-            mode = info.external_attr >> 16
-            if stat.S_IFMT(mode) and not stat.S_ISREG(mode):
-                raise BadRequest(f"{path.name}: {name} is not a regular file")
-        entries = parse_system_manifest(archive.read(MANIFEST).decode("utf-8", "replace"))
-        listed = {entry.path for entry in entries}
-        extra = sorted(set(infos) - listed - {MANIFEST})
-        if extra:
-            raise BadRequest(f"{path.name}: files not in the MANIFEST: {', '.join(extra[:5])}")
-        for entry in entries:
-            if entry.path not in infos:
-                raise BadRequest(f"{path.name}: {entry.path} is missing")
-            sha = hashlib.sha256()
-            size = 0
-            try:
-                with archive.open(entry.path) as member:
-                    while block := member.read(_BLOCK):
-                        sha.update(block)
-                        size += len(block)
-            except (zipfile.BadZipFile, OSError, EOFError) as error:
-                raise BadRequest(f"{path.name}: {entry.path} cannot be read: {error}") from error
-            if size != entry.size or sha.hexdigest() != entry.sha256:
-                raise BadRequest(f"{path.name}: {entry.path} does not match the MANIFEST")
+    opener, _ = opener_of(source)
+    with open_zip(opener, NAME) as archive:
+        return _verify(archive)
+
+
+def _verify(archive: zipfile.ZipFile) -> list[SystemEntry]:
+    infos = {info.filename: info for info in archive.infolist()}
+    if MANIFEST not in infos:
+        raise BadRequest(f"{NAME} has no MANIFEST")
+    for name, info in infos.items():
+        mode = info.external_attr >> 16
+        if stat.S_IFMT(mode) and not stat.S_ISREG(mode):
+            raise BadRequest(f"{NAME}: {name} is not a regular file")
+    entries = parse_system_manifest(archive.read(MANIFEST).decode("utf-8", "replace"))
+    listed = {entry.path for entry in entries}
+    extra = sorted(set(infos) - listed - {MANIFEST})
+    if extra:
+        raise BadRequest(f"{NAME}: files not in the MANIFEST: {', '.join(extra[:5])}")
+    for entry in entries:
+        if entry.path not in infos:
+            raise BadRequest(f"{NAME}: {entry.path} is missing")
+        sha = hashlib.sha256()
+        size = 0
+        try:
+            with archive.open(entry.path) as member:
+                while block := member.read(_BLOCK):
+                    sha.update(block)
+                    size += len(block)
+        except (zipfile.BadZipFile, OSError, EOFError) as error:
+            raise BadRequest(f"{NAME}: {entry.path} cannot be read: {error}") from error
+        if size != entry.size or sha.hexdigest() != entry.sha256:
+            raise BadRequest(f"{NAME}: {entry.path} does not match the MANIFEST")
     return entries
 
 
-def install_system_generation(path: Path, target: Path) -> int:
+def install_system_generation(source: Source, target: Path) -> int:
     """Extract a verified ``system.zip`` into the new directory ``target`` (atomically: beside
     it, then renamed); refuses anything the MANIFEST does not list. Returns the file count."""
-    entries = verify_system_zip(path)
+    opener, _ = opener_of(source)
     staging = target.with_name(target.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    with zipfile.ZipFile(path) as archive:
+    with open_zip(opener, NAME) as archive:
+        entries = _verify(archive)
         for entry in entries:
             destination = staging / entry.path
             destination.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(entry.path) as source, destination.open("wb") as sink:
-                shutil.copyfileobj(source, sink, _BLOCK)
+            with archive.open(entry.path) as member, destination.open("wb") as sink:
+                shutil.copyfileobj(member, sink, _BLOCK)
                 sink.flush()
                 os.fsync(sink.fileno())
     if target.exists():

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from appliance.domain.ddl import quote_identifier
 from appliance.domain.schema import CENTRE_TABLES, DOSSIER_TABLES, REFERENCE_TABLES, Table
@@ -122,6 +122,20 @@ class Manifest:
             ],
         }
         return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False) + "\n").encode("utf-8")
+
+
+Opener = Callable[[], BinaryIO]
+"""Opens a fresh reader of a file's bytes (a backup on disk, in memory, being received)."""
+
+
+@dataclass(frozen=True)
+class VerifiedBackup:
+    """A data backup whose structure and manifest were checked; ``opener`` reads its bytes
+    (each call a new reader, so several threads may read it at once)."""
+
+    name: str
+    manifest: Manifest
+    opener: Opener
 
 
 def parse_manifest(raw: bytes) -> Manifest:

@@ -31,6 +31,15 @@ def parse_backup_name(name: str) -> dt.datetime | None:
 
 
 @dataclass(frozen=True)
+class StoredFile:
+    """A file of the backups volume: its name, size and modification time."""
+
+    name: str
+    size: int
+    modified: dt.datetime
+
+
+@dataclass(frozen=True)
 class Entry:
     """A file of ``data/``: its name and modification time."""
 

@@ -1,269 +1,47 @@
 """``neocuma-guardian``: NeoCuma Server Guardian's command line (inside its container).
 
-Passwords are read from the terminal, or from standard input when it is not a terminal (one
-per line), never from arguments. Exit statuses: 0 done, 1 refused or failed (the message
-says why), 2 bad usage or configuration.
+Exit statuses: 0 done, 1 refused or failed (the message says why), 2 bad usage or
+configuration; ``check`` exits as a Nagios plugin does (0 to 3). The commands themselves are
+in ``cli_commands``; this module parses, loads the configuration, builds the guardian's
+parts once (``wiring``) and turns errors into statuses.
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
-import json
 import logging
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from appliance import __version__, logs
-from appliance.domain.backup_format import valid_dossier_code
+from appliance.configuration import GuardianConfig, load_guardian
+from appliance.configuration.declare import show
 from appliance.errors import ApplianceError, ConfigError
-from appliance.guardian import actions, identification
-from appliance.guardian.config import load_config
-from appliance.guardian.context import Guardian
-from appliance.guardian.monitor import CHANGING_COMMANDS, request_refresh
+from appliance.guardian import wiring
+from appliance.guardian.cli_commands import (
+    UsageError,
+    cmd_backup,
+    cmd_backups,
+    cmd_check,
+    cmd_dossiers,
+    cmd_hostkey,
+    cmd_login,
+    cmd_mode,
+    cmd_pull,
+    cmd_restore,
+    cmd_run,
+    cmd_serve,
+    cmd_settings,
+    cmd_status,
+    cmd_sync,
+)
+from appliance.guardian.wiring import Parts
 
 log = logging.getLogger("neocuma.guardian")
-
-
-class UsageError(Exception):
-    pass
-
-
-def _read_secret(prompt: str) -> str:
-    if sys.stdin.isatty():
-        return getpass.getpass(prompt)
-    line = sys.stdin.readline()
-    if not line:
-        raise UsageError(f"{prompt.strip()} attendu sur l'entrée standard")
-    return line.rstrip("\r\n")
-
-
-def _read_line(prompt: str) -> str:
-    if sys.stdin.isatty():
-        return input(prompt).strip()
-    return sys.stdin.readline().strip()
-
-
-def _codes(values: Sequence[str]) -> list[str]:
-    bad = [code for code in values if not valid_dossier_code(code)]
-    if bad:
-        raise UsageError(f"code(s) de dossier invalide(s) : {', '.join(bad)}")
-    return list(dict.fromkeys(values))
-
-
-def _print(data: Any, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True))
-
-
-def cmd_login(guardian: Guardian, args: argparse.Namespace) -> int:
-    presented = identification.presented_fingerprint(guardian)
-    pinned = identification.pinned_fingerprint(guardian)
-    host = f"{guardian.config['remote.host']}:{guardian.config['remote.port']}"
-    if pinned is None:
-        print(f"Serveur {host} : empreinte de la clé d'hôte {presented}")
-        if args.accept_hostkey:
-            identification.accept_host_key(guardian, args.accept_hostkey)
-        elif sys.stdin.isatty() and _read_line("Confirmez-vous cette empreinte ? [oui/non] ").lower() in (
-            "o",
-            "oui",
-            "y",
-            "yes",
-        ):
-            identification.accept_host_key(guardian, presented)
-        else:
-            print(
-                "Empreinte non confirmée : rien n'a été enregistré. (--accept-hostkey SHA256:… en non interactif)",
-                file=sys.stderr,
-            )
-            return 1
-    elif pinned != presented:
-        print(
-            f"ATTENTION : la clé d'hôte de {host} a CHANGÉ (épinglée {pinned}, présentée {presented}).", file=sys.stderr
-        )
-        print(
-            "Connexion refusée. Si le changement est attendu : neocuma-guardian hostkey accept <empreinte>",
-            file=sys.stderr,
-        )
-        return 1
-    user = args.user or _read_line("Utilisateur NeoCuma : ")
-    password = _read_secret("Mot de passe : ")
-    result = identification.login(guardian, user, password)
-    print(f"Connecté : {result.login} ({result.profile}), centre {result.centre}, {result.dossiers} dossiers.")
-    return 0
-
-
-def cmd_hostkey(guardian: Guardian, args: argparse.Namespace) -> int:
-    if args.action == "accept":
-        fingerprint = identification.accept_host_key(guardian, args.fingerprint)
-        print(f"Clé d'hôte épinglée : {fingerprint}")
-        return 0
-    print(f"épinglée : {identification.pinned_fingerprint(guardian) or '(aucune)'}")
-    print(f"présentée : {identification.presented_fingerprint(guardian)}")
-    return 0
-
-
-def cmd_backup(guardian: Guardian, args: argparse.Namespace) -> int:
-    if not args.system:
-        result = actions.run_data_backup(guardian)
-        print(
-            f"Sauvegarde des données : data/{result.name}, {result.dossiers} dossiers, {result.rows} lignes, {result.bytes / 1e6:.1f} Mo"
-        )
-    if not args.data:
-        system = actions.run_system_backup(guardian)
-        print(f"Sauvegarde système : system.zip, {system.files} fichiers, {system.bytes / 1e6:.1f} Mo")
-    return 0
-
-
-def cmd_sync(guardian: Guardian, args: argparse.Namespace) -> int:
-    result = actions.run_sync(guardian, args.backup)
-    print(
-        f"Synchronisation : {result.backup} → génération {result.data_generation}, {result.dossiers} dossiers, {result.seconds:.1f} s"
-    )
-    return 0
-
-
-def cmd_run(guardian: Guardian, args: argparse.Namespace) -> int:
-    data, system, synced = actions.run_all(guardian)
-    print(f"Sauvegarde des données : data/{data.name} ({data.dossiers} dossiers)")
-    print(f"Sauvegarde système : system.zip ({system.files} fichiers)")
-    print(f"Synchronisation : génération {synced.data_generation} en service")
-    return 0
-
-
-def cmd_backups(guardian: Guardian, args: argparse.Namespace) -> int:
-    from appliance.guardian.backup import list_backups
-
-    entries = list_backups(guardian)
-    if args.json:
-        _print({"backups": [e.__dict__ for e in entries]}, True)
-        return 0
-    for entry in entries:
-        dossiers = "?" if entry.dossiers is None else str(entry.dossiers)
-        print(f"{entry.name}  {entry.size / 1e6:9.1f} Mo  {dossiers:>4} dossiers  {entry.status}")
-    if guardian.system_zip.exists():
-        print(f"system.zip  {guardian.system_zip.stat().st_size / 1e6:9.1f} Mo")
-    return 0
-
-
-def cmd_dossiers(guardian: Guardian, args: argparse.Namespace) -> int:
-    from appliance.guardian.dossiers import dossier_rows, local_dossiers, remote_dossiers
-
-    with guardian.remote_session() as session:
-        remote = remote_dossiers(session)
-    rows = dossier_rows(guardian, remote, local_dossiers(guardian))
-    if args.json:
-        _print({"dossiers": [row.as_json() for row in rows]}, True)
-        return 0
-    for row in rows:
-        print(
-            f"{row.code:10} {row.state.state:24} distant {row.remote_revision!s:>6}  local {row.local_revision!s:>6}  {row.name}"
-        )
-    return 0
-
-
-def cmd_pull(guardian: Guardian, args: argparse.Namespace) -> int:
-    result = actions.run_pull(guardian, _codes(args.codes), args.overwrite_local)
-    for path in result.saved:
-        print(f"Copie locale gardée : {path}")
-    print(f"Descendu(s) vers le serveur local : {', '.join(result.dossiers)}")
-    return 0
-
-
-def cmd_restore(guardian: Guardian, args: argparse.Namespace) -> int:
-    codes = _codes(args.codes)
-    print(f"Les dossiers {', '.join(codes)} vont écraser leur version sur le serveur distant.")
-    password = _read_secret("Ressaisissez votre mot de passe pour confirmer : ")
-    for result in actions.run_restore(guardian, codes, password, args.overwrite_remote):
-        print(
-            f"Remonté : {result.dossier} (révision distante {result.revision}); copie gardée par le serveur : {result.pre_restore_copy}"
-        )
-    return 0
-
-
-def cmd_mode(guardian: Guardian, args: argparse.Namespace) -> int:
-    result = actions.run_mode(guardian, args.mode, args.force)
-    for path in result.saved:
-        print(f"Copie locale gardée : {path}")
-    print(f"Serveur local : mode {result.previous} → {result.mode}")
-    return 0
-
-
-def cmd_status(guardian: Guardian, args: argparse.Namespace) -> int:
-    from appliance.guardian import status
-
-    facts = status.collect(guardian)
-    if args.json:
-        _print(facts, True)
-    else:
-        print("\n".join(status.lines(facts)))
-    return 0 if facts["remote"]["ok"] and facts["local"]["ok"] else 1
-
-
-_ON, _OFF = ("1", "true", "oui", "yes", "on"), ("0", "false", "non", "no", "off")
-
-
-def _switch(key: str, value: str) -> bool:
-    if value.strip().lower() in _ON:
-        return True
-    if value.strip().lower() in _OFF:
-        return False
-    raise UsageError(f"{key}={value!r} : valeur attendue oui ou non")
-
-
-def _hours(value: str) -> str | list[int]:
-    """``toutes`` or a comma-separated list of UTC hours (0-23); the slot is checked later."""
-    if value.strip() == "toutes":
-        return "toutes"
-    parts = [part.strip() for part in value.split(",")]
-    if not parts or not all(part.isdigit() and 0 <= int(part) <= 23 for part in parts):
-        raise UsageError(f"heures={value!r} : « toutes » ou des heures UTC de 0 à 23 séparées par des virgules")
-    return [int(part) for part in parts]
-
-
-def cmd_settings(guardian: Guardian, args: argparse.Namespace) -> int:
-    from appliance.guardian.settings_store import centre_slot, load_settings, save_settings
-
-    if args.action == "set":
-        current, _ = load_settings(guardian)
-        document = current.as_document()
-        for assignment in args.values:
-            key, _, value = assignment.partition("=")
-            if key == "automatiques":
-                document["sauvegardes"]["automatiques"] = _switch(key, value)
-            elif key == "heures":
-                document["sauvegardes"]["heures"] = _hours(value)
-            elif key == "apres_sauvegarde":
-                document["synchronisations"]["apres_sauvegarde"] = _switch(key, value)
-            else:
-                raise UsageError(f"réglage inconnu {key!r} (automatiques, heures, apres_sauvegarde)")
-        save_settings(guardian, document)
-    settings, source = load_settings(guardian)
-    print(f"sauvegardes automatiques : {'oui' if settings.backups_enabled else 'non'}")
-    try:
-        centre, slot = centre_slot(guardian)
-        hours = ", ".join(f"{h:02d}" for h in settings.effective_hours(slot))
-        print(f"heures (UTC)             : {hours} — créneau de {centre.code} : {slot.describe()}")
-    except ApplianceError as error:
-        print(f"heures (UTC)             : {settings.hours or 'toutes'} ({error})")
-    print(f"synchroniser après       : {'oui' if settings.sync_after else 'non'}")
-    print(f"source                   : {source}")
-    return 0
-
-
-def cmd_check(guardian: Guardian, args: argparse.Namespace) -> int:
-    from appliance.guardian.check import check
-
-    status, line = check(guardian)
-    print(line)
-    return status
-
-
-def cmd_serve(guardian: Guardian, args: argparse.Namespace) -> int:
-    from appliance.guardian.daemon import serve
-
-    return serve(guardian)
+# Commands after which the daemon's monitor is asked for a round at once.
+CHANGING_COMMANDS = frozenset({"login", "hostkey", "backup", "sync", "run", "pull", "restore", "mode", "settings"})
+Build = Callable[[GuardianConfig], Parts]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -337,36 +115,38 @@ COMMANDS = {
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _config_command(config: GuardianConfig, parts: Parts, action: str) -> int:
+    if action == "show":
+        print("\n".join(show(config, config.loaded)))
+        settings, source = parts.settings.load()
+        print(f"{'paramétrages':34} {settings.as_document()!r} ({source})")
+    else:
+        print("configuration valide")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, build: Build = wiring.build) -> int:
+    """Run one command; ``build`` makes the guardian's parts from the configuration (the
+    tests pass one over fakes)."""
     args = _parser().parse_args(argv)
     logs.setup(logging.INFO if args.command == "serve" else logging.WARNING)
     try:
-        from pathlib import Path
-
-        config = load_config(Path(args.config) if args.config else None)
-        if args.command == "config":
-            if args.action == "show":
-                print("\n".join(config.show()))
-                from appliance.guardian.settings_store import load_settings
-
-                settings, source = load_settings(Guardian(config))
-                print(f"{'paramétrages':26} = {settings.as_document()!r} ({source})")
-            else:
-                print("configuration valide")
-            return 0
-        if args.command not in ("serve", "check"):
-            logs.setup(logging.WARNING, json_file=config.state_dir / "logs" / "guardian.log")
+        config = load_guardian(Path(args.config) if args.config else None)
+        if args.command not in ("serve", "check", "config"):
+            logs.setup(logging.WARNING, json_file=config.state.dir / "logs" / "guardian.log")
             logs.new_run_id()
-        guardian = Guardian(config)
+        if args.command != "serve":
+            for warning in config.loaded.warnings:
+                log.warning("configuration: %s", warning)
+        parts = build(config)
+        if args.command == "config":
+            return _config_command(config, parts, args.action)
         try:
-            return COMMANDS[args.command](guardian, args)
+            return COMMANDS[args.command](parts, args)
         finally:
             if args.command in CHANGING_COMMANDS:
-                request_refresh(guardian)
-    except ConfigError as error:
-        print(f"neocuma-guardian: {error}", file=sys.stderr)
-        return 2
-    except UsageError as error:
+                parts.state.request_refresh()
+    except (ConfigError, UsageError) as error:
         print(f"neocuma-guardian: {error}", file=sys.stderr)
         return 2
     except ApplianceError as error:

@@ -1,67 +1,66 @@
 """The guardian's daemon, the container's main process: the scheduler's tick, the monitor,
-and the console with /healthz and /metrics on port 8000. A failing tick is logged and retried
-later, never a crash loop; signals only set a flag. Health means "fresh and usable": the
-tick is alive and the last successful data backup is younger than the configured age (after
-a grace period of that age from the first start)."""
+and the console with /healthz and /metrics on port 8000. A failing tick is logged and
+retried later, never a crash loop; signals only set a flag (docs/operations.md)."""
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
 from appliance import __version__, logs
-from appliance.domain.backups import parse_backup_name
 from appliance.errors import ApplianceError
-from appliance.guardian import identification, monitor
-from appliance.guardian.backup import list_backups
-from appliance.guardian.context import Guardian
-from appliance.guardian.progress import JobRunner, Progress
+from appliance.guardian.jobs.listing import newest_backup
+from appliance.guardian.jobs.progress import JobRunner
 from appliance.guardian.scheduler import Scheduler
+from appliance.guardian.watch.health import daemon_health
+from appliance.guardian.wiring import Parts
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 5.0
-STALL_SECONDS = 120.0
+LOGIN_RETRY_SECONDS = 30.0
+WORKER_THREADS = 6
+STOP_WAIT_SECONDS = 30
 
 
 class Daemon:
-    def __init__(self, guardian: Guardian) -> None:
-        self.guardian = guardian
-        guardian.progress = Progress()
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
+        self.clock = parts.ports.clock
         self.monitor_wakeup = threading.Event()
-        self.runner = JobRunner(guardian.progress, guardian.now, on_finish=self.monitor_wakeup.set)
-        self.scheduler = Scheduler(guardian, self.runner)
+        self.runner = JobRunner(parts.progress, self.clock.now, on_finish=self.monitor_wakeup.set)
+        self.scheduler = Scheduler(parts.actions, parts.settings, parts.state, self.clock, self.runner)
         self.stopping = threading.Event()
-        self.last_tick = time.monotonic()
+        self.last_tick = self.clock.monotonic()
         self.logged_in = False
         self._next_login_attempt = 0.0
-        self.first_start = monitor.watching_since(guardian)
+        self.first_start = parts.state.watching_since()
 
     def _login_if_needed(self) -> None:
-        if self.logged_in or time.monotonic() < self._next_login_attempt:
+        if self.logged_in or self.clock.monotonic() < self._next_login_attempt:
             return
         try:
-            identification.demo_autologin(self.guardian)
-            self.guardian.credentials()
+            self.parts.identification.demo_autologin()
+            self.parts.state.credentials()
             self.logged_in = True
             self.monitor_wakeup.set()  # the first probe may have run before the login
         except ApplianceError as error:
             log.warning("not logged in to the remote server yet: %s", error)
-            self._next_login_attempt = time.monotonic() + 30
+            self._next_login_attempt = self.clock.monotonic() + LOGIN_RETRY_SECONDS
 
     def tick(self) -> None:
-        self.last_tick = time.monotonic()
+        self.last_tick = self.clock.monotonic()
         self._login_if_needed()
         if self.logged_in:
             self.scheduler.tick()
 
-    def _loop(self, every: float, step: Any, name: str) -> None:
+    def loop(self, every: float, step: Callable[[], Any], name: str) -> None:
         while not self.stopping.is_set():
             logs.new_run_id()
             try:
@@ -73,16 +72,17 @@ class Daemon:
     def watch(self, every: float) -> None:
         """The monitor's loop: every ``every`` seconds, at once after each console job, and
         within a second of a CLI command's refresh request."""
-        seen = monitor.refresh_requested_at(self.guardian)
+        state = self.parts.state
+        seen = state.refresh_requested_at()
         while not self.stopping.is_set():
             logs.new_run_id()
             try:
-                monitor.evaluate_and_record(self.guardian)
+                self.parts.monitor.evaluate_and_record()
             except Exception:  # logged, retried at the next round
                 log.exception("monitor failed; retrying in %.0f s", every)
             deadline = time.monotonic() + every
             while not self.monitor_wakeup.is_set() and time.monotonic() < deadline:
-                requested = monitor.refresh_requested_at(self.guardian)
+                requested = state.refresh_requested_at()
                 if requested != seen:
                     seen = requested
                     break
@@ -90,39 +90,32 @@ class Daemon:
             self.monitor_wakeup.clear()
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        now = self.guardian.now()
-        reasons = []
-        stalled = time.monotonic() - self.last_tick
-        if stalled > STALL_SECONDS:
-            reasons.append(f"the daemon's tick has not run for {stalled:.0f} s")
-        max_age = dt.timedelta(hours=int(self.guardian.config["monitor.max_backup_age_hours"]))
-        newest = next(
-            (parse_backup_name(b.name) for b in list_backups(self.guardian) if parse_backup_name(b.name)), None
+        max_age = self.parts.check_limits.max_backup_age
+        return daemon_health(
+            self.clock.now(),
+            self.clock.monotonic() - self.last_tick,
+            newest_backup(self.parts.ports.backups),
+            self.first_start,
+            max_age,
+            self.logged_in,
         )
-        reference = newest or self.first_start
-        if now - reference > max_age:
-            what = "no successful data backup" if newest is None else "the last successful data backup is"
-            reasons.append(f"{what} older than {max_age.total_seconds() / 3600:.0f} h")
-        body = {
-            "status": "ok" if not reasons else "unhealthy",
-            "reasons": reasons,
-            "version": __version__,
-            "logged_in": self.logged_in,
-            "newest_backup": newest.strftime("%Y-%m-%dT%H:%M:%SZ") if newest else None,
-        }
-        return not reasons, body
 
 
-def serve(guardian: Guardian) -> int:
+def serve(parts: Parts) -> int:
+    """Run the daemon until SIGTERM or SIGINT; a running job gets 30 s to finish."""
     from waitress import create_server
 
     from appliance.guardian.console.app import create_console
 
-    logs.setup(logging.INFO, stream=sys.stdout, json_file=guardian.state_dir / "logs" / "guardian.log", rotate=True)
-    daemon = Daemon(guardian)
-    port = int(guardian.config["console.port"])
-    app = create_console(guardian, daemon.runner, daemon.health)
-    web = create_server(app, host="0.0.0.0", port=port, threads=6, ident="NeoCuma Guardian")
+    config = parts.config
+    logs.setup(logging.INFO, stream=sys.stdout, json_file=config.state.dir / "logs" / "guardian.log", rotate=True)
+    for warning in config.loaded.warnings:
+        log.warning("configuration: %s", warning)
+    daemon = Daemon(parts)
+    port = config.console.port
+    app = create_console(parts, daemon.runner, daemon.health)
+    # Inside its container the console listens on every interface; compose publishes it.
+    web = create_server(app, host="0.0.0.0", port=port, threads=WORKER_THREADS, ident="NeoCuma Guardian")
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         daemon.stopping.set()
@@ -132,13 +125,13 @@ def serve(guardian: Guardian) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     threading.Thread(
-        target=daemon._loop, args=(TICK_SECONDS, daemon.tick, "tick"), name="guardian-tick", daemon=True
+        target=daemon.loop, args=(TICK_SECONDS, daemon.tick, "tick"), name="guardian-tick", daemon=True
     ).start()
-    interval = float(guardian.config["monitor.interval"])
+    interval = float(config.monitor.interval)
     threading.Thread(target=daemon.watch, args=(interval,), name="guardian-monitor", daemon=True).start()
     log.info("neocuma-guardian %s ready on port %d", __version__, port)
     with contextlib.suppress(OSError):
         web.run()
     daemon.stopping.set()
-    daemon.runner.wait(30)
+    daemon.runner.wait(STOP_WAIT_SECONDS)
     return 0

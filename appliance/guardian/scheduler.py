@@ -1,48 +1,58 @@
 """The scheduler's tick: runs the automatic backups (and the synchronisation after them when
-the settings say so) inside the centre's slot; windows, missed runs and planned moments are
-domain code (``appliance.domain.schedule``); this module only does the I/O around them."""
+the settings say so) inside the centre's slot. Windows, missed runs and planned moments are
+domain code (``appliance.domain.schedule``); this module only does the I/O around them: the
+schedule's state in the state volume (``schedule.json``) and starting the run in the
+background."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from appliance.adapters.state_files import JsonFile
-from appliance.domain.schedule import Decision, decide
+from appliance.domain.schedule import Decision, Window, decide
 from appliance.errors import ApplianceError, Refused
-from appliance.guardian import actions
-from appliance.guardian.context import Guardian
-from appliance.guardian.monitor import STAMP, watching_since
-from appliance.guardian.progress import JobRunner
-from appliance.guardian.settings_store import centre_slot, load_settings
+from appliance.guardian.jobs.actions import Actions
+from appliance.guardian.ports import Clock
+from appliance.guardian.settings_store import SettingsStore
+from appliance.guardian.state import SCHEDULE, GuardianState, parse_stamp, stamp
 
 log = logging.getLogger(__name__)
 
 
+class Runner(Protocol):
+    def busy(self) -> bool: ...
+
+    def start(self, name: str, work: Callable[[], str]) -> Any: ...
+
+
 class Scheduler:
-    def __init__(self, guardian: Guardian, runner: JobRunner) -> None:
-        self.guardian = guardian
+    def __init__(
+        self, actions: Actions, settings: SettingsStore, state: GuardianState, clock: Clock, runner: Runner
+    ) -> None:
+        self.actions = actions
+        self.settings = settings
+        self.state = state
+        self.clock = clock
         self.runner = runner
-        self.state = JsonFile(guardian.state_dir / "schedule.json")
         self.last_decision: Decision | None = None
 
     def tick(self) -> Decision | None:
-        """One look at the clock; runs a window's backup when its moment has come."""
-        guardian = self.guardian
-        settings, _ = load_settings(guardian)
+        """One look at the clock; starts a window's backup when its moment has come. The
+        window is marked as run before it starts: a guardian killed mid-run, or restarted
+        inside the window, never runs it twice."""
+        settings, _ = self.settings.load()
         if not settings.backups_enabled:
             return None
         try:
-            centre, slot = centre_slot(guardian)
+            centre, slot = self.settings.centre_slot()
         except Refused as error:  # not logged in yet: nothing to schedule
             log.debug("scheduler idle: %s", error)
             return None
-        state = self.state.read()
-        now = guardian.now()
-        since = state.get("watched_since")
-        watched = dt.datetime.strptime(since, STAMP).replace(tzinfo=dt.UTC) if since else watching_since(guardian)
-        decision = decide(now, slot, settings.effective_hours(slot), centre.code, state.get("last_window"), watched)
+        schedule = self.state.document(SCHEDULE)
+        now = self.clock.now()
+        watched = parse_stamp(schedule.get("watched_since")) or self.state.watching_since()
+        decision = decide(now, slot, settings.effective_hours(slot), centre.code, schedule.get("last_window"), watched)
         self.last_decision = decision
         if decision.missed:
             for window in decision.missed:
@@ -50,36 +60,33 @@ class Scheduler:
                     "créneau de sauvegarde manqué : %s (le guardian ne tournait pas ou une autre opération occupait le créneau)",
                     window.key,
                 )
-            guardian.record(
+            self.state.record(
                 "missed", windows=", ".join(w.key for w in decision.missed[-5:]), count=len(decision.missed)
             )
-            state["watched_since"] = now.strftime(STAMP)
+            schedule["watched_since"] = stamp(now)
         if decision.next_start is not None:
-            state["next_start"] = decision.next_start.strftime(STAMP)
+            schedule["next_start"] = stamp(decision.next_start)
         if decision.run is not None and not self.runner.busy():
-            # Marked before it runs: a guardian killed mid-run does not run this window again.
-            state["last_window"] = decision.run.key
-            state["watched_since"] = now.strftime(STAMP)
-            self.state.write(state)
-            self._run(decision, settings.sync_after)
+            schedule["last_window"] = decision.run.key
+            schedule["watched_since"] = stamp(now)
+            self.state.save_document(SCHEDULE, schedule)
+            self._run(decision.run, settings.sync_after)
             return decision
-        self.state.write(state)
+        self.state.save_document(SCHEDULE, schedule)
         return decision
 
-    def _run(self, decision: Decision, sync_after: bool) -> None:
-        window = decision.run
-        assert window is not None
+    def _run(self, window: Window, sync_after: bool) -> None:
         log.info("sauvegarde programmée du créneau %s", window.key)
         summary: dict[str, Any] = {"window": window.key}
 
         def work() -> str:
-            data = actions.run_data_backup(self.guardian)
-            system = actions.run_system_backup(self.guardian)
+            data = self.actions.data_backup()
+            system = self.actions.system_backup()
             summary.update(backup=data.name, system_files=system.files)
             message = f"sauvegarde {data.name} et system.zip faites"
             if sync_after:
                 try:
-                    synced = actions.run_sync(self.guardian)
+                    synced = self.actions.sync()
                     summary["data_generation"] = synced.data_generation
                     message += f", génération {synced.data_generation} en service"
                 except Refused as error:
@@ -91,14 +98,14 @@ class Scheduler:
             try:
                 message = work()
             except ApplianceError as error:
-                self.guardian.record("scheduled", ok=False, error=str(error), **summary)
+                self.state.record("scheduled", ok=False, error=str(error), **summary)
                 raise
-            self.guardian.record("scheduled", ok=True, **summary)
-            if self.guardian.now() > window.end:
+            self.state.record("scheduled", ok=True, **summary)
+            if self.clock.now() > window.end:
                 log.warning(
                     "dépassement du créneau %s : la sauvegarde programmée a fini à %s",
                     window.key,
-                    self.guardian.now().strftime("%H:%M:%S"),
+                    self.clock.now().strftime("%H:%M:%S"),
                 )
             return message
 

@@ -5,6 +5,7 @@ seed         fill a new data generation with generated centres and make it live 
 generate     print generated centres as SQL (DDL and INSERTs) on stdout
 healthcheck  exit 0 when /healthz answers, 1 otherwise (the image's HEALTHCHECK)
 hostkey      print the SSH host key's fingerprint
+config       validate the configuration, or show every value and where it came from
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from pathlib import Path
 
 from appliance import __version__, logs
 from appliance.adapters.mysql import ConnectionPool, MysqlClient
+from appliance.configuration import ServerConfig, load_server
+from appliance.configuration.declare import show
 from appliance.domain.ddl import generation_ddl
 from appliance.domain.sqltext import insert_statements
 from appliance.errors import ApplianceError, ConfigError
 from appliance.server.centres_file import load_centres, pick_centres
-from appliance.server.config import ServerSettings, load_server_settings
 from appliance.server.seed.generator import GeneratorOptions, generate
 
 log = logging.getLogger("neocuma.server")
@@ -92,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     apply.add_argument("copy", help="CODE/FILE as `list` prints it")
     commands.add_parser("healthcheck", help="exit 0 when /healthz answers")
     commands.add_parser("hostkey", help="print the SSH host key fingerprint")
+    config = commands.add_parser("config", help="check the configuration, or show every value and its source")
+    config.add_argument("action", choices=("validate", "show"))
     return parser
 
 
@@ -111,7 +115,7 @@ def _default_centres_file(explicit: str | None) -> Path:
     return Path("config/centres.toml")
 
 
-def _pre_restore(args: argparse.Namespace, settings: ServerSettings) -> int:
+def _pre_restore(args: argparse.Namespace, settings: ServerConfig) -> int:
     from appliance.server.store import Store
     from appliance.server.wiring import build_importer
 
@@ -148,8 +152,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             ok, detail = probe(f"http://127.0.0.1:{os.environ.get('NEOCUMA_HTTP_PORT', '8080')}/healthz")
             print(detail)
             return 0 if ok else 1
-        settings = load_server_settings()
-        logs.setup(settings.log_level if args.command != "hostkey" else "WARNING")
+        settings = load_server()
+        logs.setup(settings.server.log_level if args.command not in ("hostkey", "config") else "WARNING")
+        for warning in settings.loaded.warnings:
+            log.warning("configuration: %s", warning)
+        if args.command == "config":
+            if args.action == "show":
+                print("\n".join(show(settings, settings.loaded)))
+            else:
+                print("configuration valid")
+            return 0
         if args.command == "serve":
             from appliance.server.wiring import serve
 
@@ -160,18 +172,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             from appliance.adapters.remote_ssh import fingerprint
             from appliance.server.hostkey import load_or_create_host_key
 
-            print(fingerprint(load_or_create_host_key(settings.state_dir, settings.public_dir)))
+            print(fingerprint(load_or_create_host_key(settings.paths.state_dir, settings.paths.public_dir)))
             return 0
         if args.command == "seed":
-            if settings.role != "central":
+            if settings.server.role != "central":
                 raise ConfigError(["seed replaces the live data: it is only for the central role"])
             from appliance.server.seed.loader import seed_generation
 
             options = _generator_options(
-                args, _default_centres_file(args.centres_file or str(settings.centres_file)), settings.seed.password
+                args,
+                _default_centres_file(args.centres_file or str(settings.paths.centres_file)),
+                settings.seed.password,
             )
             pool = ConnectionPool(settings.database, size=2)
-            result = seed_generation(pool, MysqlClient(settings.database), settings.system_dir, options, settings.name)
+            result = seed_generation(
+                pool, MysqlClient(settings.database), settings.paths.system_dir, options, settings.server.display_name
+            )
             print(
                 f"generation {result.generation}: {result.rows} rows, {result.sql_bytes / 1e6:.1f} MB of SQL, {result.seconds:.1f} s"
             )

@@ -16,7 +16,6 @@ import logging
 import os
 import shutil
 import tempfile
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +23,11 @@ from pathlib import Path
 import mysql.connector
 from mysql.connector.abstracts import MySQLConnectionAbstract
 
-from appliance.adapters.backup_reader import VerifiedBackup, verify_backup
+from appliance.adapters.backup_reader import open_zip, verify_backup
 from appliance.adapters.backup_writer import ClientStarter, ExportRequest, stream_export
 from appliance.adapters.dossier_rows import replace_dossier_rows
 from appliance.adapters.mysql import MysqlSettings, connect, query_all
-from appliance.domain.backup_format import DossierEntry, dossier_member
+from appliance.domain.backup_format import DossierEntry, VerifiedBackup, dossier_member
 from appliance.domain.ddl import quote_identifier
 from appliance.domain.schema import DOSSIER_TABLES
 from appliance.errors import BadRequest, Refused, Unavailable
@@ -244,7 +243,7 @@ def _check_manifest(verified: VerifiedBackup, target: _Target) -> DossierEntry:
 
 
 def _extract_dossier(verified: VerifiedBackup, code: str, directory: Path) -> None:
-    with zipfile.ZipFile(verified.path) as archive:
+    with open_zip(verified.opener, verified.name) as archive:
         for table in DOSSIER_TABLES:
             name = dossier_member(code, table)
             target = directory / name

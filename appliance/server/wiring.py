@@ -13,9 +13,9 @@ from types import FrameType
 from appliance import __version__
 from appliance.adapters.backup_writer import ClientStarter
 from appliance.adapters.mysql import ConnectionPool, MysqlClient
+from appliance.configuration import ServerConfig
 from appliance.errors import Unavailable
 from appliance.server.centres_file import load_centres, pick_centres
-from appliance.server.config import ServerSettings
 from appliance.server.importer import Importer
 from appliance.server.metrics import ServerMetrics
 from appliance.server.prerestore import PreRestoreStore
@@ -25,9 +25,9 @@ from appliance.server.store import Store
 log = logging.getLogger("neocuma.server")
 
 
-def build_importer(settings: ServerSettings, store: Store, client: ClientStarter) -> Importer:
+def build_importer(settings: ServerConfig, store: Store, client: ClientStarter) -> Importer:
     """The central server's importer, its pre-restore copies and work directory."""
-    work_dir = settings.state_dir / "incoming"
+    work_dir = settings.paths.state_dir / "incoming"
     work_dir.mkdir(parents=True, exist_ok=True)
     for leftover in work_dir.iterdir():  # uploads of a previous run that died mid-way
         if leftover.is_file():
@@ -36,14 +36,14 @@ def build_importer(settings: ServerSettings, store: Store, client: ClientStarter
         database=settings.database,
         store=store,
         client=client,
-        copies=PreRestoreStore(settings.state_dir / "pre-restore", settings.pre_restore_days),
+        copies=PreRestoreStore(settings.paths.state_dir / "pre-restore", settings.ssh.pre_restore_days),
         work_dir=work_dir,
-        server_name=settings.name,
-        role=settings.role,
+        server_name=settings.server.display_name,
+        role=settings.server.role,
         now=lambda: dt.datetime.now(dt.UTC),
         # A dossier's SQL text compresses about 4 to 6 times; 16 leaves room and still stops
         # a zip that would inflate into the server's disk.
-        max_unpacked=settings.max_import_bytes * 16,
+        max_unpacked=settings.ssh.max_import_bytes * 16,
     )
 
 
@@ -60,63 +60,63 @@ def _wait_for_database(pool: ConnectionPool, seconds: float) -> None:
             time.sleep(2)
 
 
-def serve(settings: ServerSettings) -> int:
+def serve(settings: ServerConfig) -> int:
     """Run both listeners until SIGTERM or SIGINT."""
     from waitress import create_server
 
+    from appliance.adapters.state_files import load_or_create_secret
     from appliance.server.hostkey import load_or_create_host_key
     from appliance.server.seed.loader import seed_generation
     from appliance.server.ssh import SshContext, SshServer
     from appliance.server.systemfiles import SystemFiles
     from appliance.server.web.app import create_app
-    from appliance.web.security import load_or_create_secret
 
     pool = ConnectionPool(settings.database, size=16)
     _wait_for_database(pool, 120)
     store = Store(pool, settings.database.control_schema)
     client = MysqlClient(settings.database)
-    system_files = SystemFiles(settings.system_dir)
-    settings.system_dir.mkdir(parents=True, exist_ok=True)
+    system_files = SystemFiles(settings.paths.system_dir)
+    settings.paths.system_dir.mkdir(parents=True, exist_ok=True)
     if settings.seed.on_first_start and store.live().data_generation is None:
         options = GeneratorOptions(
-            centres=pick_centres(load_centres(settings.centres_file), settings.seed.centres),
+            centres=pick_centres(load_centres(settings.paths.centres_file), settings.seed.centre_codes),
             dossiers=settings.seed.dossiers,
             years=settings.seed.years,
             seed=settings.seed.seed,
             password=settings.seed.password,
         )
-        seed_generation(pool, client, settings.system_dir, options, settings.name)
-    host_key = load_or_create_host_key(settings.state_dir, settings.public_dir)
+        seed_generation(pool, client, settings.paths.system_dir, options, settings.server.display_name)
+    host_key = load_or_create_host_key(settings.paths.state_dir, settings.paths.public_dir)
     starter: ClientStarter = client
-    metrics = ServerMetrics(store.live, settings.role)
-    importer = build_importer(settings, store, starter) if settings.role == "central" else None
+    metrics = ServerMetrics(store.live, settings.server.role)
+    importer = build_importer(settings, store, starter) if settings.server.role == "central" else None
     if importer is not None:
         importer.copies.prune(dt.datetime.now(dt.UTC))
     context = SshContext(
         store=store,
         client=starter,
         system_files=system_files,
-        server_name=settings.name,
-        role=settings.role,
-        zip_level=settings.zip_level,
-        transfer_timeout=settings.transfer_timeout,
+        server_name=settings.server.display_name,
+        role=settings.server.role,
+        zip_level=settings.ssh.zip_level,
+        transfer_timeout=settings.ssh.transfer_timeout,
         now=lambda: dt.datetime.now(dt.UTC),
         metrics=metrics,
         importer=importer,
-        max_import_bytes=settings.max_import_bytes,
-        export_max_rate=settings.export_max_rate,
+        max_import_bytes=settings.ssh.max_import_bytes,
+        export_max_rate=settings.ssh.export_max_rate,
     )
-    ssh = SshServer(context, host_key, settings.ssh_port, settings.max_sessions)
+    ssh = SshServer(context, host_key, settings.ssh.port, settings.ssh.max_sessions)
     threading.Thread(target=ssh.serve_forever, name="ssh-accept", daemon=True).start()
     app = create_app(
         store,
-        load_or_create_secret(settings.state_dir / "web-secret"),
-        settings.role,
-        settings.name,
+        load_or_create_secret(settings.paths.state_dir / "web-secret"),
+        settings.server.role,
+        settings.server.display_name,
         system_files,
         metrics,
     )
-    web = create_server(app, host="0.0.0.0", port=settings.http_port, threads=8, ident="NeoCuma")
+    web = create_server(app, host="0.0.0.0", port=settings.web.port, threads=8, ident="NeoCuma")
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         log.info("signal %d: stopping", signum)
@@ -133,8 +133,8 @@ def serve(settings: ServerSettings) -> int:
     log.info(
         "neocuma-server %s (%s role) ready: web on %d, ssh on %d",
         __version__,
-        settings.role,
-        settings.http_port,
+        settings.server.role,
+        settings.web.port,
         ssh.port,
     )
     with contextlib.suppress(OSError):  # closed by the signal handler

@@ -72,10 +72,10 @@ def test_import_through_the_client_and_a_wrong_password_typed_again(central: Cen
         with backup.open("wb") as sink:
             session.export([code], sink)
         with pytest.raises(RemoteRefused) as caught:
-            session.import_dossier(code, "wrong", backup)
+            session.import_dossier(code, "wrong", lambda: backup.open("rb"))
         assert caught.value.code == "wrong_password"
         # The password line travels alone, before the first block of the zip.
-        reply = session.import_dossier(code, USER_PASSWORD, backup)
+        reply = session.import_dossier(code, USER_PASSWORD, lambda: backup.open("rb"))
     assert reply["dossier"] == code and reply["copie_avant_restauration"].startswith(f"{code}/")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.guardian.cli import UsageError, _hours, _switch
+from appliance.guardian.cli_commands import UsageError, _hours, _switch
 
 
 @pytest.mark.parametrize(

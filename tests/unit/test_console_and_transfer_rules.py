@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from appliance.domain.dossiers import changed_on_remote
 from appliance.domain.states import Baseline
-from appliance.guardian.transfers import _changed_on_remote
 from appliance.web.security import local_path
 
 
@@ -33,12 +33,12 @@ def test_anything_that_could_leave_the_console_is_not(target: str) -> None:
 
 
 def test_with_a_baseline_the_remote_changed_when_its_revision_moved() -> None:
-    baselines = {"120001": Baseline(remote_revision=4, local_revision=4)}
-    assert not _changed_on_remote("120001", 4, 6, baselines)
-    assert _changed_on_remote("120001", 5, 6, baselines)
+    baseline = Baseline(remote_revision=4, local_revision=4)
+    assert not changed_on_remote(4, 6, baseline)
+    assert changed_on_remote(5, 6, baseline)
 
 
 def test_without_a_baseline_only_equal_revisions_prove_the_remote_did_not_change() -> None:
-    assert not _changed_on_remote("120001", 7, 7, {})
-    assert _changed_on_remote("120001", 8, 7, {})
-    assert _changed_on_remote("120001", 3, 7, {})
+    assert not changed_on_remote(7, 7, None)
+    assert changed_on_remote(8, 7, None)
+    assert changed_on_remote(3, 7, None)

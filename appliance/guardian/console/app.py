@@ -5,43 +5,44 @@ token; the session cookie is HttpOnly, SameSite=Lax (and Secure behind TLS)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, Response, abort, jsonify, redirect, render_template, request, session, url_for
 
 from appliance import __version__
 from appliance.errors import ApplianceError
 from appliance.guardian.console import views
-from appliance.guardian.console.auth import check_login
-from appliance.guardian.context import Guardian
-from appliance.guardian.metrics import registry, render
-from appliance.guardian.progress import JobRunner
+from appliance.guardian.jobs.progress import JobRunner
+from appliance.guardian.watch.metrics import registry, render
+from appliance.guardian.wiring import Parts
 from appliance.web.base import configure
 from appliance.web.login import LoginRefused, register_login
-from appliance.web.security import csrf_token, csrf_valid, load_or_create_secret, local_path
+from appliance.web.security import csrf_token, csrf_valid, local_path
 
 log = logging.getLogger(__name__)
 OPEN = ("healthz", "metrics", "login", "static")
+Health = Callable[[], tuple[bool, dict[str, Any]]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ConsoleState:
-    guardian: Guardian
+    parts: Parts
     runner: JobRunner
-    health: Any  # callable returning (healthy, body)
+    health: Health
 
 
-def create_console(guardian: Guardian, runner: JobRunner, health: Any) -> Flask:
+def create_console(parts: Parts, runner: JobRunner, health: Health) -> Flask:
     app = Flask(__name__)
     configure(
         app,
-        secret=load_or_create_secret(guardian.state_dir / "console-secret"),
+        secret=parts.ports.state_store.secret("console-secret"),
         cookie_name="neocuma_guardian_session",
-        secure_cookies=bool(guardian.config["console.secure_cookies"]),
+        secure_cookies=parts.config.console.secure_cookies,
     )
-    app.extensions["guardian"] = ConsoleState(guardian, runner, health)
-    metrics_registry = registry(guardian)
+    app.extensions["guardian"] = ConsoleState(parts, runner, health)
+    metrics_registry = registry(parts.state)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
@@ -59,7 +60,6 @@ def create_console(guardian: Guardian, runner: JobRunner, health: Any) -> Flask:
             session, request.form.get("csrf") or request.headers.get("X-CSRF-Token")
         ):
             abort(400, "jeton CSRF invalide")
-        g.guardian = guardian
         return None
 
     @app.errorhandler(ApplianceError)
@@ -77,7 +77,7 @@ def create_console(guardian: Guardian, runner: JobRunner, health: Any) -> Flask:
 
     def authenticate(name: str, password: str) -> str:
         try:
-            return check_login(guardian, name, password)
+            return parts.identification.console_login(name, password)
         except ApplianceError as error:
             raise LoginRefused(str(error)) from error
 

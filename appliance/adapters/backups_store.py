@@ -1,0 +1,140 @@
+"""The backups volume as a BackupsStore (docs/design.md §5): ``data/`` (dated data
+backups), ``system.zip``, ``local/`` (local copies saved before an overwrite) and a work
+area ``.work/``. A new file is written under a hidden temporary name beside its final one,
+synced to disk, then renamed and the directory synced: a crash or a full disk leaves the
+previous files as they were and never a half-written one under a listed name."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import os
+import shutil
+from pathlib import Path
+from typing import BinaryIO
+
+from appliance.adapters.backup_reader import open_backup, verify_backup
+from appliance.adapters.state_files import fsync_directory
+from appliance.adapters.system_zip import verify_system_zip
+from appliance.domain.backup_format import Manifest, Opener, VerifiedBackup
+from appliance.domain.backups import StoredFile
+
+__all__ = ["FilesystemBackups", "StagedOnDisk"]
+
+
+class _SyncedWriter(io.BufferedWriter):
+    """A file that is flushed and fsynced when closed, so ``close`` reports a full disk."""
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self.flush()
+                os.fsync(self.fileno())
+            finally:
+                super().close()
+
+
+class StagedOnDisk:
+    """A file written as ``.<name>.part`` beside ``final``, renamed once complete."""
+
+    def __init__(self, final: Path) -> None:
+        self.final = final
+        self.name = final.name
+        self.location = str(final)
+        self.temporary = final.with_name(f".{final.name}.part")
+        self.committed = False
+
+    def writer(self) -> BinaryIO:
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        return _SyncedWriter(io.FileIO(self.temporary, "w"))
+
+    def reader(self) -> BinaryIO:
+        return (self.final if self.committed else self.temporary).open("rb")
+
+    def commit(self) -> None:
+        os.rename(self.temporary, self.final)
+        fsync_directory(self.final.parent)
+        self.committed = True
+
+    def discard(self) -> None:
+        if not self.committed:
+            with contextlib.suppress(OSError):
+                self.temporary.unlink()
+
+
+class FilesystemBackups:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.location = str(directory)
+        self.data_dir = directory / "data"
+        self.system_path = directory / "system.zip"
+        self.local_dir = directory / "local"
+        self.work_dir = directory / ".work"
+
+    def data_backups(self) -> list[StoredFile]:
+        if not self.data_dir.is_dir():
+            return []
+        files = []
+        for path in self.data_dir.iterdir():
+            if path.name.startswith(".") or not path.is_file():
+                continue
+            info = path.stat()
+            files.append(StoredFile(path.name, info.st_size, dt.datetime.fromtimestamp(info.st_mtime, dt.UTC)))
+        return sorted(files, key=lambda stored: stored.name, reverse=True)
+
+    def data_opener(self, name: str) -> Opener:
+        path = self._data_path(name)
+        return lambda: path.open("rb")
+
+    def manifest(self, name: str) -> Manifest | None:
+        try:
+            return open_backup(self._data_path(name)).manifest
+        except Exception:
+            return None
+
+    def new_data(self, name: str) -> StagedOnDisk:
+        return StagedOnDisk(self._data_path(name))
+
+    def remove_data(self, name: str) -> None:
+        self._data_path(name).unlink()
+
+    def system_zip(self) -> StoredFile | None:
+        try:
+            info = self.system_path.stat()
+        except FileNotFoundError:
+            return None
+        return StoredFile(self.system_path.name, info.st_size, dt.datetime.fromtimestamp(info.st_mtime, dt.UTC))
+
+    def system_opener(self) -> Opener:
+        return lambda: self.system_path.open("rb")
+
+    def new_system(self) -> StagedOnDisk:
+        return StagedOnDisk(self.system_path)
+
+    def new_local_copy(self, name: str) -> StagedOnDisk:
+        return StagedOnDisk(self._inside(self.local_dir, name))
+
+    def new_scratch(self, name: str) -> StagedOnDisk:
+        return StagedOnDisk(self._inside(self.work_dir, name))
+
+    def clean_scratch(self) -> None:
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def verify_data(self, opener: Opener, name: str, full: bool = True) -> VerifiedBackup:
+        """The backup ``opener`` reads, checked in full (every member's size, sha256 and
+        rows) or, with ``full=False``, its structure and manifest only; raises BadRequest."""
+        return verify_backup(opener, name=name) if full else open_backup(opener, name=name)
+
+    def verify_system(self, opener: Opener) -> int:
+        """Check a system.zip against its MANIFEST; returns its file count; raises BadRequest."""
+        return len(verify_system_zip(opener))
+
+    def _data_path(self, name: str) -> Path:
+        return self._inside(self.data_dir, name)
+
+    @staticmethod
+    def _inside(directory: Path, name: str) -> Path:
+        if not name or "/" in name or "\\" in name or name.startswith(".") or "\x00" in name:
+            raise ValueError(f"not a file name of {directory.name}/: {name!r}")
+        return directory / name

@@ -1,0 +1,73 @@
+"""Alerts by email (SMTP, optionally STARTTLS and a login) and by webhook (a JSON POST), for
+the Notifier port. A channel that is not configured is skipped; one that fails is logged,
+never raised: an alert must not stop the monitor."""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import ssl
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+log = logging.getLogger(__name__)
+TIMEOUT = 20
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    host: str
+    port: int
+    starttls: bool
+    user: str
+    password: str = field(repr=False)
+    sender: str
+    recipients: str
+
+
+class MailAndWebhookNotifier:
+    def __init__(self, mail: MailSettings, webhook_url: str) -> None:
+        self.mail = mail
+        self.webhook_url = webhook_url
+
+    def send(self, subject: str, body: str, payload: dict[str, Any]) -> None:
+        if self.mail.host and self.mail.recipients:
+            self._email(subject, body, str(payload.get("indicator", "")))
+        if self.webhook_url:
+            self._webhook(payload)
+
+    def _email(self, subject: str, body: str, what: str) -> None:
+        message = EmailMessage()
+        message["Subject"] = subject
+        message["From"] = self.mail.sender
+        message["To"] = self.mail.recipients
+        message.set_content(body)
+        try:
+            with smtplib.SMTP(self.mail.host, self.mail.port, timeout=TIMEOUT) as smtp:
+                if self.mail.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if self.mail.user:
+                    smtp.login(self.mail.user, self.mail.password)
+                smtp.send_message(message)
+            log.info("email sent to %s: %s", self.mail.recipients, subject)
+        except (OSError, smtplib.SMTPException) as error:
+            log.error("the email about %s could not be sent: %s", what, error)
+
+    def _webhook(self, payload: dict[str, Any]) -> None:
+        # The URL's scheme is checked by the configuration: http or https only.
+        request = urllib.request.Request(
+            self.webhook_url,
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT):
+                pass
+            log.info("webhook called for %s", payload.get("indicator"))
+        except (urllib.error.URLError, OSError) as error:
+            log.error("the webhook about %s failed: %s", payload.get("indicator"), error)

@@ -1,0 +1,213 @@
+"""Every setting of the guardian (``neocuma-guardian``), declared once. The TOML file
+(``/etc/neocuma/guardian.toml`` or ``NEOCUMA_GUARDIAN_CONFIG``) uses the section and key
+names below; the environment uses the ``NEOCUMA_*`` names; ``NAME_FILE`` holds a value in a
+file. docs/configuration.md is generated from this module (``make docs``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from appliance.configuration.declare import Loaded, load, masked_repr, section, setting
+from appliance.errors import ConfigError
+
+DEFAULT_FILE = Path("/etc/neocuma/guardian.toml")
+FILE_VARIABLE = "NEOCUMA_GUARDIAN_CONFIG"
+_PORT = {"minimum": 1, "maximum": 65535}
+
+
+@dataclass(frozen=True)
+class RemoteSettings:
+    host: str = setting("NEOCUMA_REMOTE_HOST", "remote-neocuma", "Host name or address of the central NeoCuma server.")
+    port: int = setting("NEOCUMA_REMOTE_PORT", 2222, "SSH port of the central NeoCuma server.", **_PORT)
+    host_key_file: str = setting(
+        "NEOCUMA_REMOTE_HOSTKEY_FILE",
+        "",
+        "Demo only: the public host key the demo central server publishes, pinned by the demo's automatic login.",
+    )
+    transfer_timeout: int = setting(
+        "NEOCUMA_TRANSFER_TIMEOUT",
+        60,
+        "A transfer that receives nothing for this long fails (it never hangs); also the connection timeout.",
+        unit="s",
+        minimum=5,
+        maximum=3600,
+    )
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    db_host: str = setting("NEOCUMA_DB_HOST", "mysql", "Host of the local MySQL (MariaDB).")
+    db_port: int = setting("NEOCUMA_DB_PORT", 3306, "Port of the local MySQL.", **_PORT)
+    db_user: str = setting(
+        "NEOCUMA_DB_USER", "neocuma_guardian", "The guardian's restricted MySQL account (neocuma\\_g% schemas only)."
+    )
+    db_password: str = setting(
+        "NEOCUMA_DB_PASSWORD",
+        "",
+        "Password of that account; created inside the stack on first start.",
+        secret=True,
+        required=True,
+    )
+    server_url: str = setting(
+        "NEOCUMA_LOCAL_URL", "http://neocuma:8080", "NeoCuma Web of the local server.", schemes=("http", "https")
+    )
+    system_dir: Path = setting(
+        "NEOCUMA_SYSTEM_DIR", Path("/var/lib/neocuma/system"), "The local server's system-files volume (g<N>/)."
+    )
+    docker_url: str = setting(
+        "NEOCUMA_DOCKER_URL",
+        "tcp://docker-proxy:2375",
+        "The Docker proxy, the guardian's only way to the Docker engine.",
+        schemes=("tcp", "http", "unix"),
+    )
+    server_service: str = setting(
+        "NEOCUMA_LOCAL_SERVICE", "neocuma", "Compose service name of the local server's container."
+    )
+    health_timeout: int = setting(
+        "NEOCUMA_HEALTH_TIMEOUT",
+        120,
+        "How long a synchronisation waits for the local server to serve the new generation before rolling back.",
+        unit="s",
+        minimum=5,
+        maximum=3600,
+    )
+
+
+@dataclass(frozen=True)
+class BackupsSettings:
+    dir: Path = setting(
+        "NEOCUMA_BACKUPS_DIR", Path("/var/lib/guardian/backups"), "The backups volume: data/, system.zip, local/."
+    )
+    keep: int = setting(
+        "NEOCUMA_BACKUPS_KEEP", 14, "Data backups kept in data/; the newest is never deleted.", minimum=1, maximum=10000
+    )
+
+
+@dataclass(frozen=True)
+class StateSettings:
+    dir: Path = setting(
+        "NEOCUMA_GUARDIAN_STATE_DIR",
+        Path("/var/lib/guardian/state"),
+        "The state volume: pinned host key, stored login, baselines, lock, history, logs.",
+    )
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    settings_seed: Path = setting(
+        "NEOCUMA_SETTINGS_SEED",
+        Path("/etc/neocuma/guardian-settings.toml"),
+        "Paramétrages on first start (automatic backups, hours, sync after); later kept in the state volume.",
+    )
+    centres_file: Path = setting(
+        "NEOCUMA_CENTRES_FILE", Path("/etc/neocuma/centres.toml"), "The centres and their UTC backup slots."
+    )
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    interval: int = setting(
+        "NEOCUMA_MONITOR_INTERVAL",
+        60,
+        "Seconds between two rounds of the indicators (a CLI command asks for one at once).",
+        unit="s",
+        minimum=5,
+        maximum=3600,
+    )
+    skew_limit: int = setting(
+        "NEOCUMA_CLOCK_SKEW_LIMIT",
+        120,
+        "The remote indicator turns red when the clocks differ by more than this.",
+        unit="s",
+        minimum=1,
+        maximum=86400,
+    )
+    max_backup_age_hours: int = setting(
+        "NEOCUMA_MAX_BACKUP_AGE_HOURS",
+        26,
+        "The backups indicator turns red, and the container unhealthy, when the newest backup is older.",
+        unit="h",
+        minimum=1,
+        maximum=24 * 60,
+    )
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    port: int = setting(
+        "NEOCUMA_CONSOLE_LISTEN_PORT", 8000, "Port the console listens on inside its container.", **_PORT
+    )
+    secure_cookies: bool = setting(
+        "NEOCUMA_CONSOLE_SECURE_COOKIES", False, "Mark the console's session cookie Secure (behind a TLS proxy)."
+    )
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    smtp_host: str = setting("NEOCUMA_SMTP_HOST", "", "SMTP server for the alert emails; empty: no email.")
+    smtp_port: int = setting("NEOCUMA_SMTP_PORT", 25, "Port of the SMTP server.", **_PORT)
+    smtp_starttls: bool = setting("NEOCUMA_SMTP_STARTTLS", False, "Use STARTTLS with the SMTP server.")
+    smtp_user: str = setting("NEOCUMA_SMTP_USER", "", "SMTP login, if the server wants one.")
+    smtp_password: str = setting("NEOCUMA_SMTP_PASSWORD", "", "SMTP password (put it in a file).", secret=True)
+    mail_from: str = setting("NEOCUMA_MAIL_FROM", "neocuma-guardian@localhost", "Sender of the alert emails.")
+    mail_to: str = setting("NEOCUMA_MAIL_TO", "", "Recipients of the alert emails (comma-separated).")
+    webhook_url: str = setting(
+        "NEOCUMA_WEBHOOK_URL",
+        "",
+        "A URL receiving each change of indicator as a JSON POST; empty: none.",
+        schemes=("", "http", "https"),
+    )
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    user: str = setting("NEOCUMA_USER", "", "Demo only: the account the demo's automatic login uses.")
+    password: str = setting("NEOCUMA_PASSWORD", "", "Demo only: its password.", secret=True)
+    autologin: bool = setting(
+        "NEOCUMA_DEMO_AUTOLOGIN", False, "Demo only: pin the demo remote's published key and log in at start."
+    )
+
+
+@dataclass(frozen=True)
+class GuardianConfig:
+    """The guardian's configuration; ``loaded`` says where each value came from."""
+
+    remote: RemoteSettings = section(RemoteSettings, "The central NeoCuma server")
+    local: LocalSettings = section(LocalSettings, "The local MySQL and the local NeoCuma server")
+    backups: BackupsSettings = section(BackupsSettings, "Backups")
+    state: StateSettings = section(StateSettings, "State")
+    schedule: ScheduleSettings = section(ScheduleSettings, "Scheduled backups")
+    monitor: MonitorSettings = section(MonitorSettings, "Indicators and health")
+    console: ConsoleSettings = section(ConsoleSettings, "Web console")
+    notify: NotifySettings = section(NotifySettings, "Alerts (email and webhook)")
+    demo: DemoSettings = section(DemoSettings, "Demo")
+    loaded: Loaded = field(default_factory=lambda: Loaded({}, ()), compare=False)
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
+
+
+def read_document(path: Path) -> dict[str, object]:
+    """The TOML file at ``path`` ({} when absent); raises ConfigError naming it."""
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError([f"{path}: {error}"]) from error
+
+
+def load_guardian_config(
+    path: Path | None = None, environ: Mapping[str, str] | None = None, known_elsewhere: Iterable[str] = ()
+) -> GuardianConfig:
+    """Read the guardian's configuration: file < environment < ``*_FILE``; raises
+    ConfigError listing every problem."""
+    environ = os.environ if environ is None else environ
+    path = path or Path(environ.get(FILE_VARIABLE) or DEFAULT_FILE)
+    config, loaded = load(GuardianConfig, environ, read_document(path), f"file {path}", known_elsewhere)
+    return dataclasses.replace(config, loaded=loaded)

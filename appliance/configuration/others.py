@@ -1,0 +1,54 @@
+"""``NEOCUMA_*`` variables that no Python setting declares: read by compose (from ``.env``),
+the Makefile, the MySQL image's entry point, or written for people and tests. They are
+listed here so that docs/configuration.md names every variable and so that setting one is
+not reported as unknown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    read_by: str
+    description: str
+
+
+OTHER_VARIABLES = (
+    Variable(
+        "NEOCUMA_GUARDIAN_CONFIG",
+        "neocuma-guardian",
+        "Path of the guardian's TOML file (default /etc/neocuma/guardian.toml).",
+    ),
+    Variable("NEOCUMA_VERSION", "compose, Makefile", "Tag of the images built and run (default dev)."),
+    Variable("NEOCUMA_WEB_PORT", "compose", "Host port of the local NeoCuma Web (default 8080)."),
+    Variable("NEOCUMA_CONSOLE_PORT", "compose", "Host port of the guardian's console and /metrics (default 8000)."),
+    Variable(
+        "NEOCUMA_LOCAL_NAME", "compose", "Name the local server shows (NEOCUMA_SERVER_NAME of the neocuma service)."
+    ),
+    Variable(
+        "NEOCUMA_GUARDIAN_ENV_FILE",
+        "compose, Makefile",
+        "Extra environment file of the guardian (demo: config/demo.env).",
+    ),
+    Variable(
+        "NEOCUMA_DEMO_SSH_PORT", "compose", "Host port (127.0.0.1) of the demo central server's SSH (default 2222)."
+    ),
+    Variable(
+        "NEOCUMA_DEMO_WEB_PORT", "compose", "Host port (127.0.0.1) of the demo central server's web (default 8090)."
+    ),
+    Variable("NEOCUMA_DEMO_DOSSIERS", "compose", "Dossiers the demo central server generates for FD12 (default 20)."),
+    Variable("NEOCUMA_DEMO_YEARS", "compose", "Exercices per generated dossier in the demo (default 3)."),
+    Variable(
+        "NEOCUMA_GENERATE_SECRETS", "MySQL entry point", "Secret files created on first start: path:uid[:gid] ..."
+    ),
+    Variable("NEOCUMA_SERVER_DB_USER", "MySQL init", "The server's MySQL account (default neocuma_server)."),
+    Variable("NEOCUMA_SERVER_DB_PASSWORD", "MySQL init", "Its password (or NEOCUMA_SERVER_DB_PASSWORD_FILE)."),
+    Variable("NEOCUMA_SERVER_DB_PASSWORD_FILE", "MySQL init", "File holding that password."),
+    Variable("NEOCUMA_GUARDIAN_DB_USER", "MySQL init", "The guardian's MySQL account (default neocuma_guardian)."),
+    Variable("NEOCUMA_GUARDIAN_DB_PASSWORD", "MySQL init", "Its password; no guardian account when unset."),
+    Variable("NEOCUMA_GUARDIAN_DB_PASSWORD_FILE", "MySQL init", "File holding that password."),
+    Variable("NEOCUMA_OTHER_USER", "people and tests", "Demo: an account of another profile, refused by the guardian."),
+    Variable("NEOCUMA_OTHER_PASSWORD", "people and tests", "Demo: its password."),
+)

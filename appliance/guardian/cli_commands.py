@@ -1,0 +1,253 @@
+"""The commands of ``neocuma-guardian``: each takes the guardian's parts and the parsed
+arguments, prints in French and returns the exit status. Passwords are read from the
+terminal, or from standard input when it is not a terminal (one per line), never from
+arguments."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from appliance.domain.backup_format import valid_dossier_code
+from appliance.domain.dossiers import dossier_rows
+from appliance.errors import ApplianceError
+from appliance.guardian.jobs.listing import list_backups
+from appliance.guardian.jobs.remote import stored_session
+from appliance.guardian.watch.check import check
+from appliance.guardian.watch.status import lines as status_lines
+from appliance.guardian.wiring import Parts
+
+
+class UsageError(Exception):
+    """A command line the guardian does not understand (exit status 2)."""
+
+
+def _read_secret(prompt: str) -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    line = sys.stdin.readline()
+    if not line:
+        raise UsageError(f"{prompt.strip()} attendu sur l'entrée standard")
+    return line.rstrip("\r\n")
+
+
+def _read_line(prompt: str) -> str:
+    if sys.stdin.isatty():
+        return input(prompt).strip()
+    return sys.stdin.readline().strip()
+
+
+def _codes(values: Sequence[str]) -> list[str]:
+    bad = [code for code in values if not valid_dossier_code(code)]
+    if bad:
+        raise UsageError(f"code(s) de dossier invalide(s) : {', '.join(bad)}")
+    return list(dict.fromkeys(values))
+
+
+def _print(data: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True))
+
+
+def cmd_login(parts: Parts, args: argparse.Namespace) -> int:
+    presented = parts.identification.presented_fingerprint()
+    pinned = parts.identification.pinned_fingerprint()
+    host = parts.ports.central.address
+    if pinned is None:
+        print(f"Serveur {host} : empreinte de la clé d'hôte {presented}")
+        if args.accept_hostkey:
+            parts.identification.accept_host_key(args.accept_hostkey)
+        elif sys.stdin.isatty() and _read_line("Confirmez-vous cette empreinte ? [oui/non] ").lower() in (
+            "o",
+            "oui",
+            "y",
+            "yes",
+        ):
+            parts.identification.accept_host_key(presented)
+        else:
+            print(
+                "Empreinte non confirmée : rien n'a été enregistré. (--accept-hostkey SHA256:… en non interactif)",
+                file=sys.stderr,
+            )
+            return 1
+    elif pinned != presented:
+        print(
+            f"ATTENTION : la clé d'hôte de {host} a CHANGÉ (épinglée {pinned}, présentée {presented}).", file=sys.stderr
+        )
+        print(
+            "Connexion refusée. Si le changement est attendu : neocuma-guardian hostkey accept <empreinte>",
+            file=sys.stderr,
+        )
+        return 1
+    user = args.user or _read_line("Utilisateur NeoCuma : ")
+    password = _read_secret("Mot de passe : ")
+    result = parts.identification.login(user, password)
+    print(f"Connecté : {result.login} ({result.profile}), centre {result.centre}, {result.dossiers} dossiers.")
+    return 0
+
+
+def cmd_hostkey(parts: Parts, args: argparse.Namespace) -> int:
+    if args.action == "accept":
+        fingerprint = parts.identification.accept_host_key(args.fingerprint)
+        print(f"Clé d'hôte épinglée : {fingerprint}")
+        return 0
+    print(f"épinglée : {parts.identification.pinned_fingerprint() or '(aucune)'}")
+    print(f"présentée : {parts.identification.presented_fingerprint()}")
+    return 0
+
+
+def cmd_backup(parts: Parts, args: argparse.Namespace) -> int:
+    if not args.system:
+        result = parts.actions.data_backup()
+        print(
+            f"Sauvegarde des données : data/{result.name}, {result.dossiers} dossiers, {result.rows} lignes, {result.bytes / 1e6:.1f} Mo"
+        )
+    if not args.data:
+        system = parts.actions.system_backup()
+        print(f"Sauvegarde système : system.zip, {system.files} fichiers, {system.bytes / 1e6:.1f} Mo")
+    return 0
+
+
+def cmd_sync(parts: Parts, args: argparse.Namespace) -> int:
+    result = parts.actions.sync(args.backup)
+    print(
+        f"Synchronisation : {result.backup} → génération {result.data_generation}, {result.dossiers} dossiers, {result.seconds:.1f} s"
+    )
+    return 0
+
+
+def cmd_run(parts: Parts, args: argparse.Namespace) -> int:
+    data, system, synced = parts.actions.run_all()
+    print(f"Sauvegarde des données : data/{data.name} ({data.dossiers} dossiers)")
+    print(f"Sauvegarde système : system.zip ({system.files} fichiers)")
+    print(f"Synchronisation : génération {synced.data_generation} en service")
+    return 0
+
+
+def cmd_backups(parts: Parts, args: argparse.Namespace) -> int:
+    entries = list_backups(parts.ports.backups)
+    if args.json:
+        _print({"backups": [e.__dict__ for e in entries]}, True)
+        return 0
+    for entry in entries:
+        dossiers = "?" if entry.dossiers is None else str(entry.dossiers)
+        print(f"{entry.name}  {entry.size / 1e6:9.1f} Mo  {dossiers:>4} dossiers  {entry.status}")
+    system_zip = parts.ports.backups.system_zip()
+    if system_zip is not None:
+        print(f"system.zip  {system_zip.size / 1e6:9.1f} Mo")
+    return 0
+
+
+def cmd_dossiers(parts: Parts, args: argparse.Namespace) -> int:
+    with stored_session(parts.ports.central, parts.state) as session:
+        remote = session.dossiers()
+    rows = dossier_rows(remote, parts.ports.database.dossiers(), parts.state.baselines())
+    if args.json:
+        _print({"dossiers": [row.as_json() for row in rows]}, True)
+        return 0
+    for row in rows:
+        print(
+            f"{row.code:10} {row.state.state:24} distant {row.remote_revision!s:>6}  local {row.local_revision!s:>6}  {row.name}"
+        )
+    return 0
+
+
+def cmd_pull(parts: Parts, args: argparse.Namespace) -> int:
+    result = parts.actions.pull(_codes(args.codes), args.overwrite_local)
+    for path in result.saved:
+        print(f"Copie locale gardée : {path}")
+    print(f"Descendu(s) vers le serveur local : {', '.join(result.dossiers)}")
+    return 0
+
+
+def cmd_restore(parts: Parts, args: argparse.Namespace) -> int:
+    codes = _codes(args.codes)
+    print(f"Les dossiers {', '.join(codes)} vont écraser leur version sur le serveur distant.")
+    password = _read_secret("Ressaisissez votre mot de passe pour confirmer : ")
+    for result in parts.actions.restore(codes, password, args.overwrite_remote):
+        print(
+            f"Remonté : {result.dossier} (révision distante {result.revision}); copie gardée par le serveur : {result.pre_restore_copy}"
+        )
+    return 0
+
+
+def cmd_mode(parts: Parts, args: argparse.Namespace) -> int:
+    result = parts.actions.mode(args.mode, args.force)
+    for path in result.saved:
+        print(f"Copie locale gardée : {path}")
+    print(f"Serveur local : mode {result.previous} → {result.mode}")
+    return 0
+
+
+def cmd_status(parts: Parts, args: argparse.Namespace) -> int:
+    facts = parts.status.collect()
+    if args.json:
+        _print(facts, True)
+    else:
+        print("\n".join(status_lines(facts)))
+    return 0 if facts["remote"]["ok"] and facts["local"]["ok"] else 1
+
+
+_ON, _OFF = ("1", "true", "oui", "yes", "on"), ("0", "false", "non", "no", "off")
+
+
+def _switch(key: str, value: str) -> bool:
+    if value.strip().lower() in _ON:
+        return True
+    if value.strip().lower() in _OFF:
+        return False
+    raise UsageError(f"{key}={value!r} : valeur attendue oui ou non")
+
+
+def _hours(value: str) -> str | list[int]:
+    """``toutes`` or a comma-separated list of UTC hours (0-23); the slot is checked later."""
+    if value.strip() == "toutes":
+        return "toutes"
+    parts = [part.strip() for part in value.split(",")]
+    if not parts or not all(part.isdigit() and 0 <= int(part) <= 23 for part in parts):
+        raise UsageError(f"heures={value!r} : « toutes » ou des heures UTC de 0 à 23 séparées par des virgules")
+    return [int(part) for part in parts]
+
+
+def cmd_settings(parts: Parts, args: argparse.Namespace) -> int:
+    if args.action == "set":
+        current, _ = parts.settings.load()
+        document = current.as_document()
+        for assignment in args.values:
+            key, _, value = assignment.partition("=")
+            if key == "automatiques":
+                document["sauvegardes"]["automatiques"] = _switch(key, value)
+            elif key == "heures":
+                document["sauvegardes"]["heures"] = _hours(value)
+            elif key == "apres_sauvegarde":
+                document["synchronisations"]["apres_sauvegarde"] = _switch(key, value)
+            else:
+                raise UsageError(f"réglage inconnu {key!r} (automatiques, heures, apres_sauvegarde)")
+        parts.settings.save(document)
+    settings, source = parts.settings.load()
+    print(f"sauvegardes automatiques : {'oui' if settings.backups_enabled else 'non'}")
+    try:
+        centre, slot = parts.settings.centre_slot()
+        hours = ", ".join(f"{h:02d}" for h in settings.effective_hours(slot))
+        print(f"heures (UTC)             : {hours} — créneau de {centre.code} : {slot.describe()}")
+    except ApplianceError as error:
+        print(f"heures (UTC)             : {settings.hours or 'toutes'} ({error})")
+    print(f"synchroniser après       : {'oui' if settings.sync_after else 'non'}")
+    print(f"source                   : {source}")
+    return 0
+
+
+def cmd_check(parts: Parts, args: argparse.Namespace) -> int:
+    status, line = check(parts.state, parts.ports.clock, parts.check_limits)
+    print(line)
+    return status
+
+
+def cmd_serve(parts: Parts, args: argparse.Namespace) -> int:
+    from appliance.guardian.daemon import serve
+
+    return serve(parts)

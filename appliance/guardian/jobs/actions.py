@@ -1,0 +1,80 @@
+"""What a user starts, from the CLI, the scheduler or the console: each action takes the
+guardian's one lock (docs/design.md §6), runs its job and records its outcome for status,
+check and /metrics (with the bytes it moved)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from appliance.errors import ApplianceError
+from appliance.guardian.jobs.backup import BackupJob, BackupResult, SystemBackupResult
+from appliance.guardian.jobs.modes import ModeResult, Modes
+from appliance.guardian.jobs.sync import SyncJob, SyncResult
+from appliance.guardian.jobs.transfers import PullResult, RestoreResult, Transfers
+from appliance.guardian.ports import Clock
+from appliance.guardian.state import GuardianState
+
+log = logging.getLogger(__name__)
+R = TypeVar("R")
+_SCALARS = (str, int, float, bool, type(None))
+
+
+@dataclass(frozen=True)
+class Actions:
+    state: GuardianState
+    clock: Clock
+    backup: BackupJob
+    sync_job: SyncJob
+    transfers: Transfers
+    modes: Modes
+
+    def _recorded(self, job: str, run: Callable[[], R]) -> R:
+        started = self.clock.monotonic()
+        try:
+            result = run()
+        except ApplianceError as error:
+            self.state.record(job, ok=False, error=str(error), seconds=round(self.clock.monotonic() - started, 1))
+            raise
+        # A result's scalar fields (a list of results has none of its own).
+        facts = {key: value for key, value in getattr(result, "__dict__", {}).items() if isinstance(value, _SCALARS)}
+        facts.update(ok=True, seconds=round(self.clock.monotonic() - started, 1))
+        self.state.record(job, **facts)
+        moved = facts.get("bytes")
+        if isinstance(moved, int) and not isinstance(moved, bool):
+            self.state.count_bytes(job, moved)
+        return result
+
+    def data_backup(self) -> BackupResult:
+        with self.state.lock("sauvegarde des données"):
+            return self._recorded("backup", self.backup.data)
+
+    def system_backup(self) -> SystemBackupResult:
+        with self.state.lock("sauvegarde système"):
+            return self._recorded("system_backup", self.backup.system)
+
+    def sync(self, requested: str | None = None) -> SyncResult:
+        with self.state.lock("synchronisation"):
+            return self._recorded("sync", lambda: self.sync_job.run(requested))
+
+    def run_all(self) -> tuple[BackupResult, SystemBackupResult, SyncResult]:
+        """ "Lancer une Sauvegarde/Synchronisation maintenant": data backup, system backup, sync."""
+        with self.state.lock("sauvegarde et synchronisation"):
+            data = self._recorded("backup", self.backup.data)
+            system = self._recorded("system_backup", self.backup.system)
+            synced = self._recorded("sync", lambda: self.sync_job.run(None))
+        return data, system, synced
+
+    def pull(self, codes: list[str], overwrite_local: bool) -> PullResult:
+        with self.state.lock(f"descente de {', '.join(codes)}"):
+            return self._recorded("pull", lambda: self.transfers.pull(codes, overwrite_local))
+
+    def restore(self, codes: list[str], password: str, overwrite_remote: bool) -> list[RestoreResult]:
+        with self.state.lock(f"remontée de {', '.join(codes)}"):
+            return self._recorded("restore", lambda: self.transfers.restore(codes, password, overwrite_remote))
+
+    def mode(self, mode: str, force: bool) -> ModeResult:
+        with self.state.lock(f"passage en mode {mode}"):
+            return self.modes.set(mode, force)

@@ -1,0 +1,199 @@
+"""Data and system backups (manual §12.3.3.1–12.3.3.3, docs/design.md §5).
+
+A data backup streams ``v1 export`` into a hidden temporary file of ``data/``, is verified
+in full against its manifest and synced, then renamed to ``YYYY-MM-DDTHH-MM-SSZ.zip``: a
+cut, stalled, corrupted or partial transfer is never listed. Retention keeps the N latest
+and never deletes the newest. ``system.zip`` is built from the remote's system files over
+SFTP, each file checked against the server's MANIFEST, and replaces the previous one only
+once it verifies.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import stat
+import time
+import zipfile
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from appliance.domain.backups import backup_name, parse_backup_name, to_prune
+from appliance.domain.system_manifest import SystemEntry, parse_system_manifest
+from appliance.errors import ApplianceError, BadRequest, Unavailable
+from appliance.guardian.jobs.remote import stored_session
+from appliance.guardian.ports import BackupsStore, CentralServer, CentralSession, Clock, Reporter, StagedFile
+from appliance.guardian.state import GuardianState
+
+log = logging.getLogger(__name__)
+_BLOCK = 1 << 20
+REPORT_EVERY = 256 * 1024
+SYSTEM_MANIFEST = "MANIFEST"
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    name: str
+    bytes: int
+    dossiers: int
+    rows: int
+    seconds: float
+    pruned: list[str]
+
+
+@dataclass(frozen=True)
+class SystemBackupResult:
+    files: int
+    bytes: int
+    seconds: float
+
+
+def disk_error(error: OSError, name: str) -> ApplianceError:
+    """A failed write as the operator should read it: a full volume says so."""
+    if error.errno == errno.ENOSPC:
+        return Unavailable(
+            f"the backups volume is full while writing {name}: nothing was listed, earlier backups are intact"
+        )
+    return Unavailable(f"cannot write {name}: {error.strerror or error}")
+
+
+class _Counting:
+    """A sink that reports the bytes written, every 256 KiB."""
+
+    def __init__(self, sink: BinaryIO, progress: Reporter) -> None:
+        self.sink = sink
+        self.progress = progress
+        self.size = 0
+        self.reported = 0
+
+    def write(self, data: bytes) -> int:
+        written = self.sink.write(data)
+        self.size += len(data)
+        if self.size - self.reported >= REPORT_EVERY:
+            self.progress.update(bytes_done=self.size)
+            self.reported = self.size
+        return written
+
+
+@dataclass(frozen=True)
+class BackupJob:
+    central: CentralServer
+    state: GuardianState
+    backups: BackupsStore
+    clock: Clock
+    progress: Reporter
+    keep: int
+
+    def data(self) -> BackupResult:
+        """A data backup of every dossier in the user's rights; raises Unavailable (link,
+        stall, disk), BadRequest (it does not verify) or Refused (login, rights)."""
+        started = self.clock.monotonic()
+        name = backup_name(self.clock.now())
+        staged = self.backups.new_data(name)
+        try:
+            size = self._download(staged)
+            self.progress.update(step="sauvegarde des données : vérification")
+            verified = self.backups.verify_data(staged.reader, name)
+            login = self.state.credentials().login
+            if verified.manifest.user.get("login") != login:
+                raise BadRequest(f"the backup was made for {verified.manifest.user.get('login')!r}, not {login!r}")
+            _commit(staged)
+        except BaseException as error:
+            staged.discard()
+            log.error("data backup %s failed: %s", name, error)
+            raise
+        pruned = self.prune()
+        manifest = verified.manifest
+        rows = sum(d.rows() for d in manifest.dossiers)
+        result = BackupResult(name, size, len(manifest.dossiers), rows, self.clock.monotonic() - started, pruned)
+        log.info(
+            "data backup %s: %d dossiers, %d rows, %.1f MB in %.1f s",
+            name,
+            result.dossiers,
+            result.rows,
+            size / 1e6,
+            result.seconds,
+        )
+        return result
+
+    def _download(self, staged: StagedFile) -> int:
+        self.progress.update(step="sauvegarde des données : téléchargement", bytes_done=0)
+        try:
+            with stored_session(self.central, self.state) as session, staged.writer() as sink:
+                return session.export([], _Counting(sink, self.progress))
+        except OSError as error:
+            raise disk_error(error, staged.name) from error
+
+    def prune(self) -> list[str]:
+        """Keep the configured number of data backups; the newest is never deleted."""
+        names = [f.name for f in self.backups.data_backups() if parse_backup_name(f.name)]
+        removed = to_prune(names, self.keep)
+        for name in removed:
+            self.backups.remove_data(name)
+            log.info("retention: removed data backup %s", name)
+        return removed
+
+    def system(self) -> SystemBackupResult:
+        """Fetch the remote's system files into ``system.zip``, which replaces the previous
+        one atomically once it verifies; the previous one stays until then."""
+        started = self.clock.monotonic()
+        staged = self.backups.new_system()
+        self.progress.update(step="sauvegarde système", bytes_done=0)
+        try:
+            with stored_session(self.central, self.state) as session:
+                files, size = self._fetch_system(session, staged)
+            self.backups.verify_system(staged.reader)
+            _commit(staged)
+        except BaseException as error:
+            staged.discard()
+            log.error("system backup failed: %s", error)
+            raise
+        result = SystemBackupResult(files, size, self.clock.monotonic() - started)
+        log.info("system backup: %d files, %.1f MB in %.1f s", result.files, size / 1e6, result.seconds)
+        return result
+
+    def _fetch_system(self, session: CentralSession, staged: StagedFile) -> tuple[int, int]:
+        size = 0
+        try:
+            manifest = session.system_manifest()
+            entries = parse_system_manifest(manifest.decode("utf-8", "replace"))
+            with staged.writer() as sink, zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+                for entry in entries:
+                    size += _copy_checked(session, entry, archive)
+                    self.progress.update(bytes_done=size)
+                archive.writestr(SYSTEM_MANIFEST, manifest)
+        except TimeoutError as error:
+            raise Unavailable(
+                f"nothing received from the remote server for {session.stall_timeout:.0f} s: system backup abandoned"
+            ) from error
+        except OSError as error:
+            if error.errno == errno.ENOSPC:
+                raise disk_error(error, staged.name) from error
+            raise Unavailable(f"the system backup failed: {error}") from error
+        return len(entries), size
+
+
+def _commit(staged: StagedFile) -> None:
+    try:
+        staged.commit()
+    except OSError as error:
+        raise disk_error(error, staged.name) from error
+
+
+def _copy_checked(session: CentralSession, entry: SystemEntry, archive: zipfile.ZipFile) -> int:
+    digest = hashlib.sha256()
+    size = 0
+    info = zipfile.ZipInfo(entry.path, date_time=time.gmtime()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = (stat.S_IFREG | 0o644) << 16
+    with session.system_file(entry.path) as source, archive.open(info, "w", force_zip64=True) as sink:
+        while block := source.read(_BLOCK):
+            digest.update(block)
+            sink.write(block)
+            size += len(block)
+    if size != entry.size or digest.hexdigest() != entry.sha256:
+        raise BadRequest(
+            f"system file {entry.path} does not match the server's MANIFEST ({size} bytes received, {entry.size} expected)"
+        )
+    return size

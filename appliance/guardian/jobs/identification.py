@@ -1,0 +1,126 @@
+"""Identification (manual §12.3.1): pinning the remote's host key, logging in as a
+responsable départemental, and checking the console's logins. Unattended runs need the
+password later: it is kept in the state volume (mode 0600, the guardian's user only, never
+logged); see docs/guardian.md."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from appliance.domain.identity import Credentials, WhoAmI, fingerprint_of_line
+from appliance.domain.passwords import hash_password, verify_password
+from appliance.errors import ApplianceError, HostKeyChanged, HostKeyUnknown, Refused, Unavailable
+from appliance.guardian.ports import CentralServer
+from appliance.guardian.state import VERIFIERS, GuardianState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """The demo's automatic login: on only in the demo profile."""
+
+    enabled: bool
+    user: str
+    password: str
+    published_key: Callable[[], str | None]  # the public key line the demo remote publishes
+    key_file: str
+
+
+@dataclass(frozen=True)
+class Identification:
+    central: CentralServer
+    state: GuardianState
+    demo: DemoLogin
+
+    def presented_fingerprint(self) -> str:
+        return self.central.presented_fingerprint()
+
+    def pinned_fingerprint(self) -> str | None:
+        return self.central.pinned_fingerprint()
+
+    def accept_host_key(self, expected: str) -> str:
+        """Pin the key the remote presents if its fingerprint is ``expected``; raises Refused."""
+        previous = self.central.pinned_fingerprint()
+        actual = self.central.pin(expected)
+        log.warning("host key of %s pinned: %s (was %s)", self.central.address, actual, previous)
+        return actual
+
+    def login(self, user: str, password: str) -> WhoAmI:
+        """Check the credentials with the server (which refuses other profiles with its
+        reason) and keep them for unattended runs. The host key must be pinned already."""
+        with self.central.session(user, password) as session:
+            whoami = session.whoami()
+        self.state.store_credentials(Credentials(whoami.login, password, whoami.centre, whoami.profile))
+        self.state.record("login", login=whoami.login, centre=whoami.centre)
+        log.info(
+            "logged in to the remote server as %s (%s, centre %s, %d dossiers)",
+            whoami.login,
+            whoami.profile,
+            whoami.centre,
+            whoami.dossiers,
+        )
+        return whoami
+
+    def demo_autologin(self) -> WhoAmI | None:
+        """Demo only: pin the key the demo remote published and log in with the demo
+        account, so `make up` leaves the guardian ready. Does nothing when already logged in."""
+        if not self.demo.enabled or self.state.logged_in():
+            return None
+        published_line = self.demo.published_key() if self.demo.key_file else None
+        if published_line is None:
+            raise Refused(f"demo autologin: the remote's public key file {self.demo.key_file} is missing")
+        published = fingerprint_of_line(published_line)
+        presented = self.central.presented_fingerprint()
+        if published != presented:
+            raise HostKeyChanged(f"demo autologin: the remote presents {presented} but published {published}")
+        pinned = self.central.pinned_fingerprint()
+        if pinned is not None and pinned != presented:
+            raise HostKeyChanged(
+                f"demo autologin: a different key ({pinned}) is pinned; run `neocuma-guardian hostkey accept` to change it"
+            )
+        self.central.pin(published)
+        return self.login(self.demo.user, self.demo.password)
+
+    def console_login(self, login: str, password: str) -> str:
+        """The user's login if the password is right; raises Refused otherwise (with the
+        server's reason for another profile). Checked by the remote server when it answers
+        (the server enforces the profile), else against the verifier (a scrypt hash) of this
+        user's last successful login, so the console keeps working while the remote is down.
+        Only a responsable départemental of the centre the guardian serves may enter; before
+        the first ``make login`` nobody may (the console has no centre to serve yet)."""
+        try:
+            centre = self.state.credentials().centre
+        except Refused as error:
+            raise Refused(
+                "le gardien n'est pas encore identifié auprès du serveur distant : lancez d'abord "
+                "`make login` (neocuma-guardian login)"
+            ) from error
+        try:
+            with self.central.session(login, password) as session:
+                whoami = session.whoami()
+        except (HostKeyChanged, HostKeyUnknown) as error:
+            raise Refused(
+                f"la clé d'hôte du serveur distant n'est pas celle épinglée : connexion refusée ({error})"
+            ) from error
+        except Unavailable as error:
+            stored = self.state.document(VERIFIERS).get(login)
+            if stored and verify_password(password, str(stored)):
+                log.warning("console login of %s checked locally: the remote server is unreachable (%s)", login, error)
+                return login
+            raise Refused(
+                "serveur distant injoignable et aucune connexion réussie connue pour ce compte avec ce mot de passe"
+            ) from error
+        except Refused as error:
+            raise Refused("identifiant ou mot de passe refusé par le serveur distant") from error
+        except ApplianceError as error:  # the server's refusal of the profile comes as RemoteRefused
+            raise Refused(str(error)) from error
+        if centre and whoami.centre != centre:
+            raise Refused(f"ce compte est responsable du centre {whoami.centre} ; ce gardien sert le centre {centre}")
+        verifiers = self.state.document(VERIFIERS)
+        verifiers[login] = hash_password(password)
+        self.state.save_document(VERIFIERS, verifiers)
+        log.info("console login of %s (%s)", login, whoami.profile)
+        return whoami.login

@@ -1,0 +1,185 @@
+"""Synchronisation of the local server (manual §12.3.3.4, docs/design.md §3 and §5).
+
+Re-verify the chosen backup, build the new data generation and system-files generation
+beside the live ones, switch both in one committed UPDATE, tell the local server (SIGHUP),
+wait until its /healthz shows the new pair and an application check passes, and roll back
+to the previous pair otherwise. The previous generation is kept; older ones are dropped.
+Refused in fallback mode: fallback work is never silently overwritten.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from appliance.domain.backup_format import VerifiedBackup
+from appliance.domain.backups import Entry, choose_backup
+from appliance.domain.generations import FALLBACK, Live, leftovers, next_generation, to_drop
+from appliance.domain.states import Baseline
+from appliance.errors import ApplianceError, BadRequest, Refused, Unavailable
+from appliance.guardian.ports import BackupsStore, Clock, LocalDatabase, LocalServer, Reporter
+from appliance.guardian.state import GuardianState
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    backup: str
+    data_generation: int
+    system_generation: int | None
+    dossiers: int
+    rows: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SyncJob:
+    database: LocalDatabase
+    local: LocalServer
+    backups: BackupsStore
+    state: GuardianState
+    clock: Clock
+    progress: Reporter
+    health_timeout: float
+
+    def run(self, requested: str | None = None) -> SyncResult:
+        """Make the local server serve the newest backup (or ``requested``); raises Refused
+        (fallback mode, no usable backup), BadRequest (the backup does not verify) or
+        Unavailable; on any failure the local server keeps serving its previous generation."""
+        started = self.clock.monotonic()
+        live = self.database.live()
+        if live.mode == FALLBACK:
+            raise Refused(
+                "le serveur local est en mode secours : la synchronisation écraserait le travail fait en local; "
+                "repassez d'abord en mode veille"
+            )
+        self.progress.update(step="synchronisation : choix et contrôle de la sauvegarde")
+        verified, has_system = self._checked_backup(requested)
+        self._clean_leftovers(live)
+        generation = next_generation(self.database.generations(), live)
+        self.database.create_generation(generation)
+        dossiers = len(verified.manifest.dossiers)
+        self.progress.update(step=f"synchronisation : chargement de la génération {generation}", dossiers=dossiers)
+        system_generation, rows = self._build(generation, verified, has_system, live)
+        self._switch_and_confirm(verified, generation, system_generation, live)
+        self._prune({generation, live.data_generation}, {system_generation, live.system_generation})
+        self.state.save_baselines({d.code: Baseline(d.revision, d.revision) for d in verified.manifest.dossiers})
+        seconds = self.clock.monotonic() - started
+        log.info("synchronisation from %s done: generation %d live in %.1f s", verified.name, generation, seconds)
+        return SyncResult(verified.name, generation, system_generation, dossiers, rows, seconds)
+
+    def _checked_backup(self, requested: str | None) -> tuple[VerifiedBackup, bool]:
+        """The backup to load, its structure and manifest checked (every member's content is
+        checked by the loader as it streams), and whether a verified system.zip goes with it."""
+        entries = [Entry(stored.name, stored.modified) for stored in self.backups.data_backups()]
+        name = choose_backup(entries, self.clock.now(), requested)
+        try:
+            verified = self.backups.verify_data(self.backups.data_opener(name), name, full=False)
+        except BadRequest as error:
+            raise BadRequest(f"la sauvegarde {name} ne se vérifie pas : {error}; synchronisation refusée") from error
+        has_system = self.backups.system_zip() is not None
+        if has_system:
+            try:
+                self.backups.verify_system(self.backups.system_opener())
+            except BadRequest as error:
+                raise BadRequest(f"system.zip ne se vérifie pas : {error}; synchronisation refusée") from error
+        return verified, has_system
+
+    def _build(self, generation: int, verified: VerifiedBackup, has_system: bool, live: Live) -> tuple[int | None, int]:
+        """Load the data generation and install the system files beside the live ones; on
+        any failure remove what was built and raise."""
+        system_generation = live.system_generation
+        try:
+            report = self.database.load_generation(generation, verified)
+            if has_system:
+                self.local.install_system(generation, self.backups.system_opener())
+                system_generation = generation
+        except BadRequest as error:
+            self._drop_new(generation, system_generation != live.system_generation)
+            raise BadRequest(
+                f"la sauvegarde {verified.name} ne se vérifie pas : {error}; synchronisation refusée"
+            ) from error
+        except BaseException:
+            self._drop_new(generation, system_generation != live.system_generation)
+            raise
+        log.info(
+            "generation %d built from %s: %d rows (load %.1f s, count check %.1f s)",
+            generation,
+            verified.name,
+            report.rows,
+            report.load_seconds,
+            report.check_seconds,
+        )
+        return system_generation, report.rows
+
+    def _switch_and_confirm(
+        self, verified: VerifiedBackup, generation: int, system: int | None, previous: Live
+    ) -> None:
+        self.progress.update(step="synchronisation : bascule et contrôle du serveur local")
+        self.database.switch_live(generation, system)
+        log.info("switched the local server to generation %d (system %s)", generation, system)
+        try:
+            self._signal()
+            self._wait_until_serving(len(verified.manifest.dossiers), generation, system)
+        except ApplianceError as error:
+            log.error("the local server did not confirm generation %d (%s): rolling back", generation, error)
+            self.database.switch_live(previous.data_generation, previous.system_generation)
+            self._signal()
+            # Not dropped here: a LAN request that read the control row before the switch back
+            # may still be reading the new generation. The next synchronisation removes it.
+            raise Unavailable(
+                f"le serveur local n'a pas confirmé la nouvelle génération ({error}) : retour à la précédente"
+            ) from error
+
+    def _signal(self) -> None:
+        try:
+            self.local.reload()
+        except ApplianceError as error:
+            # The server reads the control row on every request; SIGHUP only drops caches.
+            log.warning("could not send SIGHUP to the local server: %s", error)
+
+    def _wait_until_serving(self, dossiers: int, generation: int, system: int | None) -> None:
+        deadline = self.clock.monotonic() + self.health_timeout
+        last = "no answer yet"
+        while self.clock.monotonic() < deadline:
+            try:
+                health = self.local.healthz()
+                if (health.get("data_generation"), health.get("system_generation")) == (generation, system):
+                    credentials = self.state.credentials()
+                    seen, count = self.local.dossier_count(credentials.login, credentials.password)
+                    if seen == generation and count == dossiers:
+                        return
+                    last = f"application check saw generation {seen} with {count} dossiers"
+                else:
+                    last = f"/healthz shows {health.get('data_generation')}/{health.get('system_generation')}"
+            except ApplianceError as error:
+                last = str(error)
+            self.clock.sleep(POLL_SECONDS)
+        raise Unavailable(f"after {self.health_timeout:.0f} s: {last}")
+
+    def _drop_new(self, generation: int, system_installed: bool) -> None:
+        try:
+            self.database.drop_generation(generation)
+        except ApplianceError as error:
+            log.error("could not drop generation %d: %s", generation, error)
+        if system_installed:
+            self.local.remove_system(generation)
+
+    def _clean_leftovers(self, live: Live) -> None:
+        """What a guardian killed mid-sync, or a rolled-back switch, left: staging directories
+        and schemas newer than the live generation."""
+        for name in self.local.clean_system_staging():
+            log.info("removed leftover %s", name)
+        self.backups.clean_scratch()
+        for number in leftovers(self.database.generations(), live.data_generation):
+            self.database.drop_generation(number)
+            log.info("removed leftover generation %d of an interrupted synchronisation", number)
+
+    def _prune(self, keep_data: set[int | None], keep_system: set[int | None]) -> None:
+        for number in to_drop(self.database.generations(), keep_data):
+            self.database.drop_generation(number)
+        for number in to_drop(self.local.system_generations(), keep_system):
+            self.local.remove_system(number)
+            log.info("dropped system-files generation g%d", number)

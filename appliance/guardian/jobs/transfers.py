@@ -1,0 +1,135 @@
+"""Dossier transfers (manual §12.3.5): "Descendre vers serveur local" (pull) and "Remonter
+vers serveur distant" (restore), with the safeguards of docs/design.md §5."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from appliance.domain.dossiers import LocalDossier, changed_on_remote, local_work, moved
+from appliance.domain.states import Baseline
+from appliance.errors import BadRequest, Refused
+from appliance.guardian.jobs.local_copies import BEFORE_PULL, RESTORE, LocalCopies
+from appliance.guardian.jobs.remote import stored_session
+from appliance.guardian.ports import BackupsStore, CentralServer, CentralSession, LocalDatabase, Reporter
+from appliance.guardian.state import GuardianState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PullResult:
+    dossiers: list[str]
+    saved: list[str]
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    dossier: str
+    revision: int
+    pre_restore_copy: str
+
+
+def _unknown(codes: list[str], remote: Mapping[str, object]) -> None:
+    unknown = [code for code in codes if code not in remote]
+    if unknown:
+        raise Refused(f"dossier(s) absent(s) du serveur distant ou hors de vos droits : {', '.join(unknown)}")
+
+
+@dataclass(frozen=True)
+class Transfers:
+    database: LocalDatabase
+    central: CentralServer
+    backups: BackupsStore
+    state: GuardianState
+    copies: LocalCopies
+    progress: Reporter
+
+    def pull(self, codes: list[str], overwrite_local: bool = False) -> PullResult:
+        """Download ``codes`` from the remote into the local server, in one transaction (its
+        users see all of them change at once, or none). Refuses dossiers with local work
+        unless ``overwrite_local``, which first saves their local copy under ``backups/local/``."""
+        generation = self.database.live().data_generation
+        if generation is None:
+            raise Refused("le serveur local n'a encore aucune donnée : lancez d'abord une synchronisation")
+        local = self.database.dossiers()
+        busy = [code for code in local_work(local, self.state.baselines()) if code in codes]
+        if busy and not overwrite_local:
+            raise Refused(
+                f"dossier(s) modifié(s) localement : {', '.join(busy)}; la descente écraserait ce travail. "
+                "Remontez-les d'abord, ou relancez avec --overwrite-local (une copie locale est alors gardée)"
+            )
+        saved = [self.copies.save(local[code], BEFORE_PULL).location for code in busy]
+        scratch = self.backups.new_scratch("pull.zip")
+        try:
+            self.progress.update(step=f"descente de {', '.join(codes)}")
+            with stored_session(self.central, self.state) as session:
+                _unknown(codes, session.dossiers())
+                with scratch.writer() as sink:
+                    session.export(codes, sink)
+            verified = self.backups.verify_data(scratch.reader, "pull.zip")
+            if sorted(d.code for d in verified.manifest.dossiers) != sorted(set(codes)):
+                raise BadRequest("the remote sent other dossiers than those asked for")
+            checked = {code: (local[code].revision if code in local else None) for code in codes}
+
+            def guard(now: Mapping[str, LocalDossier]) -> None:
+                late = moved({code: dossier.revision for code, dossier in now.items()}, checked)
+                if late:
+                    raise Refused(
+                        f"dossier(s) modifié(s) localement pendant la descente : {', '.join(late)}; "
+                        "rien n'a été écrit, remontez-les d'abord ou relancez la descente"
+                    )
+
+            self.database.replace_dossiers(generation, verified, verified.manifest.dossiers, guard)
+        finally:
+            scratch.discard()
+        baselines = self.state.baselines()
+        for entry in verified.manifest.dossiers:
+            baselines[entry.code] = Baseline(entry.revision, entry.revision)
+        self.state.save_baselines(baselines)
+        log.info("pulled %s from the remote server", ", ".join(codes))
+        return PullResult(sorted(codes), saved)
+
+    def restore(self, codes: list[str], password: str, overwrite_remote: bool = False) -> list[RestoreResult]:
+        """Push ``codes`` from the local server to the remote, one import (one transaction on
+        the server) each, after the server checked the password typed again. Refuses a
+        dossier that also changed on the remote since its baseline unless ``overwrite_remote``."""
+        local = self.database.dossiers()
+        missing = [code for code in codes if code not in local]
+        if missing:
+            raise Refused(f"dossier(s) absent(s) du serveur local : {', '.join(missing)}")
+        baselines = self.state.baselines()
+        results = []
+        with stored_session(self.central, self.state) as session:
+            remote = session.dossiers()
+            _unknown(codes, remote)
+            changed = [
+                code
+                for code in codes
+                if changed_on_remote(remote[code].revision, local[code].revision, baselines.get(code))
+            ]
+            if changed and not overwrite_remote:
+                raise Refused(
+                    "dossier(s) modifié(s) aussi sur le serveur distant depuis la dernière synchronisation : "
+                    f"{', '.join(changed)}; relancez avec --overwrite-remote pour écraser la version distante "
+                    "(le serveur en garde une copie)"
+                )
+            for number, code in enumerate(codes, start=1):
+                self.progress.update(step=f"remontée de {code}", dossiers=number - 1)
+                results.append(self._restore_one(session, local[code], password))
+                baselines[code] = Baseline(results[-1].revision, local[code].revision)
+                self.state.save_baselines(baselines)
+        return results
+
+    def _restore_one(self, session: CentralSession, dossier: LocalDossier, password: str) -> RestoreResult:
+        copy = self.copies.save(dossier, RESTORE)
+        self.backups.verify_data(copy.reader, copy.name)
+        reply = session.import_dossier(dossier.code, password, copy.reader)
+        log.info(
+            "restored dossier %s to the remote: revision %s, pre-restore copy %s",
+            dossier.code,
+            reply.revision,
+            reply.pre_restore_copy,
+        )
+        return RestoreResult(dossier.code, reply.revision, reply.pre_restore_copy)

@@ -1,0 +1,282 @@
+"""What the guardian's jobs and watchers talk to, as typed protocols. Adapters implement
+them (``appliance/adapters``), ``wiring.py`` picks which, and the unit tests use in-memory
+fakes (``tests/fakes``). Values that cross a port are domain types.
+
+- ``LocalDatabase``: the local MySQL (generations, the control row, dossier rows);
+- ``CentralServer`` and ``CentralSession``: the central NeoCuma server over SSH;
+- ``LocalServer``: the local NeoCuma server (health, application check, reload signal,
+  system-files generations);
+- ``StateStore``: the state volume (small JSON documents and the one lock);
+- ``BackupsStore``: the backups volume (``data/``, ``system.zip``, ``local/``);
+- ``Clock``, ``Notifier``, ``Reporter``: time, alerts, progress.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, BinaryIO, Protocol
+
+from appliance.domain.backup_format import DossierEntry, Manifest, Opener, VerifiedBackup
+from appliance.domain.backups import StoredFile
+from appliance.domain.dossiers import ImportReply, LocalDossier, RemoteDossier
+from appliance.domain.generations import Live, LoadReport
+from appliance.domain.identity import WhoAmI
+
+DossierGuard = Callable[[Mapping[str, LocalDossier]], None]
+"""Called inside a transaction that holds the control row, with the live generation's
+dossiers as they are then; raises (Refused) to stop the change before anything is written."""
+
+
+class Sink(Protocol):
+    def write(self, data: bytes, /) -> int: ...
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime:
+        """The current moment, in UTC."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds of a clock that never jumps, for durations and deadlines."""
+        ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class Reporter(Protocol):
+    def update(self, step: str | None = None, bytes_done: int | None = None, dossiers: int | None = None) -> None:
+        """Tell whoever follows the running job how it is going."""
+        ...
+
+
+class LocalDatabase(Protocol):
+    def live(self) -> Live:
+        """The control row; raises Unavailable when MySQL does not answer."""
+        ...
+
+    def generations(self) -> list[int]:
+        """Numbers of the data generations that exist, ascending."""
+        ...
+
+    def create_generation(self, generation: int) -> None:
+        """Create the empty schema of ``generation``; raises Unavailable if it exists."""
+        ...
+
+    def load_generation(self, generation: int, backup: VerifiedBackup) -> LoadReport:
+        """Fill the empty ``generation`` from ``backup``, checking every member as it loads;
+        raises BadRequest (the data does not match its manifest) or Unavailable."""
+        ...
+
+    def drop_generation(self, generation: int) -> None: ...
+
+    def switch_live(self, data_generation: int | None, system_generation: int | None) -> None:
+        """The swap: one committed UPDATE of the control row."""
+        ...
+
+    def dossiers(self) -> dict[str, LocalDossier]:
+        """The dossiers of the live generation by code ({} before the first synchronisation)."""
+        ...
+
+    def set_mode(self, mode: str, guard: DossierGuard | None = None) -> None:
+        """Write the mode in one transaction holding the control row exclusively (LAN writes
+        in flight finish first); ``guard`` may refuse it inside that transaction."""
+        ...
+
+    def replace_dossiers(
+        self, generation: int, backup: VerifiedBackup, entries: Sequence[DossierEntry], guard: DossierGuard
+    ) -> None:
+        """Replace the rows of ``entries`` in ``generation``, which must still be live, with
+        ``backup``'s, in one transaction (its users see all of them change, or none), after
+        ``guard`` accepted those dossiers as they are under lock (absent ones are missing
+        from its mapping); raises Refused, BadRequest or Unavailable."""
+        ...
+
+    def export_dossier(self, dossier: LocalDossier, login: str, sink: BinaryIO, now: dt.datetime) -> None:
+        """Write the live generation's copy of ``dossier`` into ``sink`` in the backup format."""
+        ...
+
+
+class CentralSession(Protocol):
+    stall_timeout: float
+
+    def __enter__(self) -> CentralSession: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def whoami(self) -> WhoAmI: ...
+
+    def dossiers(self) -> dict[str, RemoteDossier]:
+        """The dossiers in the user's rights, by code."""
+        ...
+
+    def clock(self) -> float:
+        """The central server's time, seconds since the epoch."""
+        ...
+
+    def export(self, codes: Sequence[str], sink: Sink) -> int:
+        """Stream a backup of ``codes`` (all in rights when empty) into ``sink``; returns its
+        size; raises Unavailable (cut, stalled) or a refusal."""
+        ...
+
+    def import_dossier(self, code: str, password: str, backup: Opener) -> ImportReply:
+        """Send the password typed again, then ``backup``; the server checks both."""
+        ...
+
+    def system_manifest(self) -> bytes:
+        """The server-written MANIFEST of the system files."""
+        ...
+
+    def system_file(self, path: str) -> AbstractContextManager[BinaryIO]:
+        """One system file, to read; reads time out after ``stall_timeout``."""
+        ...
+
+
+class CentralServer(Protocol):
+    address: str
+
+    def session(self, login: str, password: str) -> CentralSession:
+        """An authenticated session; raises HostKeyUnknown or HostKeyChanged (Refused) before
+        sending the password, Refused for wrong credentials, Unavailable when unreachable."""
+        ...
+
+    def presented_fingerprint(self) -> str: ...
+
+    def pinned_fingerprint(self) -> str | None: ...
+
+    def pin(self, fingerprint: str) -> str:
+        """Pin the key the server presents if its fingerprint is ``fingerprint``; returns it;
+        raises Refused (nothing pinned) otherwise."""
+        ...
+
+
+class LocalServer(Protocol):
+    def healthz(self) -> dict[str, Any]:
+        """The local server's /healthz; raises Unavailable when it does not answer."""
+        ...
+
+    def dossier_count(self, login: str, password: str) -> tuple[int | None, int]:
+        """Log in to NeoCuma Web and list the dossiers: (data generation, count)."""
+        ...
+
+    def reload(self) -> None:
+        """SIGHUP through the Docker proxy: drop cached system files; raises Unavailable."""
+        ...
+
+    def system_generations(self) -> list[int]:
+        """System-files generations present in the system volume."""
+        ...
+
+    def install_system(self, generation: int, system_zip: Opener) -> int:
+        """Extract a verified system.zip as ``generation`` (beside the live ones, renamed into
+        place once complete); returns the number of files."""
+        ...
+
+    def remove_system(self, generation: int) -> None: ...
+
+    def clean_system_staging(self) -> list[str]:
+        """Remove half-extracted generations a killed run left; returns their names."""
+        ...
+
+
+class StateStore(Protocol):
+    location: str
+
+    def read(self, name: str) -> dict[str, Any]:
+        """The document ``name`` ({} when absent); raises Unavailable when unreadable."""
+        ...
+
+    def write(self, name: str, document: dict[str, Any]) -> None:
+        """Replace ``name`` whole (never half-written), readable by the guardian only."""
+        ...
+
+    def lock(self, what: str) -> AbstractContextManager[None]:
+        """The guardian's one lock; raises Refused at once, naming the holder, when taken."""
+        ...
+
+    def touch(self, name: str) -> None:
+        """Mark ``name`` as changed now (a signal between processes)."""
+        ...
+
+    def touched_at(self, name: str) -> float:
+        """When ``name`` was last touched (0 when never)."""
+        ...
+
+    def secret(self, name: str) -> bytes:
+        """A 32-byte secret kept in the state volume, made on first use."""
+        ...
+
+
+class StagedFile(Protocol):
+    """A file being written under a hidden temporary name; ``commit`` makes it appear."""
+
+    name: str
+    location: str  # the final path, for messages
+
+    def writer(self) -> BinaryIO:
+        """Write the content (a new, empty file); flushed and synced to disk on close."""
+        ...
+
+    def reader(self) -> BinaryIO: ...
+
+    def commit(self) -> None:
+        """Rename to the final name (replacing a file of that name) and sync the directory."""
+        ...
+
+    def discard(self) -> None:
+        """Remove the temporary file; does nothing when committed or already gone."""
+        ...
+
+
+class BackupsStore(Protocol):
+    location: str
+
+    def data_backups(self) -> list[StoredFile]:
+        """The files of ``data/`` (not the hidden temporary ones), newest name first."""
+        ...
+
+    def data_opener(self, name: str) -> Opener: ...
+
+    def manifest(self, name: str) -> Manifest | None:
+        """A quick look: the manifest of a data backup, None when it cannot be read."""
+        ...
+
+    def new_data(self, name: str) -> StagedFile: ...
+
+    def remove_data(self, name: str) -> None: ...
+
+    def system_zip(self) -> StoredFile | None: ...
+
+    def system_opener(self) -> Opener: ...
+
+    def new_system(self) -> StagedFile: ...
+
+    def new_local_copy(self, name: str) -> StagedFile:
+        """A file of ``local/``: a dossier's local copy saved before it is overwritten."""
+        ...
+
+    def new_scratch(self, name: str) -> StagedFile:
+        """A work file (a pull's download); discarded after use, never committed."""
+        ...
+
+    def clean_scratch(self) -> None:
+        """Remove what an interrupted run left in the work area."""
+        ...
+
+    def verify_data(self, opener: Opener, name: str, full: bool = True) -> VerifiedBackup:
+        """The data backup ``opener`` reads, checked in full (every member's size, sha256 and
+        rows) or, with ``full=False``, its structure and manifest only (a loader checks the
+        content as it streams); raises BadRequest naming the first problem."""
+        ...
+
+    def verify_system(self, opener: Opener) -> int:
+        """Check a system.zip against its MANIFEST; returns its file count; raises BadRequest."""
+        ...
+
+
+class Notifier(Protocol):
+    def send(self, subject: str, body: str, payload: dict[str, Any]) -> None:
+        """Send an alert by every channel configured (email: subject and body; webhook:
+        payload as JSON); a failing channel is logged, never raised."""
+        ...

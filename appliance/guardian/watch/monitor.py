@@ -1,0 +1,159 @@
+"""The monitor: probes every part, evaluates the four indicators (``domain.health``), logs
+and notifies each change of colour, and keeps a snapshot (``status.json``) that the console,
+/metrics and ``neocuma-guardian check`` read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from appliance.domain.backups import parse_backup_name
+from appliance.domain.dossiers import dossier_rows
+from appliance.domain.health import Facts, Indicator, evaluate
+from appliance.errors import ApplianceError
+from appliance.guardian.jobs.listing import newest_backup
+from appliance.guardian.jobs.remote import stored_session
+from appliance.guardian.ports import BackupsStore, CentralServer, Clock, LocalDatabase, LocalServer, Notifier
+from appliance.guardian.settings_store import SettingsStore
+from appliance.guardian.state import INDICATORS, STATUS, GuardianState, stamp
+from appliance.guardian.watch.notify import send_change
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    skew_limit: float
+    backup_max_age: dt.timedelta
+
+
+@dataclass(frozen=True)
+class Monitor:
+    central: CentralServer
+    local: LocalServer
+    database: LocalDatabase
+    backups: BackupsStore
+    state: GuardianState
+    settings: SettingsStore
+    notifier: Notifier
+    clock: Clock
+    thresholds: Thresholds
+    console_url: str
+
+    def _probe_remote(self) -> tuple[bool, str | None, float | None, dict[str, int]]:
+        try:
+            with stored_session(self.central, self.state) as session:
+                before = self.clock.now().timestamp()
+                remote_time = session.clock()
+                after = self.clock.now().timestamp()
+                remote = session.dossiers()
+            rows = dossier_rows(remote, self.database.dossiers(), self.state.baselines())
+            states = Counter(row.state.state for row in rows)
+            return True, None, remote_time - (before + after) / 2, dict(states)
+        except ApplianceError as error:
+            return False, str(error), None, {}
+
+    def _probe_local(self) -> tuple[dict[str, Any] | None, str | None, bool | None]:
+        try:
+            health = self.local.healthz()
+        except ApplianceError as error:
+            return None, str(error), None
+        if health.get("data_generation") is None:
+            return health, None, None
+        try:
+            credentials = self.state.credentials()
+            _generation, count = self.local.dossier_count(credentials.login, credentials.password)
+            if count == 0:
+                return health, "aucun dossier visible pour le compte du guardian", False
+            return health, None, True
+        except ApplianceError as error:
+            return health, str(error), False
+
+    def collect_facts(self) -> tuple[Facts, dict[str, Any]]:
+        """What the indicators are evaluated from; a part that cannot be read says why."""
+        now = self.clock.now()
+        remote_ok, remote_error, skew, states = self._probe_remote()
+        health, local_error, app_ok = self._probe_local()
+        history = self.state.history()
+        try:
+            enabled = self.settings.load()[0].backups_enabled
+        except ApplianceError:
+            enabled = False
+        newest = newest_backup(self.backups)
+        scheduled, synced = history.get("scheduled"), history.get("sync")
+        facts = Facts(
+            now=now,
+            remote_ok=remote_ok,
+            remote_error=remote_error,
+            clock_skew=skew,
+            skew_limit=self.thresholds.skew_limit,
+            backups_enabled=enabled,
+            last_scheduled_ok=None if scheduled is None else bool(scheduled.get("ok")),
+            last_scheduled_error=None if scheduled is None else scheduled.get("error"),
+            last_backup_at=parse_backup_name(newest) if newest else None,
+            backup_max_age=self.thresholds.backup_max_age,
+            watching_since=self.state.watching_since(),
+            local_health=health,
+            local_error=local_error,
+            local_app_ok=app_ok,
+            last_sync_ok=None if synced is None else bool(synced.get("ok")),
+            last_sync_error=None if synced is None else synced.get("error"),
+            last_sync_backup=None if synced is None else synced.get("backup"),
+            newest_backup=newest,
+            mode=None if health is None else health.get("mode"),
+        )
+        extra = {"dossiers_by_state": states, "clock_skew": skew, "newest_backup": newest}
+        return facts, extra
+
+    def evaluate_and_record(self) -> list[dict[str, Any]]:
+        """Probe, evaluate, log and notify changes, save the snapshot; returns the indicators."""
+        facts, extra = self.collect_facts()
+        indicators = evaluate(facts)
+        previous = self.state.document(INDICATORS)
+        now = stamp(facts.now)
+        current: dict[str, Any] = {}
+        try:
+            centre = self.state.credentials().centre
+        except ApplianceError:
+            centre = ""
+        for indicator in indicators:
+            before = previous.get(indicator.name)
+            if before is not None and bool(before["green"]) == indicator.green:
+                since = str(before["since"])
+            else:
+                since = now
+                self._announce(indicator, before, indicators, centre, since)
+            current[indicator.name] = {
+                "green": indicator.green,
+                "cause": indicator.cause,
+                "since": since,
+                "label": indicator.label,
+            }
+        self.state.save_document(INDICATORS, current)
+        snapshot = {
+            "at": now,
+            "indicators": [dict(current[i.name], name=i.name) for i in indicators],
+            "clock_skew": extra["clock_skew"],
+            "dossiers_by_state": extra["dossiers_by_state"],
+            "newest_backup": extra["newest_backup"],
+            "mode": facts.mode,
+            "data_generation": None if facts.local_health is None else facts.local_health.get("data_generation"),
+        }
+        self.state.save_document(STATUS, snapshot)
+        return list(snapshot["indicators"])
+
+    def _announce(
+        self, indicator: Indicator, before: dict[str, Any] | None, indicators: list[Indicator], centre: str, since: str
+    ) -> None:
+        colour = "vert" if indicator.green else "ROUGE"
+        if before is None:
+            log.info("indicateur %s : état initial %s — %s", indicator.label, colour, indicator.cause)
+            return
+        if indicator.green:
+            log.info("indicateur %s : ROUGE → vert — %s", indicator.label, indicator.cause)
+        else:
+            log.warning("indicateur %s : vert → ROUGE — %s", indicator.label, indicator.cause)
+        send_change(self.notifier, indicator, indicators, centre, since, self.console_url)

@@ -1,0 +1,91 @@
+"""The state of every part, as facts (the colours and their history come with the console):
+the remote server, the backups, the local server, the synchronisation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from appliance.errors import ApplianceError
+from appliance.guardian.jobs.remote import stored_session
+from appliance.guardian.ports import BackupsStore, CentralServer, Clock, LocalDatabase, LocalServer
+from appliance.guardian.state import GuardianState, stamp
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    central: CentralServer
+    local: LocalServer
+    database: LocalDatabase
+    backups: BackupsStore
+    state: GuardianState
+    clock: Clock
+
+    def collect(self) -> dict[str, Any]:
+        """Every fact status needs; each part that cannot be read says why instead of failing."""
+        history = self.state.history()
+        facts: dict[str, Any] = {"at": stamp(self.clock.now()), "history": history}
+        try:
+            login = self.state.credentials().login
+            with stored_session(self.central, self.state) as session:
+                whoami = session.whoami()
+            facts["remote"] = {"ok": True, "user": login, "centre": whoami.centre, "dossiers": whoami.dossiers}
+        except ApplianceError as error:
+            facts["remote"] = {"ok": False, "error": str(error)}
+        backups = self.backups.data_backups()
+        facts["backups"] = {
+            "count": len(backups),
+            "latest": backups[0].name if backups else None,
+            "system_zip": self.backups.system_zip() is not None,
+        }
+        try:
+            health = self.local.healthz()
+            facts["local"] = {"ok": health.get("status") == "ok", "health": health}
+        except ApplianceError as error:
+            facts["local"] = {"ok": False, "error": str(error)}
+        try:
+            live = self.database.live()
+            facts["control"] = {
+                "data_generation": live.data_generation,
+                "system_generation": live.system_generation,
+                "mode": live.mode,
+            }
+        except ApplianceError as error:
+            facts["control"] = {"error": str(error)}
+        return facts
+
+
+def lines(facts: dict[str, Any]) -> list[str]:
+    """The facts for a person, in French."""
+    remote, local, control, history = facts["remote"], facts["local"], facts.get("control", {}), facts["history"]
+    out = []
+    if remote["ok"]:
+        out.append(
+            f"Serveur NeoCuma distant : joignable ({remote['user']}, centre {remote['centre']}, {remote['dossiers']} dossiers)"
+        )
+    else:
+        out.append(f"Serveur NeoCuma distant : injoignable ou refusé — {remote['error']}")
+    backup = history.get("backup", {})
+    latest = facts["backups"]["latest"]
+    out.append(
+        f"Sauvegardes : dernière {latest or 'aucune'}"
+        + (f" (échec le {backup['at']} : {backup.get('error')})" if backup and not backup.get("ok") else "")
+    )
+    if local["ok"]:
+        generation = local["health"].get("data_generation")
+        state = "jamais synchronisé" if generation is None else f"génération {generation}"
+        out.append(f"Serveur NeoCuma local : en service, {state}, mode {local['health'].get('mode')}")
+    else:
+        out.append(f"Serveur NeoCuma local : indisponible — {local['error']}")
+    synced = history.get("sync")
+    if synced is None:
+        out.append("Synchronisation : jamais faite")
+    elif synced.get("ok"):
+        out.append(
+            f"Synchronisation : {synced['at']} depuis {synced.get('backup')} (génération {synced.get('data_generation')})"
+        )
+    else:
+        out.append(f"Synchronisation : échec le {synced['at']} — {synced.get('error')}")
+    if control.get("mode") == "fallback":
+        out.append("Mode secours actif : la synchronisation est suspendue")
+    return out

@@ -1,0 +1,164 @@
+"""The guardian's one composition root: the real adapters built from the typed
+configuration (``adapters``), and the jobs and watchers built once over any set of ports
+(``build``). The CLI, the daemon and the console call ``build``; the unit tests call it
+with in-memory fakes (tests/fakes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from appliance.adapters.backups_store import FilesystemBackups
+from appliance.adapters.central import SshCentralServer
+from appliance.adapters.clock import SystemClock
+from appliance.adapters.config_files import read_centres, read_settings_seed, read_text
+from appliance.adapters.local_database import MysqlLocalDatabase
+from appliance.adapters.local_server import HttpLocalServer, LocalContainer, LocalWeb
+from appliance.adapters.notifier import MailAndWebhookNotifier, MailSettings
+from appliance.adapters.state_store import FileStateStore
+from appliance.configuration import GuardianConfig
+from appliance.guardian.jobs.actions import Actions
+from appliance.guardian.jobs.backup import BackupJob
+from appliance.guardian.jobs.identification import DemoLogin, Identification
+from appliance.guardian.jobs.local_copies import LocalCopies
+from appliance.guardian.jobs.modes import Modes
+from appliance.guardian.jobs.progress import Progress
+from appliance.guardian.jobs.sync import SyncJob
+from appliance.guardian.jobs.transfers import Transfers
+from appliance.guardian.ports import (
+    BackupsStore,
+    CentralServer,
+    Clock,
+    LocalDatabase,
+    LocalServer,
+    Notifier,
+    StateStore,
+)
+from appliance.guardian.settings_store import Centres, Seed, SettingsStore
+from appliance.guardian.state import GuardianState
+from appliance.guardian.watch.check import CheckLimits
+from appliance.guardian.watch.monitor import Monitor, Thresholds
+from appliance.guardian.watch.status import StatusReport
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Everything the guardian talks to."""
+
+    clock: Clock
+    state_store: StateStore
+    backups: BackupsStore
+    database: LocalDatabase
+    central: CentralServer
+    local: LocalServer
+    notifier: Notifier
+    centres: Centres
+    settings_seed: Seed
+    published_key: Callable[[], str | None]
+
+
+def adapters(config: GuardianConfig) -> Ports:
+    """The real adapters; nothing connects until first used."""
+    state_dir, backups_dir = config.state.dir, config.backups.dir
+    local = config.local
+    notify = config.notify
+    return Ports(
+        clock=SystemClock(),
+        state_store=FileStateStore(state_dir),
+        backups=FilesystemBackups(backups_dir),
+        database=MysqlLocalDatabase(
+            _Account(local.db_host, local.db_port, local.db_user, local.db_password), backups_dir / ".work"
+        ),
+        central=SshCentralServer(
+            config.remote.host, config.remote.port, state_dir / "known_hosts", float(config.remote.transfer_timeout)
+        ),
+        local=HttpLocalServer(
+            LocalWeb(local.server_url), LocalContainer(local.docker_url, local.server_service), local.system_dir
+        ),
+        notifier=MailAndWebhookNotifier(
+            MailSettings(
+                notify.smtp_host,
+                notify.smtp_port,
+                notify.smtp_starttls,
+                notify.smtp_user,
+                notify.smtp_password,
+                notify.mail_from,
+                notify.mail_to,
+            ),
+            notify.webhook_url,
+        ),
+        centres=lambda: read_centres(config.schedule.centres_file),
+        settings_seed=lambda: read_settings_seed(config.schedule.settings_seed),
+        published_key=lambda: read_text(Path(config.remote.host_key_file)) if config.remote.host_key_file else None,
+    )
+
+
+@dataclass(frozen=True)
+class _Account:
+    host: str
+    port: int
+    user: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"Account(host={self.host!r}, port={self.port}, user={self.user!r})"
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The guardian as its faces use it: its jobs and watchers, built once."""
+
+    config: GuardianConfig
+    ports: Ports
+    state: GuardianState
+    progress: Progress
+    settings: SettingsStore
+    identification: Identification
+    actions: Actions
+    monitor: Monitor
+    status: StatusReport
+    check_limits: CheckLimits
+
+
+def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
+    """Hand each job and watcher the ports it needs (the real adapters unless ``ports``)."""
+    ports = ports or adapters(config)
+    clock = ports.clock
+    state = GuardianState(ports.state_store, clock)
+    progress = Progress()
+    settings = SettingsStore(state, ports.centres, ports.settings_seed, str(config.schedule.centres_file))
+    copies = LocalCopies(ports.database, ports.backups, state, clock)
+    demo = config.demo
+    identification = Identification(
+        ports.central,
+        state,
+        DemoLogin(demo.autologin, demo.user, demo.password, ports.published_key, config.remote.host_key_file),
+    )
+    actions = Actions(
+        state=state,
+        clock=clock,
+        backup=BackupJob(ports.central, state, ports.backups, clock, progress, config.backups.keep),
+        sync_job=SyncJob(
+            ports.database, ports.local, ports.backups, state, clock, progress, float(config.local.health_timeout)
+        ),
+        transfers=Transfers(ports.database, ports.central, ports.backups, state, copies, progress),
+        modes=Modes(ports.database, state, copies),
+    )
+    max_age = dt.timedelta(hours=config.monitor.max_backup_age_hours)
+    monitor = Monitor(
+        central=ports.central,
+        local=ports.local,
+        database=ports.database,
+        backups=ports.backups,
+        state=state,
+        settings=settings,
+        notifier=ports.notifier,
+        clock=clock,
+        thresholds=Thresholds(float(config.monitor.skew_limit), max_age),
+        console_url=f"http://localhost:{config.console.port}/",
+    )
+    status = StatusReport(ports.central, ports.local, ports.database, ports.backups, state, clock)
+    limits = CheckLimits(float(config.monitor.interval), max_age, float(config.monitor.skew_limit))
+    return Parts(config, ports, state, progress, settings, identification, actions, monitor, status, limits)

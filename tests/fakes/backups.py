@@ -1,0 +1,139 @@
+"""An in-memory backups volume: files by name with their time, staged files that appear
+only on commit, a disk that can fill up, and verification by the real format readers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import io
+from typing import BinaryIO
+
+from appliance.adapters.backup_reader import open_backup, verify_backup
+from appliance.adapters.system_zip import verify_system_zip
+from appliance.domain.backup_format import Manifest, Opener, VerifiedBackup
+from appliance.domain.backups import StoredFile
+from tests.fakes.basics import FakeClock
+
+DATA, SYSTEM, LOCAL, WORK = "data", "system", "local", "work"
+
+
+class _Writer(io.BytesIO):
+    """Keeps what was written when closed; raises ENOSPC past the volume's free space."""
+
+    def __init__(self, staged: MemoryStaged) -> None:
+        super().__init__()
+        self.staged = staged
+
+    def write(self, data: bytes, /) -> int:  # type: ignore[override]
+        store = self.staged.store
+        if store.free is not None and store.used() + self.tell() + len(data) > store.free:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return super().write(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.staged.content = self.getvalue()
+        super().close()
+
+
+class MemoryStaged:
+    def __init__(self, store: MemoryBackups, area: str, name: str) -> None:
+        self.store = store
+        self.area = area
+        self.name = name
+        self.location = f"/var/lib/guardian/backups/{area}/{name}"
+        self.content = b""
+        self.committed = False
+        store.staged.append(self)
+
+    def writer(self) -> BinaryIO:
+        return _Writer(self)
+
+    def reader(self) -> BinaryIO:
+        return io.BytesIO(self.content)
+
+    def commit(self) -> None:
+        if self.store.fail_commit is not None:
+            raise self.store.fail_commit
+        self.store.put(self.area, self.name, self.content)
+        self.committed = True
+
+    def discard(self) -> None:
+        if self.in_progress():
+            self.store.discarded.append(self.name)
+        self.content = b""
+
+    def in_progress(self) -> bool:
+        return not self.committed and bool(self.content)
+
+
+class MemoryBackups:
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.location = "/var/lib/guardian/backups"
+        self.files: dict[str, dict[str, tuple[bytes, dt.datetime]]] = {DATA: {}, SYSTEM: {}, LOCAL: {}, WORK: {}}
+        self.staged: list[MemoryStaged] = []
+        self.discarded: list[str] = []
+        self.free: int | None = None  # bytes the volume can still take; None: plenty
+        self.fail_commit: OSError | None = None
+        self.scratch_cleaned = 0
+
+    def used(self) -> int:
+        return sum(len(data) for area in self.files.values() for data, _ in area.values())
+
+    def put(self, area: str, name: str, content: bytes, modified: dt.datetime | None = None) -> None:
+        self.files[area][name] = (content, modified or self.clock.now())
+
+    def data_backups(self) -> list[StoredFile]:
+        files = [StoredFile(n, len(d), m) for n, (d, m) in self.files[DATA].items() if not n.startswith(".")]
+        return sorted(files, key=lambda stored: stored.name, reverse=True)
+
+    def data_opener(self, name: str) -> Opener:
+        content = self.files[DATA][name][0]
+        return lambda: io.BytesIO(content)
+
+    def manifest(self, name: str) -> Manifest | None:
+        try:
+            return open_backup(self.data_opener(name), name=name).manifest
+        except Exception:
+            return None
+
+    def new_data(self, name: str) -> MemoryStaged:
+        return MemoryStaged(self, DATA, name)
+
+    def remove_data(self, name: str) -> None:
+        del self.files[DATA][name]
+
+    def system_zip(self) -> StoredFile | None:
+        found = self.files[SYSTEM].get("system.zip")
+        return None if found is None else StoredFile("system.zip", len(found[0]), found[1])
+
+    def system_opener(self) -> Opener:
+        content = self.files[SYSTEM]["system.zip"][0]
+        return lambda: io.BytesIO(content)
+
+    def new_system(self) -> MemoryStaged:
+        return MemoryStaged(self, SYSTEM, "system.zip")
+
+    def new_local_copy(self, name: str) -> MemoryStaged:
+        return MemoryStaged(self, LOCAL, name)
+
+    def new_scratch(self, name: str) -> MemoryStaged:
+        return MemoryStaged(self, WORK, name)
+
+    def clean_scratch(self) -> None:
+        self.scratch_cleaned += 1
+        self.files[WORK].clear()
+
+    def verify_data(self, opener: Opener, name: str, full: bool = True) -> VerifiedBackup:
+        return verify_backup(opener, name=name) if full else open_backup(opener, name=name)
+
+    def verify_system(self, opener: Opener) -> int:
+        return len(verify_system_zip(opener))
+
+    # For the tests -------------------------------------------------------------------
+    def data_names(self) -> list[str]:
+        return sorted(self.files[DATA])
+
+    def local_copies(self) -> dict[str, bytes]:
+        return {name: data for name, (data, _) in self.files[LOCAL].items()}

@@ -1,0 +1,129 @@
+"""An in-memory local MySQL: the control row, generations holding dossiers (with their
+revisions and the members they were loaded from), loads that check every member like the
+real loader, transactions that run the guard first, and faults to inject."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from appliance.adapters.backup_reader import verify_members
+from appliance.domain.backup_format import DossierEntry, VerifiedBackup
+from appliance.domain.dossiers import LocalDossier
+from appliance.domain.generations import Live, LoadReport
+from appliance.errors import ApplianceError, Refused, Unavailable
+from tests.support.backups import Dossier, backup_zip
+
+Guard = Callable[[Mapping[str, LocalDossier]], None]
+
+
+@dataclass
+class Generation:
+    dossiers: dict[str, LocalDossier] = field(default_factory=dict)
+    loaded_from: str | None = None
+
+
+class FakeDatabase:
+    def __init__(self) -> None:
+        self.control = Live(None, None, "standby")
+        self.schemas: dict[int, Generation] = {}
+        self.fail_load: ApplianceError | None = None
+        self.fail_switch: ApplianceError | None = None
+        self.down: bool = False
+        self.before_guard: Callable[[FakeDatabase], None] | None = None  # a LAN write racing the job
+        self.switches: list[tuple[int | None, int | None]] = []
+        self.replaced: list[list[str]] = []
+        self.modes: list[str] = []
+        self.exported: list[str] = []
+
+    def _up(self) -> None:
+        if self.down:
+            raise Unavailable("cannot connect to MySQL at mysql:3306 as neocuma_guardian: refused")
+
+    def live(self) -> Live:
+        self._up()
+        return self.control
+
+    def generations(self) -> list[int]:
+        self._up()
+        return sorted(self.schemas)
+
+    def create_generation(self, generation: int) -> None:
+        self._up()
+        if generation in self.schemas:
+            raise Unavailable(f"cannot create schema neocuma_g{generation}: it exists")
+        self.schemas[generation] = Generation()
+
+    def load_generation(self, generation: int, backup: VerifiedBackup) -> LoadReport:
+        self._up()
+        if self.fail_load is not None:
+            raise self.fail_load
+        verify_members(backup, backup.manifest.all_members())  # as the loader: every member, as it streams
+        rows = sum(d.rows() for d in backup.manifest.dossiers)
+        self.schemas[generation] = Generation(
+            {d.code: LocalDossier(d.id, d.code, f"CUMA {d.code}", d.revision) for d in backup.manifest.dossiers},
+            backup.name,
+        )
+        return LoadReport(rows, 0, 0.1, 0.1)
+
+    def drop_generation(self, generation: int) -> None:
+        self._up()
+        self.schemas.pop(generation, None)
+
+    def switch_live(self, data_generation: int | None, system_generation: int | None) -> None:
+        self._up()
+        if self.fail_switch is not None:
+            raise self.fail_switch
+        self.control = Live(data_generation, system_generation, self.control.mode)
+        self.switches.append((data_generation, system_generation))
+
+    def dossiers(self) -> dict[str, LocalDossier]:
+        self._up()
+        live = self.control.data_generation
+        return {} if live is None else dict(self.schemas[live].dossiers)
+
+    def set_mode(self, mode: str, guard: Guard | None = None) -> None:
+        self._up()
+        if self.before_guard is not None:
+            self.before_guard(self)
+        if guard is not None and self.control.data_generation is not None:
+            guard(self.dossiers())
+        self.control = Live(self.control.data_generation, self.control.system_generation, mode)
+        self.modes.append(mode)
+
+    def replace_dossiers(
+        self, generation: int, backup: VerifiedBackup, entries: Sequence[DossierEntry], guard: Guard
+    ) -> None:
+        self._up()
+        if self.control.data_generation != generation:
+            raise Unavailable("the live generation changed meanwhile; nothing was written, try again")
+        if self.before_guard is not None:
+            self.before_guard(self)
+        wanted = {entry.code for entry in entries}
+        guard({code: d for code, d in self.dossiers().items() if code in wanted})
+        live = self.schemas[generation]
+        for entry in entries:
+            live.dossiers[entry.code] = LocalDossier(entry.id, entry.code, f"CUMA {entry.code}", entry.revision)
+        self.replaced.append(sorted(wanted))
+
+    def export_dossier(self, dossier: LocalDossier, login: str, sink: BinaryIO, now: dt.datetime) -> None:
+        self._up()
+        if self.control.data_generation is None:
+            raise Refused("le serveur local n'a aucune donnée")
+        sink.write(backup_zip([Dossier(dossier.id, dossier.code, dossier.revision)], login=login))
+        self.exported.append(dossier.code)
+
+    # For the tests -------------------------------------------------------------------
+    def write(self, code: str) -> None:
+        """A LAN user enters a bon in fallback: the dossier's revision moves."""
+        live = self.schemas[self.control.data_generation or 0]
+        before = live.dossiers[code]
+        live.dossiers[code] = LocalDossier(before.id, before.code, before.name, before.revision + 1)
+
+    def set_live(self, generation: int, dossiers: Sequence[Dossier], mode: str = "standby") -> None:
+        self.schemas[generation] = Generation(
+            {d.code: LocalDossier(d.id, d.code, d.label, d.revision) for d in dossiers}, "seeded"
+        )
+        self.control = Live(generation, generation, mode)

@@ -1,0 +1,71 @@
+"""A whole guardian over fakes, built by the real wiring: ``FakeWorld`` holds every fake
+port so a test arranges the world, runs a job through ``world.parts`` and looks at the
+fakes afterwards."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from appliance.configuration import GuardianConfig, load_guardian
+from appliance.domain.centres import Centre, parse_centres
+from appliance.domain.identity import Credentials
+from appliance.guardian.state import GuardianState
+from appliance.guardian.wiring import Parts, Ports, build
+from tests.fakes.backups import MemoryBackups
+from tests.fakes.basics import FakeClock, FakeNotifier, MemoryStateStore
+from tests.fakes.database import FakeDatabase
+from tests.fakes.servers import PASSWORD, FakeCentral, FakeLocalServer
+from tests.support.backups import Dossier
+
+ROOT = Path(__file__).resolve().parents[2]
+CENTRES = parse_centres(tomllib.loads((ROOT / "config" / "centres.toml").read_text(encoding="utf-8")))
+DOSSIERS = [Dossier(100001, "120001", 5), Dossier(100002, "120002", 3), Dossier(100003, "120003", 8)]
+
+
+def config(**environment: str) -> GuardianConfig:
+    return load_guardian(Path("/nonexistent/guardian.toml"), {"NEOCUMA_DB_PASSWORD": "x", **environment})
+
+
+@dataclass
+class FakeWorld:
+    clock: FakeClock = field(default_factory=FakeClock)
+    central: FakeCentral = field(default_factory=lambda: FakeCentral({d.code: d for d in DOSSIERS}))
+    database: FakeDatabase = field(default_factory=FakeDatabase)
+    notifier: FakeNotifier = field(default_factory=FakeNotifier)
+    centres: list[Centre] = field(default_factory=lambda: list(CENTRES))
+    seed: dict[str, Any] | None = None
+    published_key: str | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.state_store = MemoryStateStore(self.clock)
+        self.backups = MemoryBackups(self.clock)
+        self.local = FakeLocalServer(self.database)
+        self.central.time_source = lambda: self.clock.now().timestamp()
+        self.config = config(**self.environment)
+        self.ports = Ports(
+            clock=self.clock,
+            state_store=self.state_store,
+            backups=self.backups,
+            database=self.database,
+            central=self.central,
+            local=self.local,
+            notifier=self.notifier,
+            centres=lambda: self.centres,
+            settings_seed=lambda: None if self.seed is None else (self.seed, "/etc/neocuma/guardian-settings.toml"),
+            published_key=lambda: self.published_key,
+        )
+        self.parts: Parts = build(self.config, self.ports)
+
+    @property
+    def state(self) -> GuardianState:
+        return self.parts.state
+
+    def log_in(self, login: str = "resp.fd12", centre: str = "FD12") -> None:
+        self.state.store_credentials(Credentials(login, PASSWORD, centre, "responsable_departemental"))
+
+    def history(self, job: str) -> dict[str, Any]:
+        return dict(self.state.history().get(job, {}))

@@ -1,0 +1,219 @@
+"""The central server and the local server as fakes: accounts with profiles, dossiers in
+rights with revisions, exports that are valid backups (or cut, or stalled), imports that
+check the password typed again, host keys to pin, and a local server whose /healthz
+follows the fake database's control row unless told to lag or fail."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from appliance.adapters.system_zip import verify_system_zip
+from appliance.domain.backup_format import Opener
+from appliance.domain.dossiers import ImportReply, RemoteDossier
+from appliance.domain.identity import WhoAmI
+from appliance.errors import HostKeyChanged, HostKeyUnknown, Refused, RemoteRefused, Unavailable
+from tests.fakes.database import FakeDatabase
+from tests.support.backups import Dossier, backup_members, system_files_manifest, zip_members
+
+KEY = "SHA256:centralKeyOfTheDemo0000000000000000000000"
+OTHER_KEY = "SHA256:anotherKey000000000000000000000000000000000"
+PASSWORD = "Demo-FD12-2026"
+
+
+@dataclass
+class Account:
+    password: str
+    profile: str = "responsable_departemental"
+    centre: str = "FD12"
+
+
+@dataclass
+class FakeCentral:
+    """The central server: ``dossiers`` are those in the responsable's rights."""
+
+    dossiers: dict[str, Dossier] = field(default_factory=dict)
+    exporte: set[str] = field(default_factory=set)
+    accounts: dict[str, Account] = field(
+        default_factory=lambda: {
+            "resp.fd12": Account(PASSWORD),
+            "resp.fd24": Account(PASSWORD, centre="FD24"),
+            "compta.fd12": Account(PASSWORD, profile="comptable_departemental"),
+        }
+    )
+    system_files: dict[str, bytes] = field(default_factory=lambda: {"modeles/facture.html": b"<p>facture</p>"})
+    presented: str = KEY
+    pinned: str | None = KEY
+    reachable: bool = True
+    cut_after: int | None = None  # bytes of an export sent before the link drops
+    stall: bool = False
+    lying_system_file: bytes | None = None  # served instead of a system file (its MANIFEST is true)
+    export_login: str | None = None  # the login the server writes in its manifests (None: the caller's)
+    tamper: Callable[[dict[str, bytes]], None] | None = None  # changes an export's members after the manifest
+    skew: float = 0.0  # seconds the central clock is ahead of the guardian's
+    time_source: Callable[[], float] = time.time
+    address: str = "remote-neocuma:2222"
+    sessions: int = 0
+    imports: list[tuple[str, str]] = field(default_factory=list)
+    sent: list[bytes] = field(default_factory=list)
+
+    def session(self, login: str, password: str) -> FakeSession:
+        if not self.reachable:
+            raise Unavailable(f"the remote server {self.address} cannot be reached: [Errno 113] No route to host")
+        if self.pinned is None:
+            raise HostKeyUnknown(f"no host key pinned for {self.address}; it presents {self.presented}")
+        if self.pinned != self.presented:
+            raise HostKeyChanged(
+                f"the host key of {self.address} CHANGED: pinned {self.pinned}, presented {self.presented}"
+            )
+        account = self.accounts.get(login)
+        if account is None or account.password != password:
+            raise Refused(f"the remote server refused the login of {login}: wrong user or password")
+        self.sessions += 1
+        return FakeSession(self, login, account)
+
+    def presented_fingerprint(self) -> str:
+        if not self.reachable:
+            raise Unavailable(f"the remote server {self.address} cannot be reached")
+        return self.presented
+
+    def pinned_fingerprint(self) -> str | None:
+        return self.pinned
+
+    def pin(self, fingerprint: str) -> str:
+        if fingerprint != self.presented:
+            raise Refused(f"the remote presents {self.presented}, not {fingerprint}: nothing was pinned")
+        self.pinned = fingerprint
+        return fingerprint
+
+    def write(self, code: str) -> None:
+        """A change on the central server: the dossier's revision moves."""
+        before = self.dossiers[code]
+        self.dossiers[code] = Dossier(before.id, before.code, before.revision + 1, before.name, before.rows)
+
+
+class FakeSession:
+    stall_timeout = 60.0
+
+    def __init__(self, central: FakeCentral, login: str, account: Account) -> None:
+        self.central = central
+        self.login = login
+        self.account = account
+
+    def __enter__(self) -> FakeSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def _guardian_only(self) -> None:
+        if self.account.profile != "responsable_departemental":
+            raise RemoteRefused("profile", "le profil responsable départemental est requis", 1)
+
+    def whoami(self) -> WhoAmI:
+        self._guardian_only()
+        return WhoAmI(self.login, self.account.profile, self.account.centre, len(self.central.dossiers))
+
+    def dossiers(self) -> dict[str, RemoteDossier]:
+        self._guardian_only()
+        return {
+            code: RemoteDossier(code, d.label, d.revision, code in self.central.exporte)
+            for code, d in self.central.dossiers.items()
+        }
+
+    def clock(self) -> float:
+        return self.central.time_source() + self.central.skew
+
+    def export(self, codes: Sequence[str], sink: io.RawIOBase | BinaryIO) -> int:
+        self._guardian_only()
+        unknown = [code for code in codes if code not in self.central.dossiers]
+        if unknown:
+            raise RemoteRefused("rights", f"dossier(s) hors de vos droits : {', '.join(unknown)}", 1)
+        chosen = [self.central.dossiers[code] for code in (codes or sorted(self.central.dossiers))]
+        members = backup_members(chosen, login=self.central.export_login or self.login, centre=self.account.centre)
+        if self.central.tamper is not None:
+            self.central.tamper(members)
+        data = zip_members(members)
+        if self.central.stall:
+            raise Unavailable("nothing received from the remote server for 60 s after 0 bytes: transfer abandoned")
+        if self.central.cut_after is not None:
+            sink.write(data[: self.central.cut_after])
+            raise Unavailable(f"the connection to the remote server was lost after {self.central.cut_after} bytes")
+        for start in range(0, len(data), 300 * 1024):
+            sink.write(data[start : start + 300 * 1024])
+        return len(data)
+
+    def import_dossier(self, code: str, password: str, backup: Opener) -> ImportReply:
+        self._guardian_only()
+        if password != self.account.password:
+            raise RemoteRefused("wrong_password", "mot de passe incorrect", 1)
+        if code in self.central.exporte:
+            raise RemoteRefused("exporte", f"le dossier {code} est exporté", 1)
+        with backup() as handle:
+            self.central.sent.append(handle.read())
+        self.central.write(code)
+        self.central.imports.append((self.login, code))
+        return ImportReply(self.central.dossiers[code].revision, f"{code}/pre-restore-1.zip")
+
+    def system_manifest(self) -> bytes:
+        return system_files_manifest(self.central.system_files)
+
+    @contextlib.contextmanager
+    def system_file(self, path: str) -> Iterator[BinaryIO]:
+        if self.central.stall:
+            raise TimeoutError("timed out")
+        lie = self.central.lying_system_file
+        yield io.BytesIO(lie if lie is not None else self.central.system_files[path])
+
+
+class FakeLocalServer:
+    """The local NeoCuma server over the fake database: it serves what the control row says
+    unless ``lag`` (it keeps showing ``shown``) or ``down``."""
+
+    def __init__(self, database: FakeDatabase) -> None:
+        self.database = database
+        self.down = False
+        self.lag = False
+        self.shown: tuple[int | None, int | None] = (None, None)
+        self.empty = False
+        self.reloads = 0
+        self.reload_fails = False
+        self.system: dict[int, int] = {}
+        self.staging: list[str] = []
+
+    def healthz(self) -> dict[str, object]:
+        if self.down:
+            raise Unavailable("the local server does not answer at http://neocuma:8080: refused")
+        live = self.database.control
+        data, system = self.shown if self.lag else (live.data_generation, live.system_generation)
+        return {"status": "ok", "data_generation": data, "system_generation": system, "mode": live.mode}
+
+    def dossier_count(self, login: str, password: str) -> tuple[int | None, int]:
+        if self.down:
+            raise Unavailable("the local server's application check failed: refused")
+        live = self.database.control.data_generation
+        return live, 0 if self.empty else len(self.database.dossiers())
+
+    def reload(self) -> None:
+        if self.reload_fails:
+            raise Unavailable("cannot signal the local server: the Docker proxy does not answer")
+        self.reloads += 1
+
+    def system_generations(self) -> list[int]:
+        return sorted(self.system)
+
+    def install_system(self, generation: int, system_zip: Opener) -> int:
+        count = len(verify_system_zip(system_zip))
+        self.system[generation] = count
+        return count
+
+    def remove_system(self, generation: int) -> None:
+        self.system.pop(generation, None)
+
+    def clean_system_staging(self) -> list[str]:
+        removed, self.staging = self.staging, []
+        return removed

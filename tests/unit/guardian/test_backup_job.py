@@ -1,0 +1,149 @@
+"""Data and system backups over fakes: names, verification before listing, retention,
+partial files after a cut, a stall or a full disk, the login of the backup, progress."""
+
+from __future__ import annotations
+
+import errno
+import io
+import zipfile
+
+import pytest
+
+from appliance.domain.backups import backup_name
+from appliance.errors import BadRequest, Refused, Unavailable
+from tests.fakes.guardian import FakeWorld
+from tests.support.backups import Dossier
+
+
+@pytest.fixture()
+def world() -> FakeWorld:
+    world = FakeWorld(environment={"NEOCUMA_BACKUPS_KEEP": "3"})
+    world.log_in()
+    return world
+
+
+def test_a_data_backup_is_named_by_its_utc_moment_and_listed_once_verified(world: FakeWorld) -> None:
+    result = world.parts.actions.data_backup()
+    assert result.name == backup_name(world.clock.now()) == "2026-11-28T12-00-00Z.zip"
+    assert world.backups.data_names() == [result.name]
+    assert (result.dossiers, result.rows) == (3, 3 * 2 * 20)
+    with zipfile.ZipFile(io.BytesIO(world.backups.files["data"][result.name][0])) as archive:
+        assert "manifest.json" in archive.namelist()
+    assert world.history("backup")["ok"] is True and world.history("backup")["name"] == result.name
+    assert world.state.counters()["backup"] == result.bytes
+
+
+def test_retention_keeps_the_configured_number_and_removes_the_oldest(world: FakeWorld) -> None:
+    names = []
+    for _ in range(5):
+        names.append(world.parts.actions.data_backup().name)
+        world.clock.advance(3600)
+    assert world.backups.data_names() == names[-3:], "the three newest stay"
+
+
+def test_retention_never_deletes_the_backup_just_made_and_ignores_other_files(world: FakeWorld) -> None:
+    world.backups.put("data", "notes.txt", b"an operator's file")
+    for _ in range(4):
+        result = world.parts.actions.data_backup()
+        world.clock.advance(60)
+    assert result.name in world.backups.data_names()
+    assert "notes.txt" in world.backups.data_names(), "a file that is not a backup is never pruned"
+    assert len([n for n in world.backups.data_names() if n.endswith("Z.zip")]) == 3
+
+
+def test_a_cut_link_leaves_nothing_listed_and_earlier_backups_intact(world: FakeWorld) -> None:
+    first = world.parts.actions.data_backup().name
+    world.clock.advance(3600)
+    world.central.cut_after = 4000
+    with pytest.raises(Unavailable, match="lost after 4000 bytes"):
+        world.parts.actions.data_backup()
+    assert world.backups.data_names() == [first]
+    assert world.backups.discarded == ["2026-11-28T13-00-00Z.zip"], "the partial file was removed"
+    failed = world.history("backup")
+    assert failed["ok"] is False and "lost after" in failed["error"]
+
+
+def test_a_stalled_transfer_fails_instead_of_hanging(world: FakeWorld) -> None:
+    world.central.stall = True
+    with pytest.raises(Unavailable, match="nothing received"):
+        world.parts.actions.data_backup()
+    assert world.backups.data_names() == []
+
+
+def test_a_full_disk_is_named_and_nothing_is_listed(world: FakeWorld) -> None:
+    first = world.parts.actions.data_backup().name
+    world.clock.advance(3600)
+    world.backups.free = world.backups.used() + 1000
+    with pytest.raises(Unavailable, match=r"backups volume is full while writing 2026-11-28T13-00-00Z.zip"):
+        world.parts.actions.data_backup()
+    assert world.backups.data_names() == [first]
+
+
+def test_a_failed_rename_is_reported_as_a_disk_error(world: FakeWorld) -> None:
+    world.backups.fail_commit = OSError(errno.ENOSPC, "No space left on device")
+    with pytest.raises(Unavailable, match="full"):
+        world.parts.actions.data_backup()
+    assert world.backups.data_names() == []
+
+
+def test_a_backup_that_does_not_verify_is_never_listed(world: FakeWorld) -> None:
+    def change_a_row(members: dict[str, bytes]) -> None:
+        members["dossiers/120002/tiers.tsv"] = members["dossiers/120002/tiers.tsv"].replace(b"\t0\t", b"\t9\t")
+
+    world.central.tamper = change_a_row
+    with pytest.raises(BadRequest, match=r"120002/tiers.tsv: its sha256 does not match the manifest"):
+        world.parts.actions.data_backup()
+    assert world.backups.data_names() == []
+    assert world.history("backup")["ok"] is False
+
+
+def test_a_backup_made_for_another_login_is_refused(world: FakeWorld) -> None:
+    world.central.export_login = "resp.fd24"
+    with pytest.raises(BadRequest, match=r"made for 'resp.fd24', not 'resp.fd12'"):
+        world.parts.actions.data_backup()
+    assert world.backups.data_names() == []
+
+
+def test_without_a_login_a_backup_is_refused_before_any_transfer(world: FakeWorld) -> None:
+    world.state_store.documents.clear()
+    with pytest.raises(Refused, match="not logged in"):
+        world.parts.actions.data_backup()
+    assert world.central.sessions == 0
+
+
+def test_progress_reports_the_steps_and_the_bytes(world: FakeWorld) -> None:
+    world.central.dossiers = {f"1200{n:02d}": Dossier(100000 + n, f"1200{n:02d}", 1, rows=400) for n in range(30)}
+    steps: list[str] = []
+    seen: list[int] = []
+    world.parts.progress.update = lambda step=None, bytes_done=None, dossiers=None: (  # type: ignore[method-assign]
+        steps.append(step) if step else None,
+        seen.append(bytes_done) if bytes_done else None,
+    )
+    result = world.parts.actions.backup.data()
+    assert steps[:2] == ["sauvegarde des données : téléchargement", "sauvegarde des données : vérification"]
+    assert seen and seen == sorted(seen) and seen[-1] <= result.bytes
+
+
+def test_the_system_backup_replaces_system_zip_only_once_it_verifies(world: FakeWorld) -> None:
+    result = world.parts.actions.system_backup()
+    assert result.files == 1 and world.backups.system_zip() is not None
+    before = world.backups.files["system"]["system.zip"][0]
+    world.central.lying_system_file = b"not what the MANIFEST says"
+    with pytest.raises(BadRequest, match="does not match the server's MANIFEST"):
+        world.parts.actions.system_backup()
+    assert world.backups.files["system"]["system.zip"][0] == before, "the previous system.zip stays"
+
+
+def test_a_stalled_system_backup_keeps_the_previous_one(world: FakeWorld) -> None:
+    world.parts.actions.system_backup()
+    world.central.stall = True
+    with pytest.raises(Unavailable, match="nothing received from the remote server for 60 s"):
+        world.parts.actions.system_backup()
+    assert world.backups.system_zip() is not None
+
+
+def test_a_full_disk_during_the_system_backup_is_named(world: FakeWorld) -> None:
+    world.backups.free = 10
+    with pytest.raises(Unavailable, match=r"backups volume is full while writing system.zip"):
+        world.parts.actions.system_backup()
+    assert world.backups.system_zip() is None

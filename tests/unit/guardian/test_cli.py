@@ -1,0 +1,182 @@
+"""``neocuma-guardian`` over fakes: each command's output and exit status, passwords from
+standard input, refusals and usage errors by name, the refresh request after a change."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from appliance.guardian.cli import main
+from tests.fakes.guardian import FakeWorld
+from tests.fakes.servers import KEY, OTHER_KEY, PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def _keep_logging() -> Iterator[None]:
+    """The CLI sets up the root logger as a program does; give it back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            handler.close()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.fixture()
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeWorld:
+    monkeypatch.setenv("NEOCUMA_DB_PASSWORD", "x")
+    monkeypatch.setenv("NEOCUMA_GUARDIAN_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("NEOCUMA_GUARDIAN_CONFIG", str(tmp_path / "none.toml"))
+    world = FakeWorld()
+    world.seed = {"sauvegardes": {"automatiques": False}}
+    return world
+
+
+def run(world: FakeWorld, *argv: str, stdin: str = "") -> int:
+    import sys
+
+    old = sys.stdin
+    sys.stdin = io.StringIO(stdin)
+    try:
+        return main(list(argv), build=lambda config: world.parts)
+    finally:
+        sys.stdin = old
+
+
+def test_login_pins_the_checked_key_and_reads_the_password_from_stdin(
+    world: FakeWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.central.pinned = None
+    assert run(world, "login", "--user", "resp.fd12", stdin=PASSWORD + "\n") == 1, "an unconfirmed key stops it"
+    assert world.central.pinned is None and "Empreinte non confirmée" in capsys.readouterr().err
+    assert run(world, "login", "--user", "resp.fd12", "--accept-hostkey", KEY, stdin=PASSWORD + "\n") == 0
+    out = capsys.readouterr().out
+    assert f"empreinte de la clé d'hôte {KEY}" in out and "Connecté : resp.fd12" in out
+    assert world.state.credentials().password == PASSWORD
+    assert world.state_store.touched.get("refresh-requested"), "the daemon is asked for a round"
+
+
+def test_login_refuses_a_changed_key_loudly(world: FakeWorld, capsys: pytest.CaptureFixture[str]) -> None:
+    world.central.presented = OTHER_KEY
+    assert run(world, "login", "--user", "resp.fd12", stdin=PASSWORD + "\n") == 1
+    assert "a CHANGÉ" in capsys.readouterr().err and not world.state.logged_in()
+
+
+def test_login_without_a_password_on_stdin_is_a_usage_error(
+    world: FakeWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(world, "login", "--user", "resp.fd12") == 2
+    assert "attendu sur l'entrée standard" in capsys.readouterr().err
+
+
+def test_hostkey_show_and_accept(world: FakeWorld, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(world, "hostkey", "show") == 0
+    assert f"épinglée : {KEY}" in capsys.readouterr().out
+    assert run(world, "hostkey", "accept", OTHER_KEY) == 1
+    assert "nothing was pinned" in capsys.readouterr().err
+
+
+def test_the_whole_loop_from_the_command_line(world: FakeWorld, capsys: pytest.CaptureFixture[str]) -> None:
+    world.log_in()
+    assert run(world, "run") == 0
+    out = capsys.readouterr().out
+    assert "Sauvegarde des données : data/2026-11-28T12-00-00Z.zip (3 dossiers)" in out
+    assert "Synchronisation : génération 1 en service" in out
+    assert run(world, "backups", "--json") == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert listing["backups"][0]["status"] == "vérifiée à l'écriture"
+    assert run(world, "backups") == 0 and "system.zip" in capsys.readouterr().out
+    assert run(world, "dossiers", "--json") == 0
+    first = capsys.readouterr().out
+    assert run(world, "dossiers", "--json") == 0
+    assert capsys.readouterr().out == first, "nothing changes between two calls when nothing happened"
+    assert {d["state"] for d in json.loads(first)["dossiers"]} == {"à jour"}
+    assert run(world, "status") == 0 and "génération 1" in capsys.readouterr().out
+    assert run(world, "status", "--json") == 0 and json.loads(capsys.readouterr().out)["remote"]["ok"] is True
+
+
+def test_backup_and_sync_one_at_a_time(world: FakeWorld, capsys: pytest.CaptureFixture[str]) -> None:
+    world.log_in()
+    assert run(world, "backup", "--data") == 0
+    assert "Sauvegarde système" not in capsys.readouterr().out
+    assert run(world, "backup", "--system") == 0 and "system.zip, 1 fichiers" in capsys.readouterr().out
+    assert run(world, "sync", "--backup", "2026-11-28T12-00-00Z.zip") == 0
+    assert "→ génération 1, 3 dossiers" in capsys.readouterr().out
+
+
+def test_a_refusal_exits_1_with_its_reason(world: FakeWorld, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(world, "sync") == 1
+    assert "neocuma-guardian: aucune sauvegarde de données" in capsys.readouterr().err
+    assert run(world, "status") == 1, "not logged in: the remote is not ok"
+
+
+def test_pull_restore_and_modes(world: FakeWorld, capsys: pytest.CaptureFixture[str]) -> None:
+    world.log_in()
+    run(world, "run")
+    world.central.write("120002")
+    assert run(world, "pull", "120002", "120002") == 0
+    assert "Descendu(s) vers le serveur local : 120002" in capsys.readouterr().out
+    assert run(world, "mode", "fallback") == 0 and "mode standby → fallback" in capsys.readouterr().out
+    world.database.write("120001")
+    assert run(world, "mode", "standby") == 1 and "--force" in capsys.readouterr().err
+    assert run(world, "restore", "120001", stdin=PASSWORD + "\n") == 0
+    assert "Remonté : 120001 (révision distante 6)" in capsys.readouterr().out
+    assert run(world, "mode", "standby") == 0
+
+
+def test_bad_dossier_codes_are_usage_errors(world: FakeWorld, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(world, "pull", "../etc") == 2
+    assert "code(s) de dossier invalide(s) : ../etc" in capsys.readouterr().err
+
+
+def test_settings_show_and_set_with_refusals_by_name(world: FakeWorld, capsys: pytest.CaptureFixture[str]) -> None:
+    world.log_in()
+    assert run(world, "settings") == 0
+    assert "sauvegardes automatiques : non" in capsys.readouterr().out
+    assert run(world, "settings", "set", "automatiques=oui", "heures=2,4") == 0
+    out = capsys.readouterr().out
+    assert "sauvegardes automatiques : oui" in out and "02, 04" in out
+    assert run(world, "settings", "set", "heures=3") == 2
+    assert "hors du créneau" in capsys.readouterr().err
+    assert run(world, "settings", "set", "couleur=bleu") == 2
+    assert "réglage inconnu 'couleur'" in capsys.readouterr().err
+
+
+def test_check_prints_one_line_and_exits_as_nagios_wants(world: FakeWorld, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(world, "check") == 3
+    assert capsys.readouterr().out.startswith("NEOCUMA GUARDIAN UNKNOWN")
+    world.log_in()
+    world.seed = {"sauvegardes": {"automatiques": True}}
+    world.parts.actions.run_all()
+    world.parts.monitor.evaluate_and_record()
+    assert run(world, "check") == 0 and capsys.readouterr().out.startswith("NEOCUMA GUARDIAN OK - 4/4")
+
+
+def test_config_show_masks_secrets_and_names_sources(
+    world: FakeWorld, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEOCUMA_DB_PASSWORD", "very-secret")
+    monkeypatch.setenv("NEOCUMA_SMPT_HOST", "typo")
+    assert run(world, "config", "show") == 0
+    captured = capsys.readouterr()
+    assert "very-secret" not in captured.out and "********" in captured.out
+    assert "environment NEOCUMA_DB_PASSWORD" in captured.out and "paramétrages" in captured.out
+    assert "NEOCUMA_SMPT_HOST" in captured.err and "did you mean NEOCUMA_SMTP_HOST" in captured.err
+    assert run(world, "config", "validate") == 0 and "configuration valide" in capsys.readouterr().out
+
+
+def test_a_bad_configuration_exits_2_listing_every_problem(
+    world: FakeWorld, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEOCUMA_REMOTE_PORT", "ssh")
+    monkeypatch.setenv("NEOCUMA_BACKUPS_KEEP", "0")
+    assert run(world, "config", "validate") == 2
+    err = capsys.readouterr().err
+    assert "NEOCUMA_REMOTE_PORT" in err and "NEOCUMA_BACKUPS_KEEP" in err

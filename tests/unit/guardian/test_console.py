@@ -1,0 +1,165 @@
+"""The console over fakes, through Flask's test client: login and its refusals, CSRF, the
+four tabs, background jobs, settings, logs, /healthz and /metrics."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from appliance.guardian.console.app import create_console
+from appliance.guardian.jobs.progress import JobRunner
+from tests.fakes.guardian import FakeWorld
+from tests.fakes.servers import PASSWORD
+
+
+class Console:
+    def __init__(self, world: FakeWorld) -> None:
+        self.world = world
+        self.runner = JobRunner(world.parts.progress, world.clock.now)
+        self.app = create_console(world.parts, self.runner, lambda: (True, {"status": "ok"}))
+        self.client: FlaskClient = self.app.test_client()
+
+    def token(self, path: str = "/login") -> str:
+        page = self.client.get(path).get_data(as_text=True)
+        found = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert found, page
+        return found.group(1)
+
+    def login(self, login: str = "resp.fd12", password: str = PASSWORD, path: str = "/login") -> Any:
+        return self.client.post(path, data={"csrf": self.token(), "login": login, "password": password})
+
+    def post(self, path: str, **form: Any) -> Any:
+        return self.client.post(path, data={"csrf": self.token("/statut"), **form})
+
+    def finish(self) -> dict[str, Any]:
+        self.runner.wait(10)
+        last: dict[str, Any] = self.world.parts.progress.snapshot()["last"]
+        return last
+
+
+@pytest.fixture()
+def console(tmp_path: Path) -> Iterator[Console]:
+    world = FakeWorld(environment={"NEOCUMA_GUARDIAN_STATE_DIR": str(tmp_path)})
+    world.seed = {"sauvegardes": {"automatiques": True, "heures": [2]}}
+    world.log_in()
+    yield Console(world)
+
+
+def test_every_page_but_health_and_metrics_needs_a_login(console: Console) -> None:
+    response = console.client.get("/statut")
+    assert response.status_code == 302 and "/login?next=/statut" in response.headers["Location"]
+    assert console.client.get("/api/status").status_code == 401
+    assert console.client.get("/healthz").get_json() == {"status": "ok"}
+    assert b"neocuma_guardian" in console.client.get("/metrics").data
+    headers = console.client.get("/login").headers
+    assert headers["X-Frame-Options"] == "DENY" and "default-src 'self'" in headers["Content-Security-Policy"]
+
+
+def test_a_login_goes_back_to_the_page_asked_for_and_never_elsewhere(console: Console) -> None:
+    response = console.login(path="/login?next=/logs")
+    assert response.status_code == 302 and response.headers["Location"] == "/logs"
+    console.client.post("/logout", data={"csrf": console.token("/statut")})
+    response = console.client.post(
+        "/login?next=//evil.example/",
+        data={"csrf": console.token(), "login": "resp.fd12", "password": PASSWORD},
+    )
+    assert response.headers["Location"] == "/statut"
+
+
+def test_a_refused_login_says_why_and_keeps_the_user_out(console: Console, caplog: pytest.LogCaptureFixture) -> None:
+    response = console.login(password="wrong")
+    assert response.status_code == 401 and "refusé par le serveur distant" in response.get_data(as_text=True)
+    assert "console login refused for 'resp.fd12'" in caplog.text and "wrong" not in caplog.text.split("refused")[1]
+    assert console.client.get("/statut").status_code == 302
+
+
+def test_a_form_without_its_csrf_token_is_refused(console: Console) -> None:
+    console.login()
+    assert console.client.post("/actions/backup").status_code == 400
+    assert console.client.post("/login", data={"login": "resp.fd12", "password": PASSWORD}).status_code == 400
+
+
+def test_the_run_button_starts_a_background_job_that_follows_the_whole_loop(console: Console) -> None:
+    console.login()
+    response = console.post("/actions/run")
+    assert response.status_code == 302
+    last = console.finish()
+    assert last["ok"] is True and "génération 1 en service" in last["message"]
+    assert console.client.get("/api/job").get_json()["last"]["name"] == "Sauvegarde et synchronisation"
+    assert console.post("/actions/explode").status_code == 404
+
+
+def test_a_refused_action_is_shown_as_the_jobs_outcome(console: Console) -> None:
+    console.login()
+    console.post("/actions/standby")
+    assert console.finish()["ok"] is True
+    console.post("/actions/fallback")
+    last = console.finish()
+    assert last["ok"] is False and "aucune donnée" in last["message"]
+
+
+def test_the_tabs_render_with_the_state_they_show(console: Console) -> None:
+    console.login()
+    console.post("/actions/run")
+    console.finish()
+    console.world.parts.monitor.evaluate_and_record()
+    status = console.client.get("/statut").get_data(as_text=True)
+    assert "Serveur NeoCuma distant" in status and "Sauvegarde et synchronisation" in status
+    backups = console.client.get("/sauvegardes").get_data(as_text=True)
+    assert "2026-11-28T12-00-00Z.zip" in backups
+    etat = console.client.get("/etat").get_data(as_text=True)
+    assert "120003" in etat and "à jour" in etat
+    assert console.client.get("/api/status").get_json()["data_generation"] == 1
+
+
+def test_etat_says_why_when_the_remote_is_down(console: Console) -> None:
+    console.login()
+    console.world.central.reachable = False
+    page = console.client.get("/etat").get_data(as_text=True)
+    assert "cannot be reached" in page
+
+
+def test_pull_and_restore_from_the_etat_tab(console: Console) -> None:
+    console.login()
+    console.post("/actions/run")
+    console.finish()
+    console.world.central.write("120002")
+    console.post("/etat/descendre", dossier="120002")
+    assert console.finish()["message"] == "descendu(s) : 120002"
+    assert console.post("/etat/remonter", dossier="120001").status_code == 409, "the password typed again is needed"
+    console.post("/etat/remonter", dossier="120001", password=PASSWORD)
+    assert "120001 remonté" in console.finish()["message"]
+    assert console.post("/etat/descendre", dossier="../x").status_code == 409
+
+
+def test_settings_are_saved_inside_the_slot_and_refused_outside_it(console: Console) -> None:
+    console.login()
+    page = console.client.get("/parametrages").get_data(as_text=True)
+    assert "heure paire de :00 à :10" in page
+    saved = console.post("/parametrages", automatiques="1", heure=["4"], apres_sauvegarde="1")
+    assert saved.status_code == 200 and "Paramétrages enregistrés" in saved.get_data(as_text=True)
+    assert console.world.state.document("settings")["sauvegardes"]["heures"] == [4]
+    refused = console.post("/parametrages", automatiques="1", heure=["3"])
+    assert refused.status_code == 422 and "hors du créneau" in refused.get_data(as_text=True)
+    assert console.world.state.document("settings")["sauvegardes"]["heures"] == [4]
+
+
+def test_the_logs_tab_filters_by_level_and_day(console: Console, tmp_path: Path) -> None:
+    console.login()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    lines = [
+        {"time": "2026-11-28T10:00:00.00Z", "level": "INFO", "logger": "x", "run": "a", "message": "info line"},
+        {"time": "2026-11-28T11:00:00.00Z", "level": "ERROR", "logger": "x", "run": "b", "message": "error line"},
+        {"time": "2026-11-27T11:00:00.00Z", "level": "ERROR", "logger": "x", "run": "c", "message": "yesterday"},
+    ]
+    (logs / "guardian.log").write_text("\n".join(json.dumps(line) for line in lines) + "\nnot json\n")
+    page = console.client.get("/logs?niveau=ERROR&date=2026-11-28").get_data(as_text=True)
+    assert "error line" in page and "info line" not in page and "yesterday" not in page
+    assert console.client.get("/logs?date=garbage").status_code == 200

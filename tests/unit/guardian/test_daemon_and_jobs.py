@@ -1,0 +1,136 @@
+"""The daemon's tick, monitor loop and health, and the background job runner."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from appliance.errors import Refused
+from appliance.guardian.daemon import LOGIN_RETRY_SECONDS, Daemon
+from appliance.guardian.jobs.progress import JobRunner, NoProgress, Progress
+from tests.fakes.guardian import FakeWorld
+from tests.fakes.servers import PASSWORD
+from tests.unit.guardian.test_identification import LINE, LINE_KEY
+
+
+def _demo_world() -> FakeWorld:
+    world = FakeWorld(
+        environment={
+            "NEOCUMA_DEMO_AUTOLOGIN": "1",
+            "NEOCUMA_USER": "resp.fd12",
+            "NEOCUMA_PASSWORD": PASSWORD,
+            "NEOCUMA_REMOTE_HOSTKEY_FILE": "/k.pub",
+        },
+        published_key=LINE,
+    )
+    world.central.presented, world.central.pinned = LINE_KEY, None
+    return world
+
+
+def test_the_tick_logs_in_the_demo_then_retries_later_when_it_cannot() -> None:
+    world = _demo_world()
+    world.central.reachable = False
+    daemon = Daemon(world.parts)
+    daemon.tick()
+    assert not daemon.logged_in
+    world.central.reachable = True
+    daemon.tick()
+    assert not daemon.logged_in, "the next attempt waits"
+    world.clock.advance(LOGIN_RETRY_SECONDS + 1)
+    daemon.tick()
+    assert daemon.logged_in and world.state.logged_in() and daemon.monitor_wakeup.is_set()
+
+
+def test_a_failing_step_is_logged_and_retried_never_fatal(caplog: pytest.LogCaptureFixture) -> None:
+    world = FakeWorld()
+    daemon = Daemon(world.parts)
+    calls: list[int] = []
+
+    def step() -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            daemon.stopping.set()
+        raise RuntimeError("boom")
+
+    daemon.loop(0.0, step, "tick")
+    assert len(calls) == 2 and "tick failed" in caplog.text
+
+
+def test_the_monitor_loop_runs_a_round_at_once_on_a_refresh_request() -> None:
+    world = FakeWorld()
+    world.log_in()
+    daemon = Daemon(world.parts)
+    rounds: list[float] = []
+
+    def evaluate() -> list[dict[str, object]]:
+        rounds.append(time.monotonic())
+        if len(rounds) == 2:  # as the signal handler does
+            daemon.stopping.set()
+            daemon.monitor_wakeup.set()
+        return []
+
+    object.__setattr__(world.parts.monitor, "evaluate_and_record", evaluate)
+    watcher = threading.Thread(target=daemon.watch, args=(600.0,), daemon=True)
+    watcher.start()
+    deadline = time.monotonic() + 5
+    while not rounds and time.monotonic() < deadline:
+        time.sleep(0.01)
+    world.clock.advance(1)
+    world.state.request_refresh()
+    watcher.join(5)
+    assert not watcher.is_alive()
+    assert len(rounds) == 2 and rounds[1] - rounds[0] < 3, "the refresh request cut the 600 s wait short"
+
+
+def test_the_daemons_health_follows_the_newest_backup() -> None:
+    world = FakeWorld(environment={"NEOCUMA_MAX_BACKUP_AGE_HOURS": "2"})
+    world.log_in()
+    daemon = Daemon(world.parts)
+    assert daemon.health()[0]
+    world.clock.advance(3 * 3600)
+    daemon.last_tick = world.clock.monotonic()
+    healthy, body = daemon.health()
+    assert not healthy and "no successful data backup" in body["reasons"][0]
+    world.parts.actions.data_backup()
+    assert daemon.health()[0]
+
+
+def test_the_runner_runs_one_job_at_a_time_and_keeps_its_outcome() -> None:
+    progress = Progress()
+    finished = threading.Event()
+    release = threading.Event()
+    runner = JobRunner(progress, FakeWorld().clock.now, on_finish=finished.set)
+
+    def work() -> str:
+        progress.update(step="étape 1", bytes_done=10, dossiers=2)
+        release.wait(5)
+        return "fait"
+
+    job = runner.start("Sauvegarde", work)
+    with pytest.raises(Refused, match="déjà en cours : Sauvegarde"):
+        runner.start("Synchronisation", lambda: "x")
+    assert progress.snapshot()["current"]["step"] == "étape 1"
+    release.set()
+    assert finished.wait(5)
+    runner.wait(5)
+    last = progress.snapshot()["last"]
+    assert last["id"] == job.id and last["ok"] is True and last["message"] == "fait" and last["steps"] == ["étape 1"]
+    assert progress.snapshot()["current"] is None
+
+
+def test_a_failing_job_is_recorded_with_its_reason_and_a_bug_does_not_kill_the_runner() -> None:
+    progress = Progress()
+    runner = JobRunner(progress, FakeWorld().clock.now)
+
+    def refused() -> str:
+        raise Refused("non")
+
+    runner.start("A", refused)
+    runner.wait(5)
+    assert progress.snapshot()["last"]["ok"] is False and progress.snapshot()["last"]["message"] == "non"
+    runner.start("B", lambda: str(1 / 0))
+    runner.wait(5)
+    assert progress.snapshot()["last"]["message"].startswith("erreur interne")
+    NoProgress().update(step="ignored")

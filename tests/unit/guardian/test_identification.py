@@ -1,0 +1,144 @@
+"""Identification over fakes: host keys pinned only when they match, the login kept for
+unattended runs, the demo's automatic login, and who may enter the console."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import pytest
+
+from appliance.domain.identity import fingerprint_of_line
+from appliance.errors import HostKeyChanged, Refused, RemoteRefused
+from tests.fakes.guardian import FakeWorld
+from tests.fakes.servers import KEY, OTHER_KEY, PASSWORD
+
+BLOB = b"\x00\x00\x00\x0bssh-ed25519" + bytes(range(32))
+LINE = "ssh-ed25519 " + base64.b64encode(BLOB).decode() + " demo@remote"
+LINE_KEY = "SHA256:" + base64.b64encode(hashlib.sha256(BLOB).digest()).decode().rstrip("=")
+
+
+def test_a_fingerprint_is_computed_from_a_public_key_line_as_openssh_does() -> None:
+    assert fingerprint_of_line(LINE) == LINE_KEY
+    for bad in ("", "ssh-ed25519", "ssh-ed25519 !!!notbase64", "garbage AAAA"):
+        with pytest.raises(Refused):
+            fingerprint_of_line(bad)
+
+
+def test_a_key_is_pinned_only_when_its_fingerprint_is_the_one_checked() -> None:
+    world = FakeWorld()
+    world.central.pinned = None
+    with pytest.raises(Refused, match="nothing was pinned"):
+        world.parts.identification.accept_host_key(OTHER_KEY)
+    assert world.central.pinned is None
+    assert world.parts.identification.accept_host_key(KEY) == KEY and world.central.pinned == KEY
+
+
+def test_login_keeps_the_credentials_and_the_centre_the_server_gives() -> None:
+    world = FakeWorld()
+    whoami = world.parts.identification.login("resp.fd12", PASSWORD)
+    assert (whoami.login, whoami.centre, whoami.dossiers) == ("resp.fd12", "FD12", 3)
+    stored = world.state.credentials()
+    assert (stored.login, stored.password, stored.centre) == ("resp.fd12", PASSWORD, "FD12")
+    assert PASSWORD not in repr(stored)
+    assert world.history("login") == {"login": "resp.fd12", "centre": "FD12", "at": "2026-11-28T12:00:00Z"}
+
+
+def test_login_as_another_profile_is_refused_with_the_servers_reason_and_nothing_kept() -> None:
+    world = FakeWorld()
+    with pytest.raises(RemoteRefused, match="responsable départemental"):
+        world.parts.identification.login("compta.fd12", PASSWORD)
+    assert not world.state.logged_in()
+    with pytest.raises(Refused, match="wrong user or password"):
+        world.parts.identification.login("resp.fd12", "nope")
+
+
+def test_login_with_a_changed_host_key_sends_nothing() -> None:
+    world = FakeWorld()
+    world.central.presented = OTHER_KEY
+    with pytest.raises(HostKeyChanged, match="CHANGED"):
+        world.parts.identification.login("resp.fd12", PASSWORD)
+    assert world.central.sessions == 0 and not world.state.logged_in()
+
+
+def _demo(published: str | None = LINE) -> FakeWorld:
+    world = FakeWorld(
+        environment={
+            "NEOCUMA_DEMO_AUTOLOGIN": "1",
+            "NEOCUMA_USER": "resp.fd12",
+            "NEOCUMA_PASSWORD": PASSWORD,
+            "NEOCUMA_REMOTE_HOSTKEY_FILE": "/var/lib/guardian/remote-hostkey/key.pub",
+        },
+        published_key=published,
+    )
+    world.central.presented, world.central.pinned = LINE_KEY, None
+    return world
+
+
+def test_the_demo_pins_the_published_key_and_logs_in_once() -> None:
+    world = _demo()
+    assert world.parts.identification.demo_autologin() is not None
+    assert world.central.pinned == LINE_KEY and world.state.logged_in()
+    assert world.parts.identification.demo_autologin() is None, "already logged in: nothing to do"
+
+
+def test_the_demo_refuses_a_remote_that_presents_another_key_than_it_published() -> None:
+    world = _demo()
+    world.central.presented = OTHER_KEY
+    with pytest.raises(HostKeyChanged, match="published"):
+        world.parts.identification.demo_autologin()
+    assert world.central.pinned is None and not world.state.logged_in()
+
+
+def test_the_demo_never_replaces_a_different_pinned_key() -> None:
+    world = _demo()
+    world.central.pinned = OTHER_KEY
+    with pytest.raises(HostKeyChanged, match="different key"):
+        world.parts.identification.demo_autologin()
+    assert world.central.pinned == OTHER_KEY
+
+
+def test_the_demo_needs_its_published_key_and_is_off_outside_the_demo() -> None:
+    with pytest.raises(Refused, match=r"public key file .* is missing"):
+        _demo(published=None).parts.identification.demo_autologin()
+    assert FakeWorld(published_key=LINE).parts.identification.demo_autologin() is None
+
+
+def test_nobody_enters_the_console_before_the_guardian_is_logged_in() -> None:
+    world = FakeWorld()
+    with pytest.raises(Refused, match="pas encore identifié"):
+        world.parts.identification.console_login("resp.fd12", PASSWORD)
+
+
+def test_the_console_admits_the_centres_responsable_and_remembers_a_verifier() -> None:
+    world = FakeWorld()
+    world.log_in()
+    assert world.parts.identification.console_login("resp.fd12", PASSWORD) == "resp.fd12"
+    verifier = world.state.document("console_verifiers")["resp.fd12"]
+    assert verifier.startswith("scrypt") and PASSWORD not in verifier
+    with pytest.raises(Refused, match="centre FD24 ; ce gardien sert le centre FD12"):
+        world.parts.identification.console_login("resp.fd24", PASSWORD)
+    with pytest.raises(Refused, match="responsable départemental"):
+        world.parts.identification.console_login("compta.fd12", PASSWORD)
+    with pytest.raises(Refused, match="refusé par le serveur distant"):
+        world.parts.identification.console_login("resp.fd12", "wrong")
+
+
+def test_while_the_remote_is_down_only_a_known_login_and_password_enter() -> None:
+    world = FakeWorld()
+    world.log_in()
+    world.parts.identification.console_login("resp.fd12", PASSWORD)
+    world.central.reachable = False
+    assert world.parts.identification.console_login("resp.fd12", PASSWORD) == "resp.fd12"
+    with pytest.raises(Refused, match="injoignable et aucune connexion réussie connue"):
+        world.parts.identification.console_login("resp.fd12", "guess")
+    with pytest.raises(Refused, match="injoignable"):
+        world.parts.identification.console_login("someone.else", PASSWORD)
+
+
+def test_a_changed_host_key_keeps_everyone_out_of_the_console() -> None:
+    world = FakeWorld()
+    world.log_in()
+    world.central.presented = OTHER_KEY
+    with pytest.raises(Refused, match="n'est pas celle épinglée"):
+        world.parts.identification.console_login("resp.fd12", PASSWORD)

@@ -1,0 +1,169 @@
+"""The watchers over fakes: the monitor's four indicators with their causes and since, an
+alert only on a change of colour, the status report, the Nagios check, /metrics and the
+container's health."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from appliance.domain.states import Baseline
+from appliance.guardian.watch.check import check
+from appliance.guardian.watch.health import daemon_health
+from appliance.guardian.watch.metrics import registry, render
+from appliance.guardian.watch.notify import render_change
+from appliance.guardian.watch.status import lines
+from tests.fakes.guardian import FakeWorld
+
+SETTINGS_ON = {"sauvegardes": {"automatiques": True}}
+
+
+@pytest.fixture()
+def world() -> FakeWorld:
+    world = FakeWorld(environment={"NEOCUMA_MAX_BACKUP_AGE_HOURS": "26"})
+    world.seed = SETTINGS_ON
+    world.log_in()
+    world.parts.actions.run_all()
+    return world
+
+
+def _colours(world: FakeWorld) -> dict[str, bool]:
+    return {i["name"]: i["green"] for i in world.parts.monitor.evaluate_and_record()}
+
+
+def test_after_a_whole_run_every_indicator_is_green_and_no_alert_is_sent(world: FakeWorld) -> None:
+    assert _colours(world) == {
+        name: True for name in ("serveur_distant", "sauvegardes", "serveur_local", "synchronisation")
+    }
+    assert world.notifier.sent == [], "the first round states the colours, it does not alert"
+    status = world.state.document("status")
+    assert status["dossiers_by_state"] == {"à jour": 3} and status["data_generation"] == 1
+    assert status["newest_backup"] == "2026-11-28T12-00-00Z.zip" and abs(status["clock_skew"]) < 1
+
+
+def test_a_cut_link_turns_the_remote_red_with_its_cause_and_alerts_once(world: FakeWorld) -> None:
+    _colours(world)
+    world.central.reachable = False
+    world.clock.advance(60)
+    assert _colours(world)["serveur_distant"] is False
+    subject, body, payload = world.notifier.sent[0]
+    assert subject == "[NeoCuma Guardian] FD12 : Serveur NeoCuma distant passe au rouge"
+    assert "cannot be reached" in body and payload["green"] is False and payload["since"] == "2026-11-28T12:01:00Z"
+    world.clock.advance(60)
+    _colours(world)
+    assert len(world.notifier.sent) == 1, "no second alert while it stays red"
+    assert world.state.document("indicators")["serveur_distant"]["since"] == "2026-11-28T12:01:00Z"
+    world.central.reachable = True
+    world.clock.advance(60)
+    assert _colours(world)["serveur_distant"] is True
+    assert world.notifier.sent[-1][0].endswith("repasse au vert")
+
+
+def test_a_skewed_clock_turns_the_remote_red(world: FakeWorld) -> None:
+    world.central.skew = 300
+    indicators = {i["name"]: i for i in world.parts.monitor.evaluate_and_record()}
+    assert (
+        not indicators["serveur_distant"]["green"]
+        and "horloge décalée de +300 s" in indicators["serveur_distant"]["cause"]
+    )
+
+
+def test_a_local_server_down_or_empty_turns_it_red(world: FakeWorld) -> None:
+    world.local.down = True
+    assert _colours(world)["serveur_local"] is False
+    world.local.down, world.local.empty = False, True
+    cause = {i["name"]: i["cause"] for i in world.parts.monitor.evaluate_and_record()}["serveur_local"]
+    assert "aucun dossier visible" in cause
+
+
+def test_an_old_backup_turns_the_backups_red_after_the_configured_age(world: FakeWorld) -> None:
+    world.clock.advance(25 * 3600)
+    assert _colours(world)["sauvegardes"] is True
+    world.clock.advance(2 * 3600)
+    assert _colours(world)["sauvegardes"] is False
+
+
+def test_a_newer_backup_not_in_place_turns_the_sync_red(world: FakeWorld) -> None:
+    world.clock.advance(3600)
+    world.parts.actions.data_backup()
+    cause = {i["name"]: i["cause"] for i in world.parts.monitor.evaluate_and_record()}["synchronisation"]
+    assert "2026-11-28T13-00-00Z.zip) n'est pas en place" in cause
+
+
+def test_dossier_states_are_counted_against_their_baselines(world: FakeWorld) -> None:
+    world.central.write("120001")
+    world.database.write("120002")
+    world.state.save_baselines({**world.state.baselines(), "120003": Baseline(1, 1)})
+    world.parts.monitor.evaluate_and_record()
+    assert world.state.document("status")["dossiers_by_state"] == {
+        "modifié à distance": 1,
+        "modifié localement": 1,
+        "modifié des deux côtés": 1,
+    }
+
+
+def test_the_alert_email_names_every_part(world: FakeWorld) -> None:
+    from appliance.domain.health import Indicator
+
+    red = Indicator("serveur_local", False, "ne répond pas")
+    subject, body = render_change(red, [red], "FD12", "2026-11-28T12:00:00Z", "http://localhost:8000/")
+    assert subject.endswith("Serveur NeoCuma local passe au rouge")
+    assert "Cause : ne répond pas" in body and "http://localhost:8000/" in body
+
+
+def test_the_status_report_says_why_a_part_cannot_be_read(world: FakeWorld) -> None:
+    facts = world.parts.status.collect()
+    assert facts["remote"] == {"ok": True, "user": "resp.fd12", "centre": "FD12", "dossiers": 3}
+    assert facts["control"] == {"data_generation": 1, "system_generation": 1, "mode": "standby"}
+    world.central.reachable, world.database.down, world.local.down = False, True, True
+    facts = world.parts.status.collect()
+    assert not facts["remote"]["ok"] and "error" in facts["control"] and not facts["local"]["ok"]
+    text = "\n".join(lines(facts))
+    assert "Serveur NeoCuma distant : injoignable" in text and "Serveur NeoCuma local : indisponible" in text
+
+
+def test_check_reads_the_snapshot_with_statuses_and_perfdata(world: FakeWorld) -> None:
+    limits = world.parts.check_limits
+    assert check(world.state, world.clock, limits)[0] == 3, "no snapshot yet: UNKNOWN"
+    world.parts.monitor.evaluate_and_record()
+    status, line = check(world.state, world.clock, limits)
+    assert status == 0 and line.startswith("NEOCUMA GUARDIAN OK - 4/4") and "remote=1;;;0;1" in line
+    assert "backup_age=0s;;93600;0;" in line
+    world.central.reachable = False
+    world.parts.monitor.evaluate_and_record()
+    status, line = check(world.state, world.clock, limits)
+    assert status == 2 and "CRITICAL - Serveur NeoCuma distant : injoignable" in line and "remote=0" in line
+    world.central.reachable = True
+    world.clock.advance(20 * 3600)
+    world.parts.monitor.evaluate_and_record()
+    assert check(world.state, world.clock, limits)[0] == 1, "a backup older than 3/4 of the limit: WARNING"
+    world.clock.advance(3600)
+    assert check(world.state, world.clock, limits)[0] == 3, "a snapshot older than three rounds: UNKNOWN"
+    world.state_store.unreadable.add("status")
+    assert check(world.state, world.clock, limits)[1].startswith("NEOCUMA GUARDIAN UNKNOWN - état illisible")
+
+
+def test_metrics_come_from_the_state_at_scrape_time(world: FakeWorld) -> None:
+    world.parts.monitor.evaluate_and_record()
+    text = render(registry(world.state)).decode()
+    assert 'neocuma_guardian_last_run_failed{job="backup"} 0.0' in text
+    assert 'neocuma_guardian_component_up{component="serveur_local"} 1.0' in text
+    assert 'neocuma_guardian_dossiers{state="à jour"} 3.0' in text
+    assert 'neocuma_guardian_local_mode{mode="standby"} 1.0' in text
+    backup_bytes = world.state.counters()["backup"]
+    assert f'neocuma_guardian_transferred_bytes_total{{job="backup"}} {float(backup_bytes)}' in text
+    world.state_store.unreadable.add("status")
+    assert "neocuma_guardian_component_up{" not in render(registry(world.state)).decode()
+
+
+def test_health_has_a_grace_period_then_wants_fresh_backups() -> None:
+    now = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
+    day = dt.timedelta(hours=26)
+    healthy, body = daemon_health(now, 5, None, now - dt.timedelta(hours=1), day, True)
+    assert healthy and body["status"] == "ok" and body["newest_backup"] is None
+    healthy, body = daemon_health(now, 5, None, now - dt.timedelta(hours=27), day, True)
+    assert not healthy and "no successful data backup older than 26 h" in body["reasons"][0]
+    assert daemon_health(now, 5, "2026-11-28T10-00-00Z.zip", now - dt.timedelta(days=9), day, True)[0]
+    healthy, body = daemon_health(now, 500, "2026-11-28T10-00-00Z.zip", now, day, True)
+    assert not healthy and "tick has not run for 500 s" in body["reasons"][0]

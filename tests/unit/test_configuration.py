@@ -1,0 +1,137 @@
+"""The typed configuration of both programs: precedence, conversion (the same for a value
+and for its ``_FILE``), every problem reported at once, secrets never shown, unknown
+variables reported, and docs/configuration.md generated from the declarations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from appliance.configuration import every_name, load_guardian, load_server
+from appliance.configuration.declare import declared, show
+from appliance.configuration.document import render
+from appliance.configuration.guardian import GuardianConfig
+from appliance.configuration.server import ServerConfig
+from appliance.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+GUARDIAN_BASE = {"NEOCUMA_DB_PASSWORD": "x"}
+
+
+def test_file_then_environment_then_secret_files(tmp_path: Path) -> None:
+    config_file = tmp_path / "guardian.toml"
+    config_file.write_text('[remote]\nhost = "central.example.fr"\nport = 2200\n[backups]\nkeep = 5\n')
+    secret = tmp_path / "db"
+    secret.write_text("s3cret\n")
+    config = load_guardian(config_file, {"NEOCUMA_REMOTE_PORT": "2222", "NEOCUMA_DB_PASSWORD_FILE": str(secret)})
+    sources = config.loaded.sources
+    assert config.remote.host == "central.example.fr" and sources["remote.host"].startswith("file")
+    assert config.remote.port == 2222 and sources["remote.port"] == "environment NEOCUMA_REMOTE_PORT"
+    assert config.backups.keep == 5 and config.local.db_password == "s3cret"
+    shown = "\n".join(show(config, config.loaded))
+    assert "s3cret" not in shown and "********" in shown and "s3cret" not in repr(config)
+    assert "s3cret" not in repr(config.local)
+
+
+@pytest.mark.parametrize(("text", "expected"), [("false\n", False), ("0", False), ("on", True), (" yes \n", True)])
+def test_a_file_variant_is_converted_like_the_variable(tmp_path: Path, text: str, expected: bool) -> None:
+    holder = tmp_path / "secure"
+    holder.write_text(text)
+    config = load_guardian(
+        tmp_path / "none.toml", {**GUARDIAN_BASE, "NEOCUMA_CONSOLE_SECURE_COOKIES_FILE": str(holder)}
+    )
+    assert config.console.secure_cookies is expected
+
+
+def test_a_number_from_a_file_is_checked_like_the_variable(tmp_path: Path) -> None:
+    holder = tmp_path / "keep"
+    holder.write_text("0\n")
+    with pytest.raises(ConfigError, match=r"NEOCUMA_BACKUPS_KEEP .*between 1 and 10000"):
+        load_guardian(tmp_path / "none.toml", {**GUARDIAN_BASE, "NEOCUMA_BACKUPS_KEEP_FILE": str(holder)})
+
+
+def test_every_problem_of_the_guardian_is_reported_together(tmp_path: Path) -> None:
+    config_file = tmp_path / "guardian.toml"
+    config_file.write_text('[remote]\nport = "ssh"\ncolour = "red"\n[backups]\nkeep = 0\n')
+    with pytest.raises(ConfigError) as caught:
+        load_guardian(
+            config_file,
+            {"NEOCUMA_TRANSFER_TIMEOUT": "1", "NEOCUMA_DEMO_AUTOLOGIN": "maybe", "NEOCUMA_WEBHOOK_URL": "file:///etc"},
+        )
+    text = str(caught.value)
+    for words in ("NEOCUMA_REMOTE_PORT", "remote.colour", "NEOCUMA_BACKUPS_KEEP", "NEOCUMA_TRANSFER_TIMEOUT"):
+        assert words in text
+    for words in ("NEOCUMA_DEMO_AUTOLOGIN", "NEOCUMA_DB_PASSWORD", "NEOCUMA_WEBHOOK_URL"):
+        assert words in text
+    assert len(caught.value.problems) == 7
+
+
+def test_a_broken_file_is_named(tmp_path: Path) -> None:
+    config_file = tmp_path / "guardian.toml"
+    config_file.write_text("[remote\n")
+    with pytest.raises(ConfigError, match=r"guardian\.toml"):
+        load_guardian(config_file, GUARDIAN_BASE)
+
+
+def test_an_unknown_variable_is_a_warning_with_the_nearest_name(tmp_path: Path) -> None:
+    config = load_guardian(
+        tmp_path / "none.toml",
+        {**GUARDIAN_BASE, "NEOCUMA_SMTP_HOTS": "mail", "NEOCUMA_SEED_PASSWORD": "p", "NEOCUMA_OTHER_USER": "u"},
+    )
+    assert config.loaded.warnings == (
+        "unknown variable NEOCUMA_SMTP_HOTS: no setting reads it (did you mean NEOCUMA_SMTP_HOST?)",
+    ), "a name another part of the appliance reads is not reported"
+
+
+def test_every_problem_of_the_server_is_listed(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_server(
+            {
+                "NEOCUMA_ROLE": "primary",
+                "NEOCUMA_DB_PORT": "http",
+                "NEOCUMA_SSH_PORT": "70000",
+                "NEOCUMA_DB_PASSWORD_FILE": str(tmp_path / "missing"),
+                "NEOCUMA_SEED_ON_FIRST_START": "maybe",
+            }
+        )
+    text = str(caught.value)
+    for words in ("NEOCUMA_ROLE", "NEOCUMA_DB_PORT", "NEOCUMA_SSH_PORT", "missing", "NEOCUMA_SEED_ON_FIRST_START"):
+        assert words in text
+    assert len(caught.value.problems) == 5, "one problem per bad variable, none repeated"
+
+
+def test_the_server_password_from_a_file_is_never_shown(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("s3cr3t\n")
+    settings = load_server({"NEOCUMA_ROLE": "local", "NEOCUMA_DB_PASSWORD_FILE": str(secret)})
+    assert settings.database.password == "s3cr3t"
+    assert "s3cr3t" not in repr(settings) and "s3cr3t" not in "\n".join(show(settings, settings.loaded))
+    assert settings.paths.system_dir == Path("/var/lib/neocuma/system") and settings.ssh.max_import_bytes == 512 << 20
+
+
+def test_both_a_value_and_its_file_is_an_error(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("a")
+    with pytest.raises(ConfigError, match="only one"):
+        load_server({"NEOCUMA_ROLE": "local", "NEOCUMA_DB_PASSWORD": "b", "NEOCUMA_DB_PASSWORD_FILE": str(secret)})
+
+
+def test_seeding_is_for_the_central_role_only_and_needs_a_password() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_server({"NEOCUMA_ROLE": "local", "NEOCUMA_DB_PASSWORD": "x", "NEOCUMA_SEED_ON_FIRST_START": "1"})
+    assert "central" in str(caught.value) and "NEOCUMA_SEED_PASSWORD" in str(caught.value)
+
+
+def test_every_setting_is_declared_once_with_a_description() -> None:
+    names = [item.spec.env for schema in (GuardianConfig, ServerConfig) for item in declared(schema)]
+    for schema in (GuardianConfig, ServerConfig):
+        items = declared(schema)
+        assert len({item.spec.env for item in items}) == len(items), "a variable declared twice in one program"
+        assert all(item.spec.description.endswith(".") for item in items)
+    assert set(names) <= every_name()
+
+
+def test_the_configuration_document_is_up_to_date() -> None:
+    committed = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert committed == render(), "docs/configuration.md is stale: run `make docs` and commit it"
