@@ -6,7 +6,7 @@ SHELL := /bin/bash
 export COMPOSE_PROJECT_NAME ?= neocuma
 export BASE_IMAGE ?= neocuma/base:bookworm
 export NEOCUMA_VERSION ?= dev
-# Images build with the classic builder: no BuildKit or buildx is assumed (DESIGN §6).
+# Images build with the classic builder: no BuildKit or buildx is assumed (docs/architecture.md).
 export DOCKER_BUILDKIT ?= 0
 export COMPOSE_DOCKER_CLI_BUILD ?= 0
 

@@ -1,4 +1,4 @@
--- The control schema of a NeoCuma server (DESIGN §3).
+-- The control schema of a NeoCuma server (docs/design.md §3).
 -- One row names the live data generation (schema neocuma_g<N>), the live system-files
 -- generation (directory g<N> of the system volume) and the mode. The server reads it at the
 -- start of every request; a swap is one committed UPDATE of this row.

@@ -1,4 +1,4 @@
-# Sourced by the entrypoint on first start: least-privilege accounts (DESIGN §5).
+# Sourced by the entrypoint on first start: least-privilege accounts (docs/design.md §8).
 #
 #   NEOCUMA_ROLE                      local (default) or central
 #   NEOCUMA_SERVER_DB_USER            account of the NeoCuma server (default neocuma_server)

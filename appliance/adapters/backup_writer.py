@@ -1,4 +1,4 @@
-"""Streamed data export: a set of dossiers as a zip in the backup format (DESIGN §4).
+"""Streamed data export: a set of dossiers as a zip in the backup format (docs/backup-format.md).
 
 The rows come from one ``mariadb`` client session holding one consistent snapshot: MariaDB
 itself escapes every value into LOAD DATA's TSV format, so Python never parses a row. The

@@ -2,7 +2,7 @@
 
 Used by the server (demo seeding) and the guardian (synchronisation): build the new schema
 beside the live one, switch with one committed UPDATE, keep the previous one for rollback
-and drop older ones (DESIGN §3).
+and drop older ones (docs/design.md §3).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def switch_live(
     system_generation: int | None,
     control_schema: str = "neocuma_control",
 ) -> None:
-    """The swap: one committed UPDATE naming the new pair (DESIGN §3)."""
+    """The swap: one committed UPDATE naming the new pair (docs/design.md §3)."""
     try:
         cursor = connection.cursor()
         try:

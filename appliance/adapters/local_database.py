@@ -121,12 +121,12 @@ class MysqlLocalDatabase:
                 with contextlib.suppress(mysql.connector.Error):
                     connection.rollback()
 
-    def replace_dossiers(
-        self, generation: int, backup: VerifiedBackup, entries: Sequence[DossierEntry], guard: DossierGuard
-    ) -> None:
-        """Extract the members of ``entries`` and the centre tables, then replace the rows in
-        one transaction: the control row read shared (a swap waits), ``generation`` still
-        live, the dossiers locked and passed to ``guard``."""
+    def replace_dossiers(self, generation: int, backup: VerifiedBackup, guard: DossierGuard) -> None:
+        """Extract the backup's dossiers and centre tables, then replace the rows in one
+        transaction: the control row read shared (a swap waits), ``generation`` still live,
+        the dossiers locked and passed to ``guard``. The backup's centre rows are those of
+        its dossiers only (an export of those dossiers), so its rights replace theirs."""
+        entries = backup.manifest.dossiers
         self.work_dir.mkdir(parents=True, exist_ok=True)
         directory = Path(tempfile.mkdtemp(prefix="pull-", dir=self.work_dir))
         try:

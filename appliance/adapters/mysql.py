@@ -1,5 +1,5 @@
 """MySQL/MariaDB access: a small blocking connection pool over mysql-connector-python (pure
-Python driver: its C extension does not load on Debian bookworm, DESIGN §6), and the
+Python driver: its C extension does not load on Debian bookworm, docs/architecture.md), and the
 ``mariadb`` command-line client for bulk streams, fed its password through a private
 defaults file, never through argv or the environment."""
 

@@ -65,7 +65,7 @@ class JsonFile:
 
 @contextlib.contextmanager
 def exclusive_lock(path: Path, what: str) -> Iterator[None]:
-    """The guardian's one lock (DESIGN §3): serialises backup, sync, pull, restore and mode
+    """The guardian's one lock (docs/design.md §6): serialises backup, sync, pull, restore and mode
     changes across the CLI, the scheduler and the console. Raises Refused at once, naming
     the operation in progress, when another holds it."""
     path.parent.mkdir(parents=True, exist_ok=True)

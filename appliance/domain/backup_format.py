@@ -1,4 +1,4 @@
-"""The data backup format (DESIGN §4), version 1: member names, the manifest, and its checks.
+"""The data backup format (docs/backup-format.md), version 1: member names, the manifest, and its checks.
 
 A data backup is a zip holding, in this order:
 

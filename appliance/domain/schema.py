@@ -7,58 +7,19 @@ Three scopes of tables live in a data generation (schema ``neocuma_g<N>``):
 - ``centre``: centres, users, rights and dossiers;
 - ``dossier``: rows that belong to one dossier, keyed ``(dossier_id, id)`` with ids allocated
   per dossier, so two servers can add rows to different dossiers without colliding
-  (DESIGN §3). No table relies on a server-wide AUTO_INCREMENT, and there are no triggers
+  (docs/design.md §2). No table relies on a server-wide AUTO_INCREMENT, and there are no triggers
   or foreign keys: tables move between schemas and load in any order.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
+# Re-exported: the model's building blocks, for those who read the model from here.
+from appliance.domain.tables import Column as Column
+from appliance.domain.tables import Scope as Scope
+from appliance.domain.tables import Table as Table
 
 SCHEMA_VERSION = 1
 """Version of the data model below; stored in each generation's ``schema_info`` table."""
-
-
-class Scope(Enum):
-    REFERENCE = "reference"
-    CENTRE = "centre"
-    DOSSIER = "dossier"
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    sql_type: str
-    nullable: bool = False
-
-    @property
-    def is_text(self) -> bool:
-        """Whether values of this column may hold characters that need escaping."""
-        upper = self.sql_type.upper()
-        return upper.startswith(("VARCHAR", "CHAR", "TEXT", "ENUM"))
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str
-    scope: Scope
-    columns: tuple[Column, ...]
-    primary_key: tuple[str, ...]
-    unique: tuple[tuple[str, ...], ...] = ()
-    indexes: tuple[tuple[str, ...], ...] = ()
-    comment: str = ""
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(column.name for column in self.columns)
-
-    def column(self, name: str) -> Column:
-        """Return the column called ``name``; raises KeyError if there is none."""
-        for column in self.columns:
-            if column.name == name:
-                return column
-        raise KeyError(name)
 
 
 def _c(name: str, sql_type: str, nullable: bool = False) -> Column:

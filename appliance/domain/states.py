@@ -1,5 +1,5 @@
 """Dossier states: each side's current revision against the baseline stored at the last
-sync, pull or restore that touched the dossier (DESIGN §3). Never remote against local."""
+sync, pull or restore that touched the dossier (docs/design.md §4). Never remote against local."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, BinaryIO, Protocol
 
-from appliance.domain.backup_format import DossierEntry, Manifest, Opener, VerifiedBackup
+from appliance.domain.backup_format import Manifest, Opener, VerifiedBackup
 from appliance.domain.backups import StoredFile
 from appliance.domain.dossiers import ImportReply, LocalDossier, RemoteDossier
 from appliance.domain.generations import Live, LoadReport
@@ -84,13 +84,12 @@ class LocalDatabase(Protocol):
         in flight finish first); ``guard`` may refuse it inside that transaction."""
         ...
 
-    def replace_dossiers(
-        self, generation: int, backup: VerifiedBackup, entries: Sequence[DossierEntry], guard: DossierGuard
-    ) -> None:
-        """Replace the rows of ``entries`` in ``generation``, which must still be live, with
-        ``backup``'s, in one transaction (its users see all of them change, or none), after
-        ``guard`` accepted those dossiers as they are under lock (absent ones are missing
-        from its mapping); raises Refused, BadRequest or Unavailable."""
+    def replace_dossiers(self, generation: int, backup: VerifiedBackup, guard: DossierGuard) -> None:
+        """Replace, in ``generation`` (which must still be live), the rows of every dossier
+        ``backup`` holds with the backup's, and its centre rows, in one transaction (users see
+        all of them change, or none), after ``guard`` accepted those dossiers as they are
+        under lock (absent ones are missing from its mapping); raises Refused, BadRequest or
+        Unavailable."""
         ...
 
     def export_dossier(self, dossier: LocalDossier, login: str, sink: BinaryIO, now: dt.datetime) -> None:

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from appliance import __version__, logs
-from appliance.adapters.mysql import ConnectionPool, MysqlClient
 from appliance.configuration import ServerConfig, load_server
 from appliance.configuration.declare import show
 from appliance.domain.ddl import generation_ddl
@@ -116,11 +115,11 @@ def _default_centres_file(explicit: str | None) -> Path:
 
 
 def _pre_restore(args: argparse.Namespace, settings: ServerConfig) -> int:
-    from appliance.server.store import Store
-    from appliance.server.wiring import build_importer
+    from appliance.server.wiring import build
 
-    pool = ConnectionPool(settings.database, size=2)
-    importer = build_importer(settings, Store(pool), MysqlClient(settings.database))
+    importer = build(settings, pool_size=2).importer
+    if importer is None:
+        raise ConfigError(["pre-restore copies are kept by the central role only"])
     if args.action == "list":
         for copy in importer.copies.copies(args.dossier):
             print(f"{copy.dossier}/{copy.path.name}  revision {copy.revision}  {copy.size} bytes")
@@ -178,15 +177,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             if settings.server.role != "central":
                 raise ConfigError(["seed replaces the live data: it is only for the central role"])
             from appliance.server.seed.loader import seed_generation
+            from appliance.server.wiring import build
 
             options = _generator_options(
                 args,
                 _default_centres_file(args.centres_file or str(settings.paths.centres_file)),
                 settings.seed.password,
             )
-            pool = ConnectionPool(settings.database, size=2)
+            parts = build(settings, pool_size=2)
             result = seed_generation(
-                pool, MysqlClient(settings.database), settings.paths.system_dir, options, settings.server.display_name
+                parts.pool, parts.client, settings.paths.system_dir, options, settings.server.display_name
             )
             print(
                 f"generation {result.generation}: {result.rows} rows, {result.sql_bytes / 1e6:.1f} MB of SQL, {result.seconds:.1f} s"

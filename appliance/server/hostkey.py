@@ -1,5 +1,5 @@
 """The server's SSH host key: made on first start, kept in the server's volume, its public
-part published where a guardian can pin it (DESIGN §7)."""
+part published where a guardian can pin it (docs/design.md §8)."""
 
 from __future__ import annotations
 

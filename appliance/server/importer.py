@@ -1,4 +1,4 @@
-"""Dossier import: what a restore to the central server lands on (DESIGN §5).
+"""Dossier import: what a restore to the central server lands on (docs/design.md §4).
 
 The backup is verified in full before anything is written (zip structure, safe names,
 manifest, every member's size, sha256 and rows, every row belonging to the dossier); it must

@@ -1,6 +1,6 @@
 """Pre-restore copies: before an import replaces a dossier, the server keeps its current rows
 as a backup zip (the export format), listed, restorable by an operator, and pruned after
-``NEOCUMA_PRE_RESTORE_DAYS`` days (DESIGN §5)."""
+``NEOCUMA_PRE_RESTORE_DAYS`` days (docs/design.md §4)."""
 
 from __future__ import annotations
 

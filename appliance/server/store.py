@@ -3,7 +3,7 @@
 Every request opens a ``RequestView``: one connection, one read-only transaction with a
 consistent snapshot, the control row read inside it. All the request's queries then run
 against the generation that row named, so a request never mixes two generations even when a
-swap commits in the middle of it (DESIGN §3).
+swap commits in the middle of it (docs/design.md §3).
 """
 
 from __future__ import annotations

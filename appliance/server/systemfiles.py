@@ -2,7 +2,7 @@
 
 Each generation is a directory ``g<N>`` of the system volume. The MANIFEST lists every
 regular file of the generation with its sha256 and size, so a guardian can verify a download
-file by file (DESIGN §4). Symbolic links, devices and names with control characters are
+file by file (docs/backup-format.md). Symbolic links, devices and names with control characters are
 never listed nor served.
 """
 

@@ -1,4 +1,5 @@
-"""The one place that builds the server's parts from its settings and runs them."""
+"""The server's one composition root: its parts built from its configuration (``build``),
+used by ``serve``, the command line and the integration tests."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from types import FrameType
 
 from appliance import __version__
@@ -20,7 +22,9 @@ from appliance.server.importer import Importer
 from appliance.server.metrics import ServerMetrics
 from appliance.server.prerestore import PreRestoreStore
 from appliance.server.seed.generator import GeneratorOptions
+from appliance.server.ssh import SshContext
 from appliance.server.store import Store
+from appliance.server.systemfiles import SystemFiles
 
 log = logging.getLogger("neocuma.server")
 
@@ -60,41 +64,32 @@ def _wait_for_database(pool: ConnectionPool, seconds: float) -> None:
             time.sleep(2)
 
 
-def serve(settings: ServerConfig) -> int:
-    """Run both listeners until SIGTERM or SIGINT."""
-    from waitress import create_server
+@dataclass(frozen=True)
+class ServerParts:
+    """The server's parts, built once from its configuration."""
 
-    from appliance.adapters.state_files import load_or_create_secret
-    from appliance.server.hostkey import load_or_create_host_key
-    from appliance.server.seed.loader import seed_generation
-    from appliance.server.ssh import SshContext, SshServer
-    from appliance.server.systemfiles import SystemFiles
-    from appliance.server.web.app import create_app
+    config: ServerConfig
+    pool: ConnectionPool
+    store: Store
+    client: MysqlClient
+    system_files: SystemFiles
+    metrics: ServerMetrics
+    importer: Importer | None
+    ssh: SshContext
 
-    pool = ConnectionPool(settings.database, size=16)
-    _wait_for_database(pool, 120)
+
+def build(settings: ServerConfig, pool_size: int = 16) -> ServerParts:
+    """Every part both listeners use; nothing connects to MySQL until first used. The
+    central role gets an importer (restores), the local role none."""
+    pool = ConnectionPool(settings.database, size=pool_size)
     store = Store(pool, settings.database.control_schema)
     client = MysqlClient(settings.database)
     system_files = SystemFiles(settings.paths.system_dir)
-    settings.paths.system_dir.mkdir(parents=True, exist_ok=True)
-    if settings.seed.on_first_start and store.live().data_generation is None:
-        options = GeneratorOptions(
-            centres=pick_centres(load_centres(settings.paths.centres_file), settings.seed.centre_codes),
-            dossiers=settings.seed.dossiers,
-            years=settings.seed.years,
-            seed=settings.seed.seed,
-            password=settings.seed.password,
-        )
-        seed_generation(pool, client, settings.paths.system_dir, options, settings.server.display_name)
-    host_key = load_or_create_host_key(settings.paths.state_dir, settings.paths.public_dir)
-    starter: ClientStarter = client
     metrics = ServerMetrics(store.live, settings.server.role)
-    importer = build_importer(settings, store, starter) if settings.server.role == "central" else None
-    if importer is not None:
-        importer.copies.prune(dt.datetime.now(dt.UTC))
+    importer = build_importer(settings, store, client) if settings.server.role == "central" else None
     context = SshContext(
         store=store,
-        client=starter,
+        client=client,
         system_files=system_files,
         server_name=settings.server.display_name,
         role=settings.server.role,
@@ -106,17 +101,55 @@ def serve(settings: ServerConfig) -> int:
         max_import_bytes=settings.ssh.max_import_bytes,
         export_max_rate=settings.ssh.export_max_rate,
     )
-    ssh = SshServer(context, host_key, settings.ssh.port, settings.ssh.max_sessions)
+    return ServerParts(settings, pool, store, client, system_files, metrics, importer, context)
+
+
+def seed_if_empty(parts: ServerParts) -> None:
+    """The demo central server: generated centres into generation 1 on the first start."""
+    from appliance.server.seed.loader import seed_generation
+
+    settings = parts.config
+    if not settings.seed.on_first_start or parts.store.live().data_generation is not None:
+        return
+    options = GeneratorOptions(
+        centres=pick_centres(load_centres(settings.paths.centres_file), settings.seed.centre_codes),
+        dossiers=settings.seed.dossiers,
+        years=settings.seed.years,
+        seed=settings.seed.seed,
+        password=settings.seed.password,
+    )
+    seed_generation(parts.pool, parts.client, settings.paths.system_dir, options, settings.server.display_name)
+
+
+def serve(settings: ServerConfig) -> int:
+    """Run both listeners until SIGTERM or SIGINT."""
+    from waitress import create_server
+
+    from appliance.adapters.state_files import load_or_create_secret
+    from appliance.server.hostkey import load_or_create_host_key
+    from appliance.server.ssh import SshServer
+    from appliance.server.web.app import create_app
+
+    parts = build(settings)
+    _wait_for_database(parts.pool, 120)
+    settings.paths.system_dir.mkdir(parents=True, exist_ok=True)
+    seed_if_empty(parts)
+    host_key = load_or_create_host_key(settings.paths.state_dir, settings.paths.public_dir)
+    if parts.importer is not None:
+        parts.importer.copies.prune(dt.datetime.now(dt.UTC))
+    ssh = SshServer(parts.ssh, host_key, settings.ssh.port, settings.ssh.max_sessions)
     threading.Thread(target=ssh.serve_forever, name="ssh-accept", daemon=True).start()
     app = create_app(
-        store,
+        parts.store,
         load_or_create_secret(settings.paths.state_dir / "web-secret"),
         settings.server.role,
         settings.server.display_name,
-        system_files,
-        metrics,
+        parts.system_files,
+        parts.metrics,
     )
+    # Inside its container the server listens on every interface; compose publishes the port.
     web = create_server(app, host="0.0.0.0", port=settings.web.port, threads=8, ident="NeoCuma")
+    system_files = parts.system_files
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         log.info("signal %d: stopping", signum)
@@ -139,6 +172,6 @@ def serve(settings: ServerConfig) -> int:
     )
     with contextlib.suppress(OSError):  # closed by the signal handler
         web.run()
-    pool.close()
+    parts.pool.close()
     log.info("stopped")
     return 0

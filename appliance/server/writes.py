@@ -5,7 +5,7 @@ generation swap or a mode change waits for it (and it never writes into a genera
 was just swapped out); the server's role and mode decide whether writes are allowed at all;
 the user's right on the dossier must be ``ecriture``; an *exporté* dossier is locked; the
 dossier row is locked so writers of one dossier take turns; ids are allocated per dossier;
-and the dossier's revision moves forward in the same transaction (DESIGN §3).
+and the dossier's revision moves forward in the same transaction (docs/design.md §2).
 """
 
 from __future__ import annotations

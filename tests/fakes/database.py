@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from appliance.adapters.backup_reader import verify_members
-from appliance.domain.backup_format import DossierEntry, VerifiedBackup
+from appliance.domain.backup_format import VerifiedBackup
 from appliance.domain.dossiers import LocalDossier
 from appliance.domain.generations import Live, LoadReport
 from appliance.errors import ApplianceError, Refused, Unavailable
@@ -93,10 +93,9 @@ class FakeDatabase:
         self.control = Live(self.control.data_generation, self.control.system_generation, mode)
         self.modes.append(mode)
 
-    def replace_dossiers(
-        self, generation: int, backup: VerifiedBackup, entries: Sequence[DossierEntry], guard: Guard
-    ) -> None:
+    def replace_dossiers(self, generation: int, backup: VerifiedBackup, guard: Guard) -> None:
         self._up()
+        entries = backup.manifest.dossiers
         if self.control.data_generation != generation:
             raise Unavailable("the live generation changed meanwhile; nothing was written, try again")
         if self.before_guard is not None:

@@ -3,7 +3,6 @@ endpoint on a free port, the web app through Flask's client), OpenSSH as the cli
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import tomllib
 from collections.abc import Iterator
@@ -13,16 +12,16 @@ from typing import Any
 
 import pytest
 
-from appliance.adapters.mysql import ConnectionPool, MysqlClient
+from appliance.configuration import load_server
 from appliance.domain.centres import parse_centres
 from appliance.server.hostkey import load_or_create_host_key
 from appliance.server.importer import Importer
-from appliance.server.prerestore import PreRestoreStore
 from appliance.server.seed.generator import GeneratorOptions
 from appliance.server.seed.loader import seed_generation
 from appliance.server.ssh import SshContext, SshServer
 from appliance.server.store import Store
 from appliance.server.systemfiles import SystemFiles
+from appliance.server.wiring import build
 from tests.support import containers, oracle
 from tests.support.openssh import OpenSsh, known_hosts_line
 
@@ -72,38 +71,29 @@ def mariadb(docker_client: Any) -> Iterator[Db]:
 
 @pytest.fixture(scope="session")
 def central(mariadb: Db, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Central]:
-    server_db = Db(mariadb.host, mariadb.port, "neocuma_server", SERVER_PASSWORD)
-    pool = ConnectionPool(server_db, size=8)
+    """The central server as its own wiring builds it from its configuration, with its SSH
+    endpoint on a free port."""
     state = tmp_path_factory.mktemp("central")
+    config = load_server(
+        {
+            "NEOCUMA_ROLE": "central",
+            "NEOCUMA_SERVER_NAME": "integration",
+            "NEOCUMA_DB_HOST": mariadb.host,
+            "NEOCUMA_DB_PORT": str(mariadb.port),
+            "NEOCUMA_DB_PASSWORD": SERVER_PASSWORD,
+            "NEOCUMA_STATE_DIR": str(state),
+            "NEOCUMA_PUBLIC_DIR": str(state / "public"),
+            "NEOCUMA_TRANSFER_TIMEOUT": "30",
+        }
+    )
+    parts = build(config, pool_size=8)
+    server_db = Db(mariadb.host, mariadb.port, "neocuma_server", SERVER_PASSWORD)
     centres = {c.code: c for c in parse_centres(tomllib.loads(CONFIG.read_text()))}
     options = GeneratorOptions(centres=(centres["FD12"], centres["FD24"]), dossiers=8, years=2, password=USER_PASSWORD)
-    result = seed_generation(pool, MysqlClient(server_db), state / "system", options, "integration")
-    store = Store(pool)
-    system_files = SystemFiles(state / "system")
+    result = seed_generation(parts.pool, parts.client, config.paths.system_dir, options, "integration")
+    assert parts.importer is not None
     host_key = load_or_create_host_key(state, state / "public")
-    importer = Importer(
-        database=server_db,
-        store=store,
-        client=MysqlClient(server_db),
-        copies=PreRestoreStore(state / "pre-restore", 30),
-        work_dir=state / "incoming",
-        server_name="integration",
-        role="central",
-        now=lambda: dt.datetime.now(dt.UTC),
-    )
-    (state / "incoming").mkdir()
-    context = SshContext(
-        store=store,
-        client=MysqlClient(server_db),
-        system_files=system_files,
-        server_name="integration",
-        role="central",
-        zip_level=1,
-        transfer_timeout=30,
-        now=lambda: dt.datetime.now(dt.UTC),
-        importer=importer,
-    )
-    server = SshServer(context, host_key, port=0, max_sessions=16, bind="127.0.0.1")
+    server = SshServer(parts.ssh, host_key, port=0, max_sessions=16, bind="127.0.0.1")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     known_hosts = state / "known_hosts"
@@ -113,17 +103,17 @@ def central(mariadb: Db, tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
         yield Central(
             root=mariadb,
             server=server_db,
-            store=store,
-            system_files=system_files,
+            store=parts.store,
+            system_files=parts.system_files,
             ssh=OpenSsh("127.0.0.1", server.port, known_hosts),
             ssh_port=server.port,
             schema=f"neocuma_g{result.generation}",
-            context=context,
-            importer=importer,
+            context=parts.ssh,
+            importer=parts.importer,
         )
     finally:
         server.stop()
-        pool.close()
+        parts.pool.close()
 
 
 @pytest.fixture()

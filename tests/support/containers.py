@@ -1,4 +1,4 @@
-"""Containers for the tests, from our own images, with testcontainers (DESIGN §6).
+"""Containers for the tests, from our own images, with testcontainers (docs/architecture.md, Tests).
 
 Every container, network and volume carries the label ``neocuma.test-session=<id>``; the
 session's finaliser removes them, and ``make clean-test`` sweeps what a killed run left.

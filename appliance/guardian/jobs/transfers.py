@@ -81,7 +81,7 @@ class Transfers:
                         "rien n'a été écrit, remontez-les d'abord ou relancez la descente"
                     )
 
-            self.database.replace_dossiers(generation, verified, verified.manifest.dossiers, guard)
+            self.database.replace_dossiers(generation, verified, guard)
         finally:
             scratch.discard()
         baselines = self.state.baselines()

@@ -27,6 +27,7 @@ from appliance.domain.passwords import hash_password
 from appliance.domain.schema import TABLES_BY_NAME, Table
 from appliance.server.seed import vocabulary as voc
 from appliance.server.seed.accounting import exercice_activity, exercice_depreciation
+from appliance.server.seed.financing import fixed_assets, loans
 from appliance.server.seed.rows import DossierRows, Row, money, random_day
 
 
@@ -259,8 +260,8 @@ def _generate_dossier(plan: _DossierPlan, options: GeneratorOptions) -> DossierR
     journals = {code: rows.add("journal", code, label) for code, label in voc.JOURNALS}
     members = _tiers(rows, rng, plan)
     machines, activities = _machines_and_activities(rows, rng, options)
-    fixed_assets = _fixed_assets(rows, rng, machines, exercices)
-    _loans(rows, rng, exercices)
+    assets = fixed_assets(rows, rng, machines, exercices)
+    loans(rows, rng, exercices)
     for member_id, _ in members:
         rows.add(
             "souscription_capital",
@@ -274,7 +275,7 @@ def _generate_dossier(plan: _DossierPlan, options: GeneratorOptions) -> DossierR
     piece = 0
     for exercice_id, (_, start, end, closed) in exercices:
         piece = exercice_activity(rows, rng, exercice_id, start, end, closed, members, activities, journals, piece)
-        piece = exercice_depreciation(rows, fixed_assets, exercice_id, end, journals, piece)
+        piece = exercice_depreciation(rows, assets, exercice_id, end, journals, piece)
     del accounts
     return rows
 
@@ -364,57 +365,3 @@ def _machines_and_activities(
                 money(rng.randrange(50, 400)),
             )
     return machines, activities
-
-
-def _fixed_assets(
-    rows: DossierRows,
-    rng: random.Random,
-    machines: list[tuple[int, str, Decimal, int]],
-    exercices: list[tuple[int, tuple[str, dt.date, dt.date, bool]]],
-) -> list[tuple[int, Decimal, int, dt.date]]:
-    assets = []
-    for machine_id, label, value, year in machines:
-        if rng.random() < 0.5:
-            acquired = dt.date(year, rng.randrange(1, 13), rng.randrange(1, 29))
-            duration = rng.randrange(5, 11)
-            asset_id = rows.add("immobilisation", machine_id, label, acquired, value, duration)
-            assets.append((asset_id, value, duration, acquired))
-    return assets
-
-
-def _loans(
-    rows: DossierRows, rng: random.Random, exercices: list[tuple[int, tuple[str, dt.date, dt.date, bool]]]
-) -> None:
-    first_day = exercices[0][1][1]
-    last_day = exercices[-1][1][2]
-    for _ in range(rng.randrange(1, 5)):
-        capital = money(rng.randrange(20, 300) * 1000)
-        rate = Decimal(rng.randrange(50, 450)) / Decimal(100)
-        months = rng.choice((36, 48, 60, 84, 120))
-        start = random_day(rng, first_day - dt.timedelta(days=365), first_day + dt.timedelta(days=200))
-        loan_id = rows.add(
-            "emprunt",
-            f"Prêt {rng.choice(voc.MACHINES)[0].lower()}",
-            rng.choice(voc.BANKS),
-            capital,
-            rate,
-            months,
-            start,
-        )
-        step = rng.choice((1, 3, 12))
-        remaining = capital
-        principal = money(capital / (months // step))
-        for number in range(step, months + 1, step):
-            due = _add_months(start, number)
-            if due > last_day or remaining <= 0:
-                break
-            interest = money(remaining * rate / 100 * step / 12)
-            paid = min(principal, remaining)
-            remaining = remaining - paid
-            rows.add("echeance", loan_id, due, paid, interest, remaining)
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
