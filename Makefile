@@ -26,34 +26,29 @@ DOSSIER ?=
 # -T when standard input is not a terminal, so passwords can be piped in.
 GUARDIAN = $(COMPOSE) exec $(if $(shell [ -t 0 ] && echo tty),,-T) guardian neocuma-guardian
 
-.PHONY: help up down logs seed test login backup sync run status check pull restore fallback standby dossiers test-images test-unit test-integration test-e2e lint images base certs venv clean-test
+.PHONY: help up down logs seed test login backup sync run status check pull restore fallback standby dossiers test-images test-unit test-integration test-e2e lint docs images base certs venv clean-test
 
-help:
-	@echo "make up        build what is missing, start the stack with the demo remote"
-	@echo "make down      stop the stack (volumes kept)"
-	@echo "make logs      follow the logs"
-	@echo "make seed      regenerate the demo remote's data (DOSSIERS=$(DOSSIERS) YEARS=$(YEARS) SEED=$(SEED))"
-	@echo "make test      every test tier (unit, integration, end to end)"
-	@echo "make lint      ruff and mypy"
+help: ## this list
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z0-9-]*:.*## / {printf "make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-base:
+base: ## build the base image neocuma/base:bookworm (from Debian packages when no registry answers)
 	./scripts/build-base-image.sh
 
 # The host's CA bundle goes into the build context, so pip works behind a TLS-inspecting proxy.
-certs:
+certs: ## copy the host's CA bundle into docker/certs/ (pip behind a TLS-inspecting proxy)
 	@if [ -r "$(HOST_CA_BUNDLE)" ] && ! cmp -s "$(HOST_CA_BUNDLE)" docker/certs/host-ca-bundle.crt; then \
 		cp "$(HOST_CA_BUNDLE)" docker/certs/host-ca-bundle.crt; echo "copied $(HOST_CA_BUNDLE) into docker/certs/"; fi
 
-images: base certs
+images: base certs ## build the mysql, appliance and docker-proxy images
 	docker build -q -f docker/mysql/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/mysql:$(NEOCUMA_VERSION) .
 	docker build -q -f docker/appliance/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/appliance:$(NEOCUMA_VERSION) .
 	docker build -q -f docker/docker-proxy/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/docker-proxy:$(NEOCUMA_VERSION) .
 
 # The end-to-end tests' own tools (browser, promtool, SMTP sink), from Debian's packages.
-test-images: images
+test-images: images ## build the end-to-end tests' tool image (browser, promtool, SMTP sink)
 	docker build -q -f docker/test-tools/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/test-tools:$(NEOCUMA_VERSION) .
 
-up: images
+up: images ## build what is missing, start the stack with the demo remote, wait until healthy
 	$(COMPOSE) up -d
 	./scripts/wait-healthy.sh $(COMPOSE_PROJECT_NAME) 600
 	@echo
@@ -61,38 +56,38 @@ up: images
 	@echo "Demo remote, web:             http://127.0.0.1:$${NEOCUMA_DEMO_WEB_PORT:-8090}/"
 	@echo "Demo remote, SSH/SFTP:        sftp -P $${NEOCUMA_DEMO_SSH_PORT:-2222} resp.fd12@127.0.0.1 (password in config/demo.env)"
 
-down:
+down: ## stop the stack (volumes kept)
 	$(COMPOSE) down
 
-logs:
+logs: ## follow the logs
 	$(COMPOSE) logs -f --tail=200
 
-login:
+login: ## pin the remote's host key and log in (a centre's host)
 	$(GUARDIAN) login
-backup:
+backup: ## data backup + system.zip
 	$(GUARDIAN) backup
-sync:
+sync: ## synchronise the local server from the latest backups
 	$(GUARDIAN) sync
-run:
+run: ## backup + sync (Lancer une Sauvegarde/Synchronisation maintenant)
 	$(GUARDIAN) run
-status:
+status: ## state of the remote, the backups, the local server, the synchronisation
 	$(GUARDIAN) status
-check:
+check: ## one line and an exit status for Nagios, Centreon or Icinga
 	$(GUARDIAN) check
-dossiers:
+dossiers: ## both lists of dossiers with their states
 	$(GUARDIAN) dossiers
-pull:
+pull: ## Descendre vers serveur local: make pull DOSSIER=<code>
 	@[ -n "$(DOSSIER)" ] || { echo "usage: make pull DOSSIER=<code> [DOSSIER='<code> <code>']"; exit 2; }
 	$(GUARDIAN) pull $(DOSSIER)
-restore:
+restore: ## Remonter vers serveur distant: make restore DOSSIER=<code> (password typed again)
 	@[ -n "$(DOSSIER)" ] || { echo "usage: make restore DOSSIER=<code>"; exit 2; }
 	$(GUARDIAN) restore $(DOSSIER)
-fallback:
+fallback: ## the local server becomes the LAN's server (mode secours)
 	$(GUARDIAN) mode fallback
-standby:
+standby: ## back to standby (mode veille)
 	$(GUARDIAN) mode standby
 
-seed:
+seed: ## regenerate the demo remote's data (DOSSIERS= YEARS= SEED=)
 	$(COMPOSE) exec -T remote-neocuma neocuma-server seed --dossiers $(DOSSIERS) --years $(YEARS) --seed $(SEED)
 
 $(VENV)/.installed: pyproject.toml
@@ -101,18 +96,21 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $@
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed ## the Python virtual environment with the test tools (.venv)
 
-lint: venv
-	$(VENV)/bin/ruff check appliance tests bench
-	$(VENV)/bin/ruff format --check appliance tests bench
+lint: venv ## ruff and mypy
+	$(VENV)/bin/ruff check appliance tests bench scripts
+	$(VENV)/bin/ruff format --check appliance tests bench scripts
 	$(VENV)/bin/mypy
+
+docs: venv ## regenerate docs/configuration.md from the declared settings
+	$(PY) -m appliance.configuration.document > docs/configuration.md
 
 # Test containers are labelled with the session id; a sweep removes what a killed run left.
 export TESTCONTAINERS_RYUK_DISABLED := true
 export TC_HOST ?= 127.0.0.1
 
-clean-test:
+clean-test: ## remove what a killed test run left (labelled containers, networks, volumes)
 	@ids=$$(docker ps -aq --filter label=neocuma.test-session); \
 		if [ -n "$$ids" ]; then docker rm -f -v $$ids >/dev/null; echo "removed leftover test containers"; fi
 	@nets=$$(docker network ls -q --filter label=neocuma.test-session); \
@@ -123,13 +121,13 @@ clean-test:
 		./scripts/compose.sh -p $$project --profile demo down -v --remove-orphans >/dev/null 2>&1 || true; \
 		echo "removed leftover compose test project $$project"; done
 
-test-unit: venv
+test-unit: venv ## unit tests (pure logic and in-memory fakes, seconds)
 	$(PY) -m pytest tests/unit -q
 
-test-integration: venv test-images
+test-integration: venv test-images ## integration tests (our MariaDB image, the SSH endpoint in-process, OpenSSH)
 	$(PY) -m pytest tests/integration -q -m integration
 
-test-e2e: venv test-images
+test-e2e: venv test-images ## end-to-end tests (testcontainers on our images)
 	$(PY) -m pytest tests/e2e -q -m e2e
 
-test: lint clean-test test-unit test-integration test-e2e
+test: lint clean-test test-unit test-integration test-e2e ## every tier: lint, unit, integration, end to end

@@ -19,6 +19,7 @@ from appliance.adapters.state_files import fsync_directory
 from appliance.adapters.system_zip import verify_system_zip
 from appliance.domain.backup_format import Manifest, Opener, VerifiedBackup
 from appliance.domain.backups import StoredFile
+from appliance.errors import ApplianceError
 
 __all__ = ["FilesystemBackups", "StagedOnDisk"]
 
@@ -90,7 +91,7 @@ class FilesystemBackups:
     def manifest(self, name: str) -> Manifest | None:
         try:
             return open_backup(self._data_path(name)).manifest
-        except Exception:
+        except (ApplianceError, OSError):
             return None
 
     def new_data(self, name: str) -> StagedOnDisk:

@@ -134,7 +134,7 @@ def _feed(backup: VerifiedBackup, session: _Session, pipes: dict[str, Path], pro
                         session.fed += check.size
     except (zipfile.BadZipFile, EOFError) as error:
         session.error = BadRequest(f"{backup.name} cannot be read: {error}")
-    except BaseException as error:  # reported by the caller
+    except BaseException as error:  # noqa: BLE001 - handed to the caller's thread, which raises it
         session.error = error
     if session.error is not None:
         # The client would otherwise wait forever on the next table's pipe, which no one

@@ -59,14 +59,14 @@ class MailAndWebhookNotifier:
 
     def _webhook(self, payload: dict[str, Any]) -> None:
         # The URL's scheme is checked by the configuration: http or https only.
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310 - http(s) only, checked by the configuration
             self.webhook_url,
             data=json.dumps(payload).encode(),
             headers={"Content-Type": "application/json"},
             method="POST",
         )
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT):
+            with urllib.request.urlopen(request, timeout=TIMEOUT):  # noqa: S310 - http(s), checked
                 pass
             log.info("webhook called for %s", payload.get("indicator"))
         except (urllib.error.URLError, OSError) as error:

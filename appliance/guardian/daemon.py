@@ -115,7 +115,7 @@ def serve(parts: Parts) -> int:
     port = config.console.port
     app = create_console(parts, daemon.runner, daemon.health)
     # Inside its container the console listens on every interface; compose publishes it.
-    web = create_server(app, host="0.0.0.0", port=port, threads=WORKER_THREADS, ident="NeoCuma Guardian")
+    web = create_server(app, host="0.0.0.0", port=port, threads=WORKER_THREADS, ident="NeoCuma Guardian")  # noqa: S104
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         daemon.stopping.set()

@@ -181,7 +181,7 @@ class _Session(paramiko.ServerInterface):
                 channel.send_exit_status(status)
                 channel.shutdown_write()
                 _close_after_acceptance(channel, accepted)
-            except Exception:  # the client may be gone already
+            except Exception:  # noqa: BLE001, S110 - the client may be gone already: nothing left to tell it
                 pass
 
     def _dispatch(self, channel: paramiko.Channel, request: Request) -> None:
@@ -286,7 +286,12 @@ class SshServer:
     """Accepts connections on ``port`` and serves each in paramiko transport threads."""
 
     def __init__(
-        self, context: SshContext, host_key: paramiko.PKey, port: int, max_sessions: int, bind: str = "0.0.0.0"
+        self,
+        context: SshContext,
+        host_key: paramiko.PKey,
+        port: int,
+        max_sessions: int,
+        bind: str = "0.0.0.0",  # noqa: S104 - inside its container; compose decides what is published
     ) -> None:
         self.context = context
         self.host_key = host_key

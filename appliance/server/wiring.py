@@ -148,7 +148,7 @@ def serve(settings: ServerConfig) -> int:
         parts.metrics,
     )
     # Inside its container the server listens on every interface; compose publishes the port.
-    web = create_server(app, host="0.0.0.0", port=settings.web.port, threads=8, ident="NeoCuma")
+    web = create_server(app, host="0.0.0.0", port=settings.web.port, threads=8, ident="NeoCuma")  # noqa: S104
     system_files = parts.system_files
 
     def _stop(signum: int, frame: FrameType | None) -> None:

@@ -12,6 +12,7 @@ from appliance.adapters.backup_reader import open_backup, verify_backup
 from appliance.adapters.system_zip import verify_system_zip
 from appliance.domain.backup_format import Manifest, Opener, VerifiedBackup
 from appliance.domain.backups import StoredFile
+from appliance.errors import ApplianceError
 from tests.fakes.basics import FakeClock
 
 DATA, SYSTEM, LOCAL, WORK = "data", "system", "local", "work"
@@ -95,7 +96,7 @@ class MemoryBackups:
     def manifest(self, name: str) -> Manifest | None:
         try:
             return open_backup(self.data_opener(name), name=name).manifest
-        except Exception:
+        except (ApplianceError, OSError):  # as the adapter: unreadable
             return None
 
     def new_data(self, name: str) -> MemoryStaged:

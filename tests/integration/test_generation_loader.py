@@ -56,7 +56,7 @@ def _load(central: Central, connection: Any, backup: VerifiedBackup, work: Path,
     def run() -> None:
         try:
             outcome["report"] = load_generation(backup, MysqlClient(central.root), connection, SCHEMA, work)
-        except BaseException as error:  # handed to the test
+        except BaseException as error:  # noqa: BLE001 - handed to the test
             outcome["error"] = error
 
     thread = threading.Thread(target=run, daemon=True)

@@ -104,6 +104,6 @@ def test_a_refusal_sent_at_once_always_reaches_the_client_as_the_refusal(central
             except RemoteRefused as error:
                 assert "responsable départemental" in str(error)
                 outcomes["refused"] = outcomes.get("refused", 0) + 1
-            except Exception as error:  # counted: the assertion below names them
+            except Exception as error:  # noqa: BLE001 - counted: the assertion below names them
                 outcomes[str(error)] = outcomes.get(str(error), 0) + 1
     assert outcomes == {"refused": 300}

@@ -12,7 +12,7 @@ def test_literals_escape_everything_mariadb_interprets() -> None:
     assert literal(12) == "12"
     assert literal(Decimal("1.50")) == "1.50"
     assert literal(dt.date(2026, 1, 2)) == "'2026-01-02'"
-    assert literal(dt.datetime(2026, 1, 2, 3, 4, 5)) == "'2026-01-02 03:04:05'"
+    assert literal(dt.datetime(2026, 1, 2, 3, 4, 5))  # noqa: DTZ001 - MySQL DATETIME values are naive == "'2026-01-02 03:04:05'"
     assert literal("l'a\\b\nc\rd\0e\x1a") == "'l\\'a\\\\b\\nc\\rd\\0e\\Z'"
 
 

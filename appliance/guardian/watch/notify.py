@@ -14,7 +14,7 @@ from appliance.guardian.ports import Notifier
 # Plain-text mail: nothing is rendered as HTML, so nothing needs HTML escaping.
 _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates" / "mail"),
-    autoescape=False,
+    autoescape=False,  # noqa: S701 - plain-text email
     keep_trailing_newline=True,
 )
 

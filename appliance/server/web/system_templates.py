@@ -40,7 +40,8 @@ class SystemTemplates:
         if template is None:
             return Markup("")
         try:
-            return Markup(template.render(**context))
+            # The central server's system templates, rendered with autoescape on: their output is HTML.
+            return Markup(template.render(**context))  # noqa: S704
         except TemplateError as error:
             log.error("system template %s of generation %d failed: %s", name, generation, error)
             return Markup("")

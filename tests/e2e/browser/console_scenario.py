@@ -114,7 +114,7 @@ try:
     driver.get(base + "/logs?niveau=INFO")
     seen["log_lines"] = len(driver.find_elements(By.CSS_SELECTOR, "#log-lines tbody tr"))
     shot("10-logs")
-except Exception as error:  # report what happened, with a screenshot, instead of a bare trace
+except Exception as error:  # noqa: BLE001 - report what happened, with a screenshot, instead of a bare trace
     seen["error"] = repr(error)
     shot("99-erreur")
 finally:
