@@ -57,7 +57,9 @@ class LocalSettings:
         "NEOCUMA_LOCAL_URL", "http://neocuma:8080", "NeoCuma Web of the local server.", schemes=("http", "https")
     )
     system_dir: Path = setting(
-        "NEOCUMA_SYSTEM_DIR", Path("/var/lib/neocuma/system"), "The local server's system-files volume (g<N>/)."
+        "NEOCUMA_SYSTEM_DIR",
+        Path("/var/lib/neocuma/system"),
+        "The local server's system-files volume (one gN directory per generation).",
     )
     docker_url: str = setting(
         "NEOCUMA_DOCKER_URL",

@@ -58,7 +58,9 @@ class PathsSettings:
         "NEOCUMA_STATE_DIR", Path("/var/lib/neocuma"), "The server's state: SSH host key, web secret, imports."
     )
     system_dir_setting: str = setting(
-        "NEOCUMA_SYSTEM_DIR", "", "The system-files volume (g<N>/ generations); empty: <state dir>/system."
+        "NEOCUMA_SYSTEM_DIR",
+        "",
+        "The system-files volume (one gN directory per generation); empty: the state directory's system/.",
     )
     public_dir_setting: str = setting(
         "NEOCUMA_PUBLIC_DIR", "", "Where the public host key is written for others to pin (the demo); empty: nowhere."

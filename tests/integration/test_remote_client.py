@@ -107,3 +107,36 @@ def test_a_refusal_sent_at_once_always_reaches_the_client_as_the_refusal(central
             except Exception as error:  # noqa: BLE001 - counted: the assertion below names them
                 outcomes[str(error)] = outcomes.get(str(error), 0) + 1
     assert outcomes == {"refused": 300}
+
+
+def test_the_central_server_port_turns_every_answer_into_domain_values(central: Central, tmp_path: Path) -> None:
+    """The adapter the guardian's jobs use: pin by fingerprint, who-am-I, dossiers, clock,
+    system files over SFTP, an export and an import, through the real endpoint."""
+    import hashlib
+    import time
+
+    from appliance.adapters.central import SshCentralServer
+    from appliance.domain.system_manifest import parse_system_manifest
+
+    server = SshCentralServer("127.0.0.1", central.ssh_port, tmp_path / "known_hosts", 10)
+    presented = server.presented_fingerprint()
+    assert server.pinned_fingerprint() is None
+    with pytest.raises(Refused, match="nothing was pinned"):
+        server.pin("SHA256:not-this-one")
+    assert server.pin(presented) == presented == server.pinned_fingerprint()
+    with server.session("resp.fd12", USER_PASSWORD) as session:
+        whoami = session.whoami()
+        assert (whoami.login, whoami.profile, whoami.centre) == ("resp.fd12", "responsable_departemental", "FD12")
+        dossiers = session.dossiers()
+        assert len(dossiers) == whoami.dossiers and abs(session.clock() - time.time()) < 60
+        entries = parse_system_manifest(session.system_manifest().decode())
+        with session.system_file(entries[0].path) as handle:
+            assert hashlib.sha256(handle.read()).hexdigest() == entries[0].sha256
+        code = next(c for c, d in dossiers.items() if not d.exporte and c.startswith("12"))
+        target = tmp_path / "one.zip"
+        with target.open("wb") as sink:
+            session.export([code], sink)
+        reply = session.import_dossier(code, USER_PASSWORD, lambda: target.open("rb"))
+        assert reply.revision > dossiers[code].revision and reply.pre_restore_copy.startswith(f"{code}/")
+    with server.session("compta.fd12", USER_PASSWORD) as other, pytest.raises(RemoteRefused):
+        other.whoami()

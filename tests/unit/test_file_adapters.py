@@ -1,0 +1,187 @@
+"""The guardian's adapters that need no Docker, on real files and loopback sockets: the
+backups volume (staged files that appear only on commit, a full disk), the state volume,
+the alert notifier (a tiny SMTP server and an HTTP sink), and the real wiring."""
+
+from __future__ import annotations
+
+import errno
+import http.server
+import json
+import os
+import socketserver
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from appliance.adapters.backups_store import FilesystemBackups
+from appliance.adapters.notifier import MailAndWebhookNotifier, MailSettings
+from appliance.adapters.state_store import FileStateStore
+from appliance.errors import BadRequest, Refused
+from appliance.guardian.wiring import adapters, build
+from tests.fakes.guardian import config
+from tests.support.backups import Dossier, backup_zip, system_zip
+
+
+def test_a_staged_backup_appears_only_when_committed_and_is_synced(tmp_path: Path) -> None:
+    store = FilesystemBackups(tmp_path)
+    staged = store.new_data("2026-11-28T12-00-00Z.zip")
+    with staged.writer() as sink:
+        sink.write(backup_zip([Dossier(100001, "120001", 1)]))
+    assert store.data_backups() == [], "the hidden .part file is not listed"
+    assert store.verify_data(staged.reader, staged.name).manifest.dossiers[0].code == "120001"
+    staged.commit()
+    assert [f.name for f in store.data_backups()] == ["2026-11-28T12-00-00Z.zip"]
+    assert store.manifest("2026-11-28T12-00-00Z.zip") is not None
+    staged.discard()
+    assert (tmp_path / "data" / "2026-11-28T12-00-00Z.zip").exists(), "a committed file is never discarded"
+
+
+def test_a_discarded_file_leaves_nothing_and_bad_names_are_refused(tmp_path: Path) -> None:
+    store = FilesystemBackups(tmp_path)
+    staged = store.new_data("2026-11-28T12-00-00Z.zip")
+    with staged.writer() as sink:
+        sink.write(b"half a zip")
+    staged.discard()
+    assert list((tmp_path / "data").iterdir()) == []
+    for bad in ("../x.zip", ".hidden", "a/b", ""):
+        with pytest.raises(ValueError):
+            store.new_data(bad)
+    (tmp_path / "data" / "junk.zip").write_bytes(b"junk")
+    assert store.manifest("junk.zip") is None
+    with pytest.raises(BadRequest, match="not a readable zip"):
+        store.verify_data(store.data_opener("junk.zip"), "junk.zip")
+
+
+def test_a_full_disk_reaches_the_writer_of_a_staged_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = FilesystemBackups(tmp_path)
+    staged = store.new_system()
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError) as caught, staged.writer() as sink:
+        sink.write(system_zip({"a.txt": b"a"}))
+    assert caught.value.errno == errno.ENOSPC, "the flush and sync at close report it"
+    staged.discard()
+    assert store.system_zip() is None
+
+
+def test_system_zip_and_scratch(tmp_path: Path) -> None:
+    store = FilesystemBackups(tmp_path)
+    staged = store.new_system()
+    with staged.writer() as sink:
+        sink.write(system_zip({"modeles/f.html": b"<p>f</p>"}))
+    staged.commit()
+    assert store.verify_system(store.system_opener()) == 1 and store.system_zip() is not None
+    scratch = store.new_scratch("pull.zip")
+    with scratch.writer() as sink:
+        sink.write(b"x")
+    store.clean_scratch()
+    assert not (tmp_path / ".work").exists()
+    copy = store.new_local_copy("2026-11-28T12-00-00Z-120001-remontee.zip")
+    assert copy.location == str(tmp_path / "local" / "2026-11-28T12-00-00Z-120001-remontee.zip")
+
+
+def test_the_state_store_keeps_private_documents_one_lock_and_signals(tmp_path: Path) -> None:
+    store = FileStateStore(tmp_path / "state")
+    store.write("credentials", {"login": "resp.fd12"})
+    assert store.read("credentials") == {"login": "resp.fd12"} and store.read("missing") == {}
+    assert os.stat(tmp_path / "state" / "credentials.json").st_mode & 0o777 == 0o600
+    with pytest.raises(ValueError):
+        store.read("../etc/passwd")
+    assert store.touched_at("refresh-requested") == 0.0
+    store.touch("refresh-requested")
+    assert store.touched_at("refresh-requested") > 0
+    assert store.secret("console-secret") == store.secret("console-secret") and len(store.secret("s")) >= 32
+    with store.lock("sauvegarde"), pytest.raises(Refused, match="sauvegarde"), store.lock("synchronisation"):
+        pass
+
+
+class _Smtp(socketserver.StreamRequestHandler):
+    """Just enough SMTP to take one message."""
+
+    received: ClassVar[list[str]] = []
+
+    def handle(self) -> None:
+        self.wfile.write(b"220 test\r\n")
+        data = False
+        lines: list[str] = []
+        for raw in self.rfile:
+            line = raw.decode().rstrip("\r\n")
+            if data:
+                if line == ".":
+                    data = False
+                    _Smtp.received.append("\n".join(lines))
+                    self.wfile.write(b"250 ok\r\n")
+                else:
+                    lines.append(line)
+                continue
+            verb = line.split(" ")[0].upper()
+            if verb == "EHLO":
+                self.wfile.write(b"250 test\r\n")
+            elif verb == "DATA":
+                data = True
+                self.wfile.write(b"354 go\r\n")
+            elif verb == "QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+class _Sink(http.server.BaseHTTPRequestHandler):
+    posted: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        _Sink.posted.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+@pytest.fixture()
+def servers() -> Iterator[tuple[int, int]]:
+    smtp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Smtp)
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    for server in (smtp, web):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield smtp.server_address[1], web.server_address[1]
+    for server in (smtp, web):
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_notifier_emails_and_posts_and_a_dead_channel_is_only_logged(
+    servers: tuple[int, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    smtp_port, web_port = servers
+    mail = MailSettings("127.0.0.1", smtp_port, False, "", "", "guardian@centre.fr", "it@centre.fr")
+    notifier = MailAndWebhookNotifier(mail, f"http://127.0.0.1:{web_port}/hook")
+    notifier.send("[NeoCuma Guardian] FD12 : rouge", "Cause : test\n", {"indicator": "serveur_local", "green": False})
+    assert "Subject: [NeoCuma Guardian] FD12 : rouge" in _Smtp.received[-1] and "Cause : test" in _Smtp.received[-1]
+    assert _Sink.posted[-1] == {"indicator": "serveur_local", "green": False}
+    dead = MailAndWebhookNotifier(MailSettings("127.0.0.1", 1, False, "", "", "a@b", "c@d"), "http://127.0.0.1:1/")
+    dead.send("s", "b", {"indicator": "x"})
+    assert "could not be sent" in caplog.text and "webhook about x failed" in caplog.text
+    MailAndWebhookNotifier(MailSettings("", 25, False, "", "", "a@b", ""), "").send("s", "b", {})
+
+
+def test_the_real_wiring_builds_without_connecting_anywhere(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    real = config(
+        NEOCUMA_GUARDIAN_STATE_DIR=str(tmp_path / "state"),
+        NEOCUMA_BACKUPS_DIR=str(tmp_path / "b"),
+        NEOCUMA_CENTRES_FILE=str(root / "config" / "centres.toml"),
+    )
+    ports = adapters(real)
+    parts = build(real, ports)
+    assert parts.ports.central.address == "remote-neocuma:2222"
+    assert parts.ports.backups.data_backups() == [] and parts.state.logged_in() is False
+    assert ports.published_key() is None and "FD12" in {c.code for c in ports.centres()}
+    assert "db_password" not in repr(ports.database.settings)  # type: ignore[attr-defined]
