@@ -147,3 +147,18 @@ def test_a_full_disk_during_the_system_backup_is_named(world: FakeWorld) -> None
     with pytest.raises(Unavailable, match=r"backups volume is full while writing system.zip"):
         world.parts.actions.system_backup()
     assert world.backups.system_zip() is None
+
+
+def test_the_listing_says_which_files_a_sync_would_refuse(world: FakeWorld) -> None:
+    from appliance.guardian.jobs.listing import list_backups, newest_backup
+
+    good = world.parts.actions.data_backup().name
+    world.backups.put("data", "2026-11-28T13-00-00Z.zip", b"not a zip")
+    world.backups.put("data", "copie de secours.zip", b"x")
+    listed = {entry.name: (entry.status, entry.dossiers) for entry in list_backups(world.backups)}
+    assert listed == {
+        good: ("vérifiée à l'écriture", 3),
+        "2026-11-28T13-00-00Z.zip": ("illisible", None),
+        "copie de secours.zip": ("nom invalide", None),
+    }
+    assert newest_backup(world.backups) == "2026-11-28T13-00-00Z.zip", "by the date in the name"
