@@ -17,6 +17,7 @@ from appliance.domain.backup_format import Opener
 from appliance.domain.dossiers import ImportReply, RemoteDossier
 from appliance.domain.identity import WhoAmI
 from appliance.errors import HostKeyChanged, HostKeyUnknown, Refused, RemoteRefused, Unavailable
+from appliance.guardian.ports import Sink
 from tests.fakes.database import FakeDatabase
 from tests.support.backups import Dossier, backup_members, system_files_manifest, zip_members
 
@@ -128,7 +129,7 @@ class FakeSession:
     def clock(self) -> float:
         return self.central.time_source() + self.central.skew
 
-    def export(self, codes: Sequence[str], sink: io.RawIOBase | BinaryIO) -> int:
+    def export(self, codes: Sequence[str], sink: Sink) -> int:
         self._guardian_only()
         unknown = [code for code in codes if code not in self.central.dossiers]
         if unknown:
