@@ -167,3 +167,76 @@ def test_one_operation_at_a_time_and_the_refusal_names_the_first(world: FakeWorl
     with world.state.lock("sauvegarde des données"), pytest.raises(Refused, match="sauvegarde des données"):
         world.parts.actions.mode("fallback", force=False)
     assert world.database.modes == []
+
+
+def _arrange(world: FakeWorld, state: str, code: str) -> None:
+    """Put dossier ``code`` in ``state`` (the French label of its state)."""
+    if state in ("modifié localement", "modifié des deux côtés"):
+        world.database.write(code)
+    if state in ("modifié à distance", "modifié des deux côtés"):
+        world.central.write(code)
+    if state == "absent en local":
+        del world.database.schemas[1].dossiers[code]
+    if state == "absent à distance":
+        del world.central.dossiers[code]
+    if state == "exporté":
+        world.central.exporte.add(code)
+
+
+def _state_of(world: FakeWorld, code: str) -> str:
+    from appliance.domain.dossiers import dossier_rows
+
+    with world.central.session("resp.fd12", "Demo-FD12-2026") as session:
+        remote = session.dossiers()
+    rows = dossier_rows(remote, world.database.dossiers(), world.state.baselines())
+    return next(row.state.state for row in rows if row.code == code)
+
+
+PULL = {
+    "à jour": "pulled",
+    "modifié à distance": "pulled",
+    "modifié localement": "refused: modifié(s) localement",
+    "modifié des deux côtés": "refused: modifié(s) localement",
+    "absent en local": "pulled",
+    "absent à distance": "refused: hors de vos droits",
+    "exporté": "pulled",
+}
+
+
+@pytest.mark.parametrize(("state", "outcome"), sorted(PULL.items()))
+def test_a_pull_in_each_state(world: FakeWorld, state: str, outcome: str) -> None:
+    _arrange(world, state, "120002")
+    assert _state_of(world, "120002") == state
+    if outcome == "pulled":
+        world.parts.actions.pull(["120002"], overwrite_local=False)
+        assert _state_of(world, "120002") in ("à jour", "exporté"), "both sides equal their new baseline"
+    else:
+        with pytest.raises(Refused, match=outcome.removeprefix("refused: ").replace("(", r"\(").replace(")", r"\)")):
+            world.parts.actions.pull(["120002"], overwrite_local=False)
+        assert world.database.replaced == []
+
+
+RESTORE = {
+    "à jour": "restored",
+    "modifié localement": "restored",
+    "modifié à distance": "refused: modifié(s) aussi sur le serveur distant",
+    "modifié des deux côtés": "refused: modifié(s) aussi sur le serveur distant",
+    "absent en local": "refused: absent(s) du serveur local",
+    "absent à distance": "refused: hors de vos droits",
+    "exporté": "server: est exporté",
+}
+
+
+@pytest.mark.parametrize(("state", "outcome"), sorted(RESTORE.items()))
+def test_a_restore_in_each_state(world: FakeWorld, state: str, outcome: str) -> None:
+    _arrange(world, state, "120002")
+    assert _state_of(world, "120002") == state
+    if outcome == "restored":
+        world.parts.actions.restore(["120002"], "Demo-FD12-2026", overwrite_remote=False)
+        assert _state_of(world, "120002") == "à jour" and world.central.imports == [("resp.fd12", "120002")]
+        return
+    kind, _, reason = outcome.partition(": ")
+    error = RemoteRefused if kind == "server" else Refused
+    with pytest.raises(error, match=reason.replace("(", r"\(").replace(")", r"\)")):
+        world.parts.actions.restore(["120002"], "Demo-FD12-2026", overwrite_remote=False)
+    assert world.central.imports == []
