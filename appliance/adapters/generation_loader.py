@@ -28,20 +28,13 @@ from appliance.adapters.backup_reader import MemberCheck, member_owners, open_zi
 from appliance.adapters.mysql import ClientProcess, MysqlClient, query_all
 from appliance.domain.backup_format import Manifest, MemberDigest, VerifiedBackup, centre_member, dossier_member
 from appliance.domain.ddl import generation_ddl, quote_identifier
+from appliance.domain.generations import LoadReport
 from appliance.domain.schema import ALL_TABLES, SCHEMA_VERSION, Scope, Table
 from appliance.domain.sqltext import literal
 from appliance.errors import BadRequest, Unavailable
 
 log = logging.getLogger(__name__)
 _BLOCK = 1 << 20
-
-
-@dataclass(frozen=True)
-class LoadReport:
-    rows: int
-    bytes: int
-    load_seconds: float
-    check_seconds: float
 
 
 @dataclass

@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -57,6 +57,22 @@ def read_dossiers(
     return {str(r[1]): LocalDossier(int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows}
 
 
+@contextlib.contextmanager
+def _transaction(connection: MySQLConnectionAbstract, failed: str) -> Iterator[MySQLConnectionAbstract]:
+    """One READ COMMITTED transaction, committed at the end of the block, rolled back on any
+    error; MySQL's errors become Unavailable prefixed with ``failed``."""
+    try:
+        connection.cmd_query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        connection.start_transaction()
+        yield connection
+        connection.commit()
+    except mysql.connector.Error as error:
+        raise Unavailable(f"{failed}: {error.msg}") from error
+    finally:
+        with contextlib.suppress(mysql.connector.Error):
+            connection.rollback()
+
+
 class MysqlLocalDatabase:
     """The LocalDatabase port over MySQL; ``work_dir`` holds the loader's pipes and the files
     a pull extracts (emptied by the backups store's ``clean_scratch``)."""
@@ -83,8 +99,7 @@ class MysqlLocalDatabase:
     def load_generation(self, generation: int, backup: VerifiedBackup) -> LoadReport:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         with self.pool.acquire() as connection:
-            report = load_generation(backup, self.client, connection, generation_schema_name(generation), self.work_dir)
-        return LoadReport(report.rows, report.bytes, report.load_seconds, report.check_seconds)
+            return load_generation(backup, self.client, connection, generation_schema_name(generation), self.work_dir)
 
     def drop_generation(self, generation: int) -> None:
         with self.pool.acquire() as connection:
@@ -102,24 +117,15 @@ class MysqlLocalDatabase:
     def set_mode(self, mode: str, guard: DossierGuard | None = None) -> None:
         """One transaction holding the control row exclusively: a LAN write in flight (it
         holds the row shared) finishes first, and none starts until the mode is written."""
-        with self.pool.acquire() as connection:
-            try:
-                connection.cmd_query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                connection.start_transaction()
-                rows = query_all(connection, f"SELECT data_generation FROM {CONTROL}.live WHERE id = 1 FOR UPDATE")
-                if guard is not None and rows and rows[0][0] is not None:
-                    guard(read_dossiers(connection, generation_schema_name(int(rows[0][0]))))
-                cursor = connection.cursor()
-                cursor.execute(
-                    f"UPDATE {CONTROL}.live SET mode = %s, changed_at = CURRENT_TIMESTAMP(3) WHERE id = 1", (mode,)
-                )
-                cursor.close()
-                connection.commit()
-            except mysql.connector.Error as error:
-                raise Unavailable(f"cannot change the local server's mode: {error.msg}") from error
-            finally:
-                with contextlib.suppress(mysql.connector.Error):
-                    connection.rollback()
+        with self.pool.acquire() as pooled, _transaction(pooled, "cannot change the local server's mode") as connection:
+            rows = query_all(connection, f"SELECT data_generation FROM {CONTROL}.live WHERE id = 1 FOR UPDATE")
+            if guard is not None and rows and rows[0][0] is not None:
+                guard(read_dossiers(connection, generation_schema_name(int(rows[0][0]))))
+            cursor = connection.cursor()
+            cursor.execute(
+                f"UPDATE {CONTROL}.live SET mode = %s, changed_at = CURRENT_TIMESTAMP(3) WHERE id = 1", (mode,)
+            )
+            cursor.close()
 
     def replace_dossiers(self, generation: int, backup: VerifiedBackup, guard: DossierGuard) -> None:
         """Extract the backup's dossiers and centre tables, then replace the rows in one
@@ -136,30 +142,35 @@ class MysqlLocalDatabase:
             shutil.rmtree(directory, ignore_errors=True)
 
     def _replace(self, schema: str, entries: Sequence[DossierEntry], directory: Path, guard: DossierGuard) -> None:
-        connection = connect(self.settings, local_infile_dir=str(directory))
+        opened = connect(self.settings, local_infile_dir=str(directory))
         quoted = quote_identifier(schema)
         try:
-            connection.cmd_query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
-            connection.start_transaction()
-            live = query_all(connection, f"SELECT data_generation FROM {CONTROL}.live WHERE id = 1 LOCK IN SHARE MODE")
-            if not live or live[0][0] is None or generation_schema_name(int(live[0][0])) != schema:
-                raise Unavailable("the live generation changed meanwhile; nothing was written, try again")
-            guard(read_dossiers(connection, schema, sorted(entry.code for entry in entries)))
-            cursor = connection.cursor()
-            for entry in entries:
-                cursor.execute(f"DELETE FROM {quoted}.droit_dossier WHERE dossier_id = %s", (entry.id,))
-                replace_dossier_rows(cursor, schema, entry.id, entry, directory)
-            for name, replace in _CENTRE_TABLES:
-                table = TABLES_BY_NAME[name]
-                load_table(cursor, schema, table, directory / centre_member(table), replace=replace)
-            cursor.close()
-            connection.commit()
-        except mysql.connector.Error as error:
-            raise Unavailable(f"the pull was rolled back: {error.msg}") from error
+            with _transaction(opened, "the pull was rolled back") as connection:
+                self._replace_in(connection, quoted, schema, entries, directory, guard)
         finally:
-            with contextlib.suppress(mysql.connector.Error):
-                connection.rollback()
-            connection.close()
+            opened.close()
+
+    @staticmethod
+    def _replace_in(
+        connection: MySQLConnectionAbstract,
+        quoted: str,
+        schema: str,
+        entries: Sequence[DossierEntry],
+        directory: Path,
+        guard: DossierGuard,
+    ) -> None:
+        live = query_all(connection, f"SELECT data_generation FROM {CONTROL}.live WHERE id = 1 LOCK IN SHARE MODE")
+        if not live or live[0][0] is None or generation_schema_name(int(live[0][0])) != schema:
+            raise Unavailable("the live generation changed meanwhile; nothing was written, try again")
+        guard(read_dossiers(connection, schema, sorted(entry.code for entry in entries)))
+        cursor = connection.cursor()
+        for entry in entries:
+            cursor.execute(f"DELETE FROM {quoted}.droit_dossier WHERE dossier_id = %s", (entry.id,))
+            replace_dossier_rows(cursor, schema, entry.id, entry, directory)
+        for name, replace in _CENTRE_TABLES:
+            table = TABLES_BY_NAME[name]
+            load_table(cursor, schema, table, directory / centre_member(table), replace=replace)
+        cursor.close()
 
     def export_dossier(self, dossier: LocalDossier, login: str, sink: BinaryIO, now: dt.datetime) -> None:
         """The live generation's copy of ``dossier`` in the backup format (restorable with

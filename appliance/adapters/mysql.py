@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import mysql.connector
@@ -34,6 +34,16 @@ class MysqlSettings(Protocol):
     def user(self) -> str: ...
     @property
     def password(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class MysqlAccount:
+    """Where and as whom to connect; the password never shows in a repr."""
+
+    host: str
+    port: int
+    user: str
+    password: str = field(repr=False)
 
 
 def connect(

@@ -16,6 +16,7 @@ from appliance.adapters.clock import SystemClock
 from appliance.adapters.config_files import read_centres, read_settings_seed, read_text
 from appliance.adapters.local_database import MysqlLocalDatabase
 from appliance.adapters.local_server import HttpLocalServer, LocalContainer, LocalWeb
+from appliance.adapters.mysql import MysqlAccount
 from appliance.adapters.notifier import MailAndWebhookNotifier, MailSettings
 from appliance.adapters.state_store import FileStateStore
 from appliance.configuration import GuardianConfig
@@ -69,7 +70,7 @@ def adapters(config: GuardianConfig) -> Ports:
         state_store=FileStateStore(state_dir),
         backups=FilesystemBackups(backups_dir),
         database=MysqlLocalDatabase(
-            _Account(local.db_host, local.db_port, local.db_user, local.db_password), backups_dir / ".work"
+            MysqlAccount(local.db_host, local.db_port, local.db_user, local.db_password), backups_dir / ".work"
         ),
         central=SshCentralServer(
             config.remote.host, config.remote.port, state_dir / "known_hosts", float(config.remote.transfer_timeout)
@@ -93,17 +94,6 @@ def adapters(config: GuardianConfig) -> Ports:
         settings_seed=lambda: read_settings_seed(config.schedule.settings_seed),
         published_key=lambda: read_text(Path(config.remote.host_key_file)) if config.remote.host_key_file else None,
     )
-
-
-@dataclass(frozen=True)
-class _Account:
-    host: str
-    port: int
-    user: str
-    password: str
-
-    def __repr__(self) -> str:
-        return f"Account(host={self.host!r}, port={self.port}, user={self.user!r})"
 
 
 @dataclass(frozen=True)

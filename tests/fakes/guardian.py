@@ -4,6 +4,8 @@ fakes afterwards."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,3 +71,24 @@ class FakeWorld:
 
     def history(self, job: str) -> dict[str, Any]:
         return dict(self.state.history().get(job, {}))
+
+
+# A public key line the demo remote publishes, and its OpenSSH fingerprint.
+DEMO_KEY_BLOB = b"\x00\x00\x00\x0bssh-ed25519" + bytes(range(32))
+DEMO_KEY_LINE = "ssh-ed25519 " + base64.b64encode(DEMO_KEY_BLOB).decode() + " demo@remote"
+DEMO_KEY = "SHA256:" + base64.b64encode(hashlib.sha256(DEMO_KEY_BLOB).digest()).decode().rstrip("=")
+
+
+def demo_world(published: str | None = DEMO_KEY_LINE) -> FakeWorld:
+    """The demo profile: automatic login on, the remote's key published, nothing pinned."""
+    world = FakeWorld(
+        environment={
+            "NEOCUMA_DEMO_AUTOLOGIN": "1",
+            "NEOCUMA_USER": "resp.fd12",
+            "NEOCUMA_PASSWORD": PASSWORD,
+            "NEOCUMA_REMOTE_HOSTKEY_FILE": "/var/lib/guardian/remote-hostkey/key.pub",
+        },
+        published_key=published,
+    )
+    world.central.presented, world.central.pinned = DEMO_KEY, None
+    return world

@@ -10,27 +10,11 @@ import pytest
 from appliance.errors import Refused
 from appliance.guardian.daemon import LOGIN_RETRY_SECONDS, Daemon
 from appliance.guardian.jobs.progress import JobRunner, NoProgress, Progress
-from tests.fakes.guardian import FakeWorld
-from tests.fakes.servers import PASSWORD
-from tests.unit.guardian.test_identification import LINE, LINE_KEY
-
-
-def _demo_world() -> FakeWorld:
-    world = FakeWorld(
-        environment={
-            "NEOCUMA_DEMO_AUTOLOGIN": "1",
-            "NEOCUMA_USER": "resp.fd12",
-            "NEOCUMA_PASSWORD": PASSWORD,
-            "NEOCUMA_REMOTE_HOSTKEY_FILE": "/k.pub",
-        },
-        published_key=LINE,
-    )
-    world.central.presented, world.central.pinned = LINE_KEY, None
-    return world
+from tests.fakes.guardian import FakeWorld, demo_world
 
 
 def test_the_tick_logs_in_the_demo_then_retries_later_when_it_cannot() -> None:
-    world = _demo_world()
+    world = demo_world()
     world.central.reachable = False
     daemon = Daemon(world.parts)
     daemon.tick()

@@ -3,19 +3,14 @@ unattended runs, the demo's automatic login, and who may enter the console."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-
 import pytest
 
 from appliance.domain.identity import fingerprint_of_line
 from appliance.errors import HostKeyChanged, Refused, RemoteRefused
-from tests.fakes.guardian import FakeWorld
+from tests.fakes.guardian import DEMO_KEY, DEMO_KEY_LINE, FakeWorld, demo_world
 from tests.fakes.servers import KEY, OTHER_KEY, PASSWORD
 
-BLOB = b"\x00\x00\x00\x0bssh-ed25519" + bytes(range(32))
-LINE = "ssh-ed25519 " + base64.b64encode(BLOB).decode() + " demo@remote"
-LINE_KEY = "SHA256:" + base64.b64encode(hashlib.sha256(BLOB).digest()).decode().rstrip("=")
+LINE, LINE_KEY = DEMO_KEY_LINE, DEMO_KEY
 
 
 def test_a_fingerprint_is_computed_from_a_public_key_line_as_openssh_does() -> None:
@@ -61,29 +56,15 @@ def test_login_with_a_changed_host_key_sends_nothing() -> None:
     assert world.central.sessions == 0 and not world.state.logged_in()
 
 
-def _demo(published: str | None = LINE) -> FakeWorld:
-    world = FakeWorld(
-        environment={
-            "NEOCUMA_DEMO_AUTOLOGIN": "1",
-            "NEOCUMA_USER": "resp.fd12",
-            "NEOCUMA_PASSWORD": PASSWORD,
-            "NEOCUMA_REMOTE_HOSTKEY_FILE": "/var/lib/guardian/remote-hostkey/key.pub",
-        },
-        published_key=published,
-    )
-    world.central.presented, world.central.pinned = LINE_KEY, None
-    return world
-
-
 def test_the_demo_pins_the_published_key_and_logs_in_once() -> None:
-    world = _demo()
+    world = demo_world()
     assert world.parts.identification.demo_autologin() is not None
     assert world.central.pinned == LINE_KEY and world.state.logged_in()
     assert world.parts.identification.demo_autologin() is None, "already logged in: nothing to do"
 
 
 def test_the_demo_refuses_a_remote_that_presents_another_key_than_it_published() -> None:
-    world = _demo()
+    world = demo_world()
     world.central.presented = OTHER_KEY
     with pytest.raises(HostKeyChanged, match="published"):
         world.parts.identification.demo_autologin()
@@ -91,16 +72,16 @@ def test_the_demo_refuses_a_remote_that_presents_another_key_than_it_published()
 
 
 def test_the_demo_never_replaces_a_different_pinned_key() -> None:
-    world = _demo()
+    world = demo_world()
     world.central.pinned = OTHER_KEY
     with pytest.raises(HostKeyChanged, match="different key"):
         world.parts.identification.demo_autologin()
     assert world.central.pinned == OTHER_KEY
 
 
-def test_the_demo_needs_its_published_key_and_is_off_outside_the_demo() -> None:
+def test_the_demo_needs_its_published_key_and_is_off_outside_thedemo_world() -> None:
     with pytest.raises(Refused, match=r"public key file .* is missing"):
-        _demo(published=None).parts.identification.demo_autologin()
+        demo_world(published=None).parts.identification.demo_autologin()
     assert FakeWorld(published_key=LINE).parts.identification.demo_autologin() is None
 
 
