@@ -26,12 +26,18 @@ DOSSIER ?=
 # -T when standard input is not a terminal, so passwords can be piped in.
 GUARDIAN = $(COMPOSE) exec $(if $(shell [ -t 0 ] && echo tty),,-T) guardian neocuma-guardian
 
-.PHONY: help up down logs seed test login backup sync run status check pull restore fallback standby dossiers test-images test-unit test-integration test-e2e lint docs images base certs venv clean-test
+.PHONY: help prereqs prereqs-up up down logs seed test login backup sync run status check pull restore fallback standby dossiers test-images test-unit test-integration test-e2e lint docs images base certs venv clean-test
 
 help: ## this list
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z0-9-]*:.*## / {printf "make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-base: ## build the base image neocuma/base:bookworm (from Debian packages when no registry answers)
+prereqs-up: ## install the host packages make up needs when they are missing (debootstrap)
+	@./scripts/prerequisites.sh up
+
+prereqs: ## install the host packages the tests need when they are missing (apt, through sudo)
+	@./scripts/prerequisites.sh test
+
+base: prereqs-up ## build the base image neocuma/base:bookworm (from Debian packages when no registry answers)
 	./scripts/build-base-image.sh
 
 # The host's CA bundle goes into the build context, so pip works behind a TLS-inspecting proxy.
@@ -41,7 +47,7 @@ certs: ## copy the host's CA bundle into docker/certs/ (pip behind a TLS-inspect
 
 images: base certs ## build the mysql, appliance and docker-proxy images
 	docker build -q -f docker/mysql/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/mysql:$(NEOCUMA_VERSION) .
-	docker build -q -f docker/appliance/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/appliance:$(NEOCUMA_VERSION) .
+	docker build -q -f Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/appliance:$(NEOCUMA_VERSION) .
 	docker build -q -f docker/docker-proxy/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/docker-proxy:$(NEOCUMA_VERSION) .
 
 # The end-to-end tests' own tools (browser, promtool, SMTP sink), from Debian's packages.
@@ -124,10 +130,10 @@ clean-test: ## remove what a killed test run left (labelled containers, networks
 test-unit: venv ## unit tests (pure logic and in-memory fakes, seconds)
 	$(PY) -m pytest tests/unit -q
 
-test-integration: venv test-images ## integration tests (our MariaDB image, the SSH endpoint in-process, OpenSSH)
+test-integration: prereqs venv test-images ## integration tests (our MariaDB image, the SSH endpoint in-process, OpenSSH)
 	$(PY) -m pytest tests/integration -q -m integration
 
-test-e2e: venv test-images ## end-to-end tests (testcontainers on our images)
+test-e2e: prereqs venv test-images ## end-to-end tests (testcontainers on our images)
 	$(PY) -m pytest tests/e2e -q -m e2e
 
-test: lint clean-test test-unit test-integration test-e2e ## every tier: lint, unit, integration, end to end
+test: prereqs lint clean-test test-unit test-integration test-e2e ## every tier: lint, unit, integration, end to end
