@@ -1,16 +1,29 @@
-# NeoCuma Guardian appliance. `make up` runs the appliance with the demo remote;
-# `make test` passes every test tier. See README.md.
+# NeoCuma Guardian appliance. `make up` runs the appliance: the demo, with its own central
+# server, when there is no .env; a centre's production stack when .env says
+# NEOCUMA_DEPLOYMENT=production (config/production.env.example). `make test` passes every
+# test tier. See README.md.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-export COMPOSE_PROJECT_NAME ?= neocuma
-export BASE_IMAGE ?= neocuma/base:bookworm
-export NEOCUMA_VERSION ?= dev
+# What .env says, read here so every target honours it (compose reads .env by itself).
+dotenv = $(shell [ -r .env ] && sed -n 's/^$(1)=//p' .env | tail -n 1)
+DEPLOYMENT := $(or $(call dotenv,NEOCUMA_DEPLOYMENT),demo)
+export COMPOSE_PROJECT_NAME ?= $(or $(call dotenv,COMPOSE_PROJECT_NAME),neocuma)
+export BASE_IMAGE ?= $(or $(call dotenv,BASE_IMAGE),neocuma/base:bookworm)
+# Images are tagged with the project's version (appliance/__init__.py).
+export NEOCUMA_VERSION ?= $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' appliance/__init__.py)
 # Images build with the classic builder: no BuildKit or buildx is assumed (docs/architecture.md).
 export DOCKER_BUILDKIT ?= 0
 export COMPOSE_DOCKER_CLI_BUILD ?= 0
 
-COMPOSE := ./scripts/compose.sh -p $(COMPOSE_PROJECT_NAME) --profile demo
+ifeq ($(DEPLOYMENT),production)
+COMPOSE := ./scripts/compose.sh -p $(COMPOSE_PROJECT_NAME) -f docker-compose.yml
+else ifeq ($(DEPLOYMENT),demo)
+COMPOSE := ./scripts/compose.sh -p $(COMPOSE_PROJECT_NAME) -f docker-compose.yml -f docker-compose.demo.yml
+else
+$(error NEOCUMA_DEPLOYMENT in .env must be demo or production, not "$(DEPLOYMENT)")
+endif
+DEMO_ONLY = @if [ "$(DEPLOYMENT)" != demo ]; then echo "make $@: this host's .env says NEOCUMA_DEPLOYMENT=production; the demo does not run here (remove that line, or work in another clone, to try the demo)" >&2; exit 2; fi
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -19,14 +32,11 @@ DOSSIERS ?= 20
 YEARS ?= 3
 SEED ?= 1
 
-# `make up` runs the demo: the guardian logs in with the demo account by itself.
-export NEOCUMA_GUARDIAN_ENV_FILE ?= config/demo.env
-export NEOCUMA_DEMO_AUTOLOGIN ?= 1
 DOSSIER ?=
 # -T when standard input is not a terminal, so passwords can be piped in.
 GUARDIAN = $(COMPOSE) exec $(if $(shell [ -t 0 ] && echo tty),,-T) guardian neocuma-guardian
 
-.PHONY: help prereqs prereqs-up up down logs seed test login backup sync run status check pull restore fallback standby dossiers test-images test-unit test-integration test-e2e lint docs images base certs venv clean-test
+.PHONY: help prereqs prereqs-up up demo down logs seed test login backup sync run status check pull restore fallback standby dossiers test-images test-unit test-integration test-e2e lint docs images base certs venv clean-test
 
 help: ## this list
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z0-9-]*:.*## / {printf "make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,13 +64,22 @@ images: base certs ## build the mysql, appliance and docker-proxy images
 test-images: images ## build the end-to-end tests' tool image (browser, promtool, SMTP sink)
 	docker build -q -f docker/test-tools/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/test-tools:$(NEOCUMA_VERSION) .
 
-up: images ## build what is missing, start the stack with the demo remote, wait until healthy
+up: images ## build what is missing, start the stack (the demo without a .env) and wait until healthy
 	$(COMPOSE) up -d
 	./scripts/wait-healthy.sh $(COMPOSE_PROJECT_NAME) 600
 	@echo
 	@echo "NeoCuma Web (local server):  http://localhost:$${NEOCUMA_WEB_PORT:-8080}/"
+	@echo "Console of the guardian:      http://localhost:$${NEOCUMA_CONSOLE_PORT:-8000}/"
+ifeq ($(DEPLOYMENT),demo)
 	@echo "Demo remote, web:             http://127.0.0.1:$${NEOCUMA_DEMO_WEB_PORT:-8090}/"
 	@echo "Demo remote, SSH/SFTP:        sftp -P $${NEOCUMA_DEMO_SSH_PORT:-2222} resp.fd12@127.0.0.1 (password in config/demo.env)"
+else
+	@echo "Production ($(COMPOSE_PROJECT_NAME)): now \`make login\` to pin the central server's key and log in"
+endif
+
+demo: ## start the demo (refused when .env says production)
+	$(DEMO_ONLY)
+	$(MAKE) up
 
 down: ## stop the stack (volumes kept)
 	$(COMPOSE) down
@@ -94,6 +113,7 @@ standby: ## back to standby (mode veille)
 	$(GUARDIAN) mode standby
 
 seed: ## regenerate the demo remote's data (DOSSIERS= YEARS= SEED=)
+	$(DEMO_ONLY)
 	$(COMPOSE) exec -T remote-neocuma neocuma-server seed --dossiers $(DOSSIERS) --years $(YEARS) --seed $(SEED)
 
 $(VENV)/.installed: pyproject.toml
@@ -124,7 +144,7 @@ clean-test: ## remove what a killed test run left (labelled containers, networks
 	@vols=$$(docker volume ls -q --filter label=neocuma.test-session); \
 		if [ -n "$$vols" ]; then docker volume rm $$vols >/dev/null; fi
 	@for project in $$(docker ps -a --format '{{.Label "com.docker.compose.project"}}' | grep '^neocumatest' | sort -u); do \
-		./scripts/compose.sh -p $$project --profile demo down -v --remove-orphans >/dev/null 2>&1 || true; \
+		./scripts/compose.sh -p $$project -f docker-compose.yml -f docker-compose.demo.yml down -v --remove-orphans >/dev/null 2>&1 || true; \
 		echo "removed leftover compose test project $$project"; done
 
 test-unit: venv ## unit tests (pure logic and in-memory fakes, seconds)

@@ -1,3 +1,6 @@
 """NeoCuma Guardian appliance: the NeoCuma server and its guardian."""
 
-__version__ = "0.1.0"
+# The one place the version is written: pyproject.toml reads it, the Makefile and compose tag
+# the images with it (a unit test keeps docker-compose.yml's default the same). CHANGELOG.md
+# says what each version changed.
+__version__ = "0.2.0"

@@ -44,6 +44,7 @@ class Spec:
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     schemes: tuple[str, ...] = ()  # for URLs: the schemes accepted ("" accepts an empty value)
+    dotenv: bool = False  # a centre sets it in .env (compose passes it on); else the stack does
 
 
 def setting(env: str, default: Any, description: str, **options: Any) -> Any:
@@ -75,6 +76,13 @@ class Declared:
     @property
     def file_env(self) -> str:
         return f"{self.spec.env}_FILE"
+
+    @property
+    def dotenv_names(self) -> tuple[str, ...]:
+        """What a centre may put in ``.env`` for this setting: a secret only as its file."""
+        if not self.spec.dotenv:
+            return ()
+        return (self.file_env,) if self.spec.secret else (self.spec.env,)
 
 
 def sections(schema: type) -> list[tuple[str, str, type]]:

@@ -34,6 +34,15 @@ typo. `neocuma-guardian config show` and `neocuma-server config show` print ever
 where it came from, secrets masked; `config validate` checks without starting anything.
 
 Booleans take `1`/`0`, `true`/`false`, `yes`/`no`, `on`/`off`.
+
+**On a centre's host**, the settings marked in the *in `.env`* column go in the `.env` file
+next to `docker-compose.yml` (copied from `config/production.env.example`); compose passes
+each of them on to its container, and `config show` tells they came from the environment.
+The others are set by the stack itself (where MySQL is, the secrets it generates, the
+volumes' paths). A secret goes in `.env` only as `NAME_FILE`, the path of a file inside the
+container: mount the file there with a `docker-compose.override.yml` (compose reads it by
+itself), readable by the appliance's user (uid 10001), for example
+`chown 10001 smtp-password && chmod 0400 smtp-password`.
 """
 
 
@@ -78,16 +87,18 @@ def _program(title: str, schema: type, file_keys: bool) -> list[str]:
     items = declared(schema)
     for name, description, _ in sections(schema):
         lines += [f"### {description}", ""]
-        header = "| variable | file key | type | default | range, unit | what it does |"
-        rule = "|---|---|---|---|---|---|"
+        header = "| variable | file key | type | default | range, unit | in `.env` | what it does |"
+        rule = "|---|---|---|---|---|---|---|"
         if not file_keys:
             header, rule = header.replace(" file key |", ""), rule[:-4]
         lines += [header, rule]
         for item in (i for i in items if i.section == name):
             key = f" `{item.key}` |" if file_keys else ""
             description_text = item.spec.description.replace("|", "\\|")
+            dotenv = ", ".join(f"`{name}`" for name in item.dotenv_names) or "—"
             lines.append(
-                f"| `{item.spec.env}` |{key} {_kind(item)} | {_default(item)} | {_range(item)} | {description_text} |"
+                f"| `{item.spec.env}` |{key} {_kind(item)} | {_default(item)} | {_range(item)} | {dotenv} |"
+                f" {description_text} |"
             )
         lines.append("")
     return lines

@@ -22,8 +22,10 @@ _PORT = {"minimum": 1, "maximum": 65535}
 
 @dataclass(frozen=True)
 class RemoteSettings:
-    host: str = setting("NEOCUMA_REMOTE_HOST", "remote-neocuma", "Host name or address of the central NeoCuma server.")
-    port: int = setting("NEOCUMA_REMOTE_PORT", 2222, "SSH port of the central NeoCuma server.", **_PORT)
+    host: str = setting(
+        "NEOCUMA_REMOTE_HOST", "remote-neocuma", "Host name or address of the central NeoCuma server.", dotenv=True
+    )
+    port: int = setting("NEOCUMA_REMOTE_PORT", 2222, "SSH port of the central NeoCuma server.", **_PORT, dotenv=True)
     host_key_file: str = setting(
         "NEOCUMA_REMOTE_HOSTKEY_FILE",
         "",
@@ -36,6 +38,7 @@ class RemoteSettings:
         unit="s",
         minimum=5,
         maximum=3600,
+        dotenv=True,
     )
 
 
@@ -77,6 +80,7 @@ class LocalSettings:
         unit="s",
         minimum=5,
         maximum=3600,
+        dotenv=True,
     )
 
 
@@ -86,7 +90,12 @@ class BackupsSettings:
         "NEOCUMA_BACKUPS_DIR", Path("/var/lib/guardian/backups"), "The backups volume: data/, system.zip, local/."
     )
     keep: int = setting(
-        "NEOCUMA_BACKUPS_KEEP", 14, "Data backups kept in data/; the newest is never deleted.", minimum=1, maximum=10000
+        "NEOCUMA_BACKUPS_KEEP",
+        14,
+        "Data backups kept in data/; the newest is never deleted.",
+        minimum=1,
+        maximum=10000,
+        dotenv=True,
     )
 
 
@@ -120,6 +129,7 @@ class MonitorSettings:
         unit="s",
         minimum=5,
         maximum=3600,
+        dotenv=True,
     )
     skew_limit: int = setting(
         "NEOCUMA_CLOCK_SKEW_LIMIT",
@@ -128,6 +138,7 @@ class MonitorSettings:
         unit="s",
         minimum=1,
         maximum=86400,
+        dotenv=True,
     )
     max_backup_age_hours: int = setting(
         "NEOCUMA_MAX_BACKUP_AGE_HOURS",
@@ -136,6 +147,7 @@ class MonitorSettings:
         unit="h",
         minimum=1,
         maximum=24 * 60,
+        dotenv=True,
     )
 
 
@@ -145,24 +157,32 @@ class ConsoleSettings:
         "NEOCUMA_CONSOLE_LISTEN_PORT", 8000, "Port the console listens on inside its container.", **_PORT
     )
     secure_cookies: bool = setting(
-        "NEOCUMA_CONSOLE_SECURE_COOKIES", False, "Mark the console's session cookie Secure (behind a TLS proxy)."
+        "NEOCUMA_CONSOLE_SECURE_COOKIES",
+        False,
+        "Mark the console's session cookie Secure (behind a TLS proxy).",
+        dotenv=True,
     )
 
 
 @dataclass(frozen=True)
 class NotifySettings:
-    smtp_host: str = setting("NEOCUMA_SMTP_HOST", "", "SMTP server for the alert emails; empty: no email.")
-    smtp_port: int = setting("NEOCUMA_SMTP_PORT", 25, "Port of the SMTP server.", **_PORT)
-    smtp_starttls: bool = setting("NEOCUMA_SMTP_STARTTLS", False, "Use STARTTLS with the SMTP server.")
-    smtp_user: str = setting("NEOCUMA_SMTP_USER", "", "SMTP login, if the server wants one.")
-    smtp_password: str = setting("NEOCUMA_SMTP_PASSWORD", "", "SMTP password (put it in a file).", secret=True)
-    mail_from: str = setting("NEOCUMA_MAIL_FROM", "neocuma-guardian@localhost", "Sender of the alert emails.")
-    mail_to: str = setting("NEOCUMA_MAIL_TO", "", "Recipients of the alert emails (comma-separated).")
+    smtp_host: str = setting("NEOCUMA_SMTP_HOST", "", "SMTP server for the alert emails; empty: no email.", dotenv=True)
+    smtp_port: int = setting("NEOCUMA_SMTP_PORT", 25, "Port of the SMTP server.", **_PORT, dotenv=True)
+    smtp_starttls: bool = setting("NEOCUMA_SMTP_STARTTLS", False, "Use STARTTLS with the SMTP server.", dotenv=True)
+    smtp_user: str = setting("NEOCUMA_SMTP_USER", "", "SMTP login, if the server wants one.", dotenv=True)
+    smtp_password: str = setting(
+        "NEOCUMA_SMTP_PASSWORD", "", "SMTP password (put it in a file).", secret=True, dotenv=True
+    )
+    mail_from: str = setting(
+        "NEOCUMA_MAIL_FROM", "neocuma-guardian@localhost", "Sender of the alert emails.", dotenv=True
+    )
+    mail_to: str = setting("NEOCUMA_MAIL_TO", "", "Recipients of the alert emails (comma-separated).", dotenv=True)
     webhook_url: str = setting(
         "NEOCUMA_WEBHOOK_URL",
         "",
         "A URL receiving each change of indicator as a JSON POST; empty: none.",
         schemes=("", "http", "https"),
+        dotenv=True,
     )
 
 
@@ -176,9 +196,21 @@ class DemoSettings:
 
 
 @dataclass(frozen=True)
+class ApplianceSettings:
+    deployment: str = setting(
+        "NEOCUMA_DEPLOYMENT",
+        "production",
+        "demo (make up without a .env) or production (a centre's host): demo-only settings are refused in production.",
+        choices=("demo", "production"),
+        dotenv=True,
+    )
+
+
+@dataclass(frozen=True)
 class GuardianConfig:
     """The guardian's configuration; ``loaded`` says where each value came from."""
 
+    appliance: ApplianceSettings = section(ApplianceSettings, "Deployment")
     remote: RemoteSettings = section(RemoteSettings, "The central NeoCuma server")
     local: LocalSettings = section(LocalSettings, "The local MySQL and the local NeoCuma server")
     backups: BackupsSettings = section(BackupsSettings, "Backups")
@@ -212,4 +244,12 @@ def load_guardian_config(
     environ = os.environ if environ is None else environ
     path = path or Path(environ.get(FILE_VARIABLE) or DEFAULT_FILE)
     config, loaded = load(GuardianConfig, environ, read_document(path), f"file {path}", known_elsewhere)
+    if config.demo.autologin and config.appliance.deployment != "demo":
+        raise ConfigError(
+            [
+                "NEOCUMA_DEMO_AUTOLOGIN is for the demo and this deployment is production (NEOCUMA_DEPLOYMENT): "
+                "on a centre's host, log in with `neocuma-guardian login`; to run the demo, remove "
+                "NEOCUMA_DEPLOYMENT=production from .env"
+            ]
+        )
     return dataclasses.replace(config, loaded=loaded)

@@ -21,16 +21,13 @@ OTHER_VARIABLES = (
         "neocuma-guardian",
         "Path of the guardian's TOML file (default /etc/neocuma/guardian.toml).",
     ),
-    Variable("NEOCUMA_VERSION", "compose, Makefile", "Tag of the images built and run (default dev)."),
+    Variable(
+        "NEOCUMA_VERSION", "compose, Makefile", "Tag of the images built and run (default: the project's version)."
+    ),
     Variable("NEOCUMA_WEB_PORT", "compose", "Host port of the local NeoCuma Web (default 8080)."),
     Variable("NEOCUMA_CONSOLE_PORT", "compose", "Host port of the guardian's console and /metrics (default 8000)."),
     Variable(
         "NEOCUMA_LOCAL_NAME", "compose", "Name the local server shows (NEOCUMA_SERVER_NAME of the neocuma service)."
-    ),
-    Variable(
-        "NEOCUMA_GUARDIAN_ENV_FILE",
-        "compose, Makefile",
-        "Extra environment file of the guardian (demo: config/demo.env).",
     ),
     Variable(
         "NEOCUMA_DEMO_SSH_PORT", "compose", "Host port (127.0.0.1) of the demo central server's SSH (default 2222)."

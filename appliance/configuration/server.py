@@ -31,7 +31,16 @@ class IdentitySettings:
     name: str = setting(
         "NEOCUMA_SERVER_NAME", "", "Name shown in NeoCuma Web and written in manifests; empty: the host name."
     )
-    log_level: str = setting("NEOCUMA_LOG_LEVEL", "INFO", "Lowest level of the lines logged.", choices=LOG_LEVELS)
+    log_level: str = setting(
+        "NEOCUMA_LOG_LEVEL", "INFO", "Lowest level of the lines logged.", choices=LOG_LEVELS, dotenv=True
+    )
+    deployment: str = setting(
+        "NEOCUMA_DEPLOYMENT",
+        "production",
+        "demo or production: the demo's generated data is refused in production.",
+        choices=("demo", "production"),
+        dotenv=True,
+    )
 
     @property
     def display_name(self) -> str:
@@ -179,6 +188,10 @@ def load_server_config(environ: Mapping[str, str] | None = None, known_elsewhere
     problems = []
     if config.seed.on_first_start and config.server.role != "central":
         problems.append("NEOCUMA_SEED_ON_FIRST_START is only for the central role")
+    if config.seed.on_first_start and config.server.deployment != "demo":
+        problems.append(
+            "NEOCUMA_SEED_ON_FIRST_START generates demo data and this deployment is production (NEOCUMA_DEPLOYMENT)"
+        )
     if config.seed.on_first_start and not config.seed.password:
         problems.append("NEOCUMA_SEED_PASSWORD (or NEOCUMA_SEED_PASSWORD_FILE) is required to seed on first start")
     if problems:

@@ -78,6 +78,7 @@ def stack(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
             "central",
             "remote-mysql",
             NEOCUMA_SEED_ON_FIRST_START="1",
+            NEOCUMA_DEPLOYMENT="demo",
             NEOCUMA_SEED_DOSSIERS="12",
             NEOCUMA_SEED_YEARS="2",
             NEOCUMA_SEED_PASSWORD=USER_PASSWORD,

@@ -1,7 +1,8 @@
-"""Smoke test of docker-compose.yml itself: validates with and without the demo profile,
-and the production services start to healthy from a .env made like the example, with
-secrets created inside the stack. Runs on a unique project name and a free host port, so a
-running `make up` stack is left alone."""
+"""docker-compose.yml as a centre runs it: valid alone and with the demo file; the
+production services start to healthy without make from a .env made from the example, with
+secrets created inside the stack; and every setting a centre may put in .env reaches its
+container (`config show` there says it came from the environment). Runs on a unique project
+name and free host ports, so a running `make up` stack is left alone."""
 
 from __future__ import annotations
 
@@ -19,7 +20,28 @@ from tests.support import containers
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = [str(ROOT / "scripts" / "compose.sh")]
+# A value of each .env setting, none of them its default: `config show` must show them all.
+CENTRE_SETTINGS = {
+    "NEOCUMA_REMOTE_HOST": "central.example.fr",
+    "NEOCUMA_REMOTE_PORT": "2200",
+    "NEOCUMA_TRANSFER_TIMEOUT": "61",
+    "NEOCUMA_HEALTH_TIMEOUT": "121",
+    "NEOCUMA_BACKUPS_KEEP": "13",
+    "NEOCUMA_MONITOR_INTERVAL": "61",
+    "NEOCUMA_CLOCK_SKEW_LIMIT": "119",
+    "NEOCUMA_MAX_BACKUP_AGE_HOURS": "27",
+    "NEOCUMA_CONSOLE_SECURE_COOKIES": "true",
+    "NEOCUMA_SMTP_HOST": "smtp.example.fr",
+    "NEOCUMA_SMTP_PORT": "2525",
+    "NEOCUMA_SMTP_STARTTLS": "true",
+    "NEOCUMA_SMTP_USER": "guardian",
+    # A file the guardian can read inside its container stands for the mounted secret.
+    "NEOCUMA_SMTP_PASSWORD_FILE": "/run/neocuma-secrets/guardian/db-password",
+    "NEOCUMA_MAIL_FROM": "guardian@centre.example.fr",
+    "NEOCUMA_MAIL_TO": "it@centre.example.fr",
+    "NEOCUMA_WEBHOOK_URL": "https://hooks.example.fr/neocuma",
+    "NEOCUMA_LOG_LEVEL": "DEBUG",
+}
 
 
 def _free_port() -> int:
@@ -28,44 +50,59 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class Stack:
+    """A compose project of this tree, configured by its own .env file only."""
+
+    def __init__(self, name: str, env_file: Path, web_port: str) -> None:
+        self.name = name
+        self.env_file = env_file
+        self.web_port = web_port
+        # The caller's NEOCUMA_* (make exports some) would override the .env file.
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("NEOCUMA_", "COMPOSE_"))}
+
+    def compose(self, *args: str, files: tuple[str, ...] = ("docker-compose.yml",)) -> subprocess.CompletedProcess[str]:
+        command = [str(ROOT / "scripts" / "compose.sh"), "--env-file", str(self.env_file), "-p", self.name]
+        for name in files:
+            command += ["-f", str(ROOT / name)]
+        return subprocess.run([*command, *args], cwd=ROOT, env=self.env, capture_output=True, text=True)
+
+    def exec(self, service: str, *command: str) -> subprocess.CompletedProcess[str]:
+        return self.compose("exec", "-T", service, *command)
+
+
 @pytest.fixture(scope="module")
-def project(docker_client: object) -> Iterator[tuple[str, dict[str, str]]]:
+def stack(docker_client: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     name = f"neocumatest{containers.SESSION}"
-    env = dict(os.environ)
-    for line in (ROOT / "config" / "production.env.example").read_text().splitlines():
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            env[key] = value
-    env.update(COMPOSE_PROJECT_NAME=name, NEOCUMA_WEB_PORT=str(_free_port()), NEOCUMA_VERSION=containers.VERSION)
-    # `make` exports the demo's settings; a centre's host has none of them.
-    env.update(
-        NEOCUMA_GUARDIAN_ENV_FILE="config/guardian.env",
-        NEOCUMA_DEMO_AUTOLOGIN="0",
-        NEOCUMA_CONSOLE_PORT=str(_free_port()),
-    )
-    env.update(NEOCUMA_DEMO_SSH_PORT=str(_free_port()), NEOCUMA_DEMO_WEB_PORT=str(_free_port()))
+    example = (ROOT / "config" / "production.env.example").read_text()
+    ports = {
+        "NEOCUMA_WEB_PORT": str(_free_port()),
+        "NEOCUMA_CONSOLE_PORT": str(_free_port()),
+        "NEOCUMA_DEMO_SSH_PORT": str(_free_port()),
+        "NEOCUMA_DEMO_WEB_PORT": str(_free_port()),
+    }
+    extra = {"COMPOSE_PROJECT_NAME": name, "NEOCUMA_VERSION": containers.VERSION, **ports, **CENTRE_SETTINGS}
+    env_file = tmp_path_factory.mktemp("compose") / ".env"
+    env_file.write_text(example + "\n" + "".join(f"{key}={value}\n" for key, value in extra.items()))
+    running = Stack(name, env_file, ports["NEOCUMA_WEB_PORT"])
     try:
-        yield name, env
+        yield running
     finally:
-        subprocess.run(
-            [*COMPOSE, "--profile", "demo", "down", "-v", "--remove-orphans"], cwd=ROOT, env=env, capture_output=True
-        )
+        running.compose("down", "-v", "--remove-orphans", files=("docker-compose.yml", "docker-compose.demo.yml"))
 
 
-def test_compose_file_is_valid_with_and_without_the_demo_profile(project: tuple[str, dict[str, str]]) -> None:
-    _, env = project
-    for extra in ([], ["--profile", "demo"]):
-        result = subprocess.run([*COMPOSE, *extra, "config", "-q"], cwd=ROOT, env=env, capture_output=True, text=True)
+def test_compose_files_are_valid_alone_and_with_the_demo(stack: Stack) -> None:
+    for files in (("docker-compose.yml",), ("docker-compose.yml", "docker-compose.demo.yml")):
+        result = stack.compose("config", "-q", files=files)
         assert result.returncode == 0, result.stderr
 
 
-def test_production_services_start_healthy_without_make(project: tuple[str, dict[str, str]]) -> None:
-    name, env = project
-    up = subprocess.run([*COMPOSE, "up", "-d"], cwd=ROOT, env=env, capture_output=True, text=True)
+def test_production_services_start_healthy_without_make(stack: Stack) -> None:
+    name = stack.name
+    up = stack.compose("up", "-d")
     assert up.returncode == 0, up.stderr
     wait = subprocess.run([str(ROOT / "scripts" / "wait-healthy.sh"), name, "300"], capture_output=True, text=True)
     assert wait.returncode == 0, wait.stderr + wait.stdout
-    with urllib.request.urlopen(f"http://127.0.0.1:{env['NEOCUMA_WEB_PORT']}/healthz", timeout=10) as response:
+    with urllib.request.urlopen(f"http://127.0.0.1:{stack.web_port}/healthz", timeout=10) as response:
         health = json.loads(response.read())
     assert health["role"] == "local" and health["data_generation"] is None and health["mode"] == "standby"
     running = subprocess.run(
@@ -84,13 +121,7 @@ def test_production_services_start_healthy_without_make(project: tuple[str, dict
     assert sorted(running) == ["docker-proxy", "guardian", "mysql", "neocuma"], (
         "no demo service starts, and none is needed"
     )
-    status = subprocess.run(
-        [*COMPOSE, "exec", "-T", "guardian", "neocuma-guardian", "status"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    status = stack.exec("guardian", "neocuma-guardian", "status")
     assert status.returncode == 1
     assert (
         "Serveur NeoCuma distant : injoignable ou refusé" in status.stdout and "neocuma-guardian login" in status.stdout
@@ -145,3 +176,42 @@ def test_production_services_start_healthy_without_make(project: tuple[str, dict
     for forbidden in ("FILE", "SUPER", "GRANT OPTION", "ALL PRIVILEGES"):
         assert forbidden not in grants
     assert "`neocuma\\\\_g%`" in grants
+
+
+def test_every_setting_of_the_dotenv_file_reaches_its_program(stack: Stack) -> None:
+    shown = stack.exec("guardian", "neocuma-guardian", "config", "show")
+    assert shown.returncode == 0, shown.stderr
+    lines = {line.split()[0]: line for line in shown.stdout.splitlines() if line.startswith("NEOCUMA_")}
+    for name, value in CENTRE_SETTINGS.items():
+        if name == "NEOCUMA_LOG_LEVEL":
+            continue
+        setting = name.removesuffix("_FILE")
+        line = lines[setting]
+        if name.endswith("_FILE"):
+            assert "********" in line and f"({name})" in line, line
+        else:
+            shown_value = {"true": "True"}.get(value, value)
+            assert shown_value in line and f"environment {name}" in line, line
+    assert "NEOCUMA_DEPLOYMENT" in lines and "'production'" in lines["NEOCUMA_DEPLOYMENT"]
+    assert "unknown variable" not in shown.stderr, shown.stderr
+    server = stack.exec("neocuma", "neocuma-server", "config", "show")
+    assert server.returncode == 0, server.stderr
+    level = next(line for line in server.stdout.splitlines() if line.startswith("NEOCUMA_LOG_LEVEL"))
+    assert "'DEBUG'" in level and "environment NEOCUMA_LOG_LEVEL" in level
+
+
+def test_the_demo_is_refused_against_a_production_dotenv(stack: Stack) -> None:
+    """The demo's guardian, started with this production .env, refuses to start and says why."""
+    result = stack.compose(
+        "run",
+        "--rm",
+        "--no-deps",
+        "-T",
+        "guardian",
+        "neocuma-guardian",
+        "config",
+        "validate",
+        files=("docker-compose.yml", "docker-compose.demo.yml"),
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "NEOCUMA_DEMO_AUTOLOGIN is for the demo" in result.stderr

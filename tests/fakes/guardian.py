@@ -84,6 +84,7 @@ def demo_world(published: str | None = DEMO_KEY_LINE) -> FakeWorld:
     world = FakeWorld(
         environment={
             "NEOCUMA_DEMO_AUTOLOGIN": "1",
+            "NEOCUMA_DEPLOYMENT": "demo",
             "NEOCUMA_USER": "resp.fd12",
             "NEOCUMA_PASSWORD": PASSWORD,
             "NEOCUMA_REMOTE_HOSTKEY_FILE": "/var/lib/guardian/remote-hostkey/key.pub",

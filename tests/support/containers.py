@@ -19,6 +19,8 @@ from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
+from appliance import __version__
+
 # Ryuk's reaper image cannot be pulled without a registry: our finaliser and `make
 # clean-test` remove what the tests start instead. Published ports are reached on 127.0.0.1.
 testcontainers_config.ryuk_disabled = True
@@ -27,7 +29,7 @@ testcontainers_config.tc_host_override = os.environ.get("TC_HOST", "127.0.0.1")
 SESSION = uuid.uuid4().hex[:12]
 LABEL = "neocuma.test-session"
 LABELS = {LABEL: SESSION}
-VERSION = os.environ.get("NEOCUMA_VERSION", "dev")
+VERSION = os.environ.get("NEOCUMA_VERSION") or __version__
 MYSQL_IMAGE = f"neocuma/mysql:{VERSION}"
 APPLIANCE_IMAGE = f"neocuma/appliance:{VERSION}"
 PROXY_IMAGE = f"neocuma/docker-proxy:{VERSION}"

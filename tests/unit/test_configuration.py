@@ -135,3 +135,22 @@ def test_every_setting_is_declared_once_with_a_description() -> None:
 def test_the_configuration_document_is_up_to_date() -> None:
     committed = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     assert committed == render(), "docs/configuration.md is stale: run `make docs` and commit it"
+
+
+def test_demo_only_settings_are_refused_on_a_production_deployment(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="NEOCUMA_DEMO_AUTOLOGIN is for the demo"):
+        load_guardian(tmp_path / "none.toml", {**GUARDIAN_BASE, "NEOCUMA_DEMO_AUTOLOGIN": "1"})
+    demo = load_guardian(
+        tmp_path / "none.toml", {**GUARDIAN_BASE, "NEOCUMA_DEMO_AUTOLOGIN": "1", "NEOCUMA_DEPLOYMENT": "demo"}
+    )
+    assert demo.demo.autologin and demo.appliance.deployment == "demo"
+    seeded = {"NEOCUMA_ROLE": "central", "NEOCUMA_DB_PASSWORD": "x", "NEOCUMA_SEED_ON_FIRST_START": "1"}
+    with pytest.raises(ConfigError, match="generates demo data and this deployment is production"):
+        load_server({**seeded, "NEOCUMA_SEED_PASSWORD": "p"})
+    assert load_server({**seeded, "NEOCUMA_SEED_PASSWORD": "p", "NEOCUMA_DEPLOYMENT": "demo"}).seed.on_first_start
+
+
+def test_what_a_centre_may_put_in_dotenv_is_declared_and_secrets_only_as_files() -> None:
+    names = {name for item in declared(GuardianConfig) for name in item.dotenv_names}
+    assert {"NEOCUMA_REMOTE_HOST", "NEOCUMA_SMTP_PASSWORD_FILE", "NEOCUMA_CONSOLE_SECURE_COOKIES"} <= names
+    assert "NEOCUMA_SMTP_PASSWORD" not in names and "NEOCUMA_DB_PASSWORD" not in names

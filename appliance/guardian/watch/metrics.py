@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 
+from appliance import __version__
 from appliance.domain.health import ORDER
 from appliance.errors import ApplianceError
 from appliance.guardian.state import STATUS, GuardianState, parse_stamp
@@ -20,7 +21,8 @@ class GuardianCollector(Collector):
     def __init__(self, state: GuardianState) -> None:
         self.state = state
 
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | InfoMetricFamily]:
+        yield InfoMetricFamily("neocuma_guardian", "NeoCuma Server Guardian build", value={"version": __version__})
         try:
             history = self.state.history()
             status = self.state.document(STATUS)
