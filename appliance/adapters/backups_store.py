@@ -122,6 +122,17 @@ class FilesystemBackups:
     def clean_scratch(self) -> None:
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
+    def clean_partials(self) -> list[str]:
+        removed = []
+        for directory in (self.data_dir, self.directory):
+            if not directory.is_dir():
+                continue
+            for path in directory.glob(".*.part"):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    removed.append(path.name)
+        return sorted(removed)
+
     def verify_data(self, opener: Opener, name: str, full: bool = True) -> VerifiedBackup:
         """The backup ``opener`` reads, checked in full (every member's size, sha256 and
         rows) or, with ``full=False``, its structure and manifest only; raises BadRequest."""

@@ -263,6 +263,10 @@ class BackupsStore(Protocol):
         """Remove what an interrupted run left in the work area."""
         ...
 
+    def clean_partials(self) -> list[str]:
+        """Remove the temporary files of backups a killed run never finished; returns them."""
+        ...
+
     def verify_data(self, opener: Opener, name: str, full: bool = True) -> VerifiedBackup:
         """The data backup ``opener`` reads, checked in full (every member's size, sha256 and
         rows) or, with ``full=False``, its structure and manifest only (a loader checks the

@@ -122,6 +122,13 @@ class MemoryBackups:
     def new_scratch(self, name: str) -> MemoryStaged:
         return MemoryStaged(self, WORK, name)
 
+    def clean_partials(self) -> list[str]:
+        removed = sorted(s.name for s in self.staged if s.in_progress())
+        for staged in self.staged:
+            if staged.in_progress():
+                staged.content = b""
+        return removed
+
     def clean_scratch(self) -> None:
         self.scratch_cleaned += 1
         self.files[WORK].clear()

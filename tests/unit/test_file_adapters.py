@@ -185,3 +185,13 @@ def test_the_real_wiring_builds_without_connecting_anywhere(tmp_path: Path) -> N
     assert parts.ports.backups.data_backups() == [] and parts.state.logged_in() is False
     assert ports.published_key() is None and "FD12" in {c.code for c in ports.centres()}
     assert "db_password" not in repr(ports.database.settings)  # type: ignore[attr-defined]
+
+
+def test_unfinished_temporaries_are_removed_and_nothing_else(tmp_path: Path) -> None:
+    store = FilesystemBackups(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / ".2026-11-28T12-00-00Z.zip.part").write_bytes(b"half")
+    (tmp_path / ".system.zip.part").write_bytes(b"half")
+    (tmp_path / "data" / "2026-11-27T12-00-00Z.zip").write_bytes(b"kept")
+    assert store.clean_partials() == [".2026-11-28T12-00-00Z.zip.part", ".system.zip.part"]
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["2026-11-27T12-00-00Z.zip"]

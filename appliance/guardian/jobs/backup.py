@@ -89,6 +89,7 @@ class BackupJob:
         """A data backup of every dossier in the user's rights; raises Unavailable (link,
         stall, disk), BadRequest (it does not verify) or Refused (login, rights)."""
         started = self.clock.monotonic()
+        self._clean_partials()
         name = backup_name(self.clock.now())
         staged = self.backups.new_data(name)
         try:
@@ -125,6 +126,11 @@ class BackupJob:
         except OSError as error:
             raise disk_error(error, staged.name) from error
 
+    def _clean_partials(self) -> None:
+        """What a guardian stopped mid-transfer left (never listed, but it takes room)."""
+        for name in self.backups.clean_partials():
+            log.info("removed the unfinished %s of an interrupted backup", name)
+
     def prune(self) -> list[str]:
         """Keep the configured number of data backups; the newest is never deleted."""
         names = [f.name for f in self.backups.data_backups() if parse_backup_name(f.name)]
@@ -138,6 +144,7 @@ class BackupJob:
         """Fetch the remote's system files into ``system.zip``, which replaces the previous
         one atomically once it verifies; the previous one stays until then."""
         started = self.clock.monotonic()
+        self._clean_partials()
         staged = self.backups.new_system()
         self.progress.update(step="sauvegarde système", bytes_done=0)
         try:

@@ -162,3 +162,12 @@ def test_the_listing_says_which_files_a_sync_would_refuse(world: FakeWorld) -> N
         "copie de secours.zip": ("nom invalide", None),
     }
     assert newest_backup(world.backups) == "2026-11-28T13-00-00Z.zip", "by the date in the name"
+
+
+def test_a_backup_removes_what_an_interrupted_one_left(world: FakeWorld, caplog: pytest.LogCaptureFixture) -> None:
+    left = world.backups.new_data("2026-11-28T11-00-00Z.zip")
+    with left.writer() as sink:
+        sink.write(b"the first half of a backup")
+    caplog.set_level("INFO")
+    world.parts.actions.data_backup()
+    assert not left.in_progress() and "removed the unfinished 2026-11-28T11-00-00Z.zip" in caplog.text
