@@ -33,10 +33,11 @@ YEARS ?= 3
 SEED ?= 1
 
 DOSSIER ?=
+BACKUP ?=
 # -T when standard input is not a terminal, so passwords can be piped in.
 GUARDIAN = $(COMPOSE) exec $(if $(shell [ -t 0 ] && echo tty),,-T) guardian neocuma-guardian
 
-.PHONY: help prereqs prereqs-up up demo down logs seed test login backup sync run status check pull restore fallback standby dossiers test-images test-unit test-integration test-e2e lint docs images base certs venv clean-test
+.PHONY: help prereqs prereqs-up up demo down logs seed test login backup backups sync run status check pull restore fallback standby dossiers test-images test-unit test-integration test-e2e lint docs images base certs venv clean-test
 
 help: ## this list
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z0-9-]*:.*## / {printf "make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -99,14 +100,16 @@ status: ## state of the remote, the backups, the local server, the synchronisati
 	$(GUARDIAN) status
 check: ## one line and an exit status for Nagios, Centreon or Icinga
 	$(GUARDIAN) check
+backups: ## the data backups and system.zip (Accéder au répertoire des sauvegardes)
+	$(GUARDIAN) backups
 dossiers: ## both lists of dossiers with their states
 	$(GUARDIAN) dossiers
 pull: ## Descendre vers serveur local: make pull DOSSIER=<code>
 	@[ -n "$(DOSSIER)" ] || { echo "usage: make pull DOSSIER=<code> [DOSSIER='<code> <code>']"; exit 2; }
 	$(GUARDIAN) pull $(DOSSIER)
-restore: ## Remonter vers serveur distant: make restore DOSSIER=<code> (password typed again)
-	@[ -n "$(DOSSIER)" ] || { echo "usage: make restore DOSSIER=<code>"; exit 2; }
-	$(GUARDIAN) restore $(DOSSIER)
+restore: ## Remonter vers serveur distant: make restore DOSSIER=<code> [BACKUP=<data backup>] (password typed again)
+	@[ -n "$(DOSSIER)" ] || { echo "usage: make restore DOSSIER=<code> [BACKUP=YYYY-MM-DDTHH-MM-SSZ.zip]"; exit 2; }
+	$(GUARDIAN) restore $(DOSSIER) $(if $(BACKUP),--from-backup $(BACKUP))
 fallback: ## the local server becomes the LAN's server (mode secours)
 	$(GUARDIAN) mode fallback
 standby: ## back to standby (mode veille)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from appliance.adapters.backup_reader import open_backup, verify_backup
+from appliance.adapters.backup_subset import write_dossier_subset
 from appliance.adapters.state_files import fsync_directory
 from appliance.adapters.system_zip import verify_system_zip
 from appliance.domain.backup_format import Manifest, Opener, VerifiedBackup
@@ -137,6 +138,9 @@ class FilesystemBackups:
         """The backup ``opener`` reads, checked in full (every member's size, sha256 and
         rows) or, with ``full=False``, its structure and manifest only; raises BadRequest."""
         return verify_backup(opener, name=name) if full else open_backup(opener, name=name)
+
+    def extract_dossier(self, backup: VerifiedBackup, code: str, sink: BinaryIO, now: dt.datetime) -> None:
+        write_dossier_subset(backup, code, sink, now)
 
     def verify_system(self, opener: Opener) -> int:
         """Check a system.zip against its MANIFEST; returns its file count; raises BadRequest."""

@@ -82,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument(
         "--overwrite-remote", action="store_true", help="even if the remote copy changed since the last sync"
     )
+    restore.add_argument(
+        "--from-backup", metavar="NAME", help="send the dossiers as the data backup NAME of data/ holds them"
+    )
     mode = sub.add_parser("mode", help="switch the local server: fallback (secours) or standby (veille)")
     mode.add_argument("mode", choices=("fallback", "standby"))
     mode.add_argument("--force", action="store_true", help="standby even with local work (local copies kept first)")

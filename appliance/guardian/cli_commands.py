@@ -166,9 +166,10 @@ def cmd_pull(parts: Parts, args: argparse.Namespace) -> int:
 
 def cmd_restore(parts: Parts, args: argparse.Namespace) -> int:
     codes = _codes(args.codes)
-    print(f"Les dossiers {', '.join(codes)} vont écraser leur version sur le serveur distant.")
+    source = f" (telle que la sauvegarde {args.from_backup} la contient)" if args.from_backup else ""
+    print(f"Les dossiers {', '.join(codes)} vont écraser leur version sur le serveur distant{source}.")
     password = _read_secret("Ressaisissez votre mot de passe pour confirmer : ")
-    for result in parts.actions.restore(codes, password, args.overwrite_remote):
+    for result in parts.actions.restore(codes, password, args.overwrite_remote, args.from_backup):
         print(
             f"Remonté : {result.dossier} (révision distante {result.revision}); copie gardée par le serveur : {result.pre_restore_copy}"
         )

@@ -273,6 +273,11 @@ class BackupsStore(Protocol):
         content as it streams); raises BadRequest naming the first problem."""
         ...
 
+    def extract_dossier(self, backup: VerifiedBackup, code: str, sink: BinaryIO, now: dt.datetime) -> None:
+        """Write into ``sink`` a backup of dossier ``code`` taken out of ``backup`` (verified
+        in full by the caller); raises Refused when the backup does not hold it."""
+        ...
+
     def verify_system(self, opener: Opener) -> int:
         """Check a system.zip against its MANIFEST; returns its file count; raises BadRequest."""
         ...

@@ -1,18 +1,21 @@
 """The guardian end to end, on our images: the whole loop, the fallback story, link cuts and
 stalls, the guardian killed mid-sync under a 10 ms client, bad backups, a full disk, the
-refusals, and the Docker proxy."""
+refusals, the Docker proxy, and a dossier put back on the central server from a dated backup."""
 
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.appliance import USER_PASSWORD, Appliance, running_appliance
+from tests.e2e.appliance import ROOT_PASSWORD, USER_PASSWORD, Appliance, running_appliance
 from tests.support import containers, oracle
 from tests.support.http import Poller
 
@@ -397,3 +400,61 @@ def test_8_the_docker_proxy_refuses_everything_but_what_the_guardian_needs(appli
     )
     statuses = appliance.run_in_guardian("/opt/neocuma/bin/python", "-c", probe).split()
     assert statuses == ["200", "200", "403", "403", "403", "403", "403"]
+
+
+def _stock_oracles(appliance: Appliance, backup: bytes, dossier_id: int, tmp_path: Path) -> dict[Any, Any]:
+    """The dossier's rows as ``backup`` holds them: loaded with stock unzip + mariadb into a
+    scratch schema of the local MySQL, then measured like every oracle."""
+    archive = tmp_path / "backup.zip"
+    archive.write_bytes(backup)
+    subprocess.run(["unzip", "-q", str(archive), "-d", str(tmp_path / "x")], check=True)
+    local = appliance.local_root()
+    oracle.query(local, "CREATE DATABASE from_backup CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    try:
+        with (tmp_path / "x" / "load.sql").open("rb") as script:
+            port = int(appliance.local_mysql.get_exposed_port(3306))
+            client = ["mariadb", "--host=127.0.0.1", f"--port={port}", "--protocol=tcp", "--user=root"]
+            subprocess.run(
+                [*client, f"--password={ROOT_PASSWORD}", "--local-infile=1", "from_backup"],
+                stdin=script,
+                cwd=tmp_path / "x",
+                check=True,
+                capture_output=True,
+            )
+        return oracle.dossier_oracles(local, "from_backup", [dossier_id])
+    finally:
+        oracle.query(local, "DROP DATABASE from_backup")
+        local.close()
+
+
+def test_9_a_dossier_put_back_on_the_central_server_from_a_dated_backup(appliance: Appliance, tmp_path: Path) -> None:
+    remote = appliance.remote_root()
+    open_cumas = {
+        int(r[0]) for r in oracle.query(remote, "SELECT id FROM neocuma_g1.dossier WHERE exporte = 0 AND type = 'CUMA'")
+    }
+    dossier_id, code = next(
+        (i, c) for i, c in _rights(remote, "resp.fd12") if i in open_cumas and c.endswith(("4", "8", "9"))
+    )
+    name = re.search(r"data/(\S+\.zip)", _ok(appliance.cli("backup", "--data"))).group(1)  # type: ignore[union-attr]
+    container = appliance.guardian.get_wrapped_container().id
+    backup = subprocess.run(
+        ["docker", "exec", container, "cat", f"/var/lib/guardian/backups/data/{name}"], capture_output=True, check=True
+    ).stdout
+    central = appliance.remote_web()
+    central.login("resp.fd12", USER_PASSWORD)
+    assert central.post_json(f"/api/v1/dossiers/{code}/bons", _bon(remote, "neocuma_g1", dossier_id)).status == 201
+    changed = oracle.dossier_oracles(remote, "neocuma_g1", [dossier_id])
+    wrong = appliance.cli("restore", code, "--from-backup", name, stdin=b"pas-le-mot-de-passe\n")
+    assert wrong.returncode == 1 and "mot de passe ressaisi incorrect" in wrong.stderr
+    assert oracle.dossier_oracles(remote, "neocuma_g1", [dossier_id]) == changed, "a refusal changes nothing"
+    absent = appliance.cli("restore", "999999", "--from-backup", name, stdin=USER_PASSWORD.encode() + b"\n")
+    assert absent.returncode == 1 and "ne contient pas" in absent.stderr
+    out = _ok(appliance.cli("restore", code, "--from-backup", name, stdin=USER_PASSWORD.encode() + b"\n"))
+    assert f"Remonté : {code}" in out and "copie gardée par le serveur" in out
+    restored = oracle.dossier_oracles(remote, "neocuma_g1", [dossier_id])
+    assert restored != changed and restored == _stock_oracles(appliance, backup, dossier_id, tmp_path)
+    states = {d["code"]: d["state"] for d in json.loads(_ok(appliance.cli("dossiers", "--json")))["dossiers"]}
+    assert states[code] == "modifié à distance", "the next sync brings that version to the local server"
+    _ok(appliance.cli("run"))
+    assert _local_oracles(appliance, [dossier_id]) == restored
+    remote.close()

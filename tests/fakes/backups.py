@@ -9,6 +9,7 @@ import io
 from typing import BinaryIO
 
 from appliance.adapters.backup_reader import open_backup, verify_backup
+from appliance.adapters.backup_subset import write_dossier_subset
 from appliance.adapters.system_zip import verify_system_zip
 from appliance.domain.backup_format import Manifest, Opener, VerifiedBackup
 from appliance.domain.backups import StoredFile
@@ -135,6 +136,9 @@ class MemoryBackups:
 
     def verify_data(self, opener: Opener, name: str, full: bool = True) -> VerifiedBackup:
         return verify_backup(opener, name=name) if full else open_backup(opener, name=name)
+
+    def extract_dossier(self, backup: VerifiedBackup, code: str, sink: BinaryIO, now: dt.datetime) -> None:
+        write_dossier_subset(backup, code, sink, now)
 
     def verify_system(self, opener: Opener) -> int:
         return len(verify_system_zip(opener))

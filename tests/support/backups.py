@@ -60,6 +60,14 @@ def backup_members(
             data = b"".join(_dossier_row(d, centre) for d in dossiers)
         elif table.name == "centre":
             data = f"{centre}\tFDCUMA {centre}\t12\t\\N\n".encode()
+        elif table.name == "utilisateur":
+            # The responsable (id 1) and, per dossier, its comptable (id 1000 + the position).
+            users = [f"1\t{login}"] + [f"{1000 + n}\tcompta{n}" for n in range(len(dossiers))]
+            data = "".join(f"{user}\n" for user in users).encode()
+        elif table.name == "droit_dossier":
+            rights = [f"1\t{d.id}\tecriture" for d in dossiers]
+            rights += [f"{1000 + n}\t{d.id}\tlecture" for n, d in enumerate(dossiers)]
+            data = "".join(f"{right}\n" for right in rights).encode()
         else:
             data = f"1\t{table.name}\n".encode()
         members[centre_member(table)] = data

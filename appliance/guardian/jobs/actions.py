@@ -71,9 +71,17 @@ class Actions:
         with self.state.lock(f"descente de {', '.join(codes)}"):
             return self._recorded("pull", lambda: self.transfers.pull(codes, overwrite_local))
 
-    def restore(self, codes: list[str], password: str, overwrite_remote: bool) -> list[RestoreResult]:
+    def restore(
+        self, codes: list[str], password: str, overwrite_remote: bool, from_backup: str | None = None
+    ) -> list[RestoreResult]:
+        """The local copies (or, ``from_backup``, a dated backup's) back to the remote."""
         with self.state.lock(f"remontée de {', '.join(codes)}"):
-            return self._recorded("restore", lambda: self.transfers.restore(codes, password, overwrite_remote))
+            if from_backup is None:
+                return self._recorded("restore", lambda: self.transfers.restore(codes, password, overwrite_remote))
+            return self._recorded(
+                "restore",
+                lambda: self.transfers.restore_from_backup(codes, from_backup, password, self.clock.now()),
+            )
 
     def mode(self, mode: str, force: bool) -> ModeResult:
         with self.state.lock(f"passage en mode {mode}"):

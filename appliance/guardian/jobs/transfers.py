@@ -3,6 +3,7 @@ vers serveur distant" (restore), with the safeguards of docs/design.md §5."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -120,6 +121,43 @@ class Transfers:
                 results.append(self._restore_one(session, local[code], password))
                 baselines[code] = Baseline(results[-1].revision, local[code].revision)
                 self.state.save_baselines(baselines)
+        return results
+
+    def restore_from_backup(self, codes: list[str], name: str, password: str, now: dt.datetime) -> list[RestoreResult]:
+        """Put ``codes`` back on the remote as the data backup ``name`` holds them (the
+        backup is verified in full first), one import each, after the server checked the
+        password typed again; the server keeps a pre-restore copy of what it replaces. The
+        baselines stay: the dossier then shows as changed on the remote, and the next
+        synchronisation or pull brings that version to the local server."""
+        stored = {f.name for f in self.backups.data_backups()}
+        if name not in stored:
+            raise Refused(f"la sauvegarde {name} n'existe pas dans data/")
+        backup = self.backups.verify_data(self.backups.data_opener(name), name)
+        held = {d.code for d in backup.manifest.dossiers}
+        missing = [code for code in codes if code not in held]
+        if missing:
+            raise Refused(f"la sauvegarde {name} ne contient pas le(s) dossier(s) {', '.join(missing)}")
+        results = []
+        with stored_session(self.central, self.state) as session:
+            _unknown(codes, session.dossiers())
+            for number, code in enumerate(codes, start=1):
+                self.progress.update(step=f"remontée de {code} depuis {name}", dossiers=number - 1)
+                scratch = self.backups.new_scratch(f"{code}-from-{name}")
+                try:
+                    with scratch.writer() as sink:
+                        self.backups.extract_dossier(backup, code, sink, now)
+                    self.backups.verify_data(scratch.reader, scratch.name)
+                    reply = session.import_dossier(code, password, scratch.reader)
+                finally:
+                    scratch.discard()
+                log.info(
+                    "restored dossier %s to the remote from %s: revision %s, pre-restore copy %s",
+                    code,
+                    name,
+                    reply.revision,
+                    reply.pre_restore_copy,
+                )
+                results.append(RestoreResult(code, reply.revision, reply.pre_restore_copy))
         return results
 
     def _restore_one(self, session: CentralSession, dossier: LocalDossier, password: str) -> RestoreResult:

@@ -3,8 +3,11 @@ a local copy kept first, baselines after each, and a LAN write racing the change
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
+from appliance.adapters.backup_reader import verify_backup
 from appliance.domain.generations import Live
 from appliance.domain.states import Baseline
 from appliance.errors import BadRequest, Refused, RemoteRefused
@@ -239,4 +242,32 @@ def test_a_restore_in_each_state(world: FakeWorld, state: str, outcome: str) -> 
     error = RemoteRefused if kind == "server" else Refused
     with pytest.raises(error, match=reason.replace("(", r"\(").replace(")", r"\)")):
         world.parts.actions.restore(["120002"], "Demo-FD12-2026", overwrite_remote=False)
+    assert world.central.imports == []
+
+
+def test_a_dossier_is_put_back_on_the_remote_from_a_dated_backup(world: FakeWorld) -> None:
+    name = world.parts.actions.data_backup().name
+    world.central.write("120002")
+    world.central.write("120002")  # the central copy moved on twice since that backup
+    results = world.parts.actions.restore(["120002"], "Demo-FD12-2026", False, from_backup=name)
+    assert [(r.dossier, r.revision) for r in results] == [("120002", 6)]
+    sent = world.central.sent[-1]
+    manifest = verify_backup(lambda: io.BytesIO(sent), name="sent").manifest
+    assert [(d.code, d.revision) for d in manifest.dossiers] == [("120002", 3)], "the backup's version was sent"
+    assert world.state.baselines()["120002"] == Baseline(3, 3), "baselines stay"
+    assert _state_of(world, "120002") == "modifié à distance", "the next sync brings that version back here"
+    assert world.backups.files["work"] == {} and world.history("restore")["ok"] is True
+
+
+def test_a_restore_from_a_backup_refuses_what_it_cannot_do(world: FakeWorld) -> None:
+    name = world.parts.actions.data_backup().name
+    with pytest.raises(Refused, match="n'existe pas"):
+        world.parts.actions.restore(["120002"], "Demo-FD12-2026", False, from_backup="2020-01-01T00-00-00Z.zip")
+    with pytest.raises(Refused, match=r"ne contient pas le\(s\) dossier\(s\) 120009"):
+        world.parts.actions.restore(["120009"], "Demo-FD12-2026", False, from_backup=name)
+    with pytest.raises(RemoteRefused, match="mot de passe incorrect"):
+        world.parts.actions.restore(["120002"], "wrong", False, from_backup=name)
+    world.central.exporte.add("120003")
+    with pytest.raises(RemoteRefused, match="exporté"):
+        world.parts.actions.restore(["120003"], "Demo-FD12-2026", False, from_backup=name)
     assert world.central.imports == []
