@@ -146,8 +146,10 @@ clean-test: ## remove what a killed test run left (labelled containers, networks
 		if [ -n "$$nets" ]; then docker network rm $$nets >/dev/null; fi
 	@vols=$$(docker volume ls -q --filter label=neocuma.test-session); \
 		if [ -n "$$vols" ]; then docker volume rm $$vols >/dev/null; fi
-	@for project in $$(docker ps -a --format '{{.Label "com.docker.compose.project"}}' | grep '^neocumatest' | sort -u); do \
+	@for project in $$( (docker ps -a --format '{{.Label "com.docker.compose.project"}}'; \
+			docker volume ls --format '{{.Label "com.docker.compose.project"}}') | grep '^neocumatest' | sort -u); do \
 		./scripts/compose.sh -p $$project -f docker-compose.yml -f docker-compose.demo.yml down -v --remove-orphans >/dev/null 2>&1 || true; \
+		docker volume ls -q --filter label=com.docker.compose.project=$$project | xargs -r docker volume rm >/dev/null 2>&1 || true; \
 		echo "removed leftover compose test project $$project"; done
 
 test-unit: venv ## unit tests (pure logic and in-memory fakes, seconds)

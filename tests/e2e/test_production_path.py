@@ -93,6 +93,11 @@ class Host:
         network = self.client.networks.get(f"{self.project}_wan")
         network.connect(central.get_wrapped_container().id, aliases=[CENTRAL_ALIAS])
 
+    def disconnect_central(self, central: DockerContainer) -> None:
+        """Before `down`: compose cannot remove a network another container is on."""
+        with contextlib.suppress(Exception):  # never connected, or the network is gone
+            self.client.networks.get(f"{self.project}_wan").disconnect(central.get_wrapped_container().id, force=True)
+
 
 def _ok(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 0, f"exit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
@@ -151,7 +156,9 @@ def host(docker_client: Any, central: DockerContainer, tmp_path_factory: pytest.
     try:
         yield running
     finally:
-        running.compose("down", "-v", "--remove-orphans", timeout=300)
+        running.disconnect_central(central)
+        down = running.compose("down", "-v", "--remove-orphans", timeout=300)
+        assert down.returncode == 0, down.stderr
         for tag in (FIRST, NEWER):
             for name in ("appliance", "mysql", "docker-proxy"):
                 with contextlib.suppress(Exception):  # an image that was never built
