@@ -123,6 +123,12 @@ class FilesystemBackups:
     def clean_scratch(self) -> None:
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
+    def free_bytes(self) -> int | None:
+        try:
+            return shutil.disk_usage(self.directory).free
+        except OSError:
+            return None
+
     def clean_partials(self) -> list[str]:
         removed = []
         for directory in (self.data_dir, self.directory):

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 
 from appliance import __version__, logs
 from appliance.configuration import GuardianConfig, load_guardian
@@ -36,6 +39,8 @@ from appliance.guardian.cli_commands import (
     cmd_status,
     cmd_sync,
 )
+from appliance.guardian.watch.check import PREFIX as PLUGIN_PREFIX
+from appliance.guardian.watch.check import UNKNOWN
 from appliance.guardian.wiring import Parts
 
 log = logging.getLogger("neocuma.guardian")
@@ -44,8 +49,9 @@ CHANGING_COMMANDS = frozenset({"login", "hostkey", "backup", "sync", "run", "pul
 Build = Callable[[GuardianConfig], Parts]
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="neocuma-guardian", description="NeoCuma Server Guardian")
+def _parser(plugin: bool = False) -> argparse.ArgumentParser:
+    kind = _PluginParser if plugin else argparse.ArgumentParser
+    parser = kind(prog="neocuma-guardian", description="NeoCuma Server Guardian")
     parser.add_argument("--version", action="version", version=f"neocuma-guardian {__version__}")
     parser.add_argument("--config", help="configuration file (default /etc/neocuma/guardian.toml)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,7 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     settings_sub.add_parser("show")
     setter = settings_sub.add_parser("set", help="e.g. set heures=2,4 automatiques=true apres_sauvegarde=false")
     setter.add_argument("values", nargs="+", metavar="KEY=VALUE")
-    sub.add_parser("check", help="one line and an exit status for Nagios, Centreon or Icinga")
+    check = sub.add_parser("check", help="one line and an exit status for Nagios, Centreon or Icinga")
+    check.add_argument("-w", "--warning", metavar="AGE[,SKEW]", help="warning: backup age (hours), clock skew (s)")
+    check.add_argument("-c", "--critical", metavar="AGE[,SKEW]", help="critical: backup age (hours), clock skew (s)")
+    check.add_argument("-t", "--timeout", type=float, default=10.0, metavar="SECONDS", help="UNKNOWN after this long")
     config = sub.add_parser("config", help="validate or show the configuration")
     config.add_argument("action", choices=("validate", "show"))
     sub.add_parser("serve", help="run the guardian daemon (the container's main process)")
@@ -128,10 +137,60 @@ def _config_command(config: GuardianConfig, parts: Parts, action: str) -> int:
     return 0
 
 
+class _PluginParser(argparse.ArgumentParser):
+    """For ``check``: a usage error is one UNKNOWN line, exit 3, as the Nagios guidelines want."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{PLUGIN_PREFIX} UNKNOWN - usage : {message}")
+        sys.exit(UNKNOWN)
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names (what follows the global options)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--config":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def _run_check(argv: Sequence[str] | None, build: Build) -> int:
+    """``check`` as a plugin: whatever goes wrong is one UNKNOWN line on stdout, exit 3."""
+    try:
+        args = _parser(plugin=True).parse_args(argv)
+    except SystemExit as done:  # a usage error (UNKNOWN, already printed) or --help
+        return int(done.code or 0)
+
+    def _timeout(signum: int, frame: FrameType | None) -> None:
+        raise TimeoutError
+
+    previous = signal.signal(signal.SIGALRM, _timeout)
+    signal.setitimer(signal.ITIMER_REAL, max(0.1, float(args.timeout)))
+    try:
+        config = load_guardian(Path(args.config) if args.config else None)
+        return cmd_check(build(config), args)
+    except TimeoutError:
+        print(f"{PLUGIN_PREFIX} UNKNOWN - pas de réponse en {args.timeout:g} s")
+    except (ConfigError, UsageError) as error:
+        print(f"{PLUGIN_PREFIX} UNKNOWN - {' '.join(str(error).split())}")
+    except Exception as error:  # noqa: BLE001 - a plugin answers UNKNOWN, never a traceback
+        print(f"{PLUGIN_PREFIX} UNKNOWN - erreur interne : {type(error).__name__}: {error}")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    return UNKNOWN
+
+
 def main(argv: Sequence[str] | None = None, build: Build = wiring.build) -> int:
     """Run one command; ``build`` makes the guardian's parts from the configuration (the
     tests pass one over fakes)."""
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if _command_of(words) == "check":
+        logs.setup(logging.ERROR)
+        return _run_check(words, build)
+    args = _parser().parse_args(words)
     logs.setup(logging.INFO if args.command == "serve" else logging.WARNING)
     try:
         config = load_guardian(Path(args.config) if args.config else None)

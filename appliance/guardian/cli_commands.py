@@ -6,6 +6,8 @@ arguments."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime as dt
 import getpass
 import json
 import sys
@@ -17,13 +19,17 @@ from appliance.domain.dossiers import dossier_rows
 from appliance.errors import ApplianceError
 from appliance.guardian.jobs.listing import list_backups
 from appliance.guardian.jobs.remote import stored_session
-from appliance.guardian.watch.check import check
+from appliance.guardian.watch.check import check, parse_thresholds
 from appliance.guardian.watch.status import lines as status_lines
 from appliance.guardian.wiring import Parts
 
 
 class UsageError(Exception):
     """A command line the guardian does not understand (exit status 2)."""
+
+
+class CheckUsageError(UsageError):
+    """A command line ``check`` does not understand (UNKNOWN, exit status 3)."""
 
 
 def _read_secret(prompt: str) -> str:
@@ -243,8 +249,23 @@ def cmd_settings(parts: Parts, args: argparse.Namespace) -> int:
 
 
 def cmd_check(parts: Parts, args: argparse.Namespace) -> int:
-    status, line = check(parts.state, parts.ports.clock, parts.check_limits)
-    print(line)
+    """The Nagios plugin: ``-w``/``-c`` override the thresholds (backup age in hours, clock
+    skew in seconds), ``-t`` bounds the run; every error is UNKNOWN (exit 3)."""
+    limits = parts.check_limits
+    try:
+        warn_age, warn_skew = parse_thresholds(args.warning or "")
+        crit_age, crit_skew = parse_thresholds(args.critical or "")
+    except ValueError as error:
+        raise CheckUsageError(f"-w/-c AGE[,SKEW] : {error}") from error
+    limits = dataclasses.replace(
+        limits,
+        backup_warning=warn_age if warn_age is not None else limits.backup_warning,
+        skew_warning=warn_skew if warn_skew is not None else limits.skew_warning,
+        max_backup_age=dt.timedelta(seconds=crit_age) if crit_age is not None else limits.max_backup_age,
+        skew_limit=crit_skew if crit_skew is not None else limits.skew_limit,
+    )
+    status, text = check(parts.state, parts.ports.clock, limits)
+    print(text)
     return status
 
 

@@ -263,6 +263,10 @@ class BackupsStore(Protocol):
         """Remove what an interrupted run left in the work area."""
         ...
 
+    def free_bytes(self) -> int | None:
+        """Space left on the backups volume (None when it cannot be read)."""
+        ...
+
     def clean_partials(self) -> list[str]:
         """Remove the temporary files of backups a killed run never finished; returns them."""
         ...

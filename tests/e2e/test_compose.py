@@ -215,3 +215,12 @@ def test_the_demo_is_refused_against_a_production_dotenv(stack: Stack) -> None:
     )
     assert result.returncode == 2, result.stdout + result.stderr
     assert "NEOCUMA_DEMO_AUTOLOGIN is for the demo" in result.stderr
+
+
+def test_the_monitoring_plugin_finds_the_guardian_by_its_compose_labels(stack: Stack) -> None:
+    plugin = str(ROOT / "scripts" / "check_guardian.sh")
+    found = subprocess.run([plugin, "-p", stack.name, "-w", "20,60"], capture_output=True, text=True, env=stack.env)
+    assert found.stdout.startswith("NEOCUMA GUARDIAN ") and len(found.stdout.strip().splitlines()) == 1, found
+    assert found.returncode in (2, 3), "not logged in: the remote is red (or no state yet)"
+    missing = subprocess.run([plugin, "-p", "noproject"], capture_output=True, text=True, env=stack.env)
+    assert missing.returncode == 3 and missing.stdout.startswith("NEOCUMA GUARDIAN UNKNOWN - no running guardian")

@@ -188,6 +188,11 @@ def test_3_metrics_pass_promtool(appliance: Appliance) -> None:
                 "neocuma_guardian_transferred_bytes_total",
                 "neocuma_guardian_dossiers",
                 'neocuma_guardian_local_mode{mode="standby"} 1.0',
+                "neocuma_guardian_build_info",
+                "neocuma_guardian_newest_backup_bytes",
+                "neocuma_guardian_newest_backup_age_seconds",
+                "neocuma_guardian_backups_free_bytes",
+                'neocuma_guardian_state_readable{document="status"} 1.0',
             ):
                 assert name in text, name
         else:

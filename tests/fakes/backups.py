@@ -123,6 +123,9 @@ class MemoryBackups:
     def new_scratch(self, name: str) -> MemoryStaged:
         return MemoryStaged(self, WORK, name)
 
+    def free_bytes(self) -> int | None:
+        return None if self.free is None else max(0, self.free - self.used())
+
     def clean_partials(self) -> list[str]:
         removed = sorted(s.name for s in self.staged if s.in_progress())
         for staged in self.staged:

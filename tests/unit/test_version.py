@@ -33,5 +33,6 @@ def test_the_programs_and_metrics_say_it() -> None:
     for program in ("appliance.guardian.cli", "appliance.server.cli"):
         out = subprocess.run([sys.executable, "-m", program, "--version"], capture_output=True, text=True, check=True)
         assert out.stdout.strip().endswith(__version__)
-    text = render(registry(FakeWorld().state)).decode()
-    assert f'neocuma_guardian_info{{version="{__version__}"}} 1.0' in text
+    world = FakeWorld()
+    text = render(registry(world.state, world.backups, world.clock)).decode()
+    assert f'neocuma_guardian_build_info{{version="{__version__}"}} 1.0' in text

@@ -42,7 +42,7 @@ def create_console(parts: Parts, runner: JobRunner, health: Health) -> Flask:
         secure_cookies=parts.config.console.secure_cookies,
     )
     app.extensions["guardian"] = ConsoleState(parts, runner, health)
-    metrics_registry = registry(parts.state)
+    metrics_registry = registry(parts.state, parts.ports.backups, parts.ports.clock)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -1,6 +1,8 @@
-"""``neocuma-guardian check``: one line for Nagios, Centreon or Icinga, as their plugins
-write it, and the matching exit status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), from the
-monitor's last snapshot."""
+"""``neocuma-guardian check``: one line for Nagios, Centreon or Icinga, written as the Nagios
+plugin guidelines say, from the monitor's last snapshot: ``NEOCUMA GUARDIAN <STATUS> - text
+| perfdata``, with perfdata ``label=value[UOM];warn;crit;min;max``, and the matching exit
+status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). Thresholds for the newest backup's age and
+the clock skew come from the configuration or from ``-w``/``-c``."""
 
 from __future__ import annotations
 
@@ -14,14 +16,56 @@ from appliance.guardian.ports import Clock
 from appliance.guardian.state import STATUS, GuardianState, parse_stamp
 
 STATUS_NAMES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
+OK, WARNING, CRITICAL, UNKNOWN = range(4)
+PREFIX = "NEOCUMA GUARDIAN"
 _SHORT = {"serveur_distant": "remote", "sauvegardes": "backups", "serveur_local": "local", "synchronisation": "sync"}
 
 
 @dataclass(frozen=True)
 class CheckLimits:
+    """Thresholds: the backup's age (seconds) and the clock skew (seconds, either way)."""
+
     monitor_interval: float
     max_backup_age: dt.timedelta
     skew_limit: float
+    backup_warning: float | None = None  # default: 3/4 of max_backup_age
+    skew_warning: float | None = None  # default: half skew_limit
+
+    @property
+    def age_warning(self) -> float:
+        return self.backup_warning if self.backup_warning is not None else 0.75 * self.age_critical
+
+    @property
+    def age_critical(self) -> float:
+        return self.max_backup_age.total_seconds()
+
+    @property
+    def skew_warn(self) -> float:
+        return self.skew_warning if self.skew_warning is not None else self.skew_limit / 2
+
+
+def parse_thresholds(text: str) -> tuple[float | None, float | None]:
+    """``-w``/``-c`` as ``AGE[,SKEW]``: the backup's age in hours, the clock skew in seconds
+    (either may be empty); raises ValueError naming what is wrong."""
+    age, _, skew = text.partition(",")
+    values: list[float | None] = []
+    for raw, what in ((age, "backup age (hours)"), (skew, "clock skew (seconds)")):
+        if not raw.strip():
+            values.append(None)
+            continue
+        try:
+            value = float(raw)
+        except ValueError as error:
+            raise ValueError(f"{what} must be a number, not {raw!r}") from error
+        if value < 0:
+            raise ValueError(f"{what} must not be negative, not {raw!r}")
+        values.append(value)
+    return values[0] * 3600 if values[0] is not None else None, values[1]
+
+
+def line(status: int, text: str, perfdata: str = "") -> tuple[int, str]:
+    """A plugin line with its status."""
+    return status, f"{PREFIX} {STATUS_NAMES[status]} - {text}" + (f" | {perfdata}" if perfdata else "")
 
 
 def check(state: GuardianState, clock: Clock, limits: CheckLimits) -> tuple[int, str]:
@@ -30,10 +74,10 @@ def check(state: GuardianState, clock: Clock, limits: CheckLimits) -> tuple[int,
     try:
         status = state.document(STATUS)
     except ApplianceError as error:
-        return 3, f"NEOCUMA GUARDIAN UNKNOWN - état illisible : {error}"
+        return line(UNKNOWN, f"état illisible : {error}")
     at = parse_stamp(status.get("at"))
     if at is None:
-        return 3, "NEOCUMA GUARDIAN UNKNOWN - aucun état : le démon du guardian tourne-t-il ?"
+        return line(UNKNOWN, "aucun état : le démon du guardian tourne-t-il ?")
     now = clock.now()
     age = (now - at).total_seconds()
     indicators = {entry["name"]: entry for entry in status.get("indicators", [])}
@@ -41,24 +85,27 @@ def check(state: GuardianState, clock: Clock, limits: CheckLimits) -> tuple[int,
     moment = parse_backup_name(newest) if isinstance(newest, str) else None
     backup_age = (now - moment).total_seconds() if moment is not None else None
     skew = status.get("clock_skew")
-    limit = limits.max_backup_age.total_seconds()
     perf = [f"{_SHORT[name]}={1 if indicators.get(name, {}).get('green') else 0};;;0;1" for name in ORDER]
     if skew is not None:
-        perf.append(f"clock_skew={skew:.1f}s;;;")
+        perf.append(f"clock_skew={skew:.1f}s;{limits.skew_warn:g};{limits.skew_limit:g};;")
     if backup_age is not None:
-        perf.append(f"backup_age={backup_age:.0f}s;;{limit:.0f};0;")
+        perf.append(f"backup_age={backup_age:.0f}s;{limits.age_warning:.0f};{limits.age_critical:.0f};0;")
     perfdata = " ".join(perf)
     if age > 3 * limits.monitor_interval + 120:
-        return 3, f"NEOCUMA GUARDIAN UNKNOWN - état vieux de {age:.0f} s : le démon est-il arrêté ? | {perfdata}"
+        return line(UNKNOWN, f"état vieux de {age:.0f} s : le démon est-il arrêté ?", perfdata)
     reds = [entry for name in ORDER if (entry := indicators.get(name)) and not entry["green"]]
-    if reds:
-        text = "; ".join(f"{entry['label']} : {entry['cause']}" for entry in reds)
-        return 2, f"NEOCUMA GUARDIAN CRITICAL - {text} | {perfdata}"
+    critical = [f"{entry['label']} : {entry['cause']}" for entry in reds]
+    if backup_age is not None and backup_age > limits.age_critical and not reds:
+        critical.append(f"dernière sauvegarde vieille de {backup_age / 3600:.0f} h")
+    if skew is not None and abs(skew) > limits.skew_limit and not reds:
+        critical.append(f"horloge décalée de {skew:+.0f} s")
+    if critical:
+        return line(CRITICAL, "; ".join(critical), perfdata)
     warnings = []
-    if backup_age is not None and backup_age > 0.75 * limit:
+    if backup_age is not None and backup_age > limits.age_warning:
         warnings.append(f"dernière sauvegarde vieille de {backup_age / 3600:.0f} h")
-    if skew is not None and abs(skew) > limits.skew_limit / 2:
+    if skew is not None and abs(skew) > limits.skew_warn:
         warnings.append(f"horloge décalée de {skew:+.0f} s")
     if warnings:
-        return 1, f"NEOCUMA GUARDIAN WARNING - {'; '.join(warnings)} | {perfdata}"
-    return 0, f"NEOCUMA GUARDIAN OK - {len(indicators)}/4 indicateurs verts | {perfdata}"
+        return line(WARNING, "; ".join(warnings), perfdata)
+    return line(OK, f"{len(indicators)}/4 indicateurs verts", perfdata)

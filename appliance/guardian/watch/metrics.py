@@ -1,85 +1,135 @@
-"""Prometheus metrics of the guardian, read from its state at scrape time (so figures from
-CLI runs and from the daemon agree and are never stale)."""
+"""Prometheus metrics of the guardian, read from its state and the backups volume at scrape
+time (so figures from CLI runs and from the daemon agree and are never stale). An unreadable
+state document is reported as ``neocuma_guardian_state_readable 0`` beside everything that
+could still be read, never as an empty page."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 
 from appliance import __version__
+from appliance.domain.backups import parse_backup_name
 from appliance.domain.health import ORDER
 from appliance.errors import ApplianceError
-from appliance.guardian.state import STATUS, GuardianState, parse_stamp
+from appliance.guardian.ports import BackupsStore, Clock
+from appliance.guardian.state import COUNTERS, HISTORY, STATUS, GuardianState, parse_stamp
 
 JOBS = ("backup", "system_backup", "sync", "scheduled", "pull", "restore")
+Family = GaugeMetricFamily | CounterMetricFamily | InfoMetricFamily
 
 
 class GuardianCollector(Collector):
-    def __init__(self, state: GuardianState) -> None:
+    def __init__(self, state: GuardianState, backups: BackupsStore, clock: Clock) -> None:
         self.state = state
+        self.backups = backups
+        self.clock = clock
 
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | InfoMetricFamily]:
-        yield InfoMetricFamily("neocuma_guardian", "NeoCuma Server Guardian build", value={"version": __version__})
-        try:
-            history = self.state.history()
-            status = self.state.document(STATUS)
-            counters = self.state.counters()
-        except ApplianceError:
-            return
-        success = GaugeMetricFamily(
-            "neocuma_guardian_last_success_timestamp_seconds", "End of the last successful run, per job", labels=["job"]
+    def _documents(self) -> tuple[dict[str, dict[str, Any]], GaugeMetricFamily]:
+        readable = GaugeMetricFamily(
+            "neocuma_guardian_state_readable", "1 when the state document can be read", labels=["document"]
         )
-        duration = GaugeMetricFamily(
-            "neocuma_guardian_last_duration_seconds", "Duration of the last run, per job", labels=["job"]
+        documents: dict[str, dict[str, Any]] = {}
+        for name in (HISTORY, STATUS, COUNTERS):
+            try:
+                documents[name] = self.state.document(name)
+                readable.add_metric([name], 1)
+            except ApplianceError:
+                documents[name] = {}
+                readable.add_metric([name], 0)
+        return documents, readable
+
+    def collect(self) -> Iterator[Family]:
+        yield InfoMetricFamily(
+            "neocuma_guardian_build", "NeoCuma Server Guardian build", value={"version": __version__}
         )
-        failed = GaugeMetricFamily(
-            "neocuma_guardian_last_run_failed", "1 when the last run of the job failed", labels=["job"]
-        )
-        for job in JOBS:
-            entry = history.get(job)
-            if not entry:
-                continue
-            moment = parse_stamp(entry.get("at"))
-            if entry.get("ok") and moment is not None:
-                success.add_metric([job], moment.timestamp())
-            if "seconds" in entry:
-                duration.add_metric([job], float(entry["seconds"]))
-            failed.add_metric([job], 0 if entry.get("ok") else 1)
-        yield success
-        yield duration
-        yield failed
+        documents, readable = self._documents()
+        yield readable
+        yield from _jobs(documents[HISTORY])
         moved = CounterMetricFamily("neocuma_guardian_transferred_bytes", "Bytes moved, per job", labels=["job"])
-        for job, value in sorted(counters.items()):
+        for job, value in sorted(documents[COUNTERS].items()):
             moved.add_metric([job], float(value))
         yield moved
-        up = GaugeMetricFamily("neocuma_guardian_component_up", "1 when the indicator is green", labels=["component"])
-        indicators = {entry["name"]: entry for entry in status.get("indicators", [])}
-        for name in ORDER:
-            if name in indicators:
-                up.add_metric([name], 1 if indicators[name]["green"] else 0)
-        yield up
-        if status.get("clock_skew") is not None:
-            skew = GaugeMetricFamily("neocuma_guardian_clock_skew_seconds", "Remote clock minus this host's clock")
-            skew.add_metric([], float(status["clock_skew"]))
-            yield skew
-        dossiers = GaugeMetricFamily("neocuma_guardian_dossiers", "Dossiers by state", labels=["state"])
-        for state, count in sorted(status.get("dossiers_by_state", {}).items()):
-            dossiers.add_metric([state], count)
-        yield dossiers
-        mode = GaugeMetricFamily(
-            "neocuma_guardian_local_mode", "1 for the local server's current mode", labels=["mode"]
-        )
-        for name in ("standby", "fallback"):
-            mode.add_metric([name], 1 if status.get("mode") == name else 0)
-        yield mode
+        yield from _indicators(documents[STATUS])
+        yield from self._backups()
+
+    def _backups(self) -> Iterator[GaugeMetricFamily]:
+        stored = [f for f in self.backups.data_backups() if parse_backup_name(f.name)]
+        count = GaugeMetricFamily("neocuma_guardian_data_backups", "Data backups in data/")
+        count.add_metric([], len(stored))
+        yield count
+        if stored:
+            newest = stored[0]
+            moment = parse_backup_name(newest.name)
+            size = GaugeMetricFamily("neocuma_guardian_newest_backup_bytes", "Size of the newest data backup")
+            size.add_metric([], newest.size)
+            yield size
+            if moment is not None:
+                age = GaugeMetricFamily(
+                    "neocuma_guardian_newest_backup_age_seconds", "Age of the newest data backup, from its name"
+                )
+                age.add_metric([], max(0.0, (self.clock.now() - moment).total_seconds()))
+                yield age
+        free = self.backups.free_bytes()
+        if free is not None:
+            space = GaugeMetricFamily("neocuma_guardian_backups_free_bytes", "Free space on the backups volume")
+            space.add_metric([], free)
+            yield space
 
 
-def registry(state: GuardianState) -> CollectorRegistry:
+def _jobs(history: dict[str, Any]) -> Iterator[GaugeMetricFamily]:
+    success = GaugeMetricFamily(
+        "neocuma_guardian_last_success_timestamp_seconds", "End of the last successful run, per job", labels=["job"]
+    )
+    duration = GaugeMetricFamily(
+        "neocuma_guardian_last_duration_seconds", "Duration of the last run, per job", labels=["job"]
+    )
+    failed = GaugeMetricFamily(
+        "neocuma_guardian_last_run_failed", "1 when the last run of the job failed", labels=["job"]
+    )
+    for job in JOBS:
+        entry = history.get(job)
+        if not entry:
+            continue
+        moment = parse_stamp(entry.get("at"))
+        if entry.get("ok") and moment is not None:
+            success.add_metric([job], moment.timestamp())
+        if "seconds" in entry:
+            duration.add_metric([job], float(entry["seconds"]))
+        failed.add_metric([job], 0 if entry.get("ok") else 1)
+    yield success
+    yield duration
+    yield failed
+
+
+def _indicators(status: dict[str, Any]) -> Iterator[GaugeMetricFamily]:
+    up = GaugeMetricFamily("neocuma_guardian_component_up", "1 when the indicator is green", labels=["component"])
+    indicators = {entry["name"]: entry for entry in status.get("indicators", [])}
+    for name in ORDER:
+        if name in indicators:
+            up.add_metric([name], 1 if indicators[name]["green"] else 0)
+    yield up
+    if status.get("clock_skew") is not None:
+        skew = GaugeMetricFamily("neocuma_guardian_clock_skew_seconds", "Remote clock minus this host's clock")
+        skew.add_metric([], float(status["clock_skew"]))
+        yield skew
+    dossiers = GaugeMetricFamily("neocuma_guardian_dossiers", "Dossiers by state", labels=["state"])
+    for state, count in sorted(status.get("dossiers_by_state", {}).items()):
+        dossiers.add_metric([state], count)
+    yield dossiers
+    mode = GaugeMetricFamily("neocuma_guardian_local_mode", "1 for the local server's current mode", labels=["mode"])
+    for name in ("standby", "fallback"):
+        mode.add_metric([name], 1 if status.get("mode") == name else 0)
+    yield mode
+
+
+def registry(state: GuardianState, backups: BackupsStore, clock: Clock) -> CollectorRegistry:
     result = CollectorRegistry()
-    result.register(GuardianCollector(state))
+    result.register(GuardianCollector(state, backups, clock))
     return result
 
 

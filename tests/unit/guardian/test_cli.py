@@ -180,3 +180,50 @@ def test_a_bad_configuration_exits_2_listing_every_problem(
     assert run(world, "config", "validate") == 2
     err = capsys.readouterr().err
     assert "NEOCUMA_REMOTE_PORT" in err and "NEOCUMA_BACKUPS_KEEP" in err
+
+
+def test_check_answers_unknown_for_every_kind_of_error(
+    world: FakeWorld, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(world, "check", "-w", "bientôt") == 3
+    assert capsys.readouterr().out.startswith("NEOCUMA GUARDIAN UNKNOWN - -w/-c AGE[,SKEW] : backup age")
+    assert run(world, "check", "--frequence") == 3
+    assert capsys.readouterr().out.startswith("NEOCUMA GUARDIAN UNKNOWN - usage :")
+    monkeypatch.setenv("NEOCUMA_BACKUPS_KEEP", "zéro")
+    assert run(world, "check") == 3
+    out = capsys.readouterr().out
+    assert out.startswith("NEOCUMA GUARDIAN UNKNOWN - invalid configuration:") and "NEOCUMA_BACKUPS_KEEP" in out
+    assert len(out.strip().splitlines()) == 1, "one line, as a plugin must print"
+    monkeypatch.delenv("NEOCUMA_BACKUPS_KEEP")
+
+    def broken(config: object) -> object:
+        raise KeyError("boom")
+
+    assert main(["check"], build=broken) == 3  # type: ignore[arg-type]
+    assert "UNKNOWN - erreur interne : KeyError" in capsys.readouterr().out
+
+
+def test_check_gives_up_after_its_timeout(world: FakeWorld, capsys: pytest.CaptureFixture[str]) -> None:
+    import time as clock
+
+    def slow(config: object) -> object:
+        clock.sleep(5)
+        return world.parts
+
+    started = clock.monotonic()
+    assert main(["check", "-t", "0.3"], build=slow) == 3  # type: ignore[arg-type]
+    assert clock.monotonic() - started < 3
+    assert capsys.readouterr().out.startswith("NEOCUMA GUARDIAN UNKNOWN - pas de réponse en 0.3 s")
+
+
+def test_check_thresholds_from_the_command_line(world: FakeWorld, capsys: pytest.CaptureFixture[str]) -> None:
+    world.log_in()
+    world.seed = {"sauvegardes": {"automatiques": True}}
+    world.parts.actions.run_all()
+    world.clock.advance(2 * 3600)
+    world.parts.monitor.evaluate_and_record()
+    assert run(world, "check") == 0
+    capsys.readouterr()
+    assert run(world, "check", "-w", "1") == 1 and "WARNING" in capsys.readouterr().out
+    assert run(world, "check", "-w", "1", "-c", "1.5,300") == 2
+    assert "backup_age=7200s;3600;5400;0;" in capsys.readouterr().out

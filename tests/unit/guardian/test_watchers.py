@@ -129,7 +129,7 @@ def test_check_reads_the_snapshot_with_statuses_and_perfdata(world: FakeWorld) -
     world.parts.monitor.evaluate_and_record()
     status, line = check(world.state, world.clock, limits)
     assert status == 0 and line.startswith("NEOCUMA GUARDIAN OK - 4/4") and "remote=1;;;0;1" in line
-    assert "backup_age=0s;;93600;0;" in line
+    assert "backup_age=0s;70200;93600;0;" in line and "clock_skew=0.0s;60;120;;" in line
     world.central.reachable = False
     world.parts.monitor.evaluate_and_record()
     status, line = check(world.state, world.clock, limits)
@@ -144,17 +144,55 @@ def test_check_reads_the_snapshot_with_statuses_and_perfdata(world: FakeWorld) -
     assert check(world.state, world.clock, limits)[1].startswith("NEOCUMA GUARDIAN UNKNOWN - état illisible")
 
 
+def test_check_thresholds_given_on_the_command_line_win() -> None:
+    from appliance.guardian.watch.check import parse_thresholds
+
+    assert parse_thresholds("18,60") == (18 * 3600, 60.0) and parse_thresholds(",30") == (None, 30.0)
+    assert parse_thresholds("") == (None, None)
+    for bad in ("soon", "1,x", "-2"):
+        with pytest.raises(ValueError):
+            parse_thresholds(bad)
+
+
+def test_a_backup_older_than_a_given_critical_age_is_critical(world: FakeWorld) -> None:
+    import dataclasses
+    import datetime as dt
+
+    world.parts.monitor.evaluate_and_record()
+    world.clock.advance(3 * 3600)
+    world.parts.monitor.evaluate_and_record()
+    strict = dataclasses.replace(world.parts.check_limits, max_backup_age=dt.timedelta(hours=2), backup_warning=3600)
+    status, line = check(world.state, world.clock, strict)
+    assert status == 2 and "dernière sauvegarde vieille de 3 h" in line and "backup_age=10800s;3600;7200;0;" in line
+
+
+def _scrape(world: FakeWorld) -> str:
+    return render(registry(world.state, world.backups, world.clock)).decode()
+
+
 def test_metrics_come_from_the_state_at_scrape_time(world: FakeWorld) -> None:
     world.parts.monitor.evaluate_and_record()
-    text = render(registry(world.state)).decode()
+    world.backups.free = 10_000_000
+    text = _scrape(world)
     assert 'neocuma_guardian_last_run_failed{job="backup"} 0.0' in text
     assert 'neocuma_guardian_component_up{component="serveur_local"} 1.0' in text
     assert 'neocuma_guardian_dossiers{state="à jour"} 3.0' in text
     assert 'neocuma_guardian_local_mode{mode="standby"} 1.0' in text
     backup_bytes = world.state.counters()["backup"]
     assert f'neocuma_guardian_transferred_bytes_total{{job="backup"}} {float(backup_bytes)}' in text
+    newest = world.backups.data_backups()[0]
+    size = next(line for line in text.splitlines() if line.startswith("neocuma_guardian_newest_backup_bytes "))
+    assert float(size.split()[1]) == newest.size
+    assert "neocuma_guardian_newest_backup_age_seconds 0.0" in text and "neocuma_guardian_data_backups 1.0" in text
+    free = next(line for line in text.splitlines() if line.startswith("neocuma_guardian_backups_free_bytes "))
+    assert float(free.split()[1]) == 10_000_000 - world.backups.used()
+    assert 'neocuma_guardian_build_info{version="' in text
     world.state_store.unreadable.add("status")
-    assert "neocuma_guardian_component_up{" not in render(registry(world.state)).decode()
+    broken = _scrape(world)
+    assert 'neocuma_guardian_state_readable{document="status"} 0.0' in broken
+    assert 'neocuma_guardian_state_readable{document="history"} 1.0' in broken
+    assert 'neocuma_guardian_last_run_failed{job="backup"} 0.0' in broken, "what can be read is still there"
+    assert "neocuma_guardian_component_up{" not in broken
 
 
 def test_health_has_a_grace_period_then_wants_fresh_backups() -> None:
