@@ -96,6 +96,24 @@ def _check(appliance: Appliance) -> tuple[int, str]:
     return result.returncode, result.stdout.strip()
 
 
+def _wait_check(appliance: Appliance, status: int, what: str, timeout: float = 120) -> str:
+    """Wait until ``check`` exits ``status``; on a timeout, say what it last printed and what
+    the guardian logged, so a failure explains itself."""
+    seen: list[tuple[int, str]] = []
+
+    def reached() -> bool:
+        seen.append(_check(appliance))
+        return seen[-1][0] == status
+
+    try:
+        containers.wait_for(reached, timeout, what, interval=1)
+    except TimeoutError as error:
+        raise TimeoutError(
+            f"{error}; check last said {seen[-1] if seen else None}\n{appliance.guardian_logs(80)}"
+        ) from error
+    return seen[-1][1]
+
+
 def test_1_an_automatic_backup_runs_in_the_slot_and_syncs(appliance: Appliance) -> None:
     settings = appliance.cli("settings").stdout
     assert "créneau de FD12" in settings and "source" in settings
@@ -128,15 +146,13 @@ def _hooks(appliance: Appliance) -> list[dict[str, Any]]:
 
 
 def test_2_indicators_go_red_and_green_with_log_lines_and_emails(appliance: Appliance) -> None:
-    containers.wait_for(lambda: _check(appliance)[0] == 0, 120, "every indicator green", interval=1)
+    _wait_check(appliance, 0, "every indicator green")
     assert _console_login(appliance, USER_PASSWORD) == 200, "checked by the remote, which leaves a verifier"
     assert _console_login(appliance, USER_PASSWORD, "resp.fd24") == 401, "another centre's responsable"
     assert _console_login(appliance, USER_PASSWORD, "compta.fd12") == 401, "not a responsable départemental"
     appliance.cut_link()
     try:
-        _status, line = containers.wait_for(
-            lambda: (c := _check(appliance))[0] == 2 and c, 120, "the remote indicator red", interval=1
-        )
+        line = _wait_check(appliance, 2, "the remote indicator red")
         assert line.startswith("NEOCUMA GUARDIAN CRITICAL - Serveur NeoCuma distant : injoignable")
         containers.wait_for(
             lambda: "Serveur NeoCuma distant : vert → ROUGE" in appliance.guardian_logs(), 30, "the change in the log"
@@ -154,7 +170,7 @@ def test_2_indicators_go_red_and_green_with_log_lines_and_emails(appliance: Appl
         assert hook["indicator"] == "serveur_distant" and hook["centre"] == "FD12" and "injoignable" in hook["cause"]
     finally:
         appliance.restore_link()
-    containers.wait_for(lambda: _check(appliance)[0] == 0, 120, "green again", interval=1)
+    _wait_check(appliance, 0, "green again")
     containers.wait_for(
         lambda: "Serveur NeoCuma distant : ROUGE → vert" in appliance.guardian_logs(), 30, "the change back in the log"
     )
