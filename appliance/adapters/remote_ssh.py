@@ -9,11 +9,13 @@ never hangs. Refusals from the server (``error <code>: <message>``) become Remot
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import logging
 import socket
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -95,13 +97,39 @@ class RemoteSession:
     def close(self) -> None:
         self.transport.close()
 
+    @contextlib.contextmanager
+    def _bounded(self, what: str) -> Iterator[None]:
+        """Paramiko waits without a timeout for the answer to an exec or subsystem request:
+        if none comes within the stall timeout (a link cut without a reset, a server stuck),
+        close the connection, which releases the wait, and say so."""
+        fired = threading.Event()
+
+        def give_up() -> None:
+            fired.set()
+            self.transport.close()
+
+        watchdog = threading.Timer(self.stall_timeout, give_up)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            yield
+        except (paramiko.SSHException, OSError, EOFError) as error:
+            if fired.is_set():
+                raise Unavailable(
+                    f"no answer from the remote server to {what} within {self.stall_timeout:g} s: request abandoned"
+                ) from error
+            raise Unavailable(f"the remote server does not answer: {error}") from error
+        finally:
+            watchdog.cancel()
+
     def _channel(self, command: str) -> paramiko.Channel:
         try:
             channel = self.transport.open_session(timeout=self.stall_timeout)
             channel.settimeout(self.stall_timeout)
-            channel.exec_command(command)
-        except (paramiko.SSHException, OSError) as error:
+        except (paramiko.SSHException, OSError, EOFError) as error:
             raise Unavailable(f"the remote server does not answer: {error}") from error
+        with self._bounded(repr(command)):
+            channel.exec_command(command)
         return channel
 
     def _finish(self, channel: paramiko.Channel) -> None:
@@ -109,6 +137,9 @@ class RemoteSession:
         try:
             while chunk := channel.recv_stderr(65536):
                 stderr += chunk
+            # recv_exit_status() would wait for ever; the status follows the output at once.
+            if not channel.status_event.wait(self.stall_timeout):
+                raise TimeoutError(f"no exit status within {self.stall_timeout:.0f} s")
             status = channel.recv_exit_status()
         except (TimeoutError, OSError) as error:
             raise Unavailable(f"the remote server stopped answering: {error}") from error
@@ -187,7 +218,8 @@ class RemoteSession:
         return dict(json.loads(buffer.getvalue()))
 
     def sftp(self) -> paramiko.SFTPClient:
-        client = paramiko.SFTPClient.from_transport(self.transport)
+        with self._bounded("the SFTP subsystem"):
+            client = paramiko.SFTPClient.from_transport(self.transport)
         if client is None:
             raise Unavailable("the remote server refused the SFTP subsystem")
         client.get_channel().settimeout(self.stall_timeout)

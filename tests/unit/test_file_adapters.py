@@ -150,7 +150,7 @@ def servers() -> Iterator[tuple[int, int]]:
     smtp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Smtp)
     web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
     for server in (smtp, web):
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     yield smtp.server_address[1], web.server_address[1]
     for server in (smtp, web):
         server.shutdown()

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
+
+import pytest
 
 from appliance import __version__
 from appliance.guardian.watch.metrics import registry, render
@@ -29,10 +30,15 @@ def test_compose_and_make_tag_the_images_with_it() -> None:
     assert f"neocuma/appliance:{__version__}" in shown
 
 
-def test_the_programs_and_metrics_say_it() -> None:
-    for program in ("appliance.guardian.cli", "appliance.server.cli"):
-        out = subprocess.run([sys.executable, "-m", program, "--version"], capture_output=True, text=True, check=True)
-        assert out.stdout.strip().endswith(__version__)
+def test_the_programs_and_metrics_say_it(capsys: pytest.CaptureFixture[str]) -> None:
+    from appliance.guardian.cli import main as guardian
+    from appliance.server.cli import main as server
+
+    for main, name in ((guardian, "neocuma-guardian"), (server, "neocuma-server")):
+        with pytest.raises(SystemExit) as done:
+            main(["--version"])
+        assert done.value.code == 0
+        assert capsys.readouterr().out.strip() == f"{name} {__version__}"
     world = FakeWorld()
     text = render(registry(world.state, world.backups, world.clock)).decode()
     assert f'neocuma_guardian_build_info{{version="{__version__}"}} 1.0' in text

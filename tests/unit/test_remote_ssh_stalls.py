@@ -1,0 +1,77 @@
+"""The guardian's SSH client never hangs on a server that stops answering: paramiko waits
+without a timeout for the answer to an exec request, so a link cut at that moment (no reset)
+froze the monitor for good. A loopback paramiko server that never answers shows the request
+abandoned after the stall timeout."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import paramiko
+import pytest
+
+from appliance.adapters.remote_ssh import KnownHosts, RemoteClient
+from appliance.errors import Unavailable
+
+
+class _Mute(paramiko.ServerInterface):
+    """Accepts the login and the channel, then never answers the exec request."""
+
+    def __init__(self, release: threading.Event) -> None:
+        self.release = release
+
+    def check_auth_password(self, username: str, password: str) -> int:
+        return paramiko.AUTH_SUCCESSFUL
+
+    def get_allowed_auths(self, username: str) -> str:
+        return "password"
+
+    def check_channel_request(self, kind: str, chanid: int) -> int:
+        return paramiko.OPEN_SUCCEEDED
+
+    def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
+        self.release.wait(30)
+        return False
+
+
+@pytest.fixture()
+def mute_server() -> Iterator[tuple[int, paramiko.PKey]]:
+    key = paramiko.RSAKey.generate(1024)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    release = threading.Event()
+    transports: list[paramiko.Transport] = []
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        transport = paramiko.Transport(connection)
+        transport.add_server_key(key)
+        transports.append(transport)
+        transport.start_server(server=_Mute(release))
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield listener.getsockname()[1], key
+    release.set()
+    for transport in transports:
+        transport.close()
+    listener.close()
+
+
+def test_a_request_the_server_never_answers_is_abandoned_after_the_stall_timeout(
+    mute_server: tuple[int, paramiko.PKey], tmp_path: Path
+) -> None:
+    port, key = mute_server
+    known = KnownHosts(tmp_path / "known_hosts")
+    known.pin("127.0.0.1", port, key)
+    client = RemoteClient("127.0.0.1", port, known, timeout=0.3)
+    session = client.session("resp.fd12", "x")
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match=r"no answer from the remote server to 'v1 whoami' within 0\.3 s"):
+        session.json("v1 whoami")
+    assert time.monotonic() - started < 5
+    session.close()
