@@ -75,15 +75,7 @@ class FilesystemBackups:
         self.work_dir = directory / ".work"
 
     def data_backups(self) -> list[StoredFile]:
-        if not self.data_dir.is_dir():
-            return []
-        files = []
-        for path in self.data_dir.iterdir():
-            if path.name.startswith(".") or not path.is_file():
-                continue
-            info = path.stat()
-            files.append(StoredFile(path.name, info.st_size, dt.datetime.fromtimestamp(info.st_mtime, dt.UTC)))
-        return sorted(files, key=lambda stored: stored.name, reverse=True)
+        return _listing(self.data_dir)
 
     def data_opener(self, name: str) -> Opener:
         path = self._data_path(name)
@@ -116,6 +108,12 @@ class FilesystemBackups:
 
     def new_local_copy(self, name: str) -> StagedOnDisk:
         return StagedOnDisk(self._inside(self.local_dir, name))
+
+    def local_copies(self) -> list[StoredFile]:
+        return _listing(self.local_dir)
+
+    def remove_local_copy(self, name: str) -> None:
+        self._inside(self.local_dir, name).unlink()
 
     def new_scratch(self, name: str) -> StagedOnDisk:
         return StagedOnDisk(self._inside(self.work_dir, name))
@@ -160,3 +158,16 @@ class FilesystemBackups:
         if not name or "/" in name or "\\" in name or name.startswith(".") or "\x00" in name:
             raise ValueError(f"not a file name of {directory.name}/: {name!r}")
         return directory / name
+
+
+def _listing(directory: Path) -> list[StoredFile]:
+    """The files of ``directory`` (not the hidden temporary ones), newest name first."""
+    if not directory.is_dir():
+        return []
+    files = []
+    for path in directory.iterdir():
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        info = path.stat()
+        files.append(StoredFile(path.name, info.st_size, dt.datetime.fromtimestamp(info.st_mtime, dt.UTC)))
+    return sorted(files, key=lambda stored: stored.name, reverse=True)

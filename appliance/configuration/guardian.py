@@ -89,12 +89,30 @@ class BackupsSettings:
     dir: Path = setting(
         "NEOCUMA_BACKUPS_DIR", Path("/var/lib/guardian/backups"), "The backups volume: data/, system.zip, local/."
     )
+    keep_days: int = setting(
+        "NEOCUMA_BACKUPS_KEEP_DAYS",
+        14,
+        "Data backups of data/ older than this are deleted, beyond the NEOCUMA_BACKUPS_KEEP newest.",
+        unit="days",
+        minimum=1,
+        maximum=3650,
+        dotenv=True,
+    )
     keep: int = setting(
         "NEOCUMA_BACKUPS_KEEP",
-        14,
-        "Data backups kept in data/; the newest is never deleted.",
+        3,
+        "The fewest data backups kept in data/, whatever their age; the newest is never deleted.",
         minimum=1,
         maximum=10000,
+        dotenv=True,
+    )
+    local_keep_days: int = setting(
+        "NEOCUMA_LOCAL_COPIES_KEEP_DAYS",
+        30,
+        "Local copies of local/ older than this are deleted, but the newest copy of each dossier.",
+        unit="days",
+        minimum=1,
+        maximum=3650,
         dotenv=True,
     )
 

@@ -74,9 +74,53 @@ def choose_backup(entries: Sequence[Entry], now: dt.datetime, requested: str | N
     return newest.name
 
 
-def to_prune(verified: Sequence[str], keep: int) -> list[str]:
-    """Backups to delete so that ``keep`` remain: the oldest first, never the newest."""
-    if keep < 1:
-        raise ValueError("at least one data backup is always kept")
+@dataclass(frozen=True)
+class Retention:
+    """Data backups older than ``days`` are deleted, but the ``minimum`` newest stay whatever
+    their age (a centre whose link was down for a month still has its last backups)."""
+
+    days: int
+    minimum: int
+
+
+def to_prune(verified: Sequence[str], now: dt.datetime, retention: Retention, protect: str | None = None) -> list[str]:
+    """Backups to delete, the oldest first: those older than the retention's days beyond the
+    ``minimum`` newest (by the date in their names). Never the newest, nor ``protect`` (the
+    backup just made, even when a clock that went back dated it before older ones); a name
+    dated in the future counts as new, never as old."""
+    if retention.minimum < 1 or retention.days < 1:
+        raise ValueError("at least one data backup, and one day of them, are always kept")
     dated = sorted((moment, name) for name in verified if (moment := parse_backup_name(name)) is not None)
-    return [name for _, name in dated[: max(0, len(dated) - keep)]]
+    limit = now - dt.timedelta(days=retention.days)
+    candidates = dated[: max(0, len(dated) - retention.minimum)]
+    return [name for moment, name in candidates if moment < limit and name != protect]
+
+
+# Why a local copy was made: before a pull replaced the dossier, before the local server went
+# back to standby (fallback work), before a restore sent it to the central server.
+BEFORE_PULL, BEFORE_STANDBY, RESTORE = "avant-descente", "avant-veille", "remontee"
+LOCAL_COPY = re.compile(
+    rf"^(\d{{4}}-\d{{2}}-\d{{2}}T\d{{2}}-\d{{2}}-\d{{2}}Z)-(.+)-({BEFORE_PULL}|{BEFORE_STANDBY}|{RESTORE})\.zip$"
+)
+
+
+def local_copies_to_prune(names: Sequence[str], now: dt.datetime, days: int) -> list[str]:
+    """Local copies (``backups/local/<UTC time>-<code>-<reason>.zip``) older than ``days``,
+    except the newest copy of each dossier, kept whatever its age (it may be the only trace of
+    local work that a pull replaced). Files not named so are never touched."""
+    if days < 1:
+        raise ValueError("local copies are kept one day at least")
+    newest: dict[str, tuple[dt.datetime, str]] = {}
+    dated: list[tuple[dt.datetime, str, str]] = []
+    for name in names:
+        match = LOCAL_COPY.match(name)
+        moment = parse_backup_name(f"{match.group(1)}.zip") if match else None
+        if match is None or moment is None:
+            continue
+        code = match.group(2)
+        dated.append((moment, code, name))
+        if code not in newest or (moment, name) > newest[code]:
+            newest[code] = (moment, name)
+    limit = now - dt.timedelta(days=days)
+    keep = {name for _, name in newest.values()}
+    return [name for moment, _, name in sorted(dated) if moment < limit and name not in keep]

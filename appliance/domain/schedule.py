@@ -1,7 +1,8 @@
 """Scheduled backups inside the centre's slot (manual §12.3.4), as pure functions of time.
 
 A centre's slot is a window of minutes inside every even or every odd UTC hour. The
-settings pick some of those hours. Each chosen hour gives a *window*; a run starts at a
+settings pick some of those hours: by default one a night (``night_hour``), as the manual
+asks for daily backups and the slot table exists to spread the centres' load. Each chosen hour gives a *window*; a run starts at a
 moment drawn in the first half of its window (the same moment for the same window and
 centre, so a restart does not redraw it); a window runs once; windows that passed without a
 run are reported as missed, never replayed in a burst.
@@ -32,6 +33,15 @@ def allowed_hours(slot: Slot) -> list[int]:
     """The UTC hours of the slot's parity."""
     first = 0 if slot.parity == "even" else 1
     return list(range(first, 24, 2))
+
+
+NIGHT_HOUR = 2
+
+
+def night_hour(slot: Slot) -> int:
+    """The hour of the nightly run: the first hour of the slot's parity from 02:00 UTC
+    (02 for even slots, 03 for odd ones), when the LAN is idle and before the day's work."""
+    return NIGHT_HOUR if slot.parity == "even" else NIGHT_HOUR + 1
 
 
 def check_hours(slot: Slot, hours: Sequence[int]) -> list[int]:

@@ -4,27 +4,39 @@ synchronisation after them. Pure: parsing and validation, every problem reported
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from appliance.domain.centres import Slot
-from appliance.domain.schedule import allowed_hours, check_hours
+from appliance.domain.schedule import allowed_hours, check_hours, night_hour
 from appliance.errors import BadRequest, ConfigError
+
+NIGHTLY: Literal["nuit"] = "nuit"
+EVERY_HOUR: Literal["toutes"] = "toutes"
+Hours = tuple[int, ...] | Literal["nuit", "toutes"]
 
 
 @dataclass(frozen=True)
 class Settings:
     backups_enabled: bool = True
-    hours: tuple[int, ...] | None = None  # None: every hour of the centre's parity
+    # "nuit": one run a night (the default); "toutes": every hour of the centre's parity;
+    # or the chosen UTC hours.
+    hours: Hours = NIGHTLY
     sync_after: bool = True
 
     def effective_hours(self, slot: Slot) -> list[int]:
-        return list(self.hours) if self.hours is not None else allowed_hours(slot)
+        if isinstance(self.hours, tuple):
+            return list(self.hours)
+        return [night_hour(slot)] if self.hours == NIGHTLY else allowed_hours(slot)
+
+    def describe_hours(self) -> str:
+        """The hours as the settings document writes them."""
+        return self.hours if isinstance(self.hours, str) else ", ".join(f"{h:02d}" for h in self.hours)
 
     def as_document(self) -> dict[str, Any]:
         return {
             "sauvegardes": {
                 "automatiques": self.backups_enabled,
-                "heures": "toutes" if self.hours is None else list(self.hours),
+                "heures": self.hours if isinstance(self.hours, str) else list(self.hours),
             },
             "synchronisations": {"apres_sauvegarde": self.sync_after},
         }
@@ -50,14 +62,14 @@ def parse_settings(document: dict[str, Any], slot: Slot | None = None) -> Settin
     for name, value in (("sauvegardes.automatiques", enabled), ("synchronisations.apres_sauvegarde", sync_after)):
         if not isinstance(value, bool):
             problems.append(f"{name} doit valoir true ou false, pas {value!r}")
-    raw_hours = backups.get("heures", "toutes")
-    hours: tuple[int, ...] | None = None
-    if raw_hours != "toutes":
+    raw_hours = backups.get("heures", NIGHTLY)
+    hours: Hours = NIGHTLY if raw_hours == NIGHTLY else EVERY_HOUR
+    if raw_hours not in (NIGHTLY, EVERY_HOUR):
         if not isinstance(raw_hours, list) or not all(
             isinstance(h, int) and not isinstance(h, bool) and 0 <= h <= 23 for h in raw_hours
         ):
             problems.append(
-                f'sauvegardes.heures doit être "toutes" ou une liste d\'heures UTC de 0 à 23, pas {raw_hours!r}'
+                f'sauvegardes.heures doit être "nuit", "toutes" ou une liste d\'heures UTC de 0 à 23, pas {raw_hours!r}'
             )
         else:
             hours = tuple(sorted(set(raw_hours)))

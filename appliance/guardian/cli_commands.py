@@ -16,6 +16,7 @@ from typing import Any
 
 from appliance.domain.backup_format import valid_dossier_code
 from appliance.domain.dossiers import dossier_rows
+from appliance.domain.settings import EVERY_HOUR, NIGHTLY
 from appliance.errors import ApplianceError
 from appliance.guardian.jobs.listing import list_backups
 from appliance.guardian.jobs.remote import stored_session
@@ -211,12 +212,15 @@ def _switch(key: str, value: str) -> bool:
 
 
 def _hours(value: str) -> str | list[int]:
-    """``toutes`` or a comma-separated list of UTC hours (0-23); the slot is checked later."""
-    if value.strip() == "toutes":
-        return "toutes"
+    """``nuit``, ``toutes`` or a comma-separated list of UTC hours (0-23); the slot is
+    checked later."""
+    if value.strip() in (NIGHTLY, EVERY_HOUR):
+        return value.strip()
     parts = [part.strip() for part in value.split(",")]
     if not parts or not all(part.isdigit() and 0 <= int(part) <= 23 for part in parts):
-        raise UsageError(f"heures={value!r} : « toutes » ou des heures UTC de 0 à 23 séparées par des virgules")
+        raise UsageError(
+            f"heures={value!r} : « nuit », « toutes » ou des heures UTC de 0 à 23 séparées par des virgules"
+        )
     return [int(part) for part in parts]
 
 
@@ -242,7 +246,7 @@ def cmd_settings(parts: Parts, args: argparse.Namespace) -> int:
         hours = ", ".join(f"{h:02d}" for h in settings.effective_hours(slot))
         print(f"heures (UTC)             : {hours} — créneau de {centre.code} : {slot.describe()}")
     except ApplianceError as error:
-        print(f"heures (UTC)             : {settings.hours or 'toutes'} ({error})")
+        print(f"heures (UTC)             : {settings.describe_hours()} ({error})")
     print(f"synchroniser après       : {'oui' if settings.sync_after else 'non'}")
     print(f"source                   : {source}")
     return 0

@@ -52,7 +52,7 @@ class SettingsStore:
         self.state.save_document(SETTINGS, settings.as_document())
         self.state.record(
             "settings",
-            heures=str(settings.hours or "toutes"),
+            heures=settings.describe_hours(),
             automatiques=settings.backups_enabled,
             apres_sauvegarde=settings.sync_after,
         )

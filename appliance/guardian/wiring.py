@@ -20,12 +20,14 @@ from appliance.adapters.mysql import MysqlAccount
 from appliance.adapters.notifier import MailAndWebhookNotifier, MailSettings
 from appliance.adapters.state_store import FileStateStore
 from appliance.configuration import GuardianConfig
+from appliance.domain.backups import Retention
 from appliance.guardian.jobs.actions import Actions
 from appliance.guardian.jobs.backup import BackupJob
 from appliance.guardian.jobs.identification import DemoLogin, Identification
 from appliance.guardian.jobs.local_copies import LocalCopies
 from appliance.guardian.jobs.modes import Modes
 from appliance.guardian.jobs.progress import Progress
+from appliance.guardian.jobs.retention import RetentionJob
 from appliance.guardian.jobs.sync import SyncJob
 from appliance.guardian.jobs.transfers import Transfers
 from appliance.guardian.ports import (
@@ -120,6 +122,8 @@ def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
     progress = Progress()
     settings = SettingsStore(state, ports.centres, ports.settings_seed, str(config.schedule.centres_file))
     copies = LocalCopies(ports.database, ports.backups, state, clock)
+    kept = config.backups
+    retention = RetentionJob(ports.backups, clock, Retention(kept.keep_days, kept.keep), kept.local_keep_days)
     demo = config.demo
     identification = Identification(
         ports.central,
@@ -129,7 +133,7 @@ def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
     actions = Actions(
         state=state,
         clock=clock,
-        backup=BackupJob(ports.central, state, ports.backups, clock, progress, config.backups.keep),
+        backup=BackupJob(ports.central, state, ports.backups, clock, progress, retention),
         sync_job=SyncJob(
             ports.database, ports.local, ports.backups, state, clock, progress, float(config.local.health_timeout)
         ),

@@ -142,18 +142,23 @@ def running_appliance(
 ) -> Iterator[Appliance]:
     """The whole appliance on fresh networks and volumes. Automatic backups are off unless
     asked for: a run scheduled in FD12's slot (even hours, :00-:10) would otherwise take the
-    guardian's lock, or switch generations, under a test that happens to run then."""
+    guardian's lock, or switch generations, under a test that happens to run then. When
+    asked for, they run every hour of the slot (the shipped settings run one a night, at an
+    hour a test cannot wait for): the test moves the slot to the moment it wants."""
     guardian_env = dict(guardian_env or {})
     guardian_files = dict(guardian_files or {})
     settings = Path(tempfile.mkdtemp(prefix="neocuma-settings-"))
-    if not automatic_backups:
-        seed = (ROOT / "config" / "guardian-settings.toml").read_text()
-        assert "automatiques = true" in seed
-        (settings / "guardian-settings.toml").write_text(seed.replace("automatiques = true", "automatiques = false"))
-        (settings / "guardian-settings.toml").chmod(0o644)
-        settings.chmod(0o755)
-        guardian_files[str(settings)] = "/etc/neocuma/test-settings"
-        guardian_env["NEOCUMA_SETTINGS_SEED"] = "/etc/neocuma/test-settings/guardian-settings.toml"
+    seed = (ROOT / "config" / "guardian-settings.toml").read_text()
+    assert "automatiques = true" in seed and 'heures = "nuit"' in seed
+    if automatic_backups:
+        seed = seed.replace('heures = "nuit"', 'heures = "toutes"')
+    else:
+        seed = seed.replace("automatiques = true", "automatiques = false")
+    (settings / "guardian-settings.toml").write_text(seed)
+    (settings / "guardian-settings.toml").chmod(0o644)
+    settings.chmod(0o755)
+    guardian_files[str(settings)] = "/etc/neocuma/test-settings"
+    guardian_env["NEOCUMA_SETTINGS_SEED"] = "/etc/neocuma/test-settings/guardian-settings.toml"
     lan, wan = containers.new_network(), containers.new_network()
     volumes = {name: new_volume(client) for name in ("system", "hostkey", "state", "backups", "remote_system")}
     started: list[DockerContainer] = []

@@ -120,6 +120,13 @@ class MemoryBackups:
     def new_local_copy(self, name: str) -> MemoryStaged:
         return MemoryStaged(self, LOCAL, name)
 
+    def local_copies(self) -> list[StoredFile]:
+        files = [StoredFile(n, len(d), m) for n, (d, m) in self.files[LOCAL].items() if not n.startswith(".")]
+        return sorted(files, key=lambda stored: stored.name, reverse=True)
+
+    def remove_local_copy(self, name: str) -> None:
+        del self.files[LOCAL][name]
+
     def new_scratch(self, name: str) -> MemoryStaged:
         return MemoryStaged(self, WORK, name)
 
@@ -150,5 +157,5 @@ class MemoryBackups:
     def data_names(self) -> list[str]:
         return sorted(self.files[DATA])
 
-    def local_copies(self) -> dict[str, bytes]:
+    def local_copy_contents(self) -> dict[str, bytes]:
         return {name: data for name, (data, _) in self.files[LOCAL].items()}

@@ -21,7 +21,7 @@ def test_any_other_switch_value_is_refused_with_its_name(value: str) -> None:
 
 
 def test_hours_are_toutes_or_a_list_of_utc_hours() -> None:
-    assert _hours("toutes") == "toutes"
+    assert _hours("toutes") == "toutes" and _hours(" nuit ") == "nuit"
     assert _hours("2") == [2]
     assert _hours("0, 2,22") == [0, 2, 22]
 

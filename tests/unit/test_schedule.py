@@ -124,7 +124,9 @@ def test_settings_validation_reports_every_problem() -> None:
         slot,
     )
     assert good == Settings(False, (2, 4), False) and good.effective_hours(slot) == [2, 4]
-    assert Settings().effective_hours(slot) == allowed_hours(slot)
+    assert Settings().effective_hours(slot) == [2], "one run a night by default"
+    assert Settings(hours="toutes").effective_hours(slot) == allowed_hours(slot)
+    assert parse_settings({"sauvegardes": {"heures": "toutes"}}).hours == "toutes"
     with pytest.raises(ConfigError) as caught:
         parse_settings({"sauvegardes": {"automatiques": "oui", "heures": [3], "frequence": 1}, "autre": {}}, slot)
     text = str(caught.value)
@@ -132,3 +134,29 @@ def test_settings_validation_reports_every_problem() -> None:
         assert words in text
     with pytest.raises(ConfigError, match="liste d'heures"):
         parse_settings({"sauvegardes": {"heures": [25]}})
+    with pytest.raises(ConfigError, match='"nuit", "toutes"'):
+        parse_settings({"sauvegardes": {"heures": "jour"}})
+
+
+def _runs(settings: Settings, code: str, days: int, step: dt.timedelta) -> list[dt.datetime]:
+    """The moments a scheduler ticking every ``step`` starts a run, over ``days`` days."""
+    slot, last, runs = CENTRES[code].slot, None, []
+    now = at(0, 0)
+    while now < at(0, 0) + dt.timedelta(days=days):
+        decision = decide(now, slot, settings.effective_hours(slot), code, last, at(0, 0))
+        if decision.run is not None:
+            last = decision.run.key
+            runs.append(now)
+        now += step
+    return runs
+
+
+@pytest.mark.parametrize(("code", "hour"), [("FD12", 2), ("FD47", 3)])
+def test_the_shipped_settings_run_once_a_night_inside_the_slot(code: str, hour: int) -> None:
+    shipped = tomllib.loads((Path(__file__).resolve().parents[2] / "config" / "guardian-settings.toml").read_text())
+    settings = parse_settings(shipped, CENTRES[code].slot)
+    runs = _runs(settings, code, 2, dt.timedelta(seconds=60))
+    assert len(runs) == 2, runs
+    slot = CENTRES[code].slot
+    for moment in runs:
+        assert moment.hour == hour and slot.start <= moment.minute < slot.end, moment

@@ -11,7 +11,8 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from appliance.adapters.log_files import LEVELS, read_log_lines
 from appliance.domain.backup_format import valid_dossier_code
 from appliance.domain.dossiers import dossier_rows
-from appliance.domain.schedule import allowed_hours
+from appliance.domain.schedule import allowed_hours, night_hour
+from appliance.domain.settings import EVERY_HOUR, NIGHTLY
 from appliance.errors import ApplianceError, Refused
 from appliance.guardian.jobs.listing import list_backups
 from appliance.guardian.jobs.remote import stored_session
@@ -156,11 +157,12 @@ def settings() -> Any:
     parts = _parts()
     message = error = None
     if request.method == "POST":
+        frequency = request.form.get("frequence", NIGHTLY)
         hours = [int(h) for h in request.form.getlist("heure") if h.isdigit()]
         document = {
             "sauvegardes": {
                 "automatiques": request.form.get("automatiques") == "1",
-                "heures": hours if request.form.get("toutes") != "1" else "toutes",
+                "heures": frequency if frequency in (NIGHTLY, EVERY_HOUR) else hours,
             },
             "synchronisations": {"apres_sauvegarde": request.form.get("apres_sauvegarde") == "1"},
         }
@@ -173,14 +175,16 @@ def settings() -> Any:
     try:
         centre, slot = parts.settings.centre_slot()
         allowed, describe, centre_code = allowed_hours(slot), slot.describe(), centre.code
+        night: int | None = night_hour(slot)
     except ApplianceError as failure:
-        allowed, describe, centre_code = [], str(failure), "?"
+        allowed, describe, centre_code, night = [], str(failure), "?", None
     return render_template(
         "settings.html",
         tab="parametrages",
         settings=current,
         source=source,
         allowed=allowed,
+        night=night,
         slot=describe,
         centre=centre_code,
         message=message,

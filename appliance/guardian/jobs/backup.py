@@ -2,8 +2,9 @@
 
 A data backup streams ``v1 export`` into a hidden temporary file of ``data/``, is verified
 in full against its manifest and synced, then renamed to ``YYYY-MM-DDTHH-MM-SSZ.zip``: a
-cut, stalled, corrupted or partial transfer is never listed. Retention keeps the N latest
-and never deletes the newest. ``system.zip`` is built from the remote's system files over
+cut, stalled, corrupted or partial transfer is never listed. Retention (``retention.py``)
+then deletes what is older than its days beyond a floor of the newest, never the backup
+just made; a warning comes first when the backup may not fit on the volume. ``system.zip`` is built from the remote's system files over
 SFTP, each file checked against the server's MANIFEST, and replaces the previous one only
 once it verifies.
 """
@@ -19,10 +20,11 @@ import zipfile
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from appliance.domain.backups import backup_name, parse_backup_name, to_prune
+from appliance.domain.backups import backup_name
 from appliance.domain.system_manifest import SystemEntry, parse_system_manifest
 from appliance.errors import ApplianceError, BadRequest, Unavailable
 from appliance.guardian.jobs.remote import stored_session
+from appliance.guardian.jobs.retention import RetentionJob
 from appliance.guardian.ports import BackupsStore, CentralServer, CentralSession, Clock, Reporter, StagedFile
 from appliance.guardian.state import GuardianState
 
@@ -83,13 +85,16 @@ class BackupJob:
     backups: BackupsStore
     clock: Clock
     progress: Reporter
-    keep: int
+    retention: RetentionJob
 
     def data(self) -> BackupResult:
         """A data backup of every dossier in the user's rights; raises Unavailable (link,
         stall, disk), BadRequest (it does not verify) or Refused (login, rights)."""
         started = self.clock.monotonic()
         self._clean_partials()
+        if (warning := self.retention.room_warning()) is not None:
+            log.warning("%s", warning)
+            self.progress.update(step=f"sauvegarde des données : attention, {warning}")
         name = backup_name(self.clock.now())
         staged = self.backups.new_data(name)
         try:
@@ -104,7 +109,8 @@ class BackupJob:
             staged.discard()
             log.error("data backup %s failed: %s", name, error)
             raise
-        pruned = self.prune()
+        pruned = self.retention.prune_data(just_made=name)
+        self.retention.prune_local_copies()
         manifest = verified.manifest
         rows = sum(d.rows() for d in manifest.dossiers)
         result = BackupResult(name, size, len(manifest.dossiers), rows, self.clock.monotonic() - started, pruned)
@@ -130,15 +136,6 @@ class BackupJob:
         """What a guardian stopped mid-transfer left (never listed, but it takes room)."""
         for name in self.backups.clean_partials():
             log.info("removed the unfinished %s of an interrupted backup", name)
-
-    def prune(self) -> list[str]:
-        """Keep the configured number of data backups; the newest is never deleted."""
-        names = [f.name for f in self.backups.data_backups() if parse_backup_name(f.name)]
-        removed = to_prune(names, self.keep)
-        for name in removed:
-            self.backups.remove_data(name)
-            log.info("retention: removed data backup %s", name)
-        return removed
 
     def system(self) -> SystemBackupResult:
         """Fetch the remote's system files into ``system.zip``, which replaces the previous

@@ -7,12 +7,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from appliance.domain.backups import BEFORE_PULL, BEFORE_STANDBY, RESTORE
 from appliance.domain.dossiers import LocalDossier
 from appliance.guardian.ports import BackupsStore, Clock, LocalDatabase, StagedFile
 from appliance.guardian.state import GuardianState
 
 log = logging.getLogger(__name__)
-BEFORE_PULL, BEFORE_STANDBY, RESTORE = "avant-descente", "avant-veille", "remontee"
+__all__ = ["BEFORE_PULL", "BEFORE_STANDBY", "RESTORE", "LocalCopies"]
 
 
 @dataclass(frozen=True)

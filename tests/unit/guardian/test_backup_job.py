@@ -33,22 +33,65 @@ def test_a_data_backup_is_named_by_its_utc_moment_and_listed_once_verified(world
     assert world.state.counters()["backup"] == result.bytes
 
 
-def test_retention_keeps_the_configured_number_and_removes_the_oldest(world: FakeWorld) -> None:
+def test_retention_removes_backups_older_than_its_days_beyond_the_floor(world: FakeWorld) -> None:
     names = []
-    for _ in range(5):
+    for _ in range(6):
         names.append(world.parts.actions.data_backup().name)
-        world.clock.advance(3600)
-    assert world.backups.data_names() == names[-3:], "the three newest stay"
+        world.clock.advance(86400)
+    assert world.backups.data_names() == names, "14 days by default: nothing is old yet"
+    world.clock.advance(20 * 86400)
+    newest = world.parts.actions.data_backup().name
+    assert world.backups.data_names() == [*names[-2:], newest], "older than 14 days, beyond the 3 newest"
+    assert world.history("backup")["ok"] is True
 
 
 def test_retention_never_deletes_the_backup_just_made_and_ignores_other_files(world: FakeWorld) -> None:
     world.backups.put("data", "notes.txt", b"an operator's file")
     for _ in range(4):
         result = world.parts.actions.data_backup()
-        world.clock.advance(60)
+        world.clock.advance(30 * 86400)
     assert result.name in world.backups.data_names()
     assert "notes.txt" in world.backups.data_names(), "a file that is not a backup is never pruned"
     assert len([n for n in world.backups.data_names() if n.endswith("Z.zip")]) == 3
+
+
+def test_after_a_clock_going_back_the_new_backup_is_kept_and_old_ones_go(world: FakeWorld) -> None:
+    for day in (20, 21, 22):  # a clock a month ahead dated these
+        world.backups.put("data", f"2026-12-{day}T02-00-00Z.zip", b"future")
+    world.backups.put("data", "2026-11-01T02-00-00Z.zip", b"old")
+    result = world.parts.actions.data_backup()
+    assert result.name in world.backups.data_names(), "the backup just made stays"
+    assert "2026-11-01T02-00-00Z.zip" not in world.backups.data_names()
+    assert result.pruned == ["2026-11-01T02-00-00Z.zip"]
+
+
+def test_local_copies_older_than_their_days_go_after_a_backup_but_the_newest_per_dossier(world: FakeWorld) -> None:
+    for name in (
+        "2026-09-01T09-00-00Z-D0001-avant-descente.zip",
+        "2026-09-02T09-00-00Z-D0001-avant-descente.zip",
+        "2026-11-20T09-00-00Z-D0002-remontee.zip",
+    ):
+        world.backups.put("local", name, b"zip")
+    world.parts.actions.data_backup()
+    assert sorted(world.backups.local_copy_contents()) == [
+        "2026-09-02T09-00-00Z-D0001-avant-descente.zip",
+        "2026-11-20T09-00-00Z-D0002-remontee.zip",
+    ]
+
+
+def test_a_backup_that_may_not_fit_is_announced_before_it_starts(
+    world: FakeWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = world.parts.actions.data_backup()
+    world.backups.free = world.backups.used() + first.bytes // 2
+    world.clock.advance(3600)
+    with pytest.raises(Unavailable, match="full"):
+        world.parts.actions.data_backup()
+    assert "pourrait ne pas tenir" in caplog.text and f"la précédente ({first.name})" in caplog.text
+    world.backups.free = None
+    caplog.clear()
+    world.parts.actions.data_backup()
+    assert "pourrait ne pas tenir" not in caplog.text
 
 
 def test_a_cut_link_leaves_nothing_listed_and_earlier_backups_intact(world: FakeWorld) -> None:

@@ -142,10 +142,15 @@ def test_settings_are_saved_inside_the_slot_and_refused_outside_it(console: Cons
     console.login()
     page = console.client.get("/parametrages").get_data(as_text=True)
     assert "heure paire de :00 à :10" in page
-    saved = console.post("/parametrages", automatiques="1", heure=["4"], apres_sauvegarde="1")
+    assert 'value="choisies" checked' in page and "une fois par nuit (02 h)" in page, "the seed chose 02 h"
+    saved = console.post("/parametrages", automatiques="1", frequence="choisies", heure=["4"], apres_sauvegarde="1")
     assert saved.status_code == 200 and "Paramétrages enregistrés" in saved.get_data(as_text=True)
     assert console.world.state.document("settings")["sauvegardes"]["heures"] == [4]
-    refused = console.post("/parametrages", automatiques="1", heure=["3"])
+    every = console.post("/parametrages", automatiques="1", frequence="toutes", heure=["4"])
+    assert every.status_code == 200 and 'value="toutes" checked' in every.get_data(as_text=True)
+    assert console.world.state.document("settings")["sauvegardes"]["heures"] == "toutes"
+    console.post("/parametrages", automatiques="1", frequence="choisies", heure=["4"])
+    refused = console.post("/parametrages", automatiques="1", frequence="choisies", heure=["3"])
     assert refused.status_code == 422 and "hors du créneau" in refused.get_data(as_text=True)
     assert console.world.state.document("settings")["sauvegardes"]["heures"] == [4]
 

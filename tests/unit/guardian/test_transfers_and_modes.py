@@ -44,7 +44,7 @@ def test_a_pull_of_a_dossier_with_local_work_is_refused_unless_overwritten(world
     assert _revisions(world)["120001"] == 6 and world.database.replaced == []
     result = world.parts.actions.pull(["120001"], overwrite_local=True)
     assert len(result.saved) == 1 and "120001-avant-descente.zip" in result.saved[0]
-    assert list(world.backups.local_copies()) == ["2026-11-28T12-00-00Z-120001-avant-descente.zip"]
+    assert list(world.backups.local_copy_contents()) == ["2026-11-28T12-00-00Z-120001-avant-descente.zip"]
     assert _revisions(world)["120001"] == 5, "the remote copy replaced the local work, which was saved first"
 
 
@@ -94,7 +94,7 @@ def test_a_restore_sends_the_local_copy_and_records_the_new_remote_revision(worl
     assert [(r.dossier, r.revision) for r in results] == [("120001", 6)]
     assert world.central.imports == [("resp.fd12", "120001")] and world.central.sent[0][:2] == b"PK"
     assert world.state.baselines()["120001"] == Baseline(6, 6), "remote 6 after the import, local 6"
-    assert list(world.backups.local_copies()) == ["2026-11-28T12-00-00Z-120001-remontee.zip"]
+    assert list(world.backups.local_copy_contents()) == ["2026-11-28T12-00-00Z-120001-remontee.zip"]
 
 
 def test_a_restore_of_a_dossier_changed_on_both_sides_needs_overwrite(world: FakeWorld) -> None:
@@ -163,7 +163,7 @@ def test_a_local_copy_before_the_first_sync_is_refused_and_leaves_no_file(world:
     world.database.control = Live(None, None, "standby")
     with pytest.raises(Refused, match="aucune donnée"):
         world.parts.actions.transfers.copies.save(dossier, "remontee")
-    assert world.backups.local_copies() == {}
+    assert world.backups.local_copy_contents() == {}
 
 
 def test_one_operation_at_a_time_and_the_refusal_names_the_first(world: FakeWorld) -> None:
