@@ -1,6 +1,7 @@
-"""The guardian's daemon, the container's main process: the scheduler's tick, the monitor,
-and the console with /healthz and /metrics on port 8000. A failing tick is logged and
-retried later, never a crash loop; signals only set a flag (docs/operations.md)."""
+"""The guardian's daemon, the container's main process: the scheduler's tick (on the
+``schedule`` library, ``timers.py``), the monitor, and the console with /healthz and
+/metrics on port 8000. A failing tick is logged and retried later, never a crash loop;
+signals only set a flag (docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -19,6 +19,7 @@ from appliance.errors import ApplianceError
 from appliance.guardian.jobs.listing import newest_backup
 from appliance.guardian.jobs.progress import JobRunner
 from appliance.guardian.scheduler import Scheduler
+from appliance.guardian.timers import Timers
 from appliance.guardian.watch.health import daemon_health
 from appliance.guardian.wiring import Parts
 
@@ -60,14 +61,16 @@ class Daemon:
         if self.logged_in:
             self.scheduler.tick()
 
-    def loop(self, every: float, step: Callable[[], Any], name: str) -> None:
+    def timers(self) -> Timers:
+        """The daemon's clock-driven work, on the ``schedule`` library: the slot's tick."""
+        timers = Timers()
+        timers.every(TICK_SECONDS, "tick", self.tick)
+        return timers
+
+    def run(self, timers: Timers) -> None:
+        """Run ``timers`` until the daemon stops."""
         while not self.stopping.is_set():
-            logs.new_run_id()
-            try:
-                step()
-            except Exception:  # a failing step must not kill the daemon: logged, retried
-                log.exception("%s failed; retrying in %.0f s", name, every)
-            self.stopping.wait(every)
+            self.stopping.wait(min(1.0, timers.run_pending()))
 
     def watch(self, every: float) -> None:
         """The monitor's loop: every ``every`` seconds, at once after each console job, and
@@ -124,9 +127,7 @@ def serve(parts: Parts) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    threading.Thread(
-        target=daemon.loop, args=(TICK_SECONDS, daemon.tick, "tick"), name="guardian-tick", daemon=True
-    ).start()
+    threading.Thread(target=daemon.run, args=(daemon.timers(),), name="guardian-tick", daemon=True).start()
     interval = float(config.monitor.interval)
     threading.Thread(target=daemon.watch, args=(interval,), name="guardian-monitor", daemon=True).start()
     log.info("neocuma-guardian %s ready on port %d", __version__, port)

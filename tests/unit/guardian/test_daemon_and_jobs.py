@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
@@ -10,6 +11,7 @@ import pytest
 from appliance.errors import Refused
 from appliance.guardian.daemon import LOGIN_RETRY_SECONDS, Daemon
 from appliance.guardian.jobs.progress import JobRunner, NoProgress, Progress
+from appliance.guardian.timers import Timers
 from tests.fakes.guardian import FakeWorld, demo_world
 
 
@@ -27,7 +29,7 @@ def test_the_tick_logs_in_the_demo_then_retries_later_when_it_cannot() -> None:
     assert daemon.logged_in and world.state.logged_in() and daemon.monitor_wakeup.is_set()
 
 
-def test_a_failing_step_is_logged_and_retried_never_fatal(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failing_timer_is_logged_and_retried_never_fatal(caplog: pytest.LogCaptureFixture) -> None:
     world = FakeWorld()
     daemon = Daemon(world.parts)
     calls: list[int] = []
@@ -38,8 +40,40 @@ def test_a_failing_step_is_logged_and_retried_never_fatal(caplog: pytest.LogCapt
             daemon.stopping.set()
         raise RuntimeError("boom")
 
-    daemon.loop(0.0, step, "tick")
-    assert len(calls) == 2 and "tick failed" in caplog.text
+    timers = Timers()
+    timers.every(0.01, "tick", step)
+    runner = threading.Thread(target=daemon.run, args=(timers,), daemon=True)
+    runner.start()
+    runner.join(5)
+    assert not runner.is_alive() and len(calls) == 2 and "tick failed" in caplog.text
+
+
+def test_the_timers_run_at_once_then_every_period_and_survive_a_clock_going_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls: list[float] = []
+    timers = Timers()
+    timers.every(600, "tick", lambda: calls.append(time.monotonic()))
+    timers.run_pending()
+    assert len(calls) == 1, "the first run is at once"
+    timers.run_pending()
+    assert len(calls) == 1 and 590 < timers.run_pending() <= 600, "then once per period"
+    # A wall clock set back a day pushes schedule's next run a day away: re-armed at once.
+    next_run = timers.next_run("tick")
+    assert next_run is not None
+    for job in timers._scheduler.get_jobs("tick"):
+        job.next_run = next_run + dt.timedelta(days=1)
+    timers.run_pending()
+    assert len(calls) == 2 and "wall clock went back" in caplog.text
+
+
+def test_the_daemon_ticks_on_its_timers() -> None:
+    world = demo_world()
+    daemon = Daemon(world.parts)
+    timers = daemon.timers()
+    timers.run_pending()
+    assert daemon.logged_in, "the tick ran (and logged the demo in)"
+    assert timers.next_run("tick") is not None
 
 
 def test_the_monitor_loop_runs_a_round_at_once_on_a_refresh_request() -> None:
