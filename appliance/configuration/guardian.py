@@ -158,12 +158,12 @@ class MonitorSettings:
         maximum=86400,
         dotenv=True,
     )
-    max_backup_age_hours: int = setting(
+    max_backup_age_hours: float = setting(
         "NEOCUMA_MAX_BACKUP_AGE_HOURS",
-        26,
-        "The backups indicator turns red, and the container unhealthy, when the newest backup is older.",
+        26.0,
+        "The backups indicator turns red, and check critical, when the newest backup is older (0.5: 30 min).",
         unit="h",
-        minimum=1,
+        minimum=0.01,
         maximum=24 * 60,
         dotenv=True,
     )

@@ -1,14 +1,19 @@
 """The four indicators of "Statut des serveurs" (manual §12.3.2), from facts (pure).
 
-Each is green or red with a cause in French; a change of colour is what gets logged and
-notified. ``since`` is kept by the caller from one evaluation to the next.
+Each is green, neutral or red with a cause in French. Red means a part failed ("si l'un de
+ces éléments vient à défaillir"): something an operator must act on. Neutral is a state
+the centre chose or is waiting for, not a failure: automatic backups turned off, a backup
+waiting for its synchronisation, the fallback mode, a local server before its first
+synchronisation. Entering or leaving red is what gets notified; ``since`` is kept by the
+caller from one evaluation to the next (docs/operations.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast
 
 REMOTE, BACKUPS, LOCAL, SYNC = "serveur_distant", "sauvegardes", "serveur_local", "synchronisation"
 LABELS = {
@@ -18,17 +23,38 @@ LABELS = {
     SYNC: "Synchronisation",
 }
 ORDER = (REMOTE, BACKUPS, LOCAL, SYNC)
+State = Literal["vert", "neutre", "rouge"]
+OK: State = "vert"
+NEUTRAL: State = "neutre"
+FAILED: State = "rouge"
 
 
 @dataclass(frozen=True)
 class Indicator:
     name: str
-    green: bool
+    state: State
     cause: str
 
     @property
     def label(self) -> str:
         return LABELS[self.name]
+
+    @property
+    def green(self) -> bool:
+        return self.state == OK
+
+    @property
+    def failed(self) -> bool:
+        return self.state == FAILED
+
+
+def saved_state(entry: Mapping[str, Any]) -> State:
+    """An indicator's state as the status snapshot keeps it; snapshots written before the
+    neutral state existed have only ``green``."""
+    state = entry.get("state")
+    if state in (OK, NEUTRAL, FAILED):
+        return cast(State, state)
+    return OK if entry.get("green") else FAILED
 
 
 @dataclass(frozen=True)
@@ -41,6 +67,7 @@ class Facts:
     clock_skew: float | None
     skew_limit: float
     backups_enabled: bool
+    sync_after: bool
     last_scheduled_ok: bool | None  # None: no scheduled run yet
     last_scheduled_error: str | None
     last_backup_at: dt.datetime | None
@@ -62,55 +89,57 @@ def evaluate(facts: Facts) -> list[Indicator]:
 
 def _remote(facts: Facts) -> Indicator:
     if not facts.remote_ok:
-        return Indicator(REMOTE, False, f"injoignable ou refusé : {facts.remote_error}")
+        return Indicator(REMOTE, FAILED, f"injoignable ou refusé : {facts.remote_error}")
     if facts.clock_skew is not None and abs(facts.clock_skew) > facts.skew_limit:
         return Indicator(
             REMOTE,
-            False,
+            FAILED,
             f"horloge décalée de {facts.clock_skew:+.0f} s par rapport au serveur distant (limite {facts.skew_limit:.0f} s) : synchronisez l'heure UTC",
         )
     skew = "" if facts.clock_skew is None else f", écart d'horloge {facts.clock_skew:+.1f} s"
-    return Indicator(REMOTE, True, f"joignable{skew}")
+    return Indicator(REMOTE, OK, f"joignable{skew}")
 
 
 def _backups(facts: Facts) -> Indicator:
     if not facts.backups_enabled:
-        return Indicator(BACKUPS, False, "sauvegardes automatiques désactivées (Paramétrages)")
+        return Indicator(BACKUPS, NEUTRAL, "désactivées (Paramétrages)")
     if facts.last_scheduled_ok is False:
-        return Indicator(BACKUPS, False, f"la dernière sauvegarde programmée a échoué : {facts.last_scheduled_error}")
+        return Indicator(BACKUPS, FAILED, f"la dernière sauvegarde programmée a échoué : {facts.last_scheduled_error}")
     reference = facts.last_backup_at or facts.watching_since
     if facts.now - reference > facts.backup_max_age:
         hours = (facts.now - reference).total_seconds() / 3600
         what = "aucune sauvegarde réussie" if facts.last_backup_at is None else "dernière sauvegarde réussie"
-        return Indicator(BACKUPS, False, f"en retard : {what} depuis {hours:.0f} h")
+        return Indicator(BACKUPS, FAILED, f"en retard : {what} depuis {hours:.0f} h")
     if facts.last_backup_at is None:
-        return Indicator(BACKUPS, True, "programmées, aucune encore faite")
-    return Indicator(BACKUPS, True, f"dernière sauvegarde réussie le {facts.last_backup_at:%d/%m/%Y à %H:%M} UTC")
+        return Indicator(BACKUPS, OK, "programmées, aucune encore faite")
+    return Indicator(BACKUPS, OK, f"dernière sauvegarde réussie le {facts.last_backup_at:%d/%m/%Y à %H:%M} UTC")
 
 
 def _local(facts: Facts) -> Indicator:
     if facts.local_health is None:
-        return Indicator(LOCAL, False, f"ne répond pas : {facts.local_error}")
+        return Indicator(LOCAL, FAILED, f"ne répond pas : {facts.local_error}")
     mode = "mode secours" if facts.local_health.get("mode") == "fallback" else "mode veille"
     generation = facts.local_health.get("data_generation")
     if generation is None:
-        return Indicator(LOCAL, False, f"jamais synchronisé ({mode})")
+        return Indicator(LOCAL, NEUTRAL, f"en attente de la première synchronisation ({mode})")
     if facts.local_app_ok is False:
-        return Indicator(LOCAL, False, f"le contrôle applicatif échoue : {facts.local_error} ({mode})")
-    return Indicator(LOCAL, True, f"en service, génération {generation}, {mode}")
+        return Indicator(LOCAL, FAILED, f"le contrôle applicatif échoue : {facts.local_error} ({mode})")
+    return Indicator(LOCAL, OK, f"en service, génération {generation}, {mode}")
 
 
 def _sync(facts: Facts) -> Indicator:
     if facts.mode == "fallback":
-        return Indicator(SYNC, False, "suspendue : le serveur local est en mode secours")
+        return Indicator(SYNC, NEUTRAL, "suspendue : le serveur local est en mode secours")
+    if facts.last_sync_ok is False:
+        return Indicator(SYNC, FAILED, f"la dernière synchronisation a échoué : {facts.last_sync_error}")
+    why = "" if facts.sync_after else " (synchronisation après les sauvegardes désactivée)"
     if facts.last_sync_ok is None:
-        return Indicator(SYNC, False, "jamais faite")
-    if not facts.last_sync_ok:
-        return Indicator(SYNC, False, f"la dernière synchronisation a échoué : {facts.last_sync_error}")
+        return Indicator(SYNC, NEUTRAL, f"en attente de la première synchronisation{why}")
     if facts.newest_backup and facts.last_sync_backup != facts.newest_backup:
         return Indicator(
             SYNC,
-            False,
-            f"la dernière sauvegarde ({facts.newest_backup}) n'est pas en place (en place : {facts.last_sync_backup})",
+            NEUTRAL,
+            f"en attente de synchronisation : {facts.newest_backup} n'est pas encore en place "
+            f"(en place : {facts.last_sync_backup}){why}",
         )
-    return Indicator(SYNC, True, f"à jour avec {facts.last_sync_backup}")
+    return Indicator(SYNC, OK, f"à jour avec {facts.last_sync_backup}")

@@ -16,9 +16,9 @@ from typing import Any
 
 from appliance import __version__, logs
 from appliance.errors import ApplianceError
-from appliance.guardian.jobs.listing import newest_backup
 from appliance.guardian.jobs.progress import JobRunner
 from appliance.guardian.scheduler import Scheduler
+from appliance.guardian.state import STATUS
 from appliance.guardian.timers import Timers
 from appliance.guardian.watch.health import daemon_health
 from appliance.guardian.wiring import Parts
@@ -93,15 +93,18 @@ class Daemon:
             self.monitor_wakeup.clear()
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        max_age = self.parts.check_limits.max_backup_age
-        return daemon_health(
-            self.clock.now(),
-            self.clock.monotonic() - self.last_tick,
-            newest_backup(self.parts.ports.backups),
-            self.first_start,
-            max_age,
-            self.logged_in,
-        )
+        """Whether the guardian works: its tick, its state, the local database."""
+        state_error = database_error = None
+        try:
+            self.parts.state.history()
+            self.parts.state.document(STATUS)
+        except ApplianceError as error:
+            state_error = str(error)
+        try:
+            self.parts.ports.database.live()
+        except ApplianceError as error:
+            database_error = str(error)
+        return daemon_health(self.clock.monotonic() - self.last_tick, state_error, database_error, self.logged_in)
 
 
 def serve(parts: Parts) -> int:

@@ -1,9 +1,11 @@
 """The guardian end to end, on our images: the whole loop, the fallback story, link cuts and
 stalls, the guardian killed mid-sync under a 10 ms client, bad backups, a full disk, the
-refusals, the Docker proxy, and a dossier put back on the central server from a dated backup."""
+refusals, the Docker proxy, a dossier put back on the central server from a dated backup, and
+an outage longer than the freshness limit that leaves every container healthy."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import subprocess
@@ -25,8 +27,11 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def appliance(docker_client: Any) -> Iterator[Appliance]:
     # A monitor round every 10 minutes: only a CLI command's refresh request makes `check`
-    # follow a manual run within seconds (test 1).
-    with running_appliance(docker_client, guardian_env={"NEOCUMA_MONITOR_INTERVAL": "600"}) as running:
+    # follow a manual run within seconds (test 1). A freshness limit of 72 s, so that an
+    # outage outlasts it within a test (test 10); a backup's age is no alarm while automatic
+    # backups are off, as they are here but in test 10.
+    env = {"NEOCUMA_MONITOR_INTERVAL": "600", "NEOCUMA_MAX_BACKUP_AGE_HOURS": "0.02"}
+    with running_appliance(docker_client, guardian_env=env) as running:
         yield running
 
 
@@ -84,18 +89,20 @@ def test_1_the_whole_loop_copies_exactly_the_dossiers_in_rights(appliance: Appli
     assert bad.returncode == 2 and "heures='2,x'" in bad.stderr
     assert _ok(appliance.cli("settings")) == settings, "a refused setting changes nothing"
 
-    # Backups are off in these tests, so that indicator stays red; the three others must follow
-    # the manual run at once, not at the monitor's next round (every 600 s here).
+    # Backups are off in these tests: that indicator is neutral, no alarm; the three others
+    # must follow the manual run at once, not at the monitor's next round (every 600 s here).
     def synced_check() -> str | None:
-        line = appliance.cli("check").stdout
-        return line if all(f"{name}=1;" in line for name in ("remote", "local", "sync")) else None
+        result = appliance.cli("check")
+        line = result.stdout
+        ok = result.returncode == 0 and all(f"{n}=1;" in line for n in ("remote", "backups", "local", "sync"))
+        return line if ok else None
 
     line = containers.wait_for(
         synced_check,
         20,
         "check showing the manual run's sync right after it",
     )
-    assert "Sauvegardes automatiques : sauvegardes automatiques désactivées" in line, line
+    assert line.startswith("NEOCUMA GUARDIAN OK - 3/4 indicateurs verts; Sauvegardes automatiques : désactivées"), line
 
 
 def test_2_the_fallback_story(appliance: Appliance) -> None:
@@ -458,3 +465,37 @@ def test_9_a_dossier_put_back_on_the_central_server_from_a_dated_backup(applianc
     _ok(appliance.cli("run"))
     assert _local_oracles(appliance, [dossier_id]) == restored
     remote.close()
+
+
+def test_10_an_outage_longer_than_the_freshness_limit_leaves_every_container_healthy(appliance: Appliance) -> None:
+    """The case the appliance exists for: the central server out of reach for longer than
+    the freshness limit (72 s here). The guardian and the local server stay healthy (health
+    means "works"), while "Serveur NeoCuma distant" is red and check says why."""
+    hour = 14 if dt.datetime.now(dt.UTC).hour in (1, 2) else 2  # no scheduled run under the test
+    _ok(appliance.cli("settings", "set", "automatiques=oui", f"heures={hour}"))
+    appliance.cut_link()
+    started = time.monotonic()
+    seen: list[tuple[float, str, str]] = []
+    try:
+        while time.monotonic() - started < 72 + 20:
+            seen.append(
+                (time.monotonic() - started, containers.health(appliance.guardian), containers.health(appliance.local))
+            )
+            time.sleep(2)
+        appliance.cli("settings")  # a changing command: the monitor's round now
+        result = containers.wait_for(
+            lambda: r if (r := appliance.cli("check")).returncode == 2 else None, 30, "check CRITICAL"
+        )
+        assert "Serveur NeoCuma distant : injoignable" in result.stdout, result.stdout
+        assert "Sauvegardes automatiques : en retard" in result.stdout, "the freshness limit passed"
+        assert "remote=0;" in result.stdout and "local=1;" in result.stdout
+        assert containers.health(appliance.guardian) == "healthy"
+    finally:
+        appliance.restore_link()
+        _ok(appliance.cli("settings", "set", "automatiques=non", "heures=2"))
+    unhealthy = [sample for sample in seen if sample[1:] != ("healthy", "healthy")]
+    assert len(seen) > 40 and not unhealthy, unhealthy
+    healthz = appliance.run_in_guardian(
+        "/opt/neocuma/bin/python", "-m", "appliance.healthcheck", "http://127.0.0.1:8000/healthz"
+    )
+    assert '"reasons": []' in healthz, healthz

@@ -1,4 +1,5 @@
-"""Operations end to end: a scheduled backup in the centre's slot, the indicators turning red
+"""Operations end to end: a scheduled backup in the centre's slot (run once, even across a
+restart inside the window), the indicators turning red
 and green with their log lines and emails (a real SMTP sink), /metrics checked by promtool,
 and the console driven in a real headless browser (screenshots under docs/screenshots/)."""
 
@@ -9,12 +10,14 @@ import json
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from appliance.domain.backups import parse_backup_name
 from tests.e2e.appliance import USER_PASSWORD, Appliance, running_appliance
 from tests.support import containers, oracle
 from tests.support.http import WebClient
@@ -22,6 +25,7 @@ from tests.support.http import WebClient
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 MAIL_TO = "informatique@fd12.example.fr"
+HEALTHZ = ("/opt/neocuma/bin/python", "-m", "appliance.healthcheck", "http://127.0.0.1:8000/healthz")
 
 
 def _centres(opening_in: dt.timedelta | None) -> str:
@@ -129,6 +133,20 @@ def test_1_an_automatic_backup_runs_in_the_slot_and_syncs(appliance: Appliance) 
     )
     assert scheduled.get("data_generation"), "synchronised after the backup"
     assert "sauvegarde programmée du créneau" in appliance.guardian_logs()
+
+    # Restarted inside the window after its run, the guardian does not run it again.
+    window_end = window + dt.timedelta(minutes=3)
+    appliance.guardian.get_wrapped_container().restart(timeout=45)
+    containers.wait_healthy(appliance.guardian, 120)
+    containers.wait_for(  # logged in: its tick has looked at the schedule
+        lambda: '"logged_in": true' in appliance.run_in_guardian(*HEALTHZ), 60, "the restarted guardian logged in"
+    )
+    assert dt.datetime.now(dt.UTC) < window_end - dt.timedelta(seconds=10), "restarted inside the window"
+    time.sleep(max(0.0, (window_end - dt.datetime.now(dt.UTC)).total_seconds()) + 10)
+    assert _history(appliance)["scheduled"] == scheduled, "no second run of the window"
+    names = [b["name"] for b in json.loads(appliance.cli("backups", "--json").stdout)["backups"]]
+    in_window = [n for n in names if (moment := parse_backup_name(n)) and window <= moment < window_end]
+    assert in_window == [scheduled["backup"]], names
 
 
 def _console_login(appliance: Appliance, password: str, login: str = "resp.fd12") -> int:

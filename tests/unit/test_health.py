@@ -1,6 +1,8 @@
 import datetime as dt
 
-from appliance.domain.health import BACKUPS, LOCAL, REMOTE, SYNC, Facts, evaluate
+import pytest
+
+from appliance.domain.health import BACKUPS, FAILED, LOCAL, NEUTRAL, OK, REMOTE, SYNC, Facts, evaluate
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
 
@@ -13,6 +15,7 @@ def _facts(**overrides: object) -> Facts:
         clock_skew=0.4,
         skew_limit=120.0,
         backups_enabled=True,
+        sync_after=True,
         last_scheduled_ok=True,
         last_scheduled_error=None,
         last_backup_at=NOW - dt.timedelta(hours=2),
@@ -31,37 +34,63 @@ def _facts(**overrides: object) -> Facts:
     return Facts(**values)  # type: ignore[arg-type]
 
 
-def _colours(facts: Facts) -> dict[str, bool]:
-    return {indicator.name: indicator.green for indicator in evaluate(facts)}
+def _states(facts: Facts) -> dict[str, str]:
+    return {indicator.name: indicator.state for indicator in evaluate(facts)}
 
 
 def test_all_green() -> None:
-    assert _colours(_facts()) == {REMOTE: True, BACKUPS: True, LOCAL: True, SYNC: True}
+    assert _states(_facts()) == {REMOTE: OK, BACKUPS: OK, LOCAL: OK, SYNC: OK}
 
 
-def test_each_red_has_its_cause() -> None:
-    cases = [
+@pytest.mark.parametrize(
+    ("overrides", "name", "words"),
+    [
         (dict(remote_ok=False, remote_error="link down"), REMOTE, "link down"),
         (dict(clock_skew=300.0), REMOTE, "horloge décalée"),
-        (dict(backups_enabled=False), BACKUPS, "désactivées"),
         (dict(last_scheduled_ok=False, last_scheduled_error="disque plein"), BACKUPS, "disque plein"),
         (dict(last_backup_at=NOW - dt.timedelta(hours=30)), BACKUPS, "en retard"),
         (dict(last_backup_at=None, watching_since=NOW - dt.timedelta(hours=30)), BACKUPS, "aucune sauvegarde"),
         (dict(local_health=None, local_error="connection refused"), LOCAL, "ne répond pas"),
-        (dict(local_health={"data_generation": None, "mode": "standby"}), LOCAL, "jamais synchronisé"),
         (dict(local_app_ok=False, local_error="HTTP 500"), LOCAL, "contrôle applicatif"),
-        (dict(last_sync_ok=None), SYNC, "jamais faite"),
         (dict(last_sync_ok=False, last_sync_error="backup corrompue"), SYNC, "backup corrompue"),
-        (dict(newest_backup="2026-11-28T11-00-00Z.zip"), SYNC, "n'est pas en place"),
+        (dict(last_sync_ok=False, last_sync_error="refusée", sync_after=False), SYNC, "refusée"),
+    ],
+)
+def test_each_failure_is_red_with_its_cause(overrides: dict[str, object], name: str, words: str) -> None:
+    indicators = {i.name: i for i in evaluate(_facts(**overrides))}
+    assert indicators[name].state == FAILED and indicators[name].failed
+    assert words in indicators[name].cause, indicators[name].cause
+    assert [i.name for i in indicators.values() if i.state != OK] == [name]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "name", "words"),
+    [
+        (dict(backups_enabled=False), BACKUPS, "désactivées"),
+        (dict(backups_enabled=False, last_backup_at=NOW - dt.timedelta(days=40)), BACKUPS, "désactivées"),
+        (dict(backups_enabled=False, last_scheduled_ok=False), BACKUPS, "désactivées"),
+        (dict(local_health={"data_generation": None, "mode": "standby"}), LOCAL, "première synchronisation"),
+        (dict(last_sync_ok=None), SYNC, "première synchronisation"),
+        (dict(newest_backup="2026-11-28T11-00-00Z.zip"), SYNC, "en attente de synchronisation"),
+        (dict(newest_backup="2026-11-28T11-00-00Z.zip", sync_after=False), SYNC, "après les sauvegardes désactivée"),
         (dict(mode="fallback"), SYNC, "mode secours"),
-    ]
-    for overrides, name, words in cases:
-        indicators = {i.name: i for i in evaluate(_facts(**overrides))}
-        assert not indicators[name].green, overrides
-        assert words in indicators[name].cause, (overrides, indicators[name].cause)
-        assert sum(not i.green for i in indicators.values()) == 1, overrides
+    ],
+)
+def test_what_the_centre_chose_or_waits_for_is_neutral_not_red(
+    overrides: dict[str, object], name: str, words: str
+) -> None:
+    indicators = {i.name: i for i in evaluate(_facts(**overrides))}
+    assert indicators[name].state == NEUTRAL and not indicators[name].failed and not indicators[name].green
+    assert words in indicators[name].cause, indicators[name].cause
+    assert [i.name for i in indicators.values() if i.state != OK] == [name]
+
+
+def test_sync_after_backup_off_and_a_fresh_backup_fail_nothing() -> None:
+    """The issue's case: a data-only backup made by hand, no sync after backups."""
+    facts = _facts(sync_after=False, newest_backup="2026-11-28T11-30-00Z.zip", last_backup_at=NOW)
+    assert not any(i.failed for i in evaluate(facts))
 
 
 def test_grace_after_first_start() -> None:
     fresh = _facts(last_backup_at=None, last_scheduled_ok=None, watching_since=NOW - dt.timedelta(hours=1))
-    assert _colours(fresh)[BACKUPS]
+    assert _states(fresh)[BACKUPS] == OK

@@ -10,7 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from appliance.domain.backups import parse_backup_name
-from appliance.domain.health import ORDER
+from appliance.domain.health import BACKUPS, FAILED, NEUTRAL, ORDER, saved_state
+from appliance.domain.health import OK as GREEN
 from appliance.errors import ApplianceError
 from appliance.guardian.ports import Clock
 from appliance.guardian.state import STATUS, GuardianState, parse_stamp
@@ -85,7 +86,9 @@ def check(state: GuardianState, clock: Clock, limits: CheckLimits) -> tuple[int,
     moment = parse_backup_name(newest) if isinstance(newest, str) else None
     backup_age = (now - moment).total_seconds() if moment is not None else None
     skew = status.get("clock_skew")
-    perf = [f"{_SHORT[name]}={1 if indicators.get(name, {}).get('green') else 0};;;0;1" for name in ORDER]
+    states = {name: saved_state(entry) for name, entry in indicators.items()}
+    # 1 unless the part failed: a neutral indicator (a state the centre chose) is no alarm.
+    perf = [f"{_SHORT[name]}={0 if states.get(name, FAILED) == FAILED else 1};;;0;1" for name in ORDER]
     if skew is not None:
         perf.append(f"clock_skew={skew:.1f}s;{limits.skew_warn:g};{limits.skew_limit:g};;")
     if backup_age is not None:
@@ -93,8 +96,11 @@ def check(state: GuardianState, clock: Clock, limits: CheckLimits) -> tuple[int,
     perfdata = " ".join(perf)
     if age > 3 * limits.monitor_interval + 120:
         return line(UNKNOWN, f"état vieux de {age:.0f} s : le démon est-il arrêté ?", perfdata)
-    reds = [entry for name in ORDER if (entry := indicators.get(name)) and not entry["green"]]
+    reds = [entry for name in ORDER if (entry := indicators.get(name)) and states[name] == FAILED]
     critical = [f"{entry['label']} : {entry['cause']}" for entry in reds]
+    # With automatic backups off (neutral), an old backup is the centre's choice, not an alarm.
+    if states.get(BACKUPS) == NEUTRAL:
+        backup_age = None
     if backup_age is not None and backup_age > limits.age_critical and not reds:
         critical.append(f"dernière sauvegarde vieille de {backup_age / 3600:.0f} h")
     if skew is not None and abs(skew) > limits.skew_limit and not reds:
@@ -108,4 +114,10 @@ def check(state: GuardianState, clock: Clock, limits: CheckLimits) -> tuple[int,
         warnings.append(f"horloge décalée de {skew:+.0f} s")
     if warnings:
         return line(WARNING, "; ".join(warnings), perfdata)
-    return line(OK, f"{len(indicators)}/4 indicateurs verts", perfdata)
+    greens = sum(1 for state in states.values() if state == GREEN)
+    neutral = [
+        f"{entry['label']} : {entry['cause']}"
+        for name in ORDER
+        if (entry := indicators.get(name)) and states[name] == NEUTRAL
+    ]
+    return line(OK, "; ".join([f"{greens}/4 indicateurs verts", *neutral]), perfdata)

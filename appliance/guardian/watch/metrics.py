@@ -14,7 +14,7 @@ from prometheus_client.registry import Collector
 
 from appliance import __version__
 from appliance.domain.backups import parse_backup_name
-from appliance.domain.health import ORDER
+from appliance.domain.health import FAILED, NEUTRAL, OK, ORDER, saved_state
 from appliance.errors import ApplianceError
 from appliance.guardian.ports import BackupsStore, Clock
 from appliance.guardian.state import COUNTERS, HISTORY, STATUS, GuardianState, parse_stamp
@@ -107,12 +107,23 @@ def _jobs(history: dict[str, Any]) -> Iterator[GaugeMetricFamily]:
 
 
 def _indicators(status: dict[str, Any]) -> Iterator[GaugeMetricFamily]:
-    up = GaugeMetricFamily("neocuma_guardian_component_up", "1 when the indicator is green", labels=["component"])
+    up = GaugeMetricFamily(
+        "neocuma_guardian_component_up", "1 unless the indicator is red (green or neutral)", labels=["component"]
+    )
+    states = GaugeMetricFamily(
+        "neocuma_guardian_component_state",
+        "1 for the indicator's state: vert, neutre or rouge",
+        labels=["component", "state"],
+    )
     indicators = {entry["name"]: entry for entry in status.get("indicators", [])}
     for name in ORDER:
         if name in indicators:
-            up.add_metric([name], 1 if indicators[name]["green"] else 0)
+            state = saved_state(indicators[name])
+            up.add_metric([name], 0 if state == FAILED else 1)
+            for each in (OK, NEUTRAL, FAILED):
+                states.add_metric([name, each], 1 if state == each else 0)
     yield up
+    yield states
     if status.get("clock_skew") is not None:
         skew = GaugeMetricFamily("neocuma_guardian_clock_skew_seconds", "Remote clock minus this host's clock")
         skew.add_metric([], float(status["clock_skew"]))

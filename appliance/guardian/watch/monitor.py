@@ -1,5 +1,5 @@
 """The monitor: probes every part, evaluates the four indicators (``domain.health``), logs
-and notifies each change of colour, and keeps a snapshot (``status.json``) that the console,
+and notifies each change (people hear when a part fails and when it stops failing), and keeps a snapshot (``status.json``) that the console,
 /metrics and ``neocuma-guardian check`` read."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from appliance.domain.backups import parse_backup_name
 from appliance.domain.dossiers import dossier_rows
-from appliance.domain.health import Facts, Indicator, evaluate
+from appliance.domain.health import FAILED, NEUTRAL, OK, Facts, Indicator, State, evaluate, saved_state
 from appliance.errors import ApplianceError
 from appliance.guardian.jobs.listing import newest_backup
 from appliance.guardian.jobs.remote import stored_session
@@ -44,17 +44,23 @@ class Monitor:
     console_url: str
 
     def _probe_remote(self) -> tuple[bool, str | None, float | None, dict[str, int]]:
+        """The remote's answer and clock; the dossiers' states when the local database can
+        be read too (a local database down is the local indicator's cause, never the remote's)."""
         try:
             with stored_session(self.central, self.state) as session:
                 before = self.clock.now().timestamp()
                 remote_time = session.clock()
                 after = self.clock.now().timestamp()
                 remote = session.dossiers()
-            rows = dossier_rows(remote, self.database.dossiers(), self.state.baselines())
-            states = Counter(row.state.state for row in rows)
-            return True, None, remote_time - (before + after) / 2, dict(states)
         except ApplianceError as error:
             return False, str(error), None, {}
+        skew = remote_time - (before + after) / 2
+        try:
+            rows = dossier_rows(remote, self.database.dossiers(), self.state.baselines())
+        except ApplianceError as error:
+            log.debug("dossier states not counted: %s", error)
+            return True, None, skew, {}
+        return True, None, skew, dict(Counter(row.state.state for row in rows))
 
     def _probe_local(self) -> tuple[dict[str, Any] | None, str | None, bool | None]:
         try:
@@ -79,9 +85,10 @@ class Monitor:
         health, local_error, app_ok = self._probe_local()
         history = self.state.history()
         try:
-            enabled = self.settings.load()[0].backups_enabled
+            settings = self.settings.load()[0]
+            enabled, sync_after = settings.backups_enabled, settings.sync_after
         except ApplianceError:
-            enabled = False
+            enabled, sync_after = False, False
         newest = newest_backup(self.backups)
         scheduled, synced = history.get("scheduled"), history.get("sync")
         facts = Facts(
@@ -91,6 +98,7 @@ class Monitor:
             clock_skew=skew,
             skew_limit=self.thresholds.skew_limit,
             backups_enabled=enabled,
+            sync_after=sync_after,
             last_scheduled_ok=None if scheduled is None else bool(scheduled.get("ok")),
             last_scheduled_error=None if scheduled is None else scheduled.get("error"),
             last_backup_at=parse_backup_name(newest) if newest else None,
@@ -121,13 +129,15 @@ class Monitor:
             centre = ""
         for indicator in indicators:
             before = previous.get(indicator.name)
-            if before is not None and bool(before["green"]) == indicator.green:
+            if before is not None and saved_state(before) == indicator.state:
                 since = str(before["since"])
             else:
                 since = now
                 self._announce(indicator, before, indicators, centre, since)
             current[indicator.name] = {
+                "state": indicator.state,
                 "green": indicator.green,
+                "failed": indicator.failed,
                 "cause": indicator.cause,
                 "since": since,
                 "label": indicator.label,
@@ -148,12 +158,19 @@ class Monitor:
     def _announce(
         self, indicator: Indicator, before: dict[str, Any] | None, indicators: list[Indicator], centre: str, since: str
     ) -> None:
-        colour = "vert" if indicator.green else "ROUGE"
+        """Log each change of state; notify people when a part fails or stops failing."""
         if before is None:
-            log.info("indicateur %s : état initial %s — %s", indicator.label, colour, indicator.cause)
+            log.info("indicateur %s : état initial %s — %s", indicator.label, _word(indicator.state), indicator.cause)
             return
-        if indicator.green:
-            log.info("indicateur %s : ROUGE → vert — %s", indicator.label, indicator.cause)
+        previous = saved_state(before)
+        change = f"indicateur {indicator.label} : {_word(previous)} → {_word(indicator.state)} — {indicator.cause}"
+        if indicator.failed:
+            log.warning("%s", change)
         else:
-            log.warning("indicateur %s : vert → ROUGE — %s", indicator.label, indicator.cause)
-        send_change(self.notifier, indicator, indicators, centre, since, self.console_url)
+            log.info("%s", change)
+        if indicator.failed or previous == FAILED:
+            send_change(self.notifier, indicator, indicators, centre, since, self.console_url)
+
+
+def _word(state: State) -> str:
+    return {OK: "vert", NEUTRAL: "neutre", FAILED: "ROUGE"}[state]

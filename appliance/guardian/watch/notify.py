@@ -1,5 +1,6 @@
-"""Telling people when an indicator turns red and back to green: the email's subject and
-body (a Jinja2 template, plain text) and the webhook's JSON payload, handed to the Notifier."""
+"""Telling people when an indicator turns red and when it stops being red (back to green,
+or to neutral): the email's subject and body (a Jinja2 template, plain text) and the
+webhook's JSON payload, handed to the Notifier."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 
-from appliance.domain.health import Indicator
+from appliance.domain.health import FAILED, NEUTRAL, OK, Indicator
 from appliance.guardian.ports import Notifier
 
 # Plain-text mail: nothing is rendered as HTML, so nothing needs HTML escaping.
@@ -24,7 +25,12 @@ def render_change(
 ) -> tuple[str, str]:
     """(subject, body) of the email announcing a change of colour."""
     text = _TEMPLATES.get_template("change.txt").render(
-        indicator=indicator, indicators=indicators, centre=centre, since=since, console_url=console_url
+        indicator=indicator,
+        indicators=indicators,
+        centre=centre,
+        since=since,
+        console_url=console_url,
+        words={OK: "vert", NEUTRAL: "neutre", FAILED: "rouge"},
     )
     subject, _, body = text.partition("\n")
     return subject.strip(), body
@@ -35,7 +41,9 @@ def change_payload(indicator: Indicator, centre: str, since: str) -> dict[str, A
     return {
         "indicator": indicator.name,
         "label": indicator.label,
+        "state": indicator.state,
         "green": indicator.green,
+        "failed": indicator.failed,
         "cause": indicator.cause,
         "since": since,
         "centre": centre,

@@ -102,17 +102,27 @@ def test_the_monitor_loop_runs_a_round_at_once_on_a_refresh_request() -> None:
     assert len(rounds) == 2 and rounds[1] - rounds[0] < 3, "the refresh request cut the 600 s wait short"
 
 
-def test_the_daemons_health_follows_the_newest_backup() -> None:
+def test_the_daemons_health_is_the_guardians_own_not_the_backups_freshness() -> None:
     world = FakeWorld(environment={"NEOCUMA_MAX_BACKUP_AGE_HOURS": "2"})
     world.log_in()
     daemon = Daemon(world.parts)
     assert daemon.health()[0]
+    world.central.reachable = False  # a long internet outage: no backup for three hours
     world.clock.advance(3 * 3600)
     daemon.last_tick = world.clock.monotonic()
     healthy, body = daemon.health()
-    assert not healthy and "no successful data backup" in body["reasons"][0]
-    world.parts.actions.data_backup()
-    assert daemon.health()[0]
+    assert healthy, body
+    world.database.down = True
+    healthy, body = daemon.health()
+    assert not healthy and body["reasons"][0].startswith("the local database does not answer")
+    world.database.down = False
+    world.state_store.unreadable.add("history")
+    healthy, body = daemon.health()
+    assert not healthy and body["reasons"][0].startswith("the state volume cannot be read")
+    world.state_store.unreadable.clear()
+    world.clock.advance(200)
+    healthy, body = daemon.health()
+    assert not healthy and "tick has not run" in body["reasons"][0]
 
 
 def test_the_runner_runs_one_job_at_a_time_and_keeps_its_outcome() -> None:

@@ -1,5 +1,5 @@
 """The watchers over fakes: the monitor's four indicators with their causes and since, an
-alert only on a change of colour, the status report, the Nagios check, /metrics and the
+alert only when a part fails or stops failing (neutral is no alarm), the status report, the Nagios check, /metrics and the
 container's health."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 
 from appliance.domain.states import Baseline
+from appliance.errors import Unavailable
 from appliance.guardian.watch.check import check
 from appliance.guardian.watch.health import daemon_health
 from appliance.guardian.watch.metrics import registry, render
@@ -84,11 +85,65 @@ def test_an_old_backup_turns_the_backups_red_after_the_configured_age(world: Fak
     assert _colours(world)["sauvegardes"] is False
 
 
-def test_a_newer_backup_not_in_place_turns_the_sync_red(world: FakeWorld) -> None:
+def test_a_newer_backup_not_in_place_is_neutral_and_sends_nothing(world: FakeWorld) -> None:
+    world.parts.monitor.evaluate_and_record()
+    world.clock.advance(3600)
+    world.parts.actions.data_backup()  # a manual data-only backup
+    sync = {i["name"]: i for i in world.parts.monitor.evaluate_and_record()}["synchronisation"]
+    assert sync["state"] == "neutre" and not sync["failed"]
+    assert "en attente de synchronisation : 2026-11-28T13-00-00Z.zip n'est pas encore en place" in sync["cause"]
+    assert world.notifier.sent == [], "waiting for a sync is no failure: nobody is alerted"
+    assert check(world.state, world.clock, world.parts.check_limits)[0] == 0
+
+
+def test_sync_after_backup_off_and_automatic_backups_off_keep_check_ok(world: FakeWorld) -> None:
+    """The issue's case: all four green or neutral, check OK, no email, for weeks."""
+    world.parts.monitor.evaluate_and_record()
+    world.parts.settings.save({"sauvegardes": {"automatiques": False}, "synchronisations": {"apres_sauvegarde": False}})
     world.clock.advance(3600)
     world.parts.actions.data_backup()
-    cause = {i["name"]: i["cause"] for i in world.parts.monitor.evaluate_and_record()}["synchronisation"]
-    assert "2026-11-28T13-00-00Z.zip) n'est pas en place" in cause
+    indicators = {i["name"]: i for i in world.parts.monitor.evaluate_and_record()}
+    assert [i["state"] for i in indicators.values()] == ["vert", "neutre", "vert", "neutre"]
+    assert "après les sauvegardes désactivée" in indicators["synchronisation"]["cause"]
+    assert indicators["sauvegardes"]["cause"] == "désactivées (Paramétrages)"
+    status, line = check(world.state, world.clock, world.parts.check_limits)
+    assert status == 0 and line.startswith("NEOCUMA GUARDIAN OK - 2/4 indicateurs verts; Sauvegardes automatiques")
+    world.clock.advance(30 * 86400)  # a month later, still no backup: the centre's choice
+    world.parts.monitor.evaluate_and_record()
+    assert check(world.state, world.clock, world.parts.check_limits)[0] == 0
+    assert world.notifier.sent == []
+    text = _scrape(world)
+    assert 'neocuma_guardian_component_up{component="synchronisation"} 1.0' in text
+    assert 'neocuma_guardian_component_state{component="synchronisation",state="neutre"} 1.0' in text
+
+
+def test_a_failure_after_neutral_alerts_and_its_end_alerts_again(world: FakeWorld) -> None:
+    world.parts.monitor.evaluate_and_record()
+    world.clock.advance(3600)
+    world.parts.actions.data_backup()
+    world.parts.monitor.evaluate_and_record()  # neutral: waiting for its sync
+    world.local.down = True
+    world.clock.advance(60)
+    with pytest.raises(Unavailable, match="n'a pas confirmé"):
+        world.parts.actions.sync()
+    indicators = {i["name"]: i for i in world.parts.monitor.evaluate_and_record()}
+    assert indicators["synchronisation"]["state"] == "rouge"
+    assert [m[0] for m in world.notifier.sent] == [
+        "[NeoCuma Guardian] FD12 : Serveur NeoCuma local passe au rouge",
+        "[NeoCuma Guardian] FD12 : Synchronisation passe au rouge",
+    ]
+    world.local.down = False
+    world.clock.advance(60)
+    world.parts.actions.sync()
+    world.parts.monitor.evaluate_and_record()
+    assert world.notifier.sent[-1][0] == "[NeoCuma Guardian] FD12 : Synchronisation repasse au vert"
+    assert world.notifier.sent[-1][2]["state"] == "vert" and world.notifier.sent[-1][2]["failed"] is False
+
+
+def test_a_local_database_down_is_never_blamed_on_the_remote(world: FakeWorld) -> None:
+    world.database.down = True
+    indicators = {i["name"]: i for i in world.parts.monitor.evaluate_and_record()}
+    assert indicators["serveur_distant"]["state"] == "vert", indicators["serveur_distant"]["cause"]
 
 
 def test_dossier_states_are_counted_against_their_baselines(world: FakeWorld) -> None:
@@ -106,10 +161,14 @@ def test_dossier_states_are_counted_against_their_baselines(world: FakeWorld) ->
 def test_the_alert_email_names_every_part(world: FakeWorld) -> None:
     from appliance.domain.health import Indicator
 
-    red = Indicator("serveur_local", False, "ne répond pas")
-    subject, body = render_change(red, [red], "FD12", "2026-11-28T12:00:00Z", "http://localhost:8000/")
+    red = Indicator("serveur_local", "rouge", "ne répond pas")
+    waiting = Indicator("synchronisation", "neutre", "en attente de synchronisation")
+    subject, body = render_change(red, [red, waiting], "FD12", "2026-11-28T12:00:00Z", "http://guardian.fd12.lan:8000/")
     assert subject.endswith("Serveur NeoCuma local passe au rouge")
-    assert "Cause : ne répond pas" in body and "http://localhost:8000/" in body
+    assert "Serveur NeoCuma local : ROUGE" in body and "Synchronisation : neutre — en attente" in body
+    assert "Cause : ne répond pas" in body and "Console : http://guardian.fd12.lan:8000/" in body
+    calm = Indicator("serveur_local", "neutre", "en attente de la première synchronisation")
+    assert render_change(calm, [calm], "FD12", "", "")[0].endswith("Serveur NeoCuma local n'est plus en défaut")
 
 
 def test_the_status_report_says_why_a_part_cannot_be_read(world: FakeWorld) -> None:
@@ -156,7 +215,6 @@ def test_check_thresholds_given_on_the_command_line_win() -> None:
 
 def test_a_backup_older_than_a_given_critical_age_is_critical(world: FakeWorld) -> None:
     import dataclasses
-    import datetime as dt
 
     world.parts.monitor.evaluate_and_record()
     world.clock.advance(3 * 3600)
@@ -195,13 +253,13 @@ def test_metrics_come_from_the_state_at_scrape_time(world: FakeWorld) -> None:
     assert "neocuma_guardian_component_up{" not in broken
 
 
-def test_health_has_a_grace_period_then_wants_fresh_backups() -> None:
-    now = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
-    day = dt.timedelta(hours=26)
-    healthy, body = daemon_health(now, 5, None, now - dt.timedelta(hours=1), day, True)
-    assert healthy and body["status"] == "ok" and body["newest_backup"] is None
-    healthy, body = daemon_health(now, 5, None, now - dt.timedelta(hours=27), day, True)
-    assert not healthy and "no successful data backup older than 26 h" in body["reasons"][0]
-    assert daemon_health(now, 5, "2026-11-28T10-00-00Z.zip", now - dt.timedelta(days=9), day, True)[0]
-    healthy, body = daemon_health(now, 500, "2026-11-28T10-00-00Z.zip", now, day, True)
+def test_health_means_the_guardian_works_not_that_backups_are_fresh() -> None:
+    healthy, body = daemon_health(5, None, None, True)
+    assert healthy and body == {"status": "ok", "reasons": [], "version": body["version"], "logged_in": True}
+    healthy, body = daemon_health(500, None, None, True)
     assert not healthy and "tick has not run for 500 s" in body["reasons"][0]
+    healthy, body = daemon_health(5, "state/history.json: permission denied", "refused", False)
+    assert not healthy and body["reasons"] == [
+        "the state volume cannot be read: state/history.json: permission denied",
+        "the local database does not answer: refused",
+    ]
