@@ -112,6 +112,10 @@ class FilesystemBackups:
     def local_copies(self) -> list[StoredFile]:
         return _listing(self.local_dir)
 
+    def local_copy_opener(self, name: str) -> Opener:
+        path = self._inside(self.local_dir, name)
+        return lambda: path.open("rb")
+
     def remove_local_copy(self, name: str) -> None:
         self._inside(self.local_dir, name).unlink()
 

@@ -180,6 +180,16 @@ class ConsoleSettings:
         "Mark the console's session cookie Secure (behind a TLS proxy).",
         dotenv=True,
     )
+    url: str = setting(
+        "NEOCUMA_CONSOLE_URL",
+        "",
+        "The console's address as the LAN reaches it, linked from the alert emails; empty: http://localhost:8000/.",
+        schemes=("", "http", "https"),
+        dotenv=True,
+    )
+
+    def public_url(self) -> str:
+        return self.url or "http://localhost:8000/"
 
 
 @dataclass(frozen=True)

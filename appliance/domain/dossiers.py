@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from appliance.domain.states import Baseline, DossierState, dossier_state
+from appliance.domain.states import MODIFIE_LOCALEMENT, Baseline, DossierState, dossier_state
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,20 @@ def dossier_rows(
         name = far.name if far is not None else near.name if near is not None else code
         state = dossier_state(far_revision, near_revision, baselines.get(code), exporte)
         rows.append(DossierRow(code, name, state, far_revision, near_revision, exporte))
+    return rows
+
+
+def local_rows(local: Mapping[str, LocalDossier], baselines: Mapping[str, Baseline]) -> list[DossierRow]:
+    """The local side alone, when the remote cannot be read (an outage): each dossier says
+    whether it changed locally since its baseline; the remote side is unknown."""
+    rows = []
+    for code in sorted(local):
+        dossier, baseline = local[code], baselines.get(code)
+        changed = baseline is None or dossier.revision != baseline.local_revision
+        state = DossierState(
+            f"{MODIFIE_LOCALEMENT if changed else 'inchangé en local'} (distant inconnu)", changed, False
+        )
+        rows.append(DossierRow(code, dossier.name, state, None, dossier.revision, False))
     return rows
 
 

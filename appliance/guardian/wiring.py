@@ -151,7 +151,7 @@ def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
         notifier=ports.notifier,
         clock=clock,
         thresholds=Thresholds(float(config.monitor.skew_limit), max_age),
-        console_url=f"http://localhost:{config.console.port}/",
+        console_url=config.console.public_url(),
     )
     status = StatusReport(ports.central, ports.local, ports.database, ports.backups, state, clock)
     limits = CheckLimits(float(config.monitor.interval), max_age, float(config.monitor.skew_limit))

@@ -124,6 +124,10 @@ class MemoryBackups:
         files = [StoredFile(n, len(d), m) for n, (d, m) in self.files[LOCAL].items() if not n.startswith(".")]
         return sorted(files, key=lambda stored: stored.name, reverse=True)
 
+    def local_copy_opener(self, name: str) -> Opener:
+        content = self.files[LOCAL][name][0]
+        return lambda: io.BytesIO(content)
+
     def remove_local_copy(self, name: str) -> None:
         del self.files[LOCAL][name]
 

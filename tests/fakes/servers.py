@@ -24,6 +24,7 @@ from tests.support.backups import Dossier, backup_members, system_files_manifest
 KEY = "SHA256:centralKeyOfTheDemo0000000000000000000000"
 OTHER_KEY = "SHA256:anotherKey000000000000000000000000000000000"
 PASSWORD = "Demo-FD12-2026"
+COLLEAGUE, COLLEAGUE_PASSWORD = "resp2.fd12", "Autre-FD12-2026"  # another responsable of FD12
 
 
 @dataclass
@@ -42,6 +43,7 @@ class FakeCentral:
     accounts: dict[str, Account] = field(
         default_factory=lambda: {
             "resp.fd12": Account(PASSWORD),
+            COLLEAGUE: Account(COLLEAGUE_PASSWORD),
             "resp.fd24": Account(PASSWORD, centre="FD24"),
             "compta.fd12": Account(PASSWORD, profile="comptable_departemental"),
         }

@@ -62,3 +62,19 @@ def test_transitions_after_sync_pull_and_restore() -> None:
 def test_a_dossier_absent_on_both_sides_has_no_state() -> None:
     with pytest.raises(ValueError):
         dossier_state(None, None, BASE)
+
+
+def test_the_local_list_alone_says_what_changed_locally_during_an_outage() -> None:
+    from appliance.domain.dossiers import LocalDossier, local_rows
+
+    local = {
+        "A": LocalDossier(1, "A", "Cuma A", 5),
+        "B": LocalDossier(2, "B", "Cuma B", 7),
+        "C": LocalDossier(3, "C", "Cuma C", 1),
+    }
+    rows = local_rows(local, {"A": Baseline(9, 5), "B": Baseline(9, 6)})
+    assert [(r.code, r.state.state, r.state.has_local_work, r.remote_revision) for r in rows] == [
+        ("A", "inchangé en local (distant inconnu)", False, None),
+        ("B", "modifié localement (distant inconnu)", True, None),
+        ("C", "modifié localement (distant inconnu)", True, None),
+    ]

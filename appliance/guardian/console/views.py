@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_file, session, url_for
 
 from appliance.adapters.log_files import LEVELS, read_log_lines
 from appliance.domain.backup_format import valid_dossier_code
-from appliance.domain.dossiers import dossier_rows
+from appliance.domain.dossiers import dossier_rows, local_rows
 from appliance.domain.schedule import allowed_hours, night_hour
 from appliance.domain.settings import EVERY_HOUR, NIGHTLY
 from appliance.errors import ApplianceError, Refused
@@ -19,6 +20,7 @@ from appliance.guardian.jobs.remote import stored_session
 from appliance.guardian.state import SCHEDULE, STATUS
 from appliance.guardian.wiring import Parts
 
+log = logging.getLogger(__name__)
 blueprint = Blueprint("views", __name__)
 
 ACTIONS = {
@@ -38,6 +40,14 @@ def _state() -> Any:
 def _parts() -> Parts:
     parts: Parts = _state().parts
     return parts
+
+
+def _user() -> str:
+    """The console's user (every view but the login page requires one)."""
+    login = session.get("login")
+    if not isinstance(login, str) or not login:
+        raise Refused("aucun utilisateur connecté à la console")
+    return login
 
 
 @blueprint.get("/statut")
@@ -69,7 +79,7 @@ def start_action(name: str) -> Any:
     }
     if name not in work:
         return render_template("message.html", title="Action inconnue", message=name), 404
-    _state().runner.start(ACTIONS[name], work[name])
+    _state().runner.start(ACTIONS[name], work[name], user=_user())
     return redirect(url_for("views.status"))
 
 
@@ -98,24 +108,49 @@ def backups() -> Any:
         "backups.html",
         tab="statut",
         backups=list_backups(parts.ports.backups),
+        local_copies=parts.ports.backups.local_copies(),
         system_size=system_zip.size if system_zip is not None else None,
         directory=parts.ports.backups.location,
     )
 
 
+@blueprint.get("/sauvegardes/<area>/<name>")
+def download(area: str, name: str) -> Any:
+    """A file of the backups volume, for a logged-in user only, by a name the volume lists
+    (never a path a request makes up)."""
+    store = _parts().ports.backups
+    if area == "data" and name in {f.name for f in store.data_backups()}:
+        opener = store.data_opener(name)
+    elif area == "local" and name in {f.name for f in store.local_copies()}:
+        opener = store.local_copy_opener(name)
+    elif area == "systeme" and name == "system.zip" and store.system_zip() is not None:
+        opener = store.system_opener()
+    else:
+        return render_template("message.html", title="Fichier introuvable", message=f"{area}/{name}"), 404
+    log.info("téléchargement de %s/%s par %s", area, name, _user())
+    return send_file(opener(), mimetype="application/zip", as_attachment=True, download_name=name, max_age=0)
+
+
 @blueprint.get("/etat")
 def dossiers() -> Any:
     parts = _parts()
-    error = None
+    error = local_error = None
     rows = []
+    try:
+        local = parts.ports.database.dossiers()
+    except ApplianceError as failure:
+        local, local_error = {}, str(failure)
     try:
         with stored_session(parts.ports.central, parts.state) as session:
             remote = session.dossiers()
-        rows = dossier_rows(remote, parts.ports.database.dossiers(), parts.state.baselines())
+        rows = dossier_rows(remote, local, parts.state.baselines()) if local_error is None else []
     except ApplianceError as failure:
         error = str(failure)
+        rows = local_rows(local, parts.state.baselines())  # during an outage: the local list
     refreshed = parts.ports.clock.now()
-    return render_template("dossiers.html", tab="etat", rows=rows, error=error, refreshed=refreshed)
+    return render_template(
+        "dossiers.html", tab="etat", rows=rows, error=error, local_error=local_error, refreshed=refreshed
+    )
 
 
 def _codes() -> list[str]:
@@ -132,6 +167,7 @@ def pull() -> Any:
     _state().runner.start(
         f"Descente vers le serveur local de {', '.join(codes)}",
         lambda: f"descendu(s) : {', '.join(actions.pull(codes, overwrite).dossiers)}",
+        user=_user(),
     )
     return redirect(url_for("views.status"))
 
@@ -143,12 +179,15 @@ def restore() -> Any:
     if not password:
         raise Refused("ressaisissez votre mot de passe pour confirmer la remontée")
     overwrite = request.form.get("ecraser") == "1"
+    user = _user()
 
     def work() -> str:
-        results = actions.restore(codes, password, overwrite)
+        # As the console's user, with the password they typed: the central server checks it
+        # and names them in its log; the stored login is only for unattended runs.
+        results = actions.restore(codes, password, overwrite, as_user=user)
         return "; ".join(f"{r.dossier} remonté (copie gardée par le serveur : {r.pre_restore_copy})" for r in results)
 
-    _state().runner.start(f"Remontée vers le serveur distant de {', '.join(codes)}", work)
+    _state().runner.start(f"Remontée vers le serveur distant de {', '.join(codes)}", work, user=user)
     return redirect(url_for("views.status"))
 
 

@@ -72,15 +72,23 @@ class Actions:
             return self._recorded("pull", lambda: self.transfers.pull(codes, overwrite_local))
 
     def restore(
-        self, codes: list[str], password: str, overwrite_remote: bool, from_backup: str | None = None
+        self,
+        codes: list[str],
+        password: str,
+        overwrite_remote: bool,
+        from_backup: str | None = None,
+        as_user: str | None = None,
     ) -> list[RestoreResult]:
-        """The local copies (or, ``from_backup``, a dated backup's) back to the remote."""
+        """The local copies (or, ``from_backup``, a dated backup's) back to the remote, as
+        ``as_user`` (the console's user, with their own password) or the stored login."""
         with self.state.lock(f"remontée de {', '.join(codes)}"):
             if from_backup is None:
-                return self._recorded("restore", lambda: self.transfers.restore(codes, password, overwrite_remote))
+                return self._recorded(
+                    "restore", lambda: self.transfers.restore(codes, password, overwrite_remote, as_user)
+                )
             return self._recorded(
                 "restore",
-                lambda: self.transfers.restore_from_backup(codes, from_backup, password, self.clock.now()),
+                lambda: self.transfers.restore_from_backup(codes, from_backup, password, self.clock.now(), as_user),
             )
 
     def mode(self, mode: str, force: bool) -> ModeResult:

@@ -29,6 +29,7 @@ class Job:
     ok: bool | None = None
     message: str = ""
     steps: list[str] = field(default_factory=list)
+    user: str | None = None  # who started it from the console; None: the scheduler
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -78,13 +79,14 @@ class JobRunner:
     def busy(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, name: str, work: Callable[[], str]) -> Job:
-        """Run ``work`` (which returns a French summary) in the background."""
+    def start(self, name: str, work: Callable[[], str], user: str | None = None) -> Job:
+        """Run ``work`` (which returns a French summary) in the background; ``user`` is who
+        asked for it (the console's user), named in the log lines of the job."""
         with self._lock:
             if self.busy():
                 assert self.progress.current is not None
                 raise Refused(f"une opération est déjà en cours : {self.progress.current.name}")
-            job = Job(uuid.uuid4().hex[:8], name, self.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
+            job = Job(uuid.uuid4().hex[:8], name, self.now().strftime("%Y-%m-%dT%H:%M:%SZ"), user=user)
             self.progress.current = job
             self._thread = threading.Thread(target=self._run, args=(job, work), name=f"job-{name}", daemon=True)
             self._thread.start()
@@ -95,18 +97,20 @@ class JobRunner:
 
         RUN_ID.set(job.id)
         started = time.monotonic()
+        by = f" (demandée par {job.user})" if job.user else ""
+        log.info("%s : début%s", job.name, by)
         try:
             job.message = work()
             job.ok = True
         except ApplianceError as error:
             job.ok, job.message = False, str(error)
-            log.error("%s failed: %s", job.name, error)
+            log.error("%s : échec%s : %s", job.name, by, error)
         except Exception as error:  # a bug must not kill the daemon
             job.ok, job.message = False, f"erreur interne : {error}"
-            log.exception("%s failed", job.name)
+            log.exception("%s : erreur interne%s", job.name, by)
         job.finished_at = self.now().strftime("%Y-%m-%dT%H:%M:%SZ")
         job.step = "terminé" if job.ok else "échec"
-        log.info("%s finished in %.1f s: %s", job.name, time.monotonic() - started, job.message)
+        log.info("%s : fin%s en %.1f s : %s", job.name, by, time.monotonic() - started, job.message)
         self.progress.last = job
         self.progress.current = None
         if self.on_finish is not None:

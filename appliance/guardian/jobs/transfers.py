@@ -92,17 +92,21 @@ class Transfers:
         log.info("pulled %s from the remote server", ", ".join(codes))
         return PullResult(sorted(codes), saved)
 
-    def restore(self, codes: list[str], password: str, overwrite_remote: bool = False) -> list[RestoreResult]:
+    def restore(
+        self, codes: list[str], password: str, overwrite_remote: bool = False, as_user: str | None = None
+    ) -> list[RestoreResult]:
         """Push ``codes`` from the local server to the remote, one import (one transaction on
         the server) each, after the server checked the password typed again. Refuses a
-        dossier that also changed on the remote since its baseline unless ``overwrite_remote``."""
+        dossier that also changed on the remote since its baseline unless ``overwrite_remote``.
+        With ``as_user`` (the console's user) the session is theirs and ``password`` their
+        own; otherwise the stored login's."""
         local = self.database.dossiers()
         missing = [code for code in codes if code not in local]
         if missing:
             raise Refused(f"dossier(s) absent(s) du serveur local : {', '.join(missing)}")
         baselines = self.state.baselines()
         results = []
-        with stored_session(self.central, self.state) as session:
+        with self._session(as_user, password) as session:
             remote = session.dossiers()
             _unknown(codes, remote)
             changed = [
@@ -123,7 +127,9 @@ class Transfers:
                 self.state.save_baselines(baselines)
         return results
 
-    def restore_from_backup(self, codes: list[str], name: str, password: str, now: dt.datetime) -> list[RestoreResult]:
+    def restore_from_backup(
+        self, codes: list[str], name: str, password: str, now: dt.datetime, as_user: str | None = None
+    ) -> list[RestoreResult]:
         """Put ``codes`` back on the remote as the data backup ``name`` holds them (the
         backup is verified in full first), one import each, after the server checked the
         password typed again; the server keeps a pre-restore copy of what it replaces. The
@@ -138,7 +144,7 @@ class Transfers:
         if missing:
             raise Refused(f"la sauvegarde {name} ne contient pas le(s) dossier(s) {', '.join(missing)}")
         results = []
-        with stored_session(self.central, self.state) as session:
+        with self._session(as_user, password) as session:
             _unknown(codes, session.dossiers())
             for number, code in enumerate(codes, start=1):
                 self.progress.update(step=f"remontée de {code} depuis {name}", dossiers=number - 1)
@@ -159,6 +165,12 @@ class Transfers:
                 )
                 results.append(RestoreResult(code, reply.revision, reply.pre_restore_copy))
         return results
+
+    def _session(self, as_user: str | None, password: str) -> CentralSession:
+        """A session as ``as_user`` with the password they typed, or as the stored login."""
+        if as_user is None:
+            return stored_session(self.central, self.state)
+        return self.central.session(as_user, password)
 
     def _restore_one(self, session: CentralSession, dossier: LocalDossier, password: str) -> RestoreResult:
         copy = self.copies.save(dossier, RESTORE)

@@ -4,6 +4,7 @@ four tabs, background jobs, settings, logs, /healthz and /metrics."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from flask.testing import FlaskClient
 from appliance.guardian.console.app import create_console
 from appliance.guardian.jobs.progress import JobRunner
 from tests.fakes.guardian import FakeWorld
-from tests.fakes.servers import PASSWORD
+from tests.fakes.servers import COLLEAGUE, COLLEAGUE_PASSWORD, PASSWORD
 
 
 class Console:
@@ -118,11 +119,16 @@ def test_the_tabs_render_with_the_state_they_show(console: Console) -> None:
     assert console.client.get("/api/status").get_json()["data_generation"] == 1
 
 
-def test_etat_says_why_when_the_remote_is_down(console: Console) -> None:
+def test_etat_says_why_when_the_remote_is_down_and_shows_the_local_list(console: Console) -> None:
     console.login()
+    console.post("/actions/run")
+    console.finish()
+    console.world.database.write("120002")
     console.world.central.reachable = False
     page = console.client.get("/etat").get_data(as_text=True)
-    assert "cannot be reached" in page
+    assert "cannot be reached" in page and "Seule la liste locale est affichée" in page
+    assert re.search(r'id="state-120002">modifié localement \(distant inconnu\)<', page), page
+    assert re.search(r'id="state-120001">inchangé en local \(distant inconnu\)<', page)
 
 
 def test_pull_and_restore_from_the_etat_tab(console: Console) -> None:
@@ -135,7 +141,27 @@ def test_pull_and_restore_from_the_etat_tab(console: Console) -> None:
     assert console.post("/etat/remonter", dossier="120001").status_code == 409, "the password typed again is needed"
     console.post("/etat/remonter", dossier="120001", password=PASSWORD)
     assert "120001 remonté" in console.finish()["message"]
+    assert console.world.central.imports[-1] == ("resp.fd12", "120001")
     assert console.post("/etat/descendre", dossier="../x").status_code == 409
+
+
+def test_the_console_acts_as_its_user(console: Console, caplog: pytest.LogCaptureFixture) -> None:
+    """Another responsable of the centre restores with their own password, as themselves;
+    the stored account's password does not do for them; every job names who started it."""
+    caplog.set_level(logging.INFO)
+    console.login(COLLEAGUE, COLLEAGUE_PASSWORD)
+    console.post("/actions/run")
+    assert console.finish()["user"] == COLLEAGUE
+    assert f"Sauvegarde et synchronisation : début (demandée par {COLLEAGUE})" in caplog.text
+    console.world.database.write("120001")
+    console.post("/etat/remonter", dossier="120001", password=PASSWORD)
+    last = console.finish()
+    assert last["ok"] is False and "refused the login of resp2.fd12" in last["message"]
+    assert console.world.central.imports == [], "nothing sent with someone else's password"
+    console.post("/etat/remonter", dossier="120001", password=COLLEAGUE_PASSWORD)
+    assert "120001 remonté" in console.finish()["message"]
+    assert console.world.central.imports == [(COLLEAGUE, "120001")], "the central server saw the console's user"
+    assert f"Remontée vers le serveur distant de 120001 : fin (demandée par {COLLEAGUE})" in caplog.text
 
 
 def test_settings_are_saved_inside_the_slot_and_refused_outside_it(console: Console) -> None:
@@ -168,3 +194,22 @@ def test_the_logs_tab_filters_by_level_and_day(console: Console, tmp_path: Path)
     page = console.client.get("/logs?niveau=ERROR&date=2026-11-28").get_data(as_text=True)
     assert "error line" in page and "info line" not in page and "yesterday" not in page
     assert console.client.get("/logs?date=garbage").status_code == 200
+
+
+def test_backups_can_be_downloaded_by_a_logged_in_user_only(console: Console) -> None:
+    console.world.parts.actions.run_all()
+    name = console.world.backups.data_names()[0]
+    console.world.backups.put("local", "2026-11-28T09-00-00Z-120001-avant-descente.zip", b"local copy")
+    assert console.client.get(f"/sauvegardes/data/{name}").status_code == 302, "no download without a login"
+    console.login()
+    page = console.client.get("/sauvegardes").get_data(as_text=True)
+    assert f'href="/sauvegardes/data/{name}"' in page and 'href="/sauvegardes/systeme/system.zip"' in page
+    assert "local/2026-11-28T09-00-00Z-120001-avant-descente.zip" in page
+    reply = console.client.get(f"/sauvegardes/data/{name}")
+    assert reply.status_code == 200 and reply.data == console.world.backups.files["data"][name][0]
+    assert reply.headers["Content-Disposition"] == f"attachment; filename={name}"
+    local = console.client.get("/sauvegardes/local/2026-11-28T09-00-00Z-120001-avant-descente.zip")
+    assert local.data == b"local copy"
+    assert console.client.get("/sauvegardes/systeme/system.zip").data[:2] == b"PK"
+    for bad in ("data/..%2Fsystem.zip", "data/absent.zip", "local/x.zip", "systeme/other.zip", "etc/passwd"):
+        assert console.client.get(f"/sauvegardes/{bad}").status_code == 404, bad

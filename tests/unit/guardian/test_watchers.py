@@ -263,3 +263,13 @@ def test_health_means_the_guardian_works_not_that_backups_are_fresh() -> None:
         "the state volume cannot be read: state/history.json: permission denied",
         "the local database does not answer: refused",
     ]
+
+
+def test_alert_emails_link_to_the_configured_console_address() -> None:
+    world = FakeWorld(environment={"NEOCUMA_CONSOLE_URL": "https://guardian.fd12.lan/"})
+    world.log_in()
+    world.parts.actions.run_all()
+    world.parts.monitor.evaluate_and_record()
+    world.central.reachable = False
+    world.parts.monitor.evaluate_and_record()
+    assert "Console : https://guardian.fd12.lan/" in world.notifier.sent[0][1]
