@@ -19,6 +19,7 @@ import subprocess
 import threading
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,7 +109,23 @@ def _open_pipe(path: Path, process: ClientProcess, deadline: float) -> int:
         return fd
 
 
-def _feed(backup: VerifiedBackup, session: _Session, pipes: dict[str, Path], process: ClientProcess) -> None:
+class _Fed:
+    """Bytes fed by every session, reported to ``progress`` (done, total) member by member."""
+
+    def __init__(self, total: int, progress: Callable[[int, int], None] | None) -> None:
+        self.total = total
+        self.done = 0
+        self.progress = progress
+        self._lock = threading.Lock()
+
+    def add(self, size: int) -> None:
+        with self._lock:
+            self.done += size
+            if self.progress is not None:
+                self.progress(self.done, self.total)
+
+
+def _feed(backup: VerifiedBackup, session: _Session, pipes: dict[str, Path], process: ClientProcess, fed: _Fed) -> None:
     """Stream each table's members into its pipe, verifying every member (size, sha256,
     rows, rows' dossier) as it goes: the load is the verification pass."""
     owners = member_owners(backup.manifest)
@@ -125,6 +142,7 @@ def _feed(backup: VerifiedBackup, session: _Session, pipes: dict[str, Path], pro
                                 pipe.write(block)
                         check.finish()
                         session.fed += check.size
+                        fed.add(check.size)
     except (zipfile.BadZipFile, EOFError) as error:
         session.error = BadRequest(f"{backup.name} cannot be read: {error}")
     except BaseException as error:  # noqa: BLE001 - handed to the caller's thread, which raises it
@@ -142,10 +160,11 @@ def load_generation(
     schema: str,
     work_dir: Path,
     sessions: int = 2,
+    progress: Callable[[int, int], None] | None = None,
 ) -> LoadReport:
     """Fill the empty schema ``schema`` from ``backup``; raises BadRequest (the data does not
     match its manifest, MariaDB warned) or Unavailable (MySQL failed). The caller drops the
-    schema on error."""
+    schema on error. ``progress(done, total)`` follows the bytes loaded, member by member."""
     manifest = backup.manifest
     if manifest.schema_version != SCHEMA_VERSION:
         raise BadRequest(
@@ -162,6 +181,7 @@ def load_generation(
     for path in pipes.values():
         os.mkfifo(path, stat.S_IRUSR | stat.S_IWUSR)
     buckets = _spread(plans, sessions)
+    fed = _Fed(sum(plan.size for plan in plans), progress)
     running: list[tuple[_Session, ClientProcess, threading.Thread]] = []
     try:
         for bucket in buckets:
@@ -169,7 +189,7 @@ def load_generation(
             assert process.process.stdin is not None
             process.process.stdin.write(_script(bucket, schema, pipes))
             process.process.stdin.close()
-            feeder = threading.Thread(target=_feed, args=(backup, bucket, pipes, process), daemon=True)
+            feeder = threading.Thread(target=_feed, args=(backup, bucket, pipes, process, fed), daemon=True)
             feeder.start()
             running.append((bucket, process, feeder))
         problems = _wait(running)

@@ -96,10 +96,19 @@ class MysqlLocalDatabase:
         with self.pool.acquire() as connection:
             generations.create_generation_schema(connection, generation)
 
-    def load_generation(self, generation: int, backup: VerifiedBackup) -> LoadReport:
+    def load_generation(
+        self, generation: int, backup: VerifiedBackup, progress: Callable[[int, int], None] | None = None
+    ) -> LoadReport:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         with self.pool.acquire() as connection:
-            return load_generation(backup, self.client, connection, generation_schema_name(generation), self.work_dir)
+            return load_generation(
+                backup,
+                self.client,
+                connection,
+                generation_schema_name(generation),
+                self.work_dir,
+                progress=progress,
+            )
 
     def drop_generation(self, generation: int) -> None:
         with self.pool.acquire() as connection:

@@ -1,7 +1,9 @@
 """``neocuma-guardian``: NeoCuma Server Guardian's command line (inside its container).
 
 Exit statuses: 0 done, 1 refused or failed (the message says why), 2 bad usage or
-configuration; ``check`` exits as a Nagios plugin does (0 to 3). The commands themselves are
+configuration, 130 interrupted; ``check`` exits as a Nagios plugin does (0 to 3). The
+operator-facing text is French; ``--json`` gives every reporting command's outcome as JSON
+on standard output; long commands show their progress on standard error (``cli_progress``). The commands themselves are
 in ``cli_commands``; this module parses, loads the configuration, builds the guardian's
 parts once (``wiring``) and turns errors into statuses.
 """
@@ -39,6 +41,7 @@ from appliance.guardian.cli_commands import (
     cmd_status,
     cmd_sync,
 )
+from appliance.guardian.cli_progress import TerminalProgress
 from appliance.guardian.watch.check import PREFIX as PLUGIN_PREFIX
 from appliance.guardian.watch.check import UNKNOWN
 from appliance.guardian.wiring import Parts
@@ -46,66 +49,110 @@ from appliance.guardian.wiring import Parts
 log = logging.getLogger("neocuma.guardian")
 # Commands after which the daemon's monitor is asked for a round at once.
 CHANGING_COMMANDS = frozenset({"login", "hostkey", "backup", "sync", "run", "pull", "restore", "mode", "settings"})
+# Commands whose progress shows on standard error while they run.
+PROGRESS_COMMANDS = frozenset({"backup", "sync", "run", "pull", "restore", "mode"})
 Build = Callable[[GuardianConfig], Parts]
+
+
+def _json(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: a nested parser's default must not overwrite what its parent parsed.
+    parser.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="le résultat en JSON sur la sortie standard"
+    )
 
 
 def _parser(plugin: bool = False) -> argparse.ArgumentParser:
     kind = _PluginParser if plugin else argparse.ArgumentParser
-    parser = kind(prog="neocuma-guardian", description="NeoCuma Server Guardian")
-    parser.add_argument("--version", action="version", version=f"neocuma-guardian {__version__}")
-    parser.add_argument("--config", help="configuration file (default /etc/neocuma/guardian.toml)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    login = sub.add_parser("login", help="pin the remote's host key and log in (password asked)")
-    login.add_argument("--user", help="NeoCuma login (asked if missing)")
-    login.add_argument(
-        "--accept-hostkey", metavar="SHA256:…", help="the fingerprint you checked, for non-interactive use"
+    parser = kind(
+        prog="neocuma-guardian",
+        description="NeoCuma Server Guardian : sauvegardes et synchronisation du serveur NeoCuma local.",
+        epilog="Codes de sortie : 0 fait, 1 refusé ou échoué (le message dit pourquoi), 2 usage ou "
+        "configuration invalide, 130 interrompu ; check : 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
     )
-    hostkey = sub.add_parser("hostkey", help="show or accept the remote's host key")
-    hostkey_sub = hostkey.add_subparsers(dest="action")
-    hostkey_sub.add_parser("show")
-    accept = hostkey_sub.add_parser("accept")
+    parser.add_argument("--version", action="version", version=f"neocuma-guardian {__version__}")
+    parser.add_argument("--config", help="fichier de configuration (par défaut /etc/neocuma/guardian.toml)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+    login = sub.add_parser(
+        "login", help="épingler la clé d'hôte du serveur distant et s'identifier (mot de passe demandé)"
+    )
+    login.add_argument("--user", help="identifiant NeoCuma (demandé s'il manque)")
+    login.add_argument(
+        "--accept-hostkey", metavar="SHA256:…", help="l'empreinte que vous avez vérifiée, en non interactif"
+    )
+    _json(login)
+    hostkey = sub.add_parser("hostkey", help="voir ou accepter la clé d'hôte du serveur distant")
+    _json(hostkey)
+    hostkey_sub = hostkey.add_subparsers(dest="action", metavar="ACTION")
+    _json(hostkey_sub.add_parser("show", help="l'empreinte épinglée et celle présentée"))
+    accept = hostkey_sub.add_parser("accept", help="épingler cette empreinte")
     accept.add_argument("fingerprint", metavar="SHA256:…")
-    status = sub.add_parser("status", help="state of the remote, the backups, the local server, the sync")
-    status.add_argument("--json", action="store_true")
-    backup = sub.add_parser("backup", help="data backup and system backup (or one of them)")
+    _json(accept)
+    status = sub.add_parser(
+        "status", help="état du serveur distant, des sauvegardes, du serveur local, de la synchronisation"
+    )
+    _json(status)
+    backup = sub.add_parser("backup", help="sauvegarde des données et sauvegarde système (ou l'une des deux)")
     which = backup.add_mutually_exclusive_group()
-    which.add_argument("--data", action="store_true", help="data backup only")
-    which.add_argument("--system", action="store_true", help="system backup only")
-    sync = sub.add_parser("sync", help="synchronise the local server from the latest backups")
-    sync.add_argument("--backup", metavar="NAME", help="a file of data/ instead of the newest")
-    sub.add_parser("run", help="data backup + system backup + sync (Lancer une Sauvegarde/Synchronisation maintenant)")
-    backups = sub.add_parser("backups", help="list the backups")
-    backups.add_argument("--json", action="store_true")
-    dossiers = sub.add_parser("dossiers", help="remote and local dossiers with their states")
-    dossiers.add_argument("--json", action="store_true")
-    pull = sub.add_parser("pull", help="download dossiers remote → local (Descendre vers serveur local)")
+    which.add_argument("--data", action="store_true", help="la sauvegarde des données seule")
+    which.add_argument("--system", action="store_true", help="la sauvegarde système seule")
+    _json(backup)
+    sync = sub.add_parser("sync", help="synchroniser le serveur local depuis les dernières sauvegardes")
+    sync.add_argument("--backup", metavar="NOM", help="un fichier de data/ au lieu du plus récent")
+    _json(sync)
+    run = sub.add_parser(
+        "run",
+        help="sauvegarde des données + sauvegarde système + synchronisation (Lancer une Sauvegarde/Synchronisation maintenant)",
+    )
+    _json(run)
+    backups = sub.add_parser("backups", help="lister les sauvegardes")
+    _json(backups)
+    dossiers = sub.add_parser("dossiers", help="les dossiers distants et locaux avec leur état")
+    _json(dossiers)
+    pull = sub.add_parser("pull", help="descendre des dossiers distant → local (Descendre vers serveur local)")
     pull.add_argument("codes", nargs="+", metavar="CODE")
     pull.add_argument(
-        "--overwrite-local", action="store_true", help="overwrite local work (a local copy is kept first)"
+        "--overwrite-local", action="store_true", help="écraser le travail local (une copie locale est gardée avant)"
     )
-    restore = sub.add_parser("restore", help="push dossiers local → remote (Remonter vers serveur distant)")
+    _json(pull)
+    restore = sub.add_parser("restore", help="remonter des dossiers local → distant (Remonter vers serveur distant)")
     restore.add_argument("codes", nargs="+", metavar="CODE")
     restore.add_argument(
-        "--overwrite-remote", action="store_true", help="even if the remote copy changed since the last sync"
+        "--overwrite-remote",
+        action="store_true",
+        help="même si la copie distante a changé depuis la dernière synchronisation",
     )
     restore.add_argument(
-        "--from-backup", metavar="NAME", help="send the dossiers as the data backup NAME of data/ holds them"
+        "--from-backup", metavar="NOM", help="remonter les dossiers tels que la sauvegarde NOM de data/ les contient"
     )
-    mode = sub.add_parser("mode", help="switch the local server: fallback (secours) or standby (veille)")
+    _json(restore)
+    mode = sub.add_parser("mode", help="basculer le serveur local : fallback (secours) ou standby (veille)")
     mode.add_argument("mode", choices=("fallback", "standby"))
-    mode.add_argument("--force", action="store_true", help="standby even with local work (local copies kept first)")
-    settings = sub.add_parser("settings", help="Paramétrages: automatic backups, their hours, sync after them")
-    settings_sub = settings.add_subparsers(dest="action")
-    settings_sub.add_parser("show")
-    setter = settings_sub.add_parser("set", help="e.g. set heures=2,4 automatiques=true apres_sauvegarde=false")
-    setter.add_argument("values", nargs="+", metavar="KEY=VALUE")
-    check = sub.add_parser("check", help="one line and an exit status for Nagios, Centreon or Icinga")
-    check.add_argument("-w", "--warning", metavar="AGE[,SKEW]", help="warning: backup age (hours), clock skew (s)")
-    check.add_argument("-c", "--critical", metavar="AGE[,SKEW]", help="critical: backup age (hours), clock skew (s)")
-    check.add_argument("-t", "--timeout", type=float, default=10.0, metavar="SECONDS", help="UNKNOWN after this long")
-    config = sub.add_parser("config", help="validate or show the configuration")
+    mode.add_argument(
+        "--force", action="store_true", help="veille même avec du travail local (copies locales gardées avant)"
+    )
+    _json(mode)
+    settings = sub.add_parser(
+        "settings", help="Paramétrages : sauvegardes automatiques, leurs heures, synchronisation après elles"
+    )
+    _json(settings)
+    settings_sub = settings.add_subparsers(dest="action", metavar="ACTION")
+    _json(settings_sub.add_parser("show", help="les paramétrages et leur source"))
+    setter = settings_sub.add_parser(
+        "set", help="par exemple : set heures=nuit (ou toutes, ou 2,14) automatiques=oui apres_sauvegarde=non"
+    )
+    setter.add_argument("values", nargs="+", metavar="CLÉ=VALEUR")
+    _json(setter)
+    check = sub.add_parser("check", help="une ligne et un code de sortie pour Nagios, Centreon ou Icinga")
+    check.add_argument(
+        "-w", "--warning", metavar="ÂGE[,ÉCART]", help="alerte : âge de la sauvegarde (h), écart d'horloge (s)"
+    )
+    check.add_argument(
+        "-c", "--critical", metavar="ÂGE[,ÉCART]", help="critique : âge de la sauvegarde (h), écart d'horloge (s)"
+    )
+    check.add_argument("-t", "--timeout", type=float, default=10.0, metavar="SECONDES", help="UNKNOWN passé ce délai")
+    config = sub.add_parser("config", help="valider ou afficher la configuration")
     config.add_argument("action", choices=("validate", "show"))
-    sub.add_parser("serve", help="run the guardian daemon (the container's main process)")
+    sub.add_parser("serve", help="le démon du guardian (le processus principal de son conteneur)")
     return parser
 
 
@@ -203,9 +250,15 @@ def main(argv: Sequence[str] | None = None, build: Build = wiring.build) -> int:
         parts = build(config)
         if args.command == "config":
             return _config_command(config, parts, args.action)
+        display = None
+        if args.command in PROGRESS_COMMANDS:
+            display = TerminalProgress(sys.stderr, sys.stderr.isatty())
+            parts.progress.listen(display)
         try:
             return COMMANDS[args.command](parts, args)
         finally:
+            if display is not None:
+                display.close()
             if args.command in CHANGING_COMMANDS:
                 parts.state.request_refresh()
     except (ConfigError, UsageError) as error:

@@ -57,7 +57,21 @@ def _codes(values: Sequence[str]) -> list[str]:
 
 def _print(data: Any, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True))
+        print(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True, default=str))
+
+
+def _report(args: argparse.Namespace, data: Any, lines: Sequence[str]) -> None:
+    """The command's outcome: its JSON document with ``--json``, else its French lines."""
+    if getattr(args, "json", False):
+        _print(data, True)
+    else:
+        print("\n".join(lines))
+
+
+def _said(args: argparse.Namespace) -> Any:
+    """Where a command's remarks go: standard error with ``--json`` (standard output is the
+    JSON document), standard output otherwise."""
+    return sys.stderr if getattr(args, "json", False) else sys.stdout
 
 
 def cmd_login(parts: Parts, args: argparse.Namespace) -> int:
@@ -65,7 +79,7 @@ def cmd_login(parts: Parts, args: argparse.Namespace) -> int:
     pinned = parts.identification.pinned_fingerprint()
     host = parts.ports.central.address
     if pinned is None:
-        print(f"Serveur {host} : empreinte de la clé d'hôte {presented}")
+        print(f"Serveur {host} : empreinte de la clé d'hôte {presented}", file=_said(args))
         if args.accept_hostkey:
             parts.identification.accept_host_key(args.accept_hostkey)
         elif sys.stdin.isatty() and _read_line("Confirmez-vous cette empreinte ? [oui/non] ").lower() in (
@@ -93,51 +107,74 @@ def cmd_login(parts: Parts, args: argparse.Namespace) -> int:
     user = args.user or _read_line("Utilisateur NeoCuma : ")
     password = _read_secret("Mot de passe : ")
     result = parts.identification.login(user, password)
-    print(f"Connecté : {result.login} ({result.profile}), centre {result.centre}, {result.dossiers} dossiers.")
+    _report(
+        args,
+        dataclasses.asdict(result),
+        [f"Connecté : {result.login} ({result.profile}), centre {result.centre}, {result.dossiers} dossiers."],
+    )
     return 0
 
 
 def cmd_hostkey(parts: Parts, args: argparse.Namespace) -> int:
     if args.action == "accept":
         fingerprint = parts.identification.accept_host_key(args.fingerprint)
-        print(f"Clé d'hôte épinglée : {fingerprint}")
+        _report(args, {"pinned": fingerprint}, [f"Clé d'hôte épinglée : {fingerprint}"])
         return 0
-    print(f"épinglée : {parts.identification.pinned_fingerprint() or '(aucune)'}")
-    print(f"présentée : {parts.identification.presented_fingerprint()}")
+    pinned, presented = parts.identification.pinned_fingerprint(), parts.identification.presented_fingerprint()
+    _report(
+        args,
+        {"pinned": pinned, "presented": presented},
+        [f"épinglée : {pinned or '(aucune)'}", f"présentée : {presented}"],
+    )
     return 0
 
 
 def cmd_backup(parts: Parts, args: argparse.Namespace) -> int:
+    document: dict[str, Any] = {}
+    lines = []
     if not args.system:
         result = parts.actions.data_backup()
-        print(
+        document["data"] = dataclasses.asdict(result)
+        lines.append(
             f"Sauvegarde des données : data/{result.name}, {result.dossiers} dossiers, {result.rows} lignes, {result.bytes / 1e6:.1f} Mo"
         )
     if not args.data:
         system = parts.actions.system_backup()
-        print(f"Sauvegarde système : system.zip, {system.files} fichiers, {system.bytes / 1e6:.1f} Mo")
+        document["system"] = dataclasses.asdict(system)
+        lines.append(f"Sauvegarde système : system.zip, {system.files} fichiers, {system.bytes / 1e6:.1f} Mo")
+    _report(args, document, lines)
     return 0
 
 
 def cmd_sync(parts: Parts, args: argparse.Namespace) -> int:
     result = parts.actions.sync(args.backup)
-    print(
-        f"Synchronisation : {result.backup} → génération {result.data_generation}, {result.dossiers} dossiers, {result.seconds:.1f} s"
+    _report(
+        args,
+        dataclasses.asdict(result),
+        [
+            f"Synchronisation : {result.backup} → génération {result.data_generation}, {result.dossiers} dossiers, {result.seconds:.1f} s"
+        ],
     )
     return 0
 
 
 def cmd_run(parts: Parts, args: argparse.Namespace) -> int:
     data, system, synced = parts.actions.run_all()
-    print(f"Sauvegarde des données : data/{data.name} ({data.dossiers} dossiers)")
-    print(f"Sauvegarde système : system.zip ({system.files} fichiers)")
-    print(f"Synchronisation : génération {synced.data_generation} en service")
+    _report(
+        args,
+        {"data": dataclasses.asdict(data), "system": dataclasses.asdict(system), "sync": dataclasses.asdict(synced)},
+        [
+            f"Sauvegarde des données : data/{data.name} ({data.dossiers} dossiers)",
+            f"Sauvegarde système : system.zip ({system.files} fichiers)",
+            f"Synchronisation : génération {synced.data_generation} en service",
+        ],
+    )
     return 0
 
 
 def cmd_backups(parts: Parts, args: argparse.Namespace) -> int:
     entries = list_backups(parts.ports.backups)
-    if args.json:
+    if getattr(args, "json", False):
         _print({"backups": [e.__dict__ for e in entries]}, True)
         return 0
     for entry in entries:
@@ -153,7 +190,7 @@ def cmd_dossiers(parts: Parts, args: argparse.Namespace) -> int:
     with stored_session(parts.ports.central, parts.state) as session:
         remote = session.dossiers()
     rows = dossier_rows(remote, parts.ports.database.dossiers(), parts.state.baselines())
-    if args.json:
+    if getattr(args, "json", False):
         _print({"dossiers": [row.as_json() for row in rows]}, True)
         return 0
     for row in rows:
@@ -165,35 +202,42 @@ def cmd_dossiers(parts: Parts, args: argparse.Namespace) -> int:
 
 def cmd_pull(parts: Parts, args: argparse.Namespace) -> int:
     result = parts.actions.pull(_codes(args.codes), args.overwrite_local)
-    for path in result.saved:
-        print(f"Copie locale gardée : {path}")
-    print(f"Descendu(s) vers le serveur local : {', '.join(result.dossiers)}")
+    lines = [f"Copie locale gardée : {path}" for path in result.saved]
+    _report(
+        args, dataclasses.asdict(result), [*lines, f"Descendu(s) vers le serveur local : {', '.join(result.dossiers)}"]
+    )
     return 0
 
 
 def cmd_restore(parts: Parts, args: argparse.Namespace) -> int:
     codes = _codes(args.codes)
     source = f" (telle que la sauvegarde {args.from_backup} la contient)" if args.from_backup else ""
-    print(f"Les dossiers {', '.join(codes)} vont écraser leur version sur le serveur distant{source}.")
+    print(
+        f"Les dossiers {', '.join(codes)} vont écraser leur version sur le serveur distant{source}.", file=_said(args)
+    )
     password = _read_secret("Ressaisissez votre mot de passe pour confirmer : ")
-    for result in parts.actions.restore(codes, password, args.overwrite_remote, args.from_backup):
-        print(
-            f"Remonté : {result.dossier} (révision distante {result.revision}); copie gardée par le serveur : {result.pre_restore_copy}"
-        )
+    results = parts.actions.restore(codes, password, args.overwrite_remote, args.from_backup)
+    _report(
+        args,
+        {"restored": [dataclasses.asdict(result) for result in results]},
+        [
+            f"Remonté : {r.dossier} (révision distante {r.revision}); copie gardée par le serveur : {r.pre_restore_copy}"
+            for r in results
+        ],
+    )
     return 0
 
 
 def cmd_mode(parts: Parts, args: argparse.Namespace) -> int:
     result = parts.actions.mode(args.mode, args.force)
-    for path in result.saved:
-        print(f"Copie locale gardée : {path}")
-    print(f"Serveur local : mode {result.previous} → {result.mode}")
+    lines = [f"Copie locale gardée : {path}" for path in result.saved]
+    _report(args, dataclasses.asdict(result), [*lines, f"Serveur local : mode {result.previous} → {result.mode}"])
     return 0
 
 
 def cmd_status(parts: Parts, args: argparse.Namespace) -> int:
     facts = parts.status.collect()
-    if args.json:
+    if getattr(args, "json", False):
         _print(facts, True)
     else:
         print("\n".join(status_lines(facts)))
@@ -240,15 +284,19 @@ def cmd_settings(parts: Parts, args: argparse.Namespace) -> int:
                 raise UsageError(f"réglage inconnu {key!r} (automatiques, heures, apres_sauvegarde)")
         parts.settings.save(document)
     settings, source = parts.settings.load()
-    print(f"sauvegardes automatiques : {'oui' if settings.backups_enabled else 'non'}")
+    document = {**settings.as_document(), "source": source}
+    lines = [f"sauvegardes automatiques : {'oui' if settings.backups_enabled else 'non'}"]
     try:
         centre, slot = parts.settings.centre_slot()
-        hours = ", ".join(f"{h:02d}" for h in settings.effective_hours(slot))
-        print(f"heures (UTC)             : {hours} — créneau de {centre.code} : {slot.describe()}")
+        effective = settings.effective_hours(slot)
+        document.update(heures_utc=effective, centre=centre.code, creneau=slot.describe())
+        hours = ", ".join(f"{h:02d}" for h in effective)
+        lines.append(f"heures (UTC)             : {hours} — créneau de {centre.code} : {slot.describe()}")
     except ApplianceError as error:
-        print(f"heures (UTC)             : {settings.describe_hours()} ({error})")
-    print(f"synchroniser après       : {'oui' if settings.sync_after else 'non'}")
-    print(f"source                   : {source}")
+        lines.append(f"heures (UTC)             : {settings.describe_hours()} ({error})")
+    lines.append(f"synchroniser après       : {'oui' if settings.sync_after else 'non'}")
+    lines.append(f"source                   : {source}")
+    _report(args, document, lines)
     return 0
 
 

@@ -45,9 +45,19 @@ class Clock(Protocol):
     def sleep(self, seconds: float) -> None: ...
 
 
+LoadProgress = Callable[[int, int], None]  # (bytes loaded so far, bytes to load in all)
+
+
 class Reporter(Protocol):
-    def update(self, step: str | None = None, bytes_done: int | None = None, dossiers: int | None = None) -> None:
-        """Tell whoever follows the running job how it is going."""
+    def update(
+        self,
+        step: str | None = None,
+        bytes_done: int | None = None,
+        dossiers: int | None = None,
+        bytes_total: int | None = None,
+    ) -> None:
+        """Tell whoever follows the running job how it is going; ``bytes_total`` is what the
+        step should move in all (an estimate for a backup: the previous one's size)."""
         ...
 
 
@@ -64,7 +74,9 @@ class LocalDatabase(Protocol):
         """Create the empty schema of ``generation``; raises Unavailable if it exists."""
         ...
 
-    def load_generation(self, generation: int, backup: VerifiedBackup) -> LoadReport:
+    def load_generation(
+        self, generation: int, backup: VerifiedBackup, progress: LoadProgress | None = None
+    ) -> LoadReport:
         """Fill the empty ``generation`` from ``backup``, checking every member as it loads;
         raises BadRequest (the data does not match its manifest) or Unavailable."""
         ...

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from appliance.domain.backups import parse_backup_name
+from appliance.domain.passwords import hash_password
 from tests.e2e.appliance import USER_PASSWORD, Appliance, running_appliance
 from tests.support import containers, oracle
 from tests.support.http import WebClient
@@ -25,6 +26,7 @@ from tests.support.http import WebClient
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 MAIL_TO = "informatique@fd12.example.fr"
+COLLEAGUE, COLLEAGUE_PASSWORD = "resp.adjoint.fd12", "Adjoint-FD12-2026"
 HEALTHZ = ("/opt/neocuma/bin/python", "-m", "appliance.healthcheck", "http://127.0.0.1:8000/healthz")
 
 
@@ -241,6 +243,22 @@ def test_4_the_console_in_a_real_browser(appliance: Appliance) -> None:
         "SELECT d.code FROM neocuma_g1.dossier d JOIN neocuma_g1.droit_dossier r ON r.dossier_id = d.id"
         " JOIN neocuma_g1.utilisateur u ON u.id = r.utilisateur_id WHERE u.login = 'compta1.fd12'",
     )
+    # Another responsable of FD12, not the guardian's stored account: the console acts as them.
+    oracle.query(
+        remote,
+        "INSERT INTO neocuma_g1.utilisateur (id, login, nom, prenom, email, profil, centre_code, password_hash, actif)"
+        " SELECT MAX(id) + 1, %s, 'Adjoint', 'Claire', NULL, 'responsable_departemental', 'FD12', %s, 1"
+        " FROM neocuma_g1.utilisateur",
+        (COLLEAGUE, hash_password(COLLEAGUE_PASSWORD)),
+    )
+    oracle.query(
+        remote,
+        "INSERT INTO neocuma_g1.droit_dossier (utilisateur_id, dossier_id, acces)"
+        " SELECT c.id, r.dossier_id, r.acces FROM neocuma_g1.droit_dossier r"
+        " JOIN neocuma_g1.utilisateur u ON u.id = r.utilisateur_id AND u.login = 'resp.fd12'"
+        " JOIN neocuma_g1.utilisateur c ON c.login = %s",
+        (COLLEAGUE,),
+    )
     remote.close()
     tools = appliance.tools.get_wrapped_container().id
     subprocess.run(
@@ -260,8 +278,8 @@ def test_4_the_console_in_a_real_browser(appliance: Appliance) -> None:
             "python3",
             "/tmp/console_scenario.py",
             "http://guardian:8000",
-            "resp.fd12",
-            USER_PASSWORD,
+            COLLEAGUE,
+            COLLEAGUE_PASSWORD,
             dossier,
         ],
         capture_output=True,
@@ -291,6 +309,12 @@ def test_4_the_console_in_a_real_browser(appliance: Appliance) -> None:
         and "copie gardée par le serveur" in seen["restore"]
     )
     assert "Retour en mode veille — réussie" in seen["standby"] and seen["fallback_button_back"]
+    assert f"import of dossier {dossier} by {COLLEAGUE}" in containers.logs_of(appliance.remote, 400), (
+        "the central server's log names the console's user, not the stored account"
+    )
+    assert f"(demandée par {COLLEAGUE})" in appliance.guardian_logs(400)
+    assert seen["download_links"] and all("/sauvegardes/data/" in link for link in seen["download_links"])
+    assert set(seen["indicator_states"].values()) <= {"vert", "neutre", "rouge"}
     assert seen["settings_page"] and seen["log_lines"] > 5
     for name in (
         "01-identification",

@@ -56,11 +56,16 @@ class FakeDatabase:
             raise Unavailable(f"cannot create schema neocuma_g{generation}: it exists")
         self.schemas[generation] = Generation()
 
-    def load_generation(self, generation: int, backup: VerifiedBackup) -> LoadReport:
+    def load_generation(
+        self, generation: int, backup: VerifiedBackup, progress: Callable[[int, int], None] | None = None
+    ) -> LoadReport:
         self._up()
         if self.fail_load is not None:
             raise self.fail_load
         verify_members(backup, backup.manifest.all_members())  # as the loader: every member, as it streams
+        if progress is not None:
+            total = sum(digest.size for digest in backup.manifest.all_members().values())
+            progress(total, total)
         rows = sum(d.rows() for d in backup.manifest.dossiers)
         self.schemas[generation] = Generation(
             {d.code: LocalDossier(d.id, d.code, f"CUMA {d.code}", d.revision) for d in backup.manifest.dossiers},

@@ -65,10 +65,13 @@ def _root(local_mysql: tuple[Db, Db]) -> Any:
 def test_a_generation_is_built_swapped_in_and_read_back(database: MysqlLocalDatabase, backup: VerifiedBackup) -> None:
     assert database.live() == Live(None, None, "standby") and database.dossiers() == {}
     database.create_generation(1)
-    report = database.load_generation(1, backup)
+    progress: list[tuple[int, int]] = []
+    report = database.load_generation(1, backup, lambda done, total: progress.append((done, total)))
     assert report.rows == sum(d.rows() for d in backup.manifest.dossiers) + sum(
         t.rows or 0 for t in backup.manifest.centre_tables.values()
     )
+    done = [d for d, _ in progress]
+    assert done == sorted(done) and progress[-1][0] == progress[-1][1] == report.bytes, "member by member, to the end"
     database.switch_live(1, None)
     assert database.live() == Live(1, None, "standby") and database.generations() == [1]
     local = database.dossiers()

@@ -125,7 +125,9 @@ class BackupJob:
         return result
 
     def _download(self, staged: StagedFile) -> int:
-        self.progress.update(step="sauvegarde des données : téléchargement", bytes_done=0)
+        self.progress.update(
+            step="sauvegarde des données : téléchargement", bytes_done=0, bytes_total=self.retention.expected_size()
+        )
         try:
             with stored_session(self.central, self.state) as session, staged.writer() as sink:
                 return session.export([], _Counting(sink, self.progress))
@@ -162,6 +164,7 @@ class BackupJob:
         try:
             manifest = session.system_manifest()
             entries = parse_system_manifest(manifest.decode("utf-8", "replace"))
+            self.progress.update(bytes_done=0, bytes_total=sum(entry.size for entry in entries))
             with staged.writer() as sink, zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
                 for entry in entries:
                     size += _copy_checked(session, entry, archive)

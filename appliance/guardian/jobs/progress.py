@@ -24,6 +24,7 @@ class Job:
     started_at: str
     step: str = "démarrage"
     bytes: int = 0
+    bytes_total: int | None = None
     dossiers: int = 0
     finished_at: str | None = None
     ok: bool | None = None
@@ -35,24 +36,44 @@ class Job:
         return dict(self.__dict__)
 
 
+Listener = Callable[[str | None, int | None, int | None, int | None], None]
+
+
 class Progress:
-    """Updated by the services while they run; read by the console."""
+    """Updated by the services while they run; read by the console, and followed by the
+    listeners (the command line's progress display) whether a console job runs or not."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.current: Job | None = None
         self.last: Job | None = None
+        self._listeners: list[Listener] = []
 
-    def update(self, step: str | None = None, bytes_done: int | None = None, dossiers: int | None = None) -> None:
+    def listen(self, listener: Listener) -> None:
+        """Call ``listener(step, bytes_done, dossiers, bytes_total)`` on every update."""
+        self._listeners.append(listener)
+
+    def update(
+        self,
+        step: str | None = None,
+        bytes_done: int | None = None,
+        dossiers: int | None = None,
+        bytes_total: int | None = None,
+    ) -> None:
         with self._lock:
+            for listener in self._listeners:
+                listener(step, bytes_done, dossiers, bytes_total)
             job = self.current
             if job is None:
                 return
             if step is not None and step != job.step:
                 job.step = step
                 job.steps.append(step)
+                job.bytes_total = None
             if bytes_done is not None:
                 job.bytes = bytes_done
+            if bytes_total is not None:
+                job.bytes_total = bytes_total
             if dossiers is not None:
                 job.dossiers = dossiers
 
@@ -125,5 +146,11 @@ class JobRunner:
 class NoProgress:
     """Progress nobody follows (the command line)."""
 
-    def update(self, step: str | None = None, bytes_done: int | None = None, dossiers: int | None = None) -> None:
+    def update(
+        self,
+        step: str | None = None,
+        bytes_done: int | None = None,
+        dossiers: int | None = None,
+        bytes_total: int | None = None,
+    ) -> None:
         return None

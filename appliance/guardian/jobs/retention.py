@@ -38,6 +38,11 @@ class RetentionJob:
             log.info("retention: removed local copy %s (older than %d days)", name, self.local_days)
         return removed
 
+    def expected_size(self) -> int | None:
+        """What the next data backup should weigh: the newest one's size (None: no backup yet)."""
+        newest = next((f for f in self.backups.data_backups() if parse_backup_name(f.name)), None)
+        return None if newest is None else newest.size
+
     def room_warning(self) -> str | None:
         """A warning when the next data backup may not fit on the volume: less room left than
         the newest backup's size, with a margin. None when it fits or nothing tells."""

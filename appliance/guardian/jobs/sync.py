@@ -92,7 +92,9 @@ class SyncJob:
         any failure remove what was built and raise."""
         system_generation = live.system_generation
         try:
-            report = self.database.load_generation(generation, verified)
+            report = self.database.load_generation(
+                generation, verified, lambda done, total: self.progress.update(bytes_done=done, bytes_total=total)
+            )
             if has_system:
                 self.local.install_system(generation, self.backups.system_opener())
                 system_generation = generation

@@ -78,6 +78,9 @@ try:
     seen["indicators"] = {
         e.get_attribute("id"): e.get_attribute("data-green") for e in driver.find_elements(By.CLASS_NAME, "indicator")
     }
+    seen["indicator_states"] = {
+        e.get_attribute("id"): e.get_attribute("data-state") for e in driver.find_elements(By.CLASS_NAME, "indicator")
+    }
     shot("02-statut-des-serveurs")
 
     run_action("action-backup", "backup")
@@ -85,6 +88,9 @@ try:
 
     driver.get(base + "/sauvegardes")
     seen["backups_rows"] = len(driver.find_elements(By.CSS_SELECTOR, "#backups tbody tr"))
+    seen["download_links"] = [
+        e.get_attribute("href") for e in driver.find_elements(By.CSS_SELECTOR, "#backups a[download]")
+    ]
     shot("04-repertoire-des-sauvegardes")
 
     driver.get(base + "/statut")

@@ -158,13 +158,24 @@ def test_progress_reports_the_steps_and_the_bytes(world: FakeWorld) -> None:
     world.central.dossiers = {f"1200{n:02d}": Dossier(100000 + n, f"1200{n:02d}", 1, rows=400) for n in range(30)}
     steps: list[str] = []
     seen: list[int] = []
-    world.parts.progress.update = lambda step=None, bytes_done=None, dossiers=None: (  # type: ignore[method-assign]
-        steps.append(step) if step else None,
-        seen.append(bytes_done) if bytes_done else None,
-    )
-    result = world.parts.actions.backup.data()
+    totals: list[int | None] = []
+
+    def follow(step: str | None, done: int | None, dossiers: int | None, total: int | None) -> None:
+        if step:
+            steps.append(step)
+            totals.append(total)
+        elif done:
+            seen.append(done)
+
+    world.parts.progress.listen(follow)
+    first = world.parts.actions.backup.data()
     assert steps[:2] == ["sauvegarde des données : téléchargement", "sauvegarde des données : vérification"]
-    assert seen and seen == sorted(seen) and seen[-1] <= result.bytes
+    assert seen and seen == sorted(seen) and seen[-1] <= first.bytes
+    assert totals[0] is None, "no estimate before the first backup"
+    world.clock.advance(3600)
+    steps.clear(), totals.clear()
+    world.parts.actions.backup.data()
+    assert totals[0] == first.bytes, "the previous backup's size is the estimate"
 
 
 def test_the_system_backup_replaces_system_zip_only_once_it_verifies(world: FakeWorld) -> None:

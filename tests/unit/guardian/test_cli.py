@@ -227,3 +227,97 @@ def test_check_thresholds_from_the_command_line(world: FakeWorld, capsys: pytest
     assert run(world, "check", "-w", "1") == 1 and "WARNING" in capsys.readouterr().out
     assert run(world, "check", "-w", "1", "-c", "1.5,300") == 2
     assert "backup_age=7200s;3600;5400;0;" in capsys.readouterr().out
+
+
+def test_every_reporting_command_speaks_json(world: FakeWorld, capsys: pytest.CaptureFixture[str]) -> None:
+    world.log_in()
+
+    def document(*argv: str, stdin: str = "") -> dict[str, object]:
+        assert run(world, *argv, "--json", stdin=stdin) == 0, capsys.readouterr().err
+        captured = capsys.readouterr()
+        return dict(json.loads(captured.out))
+
+    ran = document("run")
+    assert ran["data"]["name"] == "2026-11-28T12-00-00Z.zip" and ran["sync"]["data_generation"] == 1  # type: ignore[index]
+    assert document("backup", "--data")["data"]["dossiers"] == 3  # type: ignore[index]
+    assert document("backup", "--system")["system"]["files"] == 1  # type: ignore[index]
+    assert document("sync")["data_generation"] == 2
+    world.central.write("120002")
+    assert document("pull", "120002")["dossiers"] == ["120002"]
+    assert document("mode", "fallback")["mode"] == "fallback"
+    world.database.write("120001")
+    restored = document("restore", "120001", stdin=PASSWORD + "\n")
+    assert restored["restored"][0]["dossier"] == "120001"  # type: ignore[index]
+    assert document("mode", "standby")["previous"] == "fallback"
+    assert document("hostkey", "show") == {"pinned": KEY, "presented": KEY}
+    settings = document("settings")
+    assert settings["sauvegardes"] == {"automatiques": False, "heures": "nuit"} and settings["heures_utc"] == [2]
+    assert document("settings", "set", "heures=toutes")["sauvegardes"]["heures"] == "toutes"  # type: ignore[index]
+    logged = document("login", "--user", "resp.fd12", stdin=PASSWORD + "\n")
+    assert logged["login"] == "resp.fd12" and logged["centre"] == "FD12"
+
+
+def test_long_commands_show_one_line_per_step_on_a_pipe(world: FakeWorld, capsys: pytest.CaptureFixture[str]) -> None:
+    world.log_in()
+    assert run(world, "run", "--json") == 0
+    captured = capsys.readouterr()
+    json.loads(captured.out)  # standard output stays the JSON document alone
+    steps = [line.split(" ", 1)[1] for line in captured.err.splitlines() if not line.split(" ", 1)[1].startswith(" ")]
+    assert steps[:2] == ["sauvegarde des données : téléchargement", "sauvegarde des données : vérification"]
+    assert "synchronisation : choix et contrôle de la sauvegarde" in steps and "sauvegarde système" in steps
+    assert any(" Mo en " in line and "Mo/s" in line for line in captured.err.splitlines()), captured.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "where", "words"),
+    [
+        (("backups",), 0, "out", ""),
+        (("sync",), 1, "err", "aucune sauvegarde de données"),
+        (("pull", "../etc"), 2, "err", "code(s) de dossier invalide(s)"),
+        (("mode", "ailleurs"), 2, "err", "invalid choice"),
+        (("settings", "set", "heures=jamais"), 2, "err", "« nuit », « toutes »"),
+    ],
+)
+def test_exit_statuses_are_the_documented_ones(
+    world: FakeWorld, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], status: int, where: str, words: str
+) -> None:
+    try:
+        code = run(world, *argv)
+    except SystemExit as done:  # argparse's own usage errors
+        code = int(done.code or 0)
+    captured = capsys.readouterr()
+    assert code == status and words in (captured.out if where == "out" else captured.err), captured
+
+
+def test_an_interrupted_command_exits_130(world: FakeWorld) -> None:
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    object.__setattr__(world.parts.actions, "sync", lambda requested=None: interrupted())
+    assert run(world, "sync") == 130
+
+
+def test_the_help_is_french_and_states_the_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert "Codes de sortie : 0 fait, 1 refusé ou échoué" in text and "lister les sauvegardes" in text
+    assert "le résultat en JSON" not in text  # per command, not global
+    with pytest.raises(SystemExit):
+        main(["backup", "--help"])
+    assert "la sauvegarde des données seule" in capsys.readouterr().out
+
+
+def test_the_progress_display_draws_bars_with_totals_on_a_terminal() -> None:
+    from appliance.guardian.cli_progress import TerminalProgress
+
+    screen = io.StringIO()
+    display = TerminalProgress(screen, terminal=True)
+    display("synchronisation : chargement", 0, None, 4 * 1024 * 1024)
+    display(None, 2 * 1024 * 1024, None, None)
+    display(None, 4 * 1024 * 1024, None, None)
+    display("synchronisation : bascule", None, None, None)
+    display.close()
+    drawn = screen.getvalue()
+    assert "synchronisation : chargement" in drawn and "100%" in drawn and "4.00M" in drawn, drawn
+    assert "synchronisation : bascule" in drawn

@@ -181,3 +181,10 @@ def test_a_backup_that_verifies_but_another_dossier_set_is_synchronised_exactly(
     world.backups.put("data", "2026-11-28T11-59-00Z.zip", backup_zip([Dossier(100009, "120009", 1)]), world.clock.now())
     assert _sync(world).dossiers == 1
     assert set(world.database.dossiers()) == {"120009"}
+
+
+def test_the_load_reports_its_bytes_against_the_backups_total(world: FakeWorld) -> None:
+    seen: list[tuple[int | None, int | None]] = []
+    world.parts.progress.listen(lambda step, done, dossiers, total: seen.append((done, total)) if total else None)
+    _sync(world)
+    assert seen and seen[-1][0] == seen[-1][1] and seen[-1][1] is not None and seen[-1][1] > 0
