@@ -75,7 +75,7 @@ def drop_generation_schema(connection: MySQLConnectionAbstract, generation: int)
         connection.cmd_query(f"DROP DATABASE IF EXISTS {quote_identifier(schema)}")
     except mysql.connector.Error as error:
         raise Unavailable(f"cannot drop schema {schema}: {error.msg}") from error
-    log.info("dropped data generation %s", schema)
+    log.info("génération de données %s supprimée", schema)
 
 
 def switch_live(

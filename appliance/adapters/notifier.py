@@ -53,9 +53,9 @@ class MailAndWebhookNotifier:
                 if self.mail.user:
                     smtp.login(self.mail.user, self.mail.password)
                 smtp.send_message(message)
-            log.info("email sent to %s: %s", self.mail.recipients, subject)
+            log.info("courriel envoyé à %s : %s", self.mail.recipients, subject)
         except (OSError, smtplib.SMTPException) as error:
-            log.error("the email about %s could not be sent: %s", what, error)
+            log.error("le courriel sur %s n'a pas pu être envoyé : %s", what, error)
 
     def _webhook(self, payload: dict[str, Any]) -> None:
         # The URL's scheme is checked by the configuration: http or https only.
@@ -68,6 +68,6 @@ class MailAndWebhookNotifier:
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT):  # noqa: S310 - http(s), checked
                 pass
-            log.info("webhook called for %s", payload.get("indicator"))
+            log.info("webhook appelé pour %s", payload.get("indicator"))
         except (urllib.error.URLError, OSError) as error:
-            log.error("the webhook about %s failed: %s", payload.get("indicator"), error)
+            log.error("le webhook sur %s a échoué : %s", payload.get("indicator"), error)

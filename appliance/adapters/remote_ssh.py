@@ -211,7 +211,7 @@ class RemoteSession:
             channel.shutdown_write()
         except (TimeoutError, OSError) as error:
             # The server may have refused early and closed its side: its reason wins.
-            log.info("upload of %s interrupted: %s", code, error)
+            log.info("envoi de %s interrompu : %s", code, error)
         buffer = io.BytesIO()
         self._read_into(channel, buffer)
         self._finish(channel)
@@ -271,7 +271,7 @@ class RemoteClient:
                 )
             if presented.asbytes() != pinned.asbytes():
                 log.error(
-                    "HOST KEY CHANGED for %s:%d: pinned %s, presented %s",
+                    "CLÉ D'HÔTE CHANGÉE pour %s:%d : épinglée %s, présentée %s",
                     self.host,
                     self.port,
                     fingerprint(pinned),

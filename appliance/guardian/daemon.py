@@ -52,7 +52,7 @@ class Daemon:
             self.logged_in = True
             self.monitor_wakeup.set()  # the first probe may have run before the login
         except ApplianceError as error:
-            log.warning("not logged in to the remote server yet: %s", error)
+            log.warning("pas encore identifié sur le serveur distant : %s", error)
             self._next_login_attempt = self.clock.monotonic() + LOGIN_RETRY_SECONDS
 
     def tick(self) -> None:
@@ -82,7 +82,7 @@ class Daemon:
             try:
                 self.parts.monitor.evaluate_and_record()
             except Exception:  # logged, retried at the next round
-                log.exception("monitor failed; retrying in %.0f s", every)
+                log.exception("contrôle des indicateurs en échec ; nouvel essai dans %.0f s", every)
             deadline = time.monotonic() + every
             while not self.monitor_wakeup.is_set() and time.monotonic() < deadline:
                 requested = state.refresh_requested_at()
@@ -133,7 +133,7 @@ def serve(parts: Parts) -> int:
     threading.Thread(target=daemon.run, args=(daemon.timers(),), name="guardian-tick", daemon=True).start()
     interval = float(config.monitor.interval)
     threading.Thread(target=daemon.watch, args=(interval,), name="guardian-monitor", daemon=True).start()
-    log.info("neocuma-guardian %s ready on port %d", __version__, port)
+    log.info("neocuma-guardian %s prêt sur le port %d", __version__, port)
     with contextlib.suppress(OSError):
         web.run()
     daemon.stopping.set()

@@ -48,7 +48,7 @@ class Timers:
         try:
             timer.work()
         except Exception:  # a failing job must not kill the daemon: logged, retried
-            log.exception("%s failed; retrying in %.0f s", timer.name, timer.seconds)
+            log.exception("%s en échec ; nouvel essai dans %.0f s", timer.name, timer.seconds)
 
     def run_pending(self) -> float:
         """Run the jobs that are due; returns the seconds until the next one is."""
@@ -56,7 +56,7 @@ class Timers:
         for timer in self._timers:
             jobs = self._scheduler.get_jobs(timer.name)
             if any(j.next_run is not None and (j.next_run - now).total_seconds() > timer.seconds for j in jobs):
-                log.warning("the wall clock went back: timer %s re-armed", timer.name)
+                log.warning("l'horloge a reculé : minuterie %s réarmée", timer.name)
                 self._scheduler.clear(timer.name)
                 self._arm(timer, at_once=True)
         self._scheduler.run_pending()

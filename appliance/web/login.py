@@ -53,14 +53,14 @@ def register_login(
                 user = authenticate(name, password)
             except LoginRefused as refusal:
                 delay = throttle.record(f"login:{name}", f"peer:{request.remote_addr}")
-                log.warning("%s login refused for %r from %s: %s", what, name, request.remote_addr, refusal)
+                log.warning("connexion %s refusée pour %r depuis %s : %s", what, name, request.remote_addr, refusal)
                 time.sleep(delay)
                 message = str(refusal)
             else:
                 session.clear()
                 session["login"] = user
                 session.permanent = True
-                log.info("%s login of %s from %s", what, user, request.remote_addr)
+                log.info("connexion %s de %s depuis %s", what, user, request.remote_addr)
                 return redirect(landing())
         return render_template(template, message=message, **template_context()), (401 if message else 200)
 
@@ -71,5 +71,5 @@ def register_login(
         user = session.get("login")
         session.clear()
         if user:
-            log.info("%s logout of %s", what, user)
+            log.info("déconnexion %s de %s", what, user)
         return redirect(url_for("login"))

@@ -168,7 +168,7 @@ def test_the_notifier_emails_and_posts_and_a_dead_channel_is_only_logged(
     assert _Sink.posted[-1] == {"indicator": "serveur_local", "green": False}
     dead = MailAndWebhookNotifier(MailSettings("127.0.0.1", 1, False, "", "", "a@b", "c@d"), "http://127.0.0.1:1/")
     dead.send("s", "b", {"indicator": "x"})
-    assert "could not be sent" in caplog.text and "webhook about x failed" in caplog.text
+    assert "n'a pas pu être envoyé" in caplog.text and "le webhook sur x a échoué" in caplog.text
     MailAndWebhookNotifier(MailSettings("", 25, False, "", "", "a@b", ""), "").send("s", "b", {})
 
 

@@ -78,3 +78,15 @@ def test_the_local_list_alone_says_what_changed_locally_during_an_outage() -> No
         ("B", "modifié localement (distant inconnu)", True, None),
         ("C", "modifié localement (distant inconnu)", True, None),
     ]
+
+
+def test_moments_read_alike_everywhere_with_paris_time_beside_utc() -> None:
+    import datetime as dt
+
+    from appliance.domain.moments import for_people
+
+    assert for_people("2026-12-01T02:03:27Z") == "01/12/2026 02:03:27 UTC (03:03 à Paris)"
+    assert for_people("2026-07-01T22:30:00.12Z") == "01/07/2026 22:30:00 UTC (00:30 le 02/07 à Paris)", "summer time"
+    assert for_people("2026-11-28T02-00-00Z.zip", seconds=False) == "28/11/2026 02:00 UTC (03:00 à Paris)"
+    assert for_people(dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.UTC)) == "29/03/2026 01:30:00 UTC (03:30 à Paris)"
+    assert for_people(None) == "—" and for_people("bientôt") == "bientôt"

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask, Response, abort, jsonify, redirect, render_template, request, session, url_for
 
 from appliance import __version__
+from appliance.domain.moments import for_people
 from appliance.errors import ApplianceError
 from appliance.guardian.console import views
 from appliance.guardian.jobs.progress import JobRunner
@@ -42,6 +43,7 @@ def create_console(parts: Parts, runner: JobRunner, health: Health) -> Flask:
         secure_cookies=parts.config.console.secure_cookies,
     )
     app.extensions["guardian"] = ConsoleState(parts, runner, health)
+    app.jinja_env.filters["moment"] = for_people  # one date format, Paris time beside UTC
     metrics_registry = registry(parts.state, parts.ports.backups, parts.ports.clock)
 
     @app.context_processor

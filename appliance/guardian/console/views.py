@@ -23,6 +23,14 @@ from appliance.guardian.wiring import Parts
 log = logging.getLogger(__name__)
 blueprint = Blueprint("views", __name__)
 
+# The log levels as the Logs tab names them.
+LEVEL_NAMES = {
+    "DEBUG": "détail",
+    "INFO": "information",
+    "WARNING": "avertissement",
+    "ERROR": "erreur",
+    "CRITICAL": "critique",
+}
 ACTIONS = {
     "run": "Sauvegarde et synchronisation",
     "backup": "Sauvegarde des données",
@@ -242,4 +250,6 @@ def log_lines() -> Any:
     except ValueError:
         day = None
     lines = read_log_lines(parts.config.state.dir / "logs", level if level in LEVELS else "INFO", day)
-    return render_template("logs.html", tab="logs", lines=lines, level=level, day=raw_day, levels=LEVELS)
+    return render_template(
+        "logs.html", tab="logs", lines=lines, level=level, day=raw_day, levels=LEVELS, levels_fr=LEVEL_NAMES
+    )

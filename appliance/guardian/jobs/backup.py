@@ -107,7 +107,7 @@ class BackupJob:
             _commit(staged)
         except BaseException as error:
             staged.discard()
-            log.error("data backup %s failed: %s", name, error)
+            log.error("sauvegarde des données %s en échec : %s", name, error)
             raise
         pruned = self.retention.prune_data(just_made=name)
         self.retention.prune_local_copies()
@@ -115,7 +115,7 @@ class BackupJob:
         rows = sum(d.rows() for d in manifest.dossiers)
         result = BackupResult(name, size, len(manifest.dossiers), rows, self.clock.monotonic() - started, pruned)
         log.info(
-            "data backup %s: %d dossiers, %d rows, %.1f MB in %.1f s",
+            "sauvegarde des données %s : %d dossiers, %d lignes, %.1f Mo en %.1f s",
             name,
             result.dossiers,
             result.rows,
@@ -137,7 +137,7 @@ class BackupJob:
     def _clean_partials(self) -> None:
         """What a guardian stopped mid-transfer left (never listed, but it takes room)."""
         for name in self.backups.clean_partials():
-            log.info("removed the unfinished %s of an interrupted backup", name)
+            log.info("fichier inachevé %s d'une sauvegarde interrompue supprimé", name)
 
     def system(self) -> SystemBackupResult:
         """Fetch the remote's system files into ``system.zip``, which replaces the previous
@@ -153,10 +153,10 @@ class BackupJob:
             _commit(staged)
         except BaseException as error:
             staged.discard()
-            log.error("system backup failed: %s", error)
+            log.error("sauvegarde système en échec : %s", error)
             raise
         result = SystemBackupResult(files, size, self.clock.monotonic() - started)
-        log.info("system backup: %d files, %.1f MB in %.1f s", result.files, size / 1e6, result.seconds)
+        log.info("sauvegarde système : %d fichiers, %.1f Mo en %.1f s", result.files, size / 1e6, result.seconds)
         return result
 
     def _fetch_system(self, session: CentralSession, staged: StagedFile) -> tuple[int, int]:

@@ -45,7 +45,7 @@ class Identification:
         """Pin the key the remote presents if its fingerprint is ``expected``; raises Refused."""
         previous = self.central.pinned_fingerprint()
         actual = self.central.pin(expected)
-        log.warning("host key of %s pinned: %s (was %s)", self.central.address, actual, previous)
+        log.warning("clé d'hôte de %s épinglée : %s (auparavant %s)", self.central.address, actual, previous)
         return actual
 
     def login(self, user: str, password: str) -> WhoAmI:
@@ -56,7 +56,7 @@ class Identification:
         self.state.store_credentials(Credentials(whoami.login, password, whoami.centre, whoami.profile))
         self.state.record("login", login=whoami.login, centre=whoami.centre)
         log.info(
-            "logged in to the remote server as %s (%s, centre %s, %d dossiers)",
+            "identifié sur le serveur distant comme %s (%s, centre %s, %d dossiers)",
             whoami.login,
             whoami.profile,
             whoami.centre,
@@ -108,7 +108,9 @@ class Identification:
         except Unavailable as error:
             stored = self.state.document(VERIFIERS).get(login)
             if stored and verify_password(password, str(stored)):
-                log.warning("console login of %s checked locally: the remote server is unreachable (%s)", login, error)
+                log.warning(
+                    "connexion à la console de %s vérifiée localement : serveur distant injoignable (%s)", login, error
+                )
                 return login
             raise Refused(
                 "serveur distant injoignable et aucune connexion réussie connue pour ce compte avec ce mot de passe"
@@ -122,5 +124,5 @@ class Identification:
         verifiers = self.state.document(VERIFIERS)
         verifiers[login] = hash_password(password)
         self.state.save_document(VERIFIERS, verifiers)
-        log.info("console login of %s (%s)", login, whoami.profile)
+        log.info("connexion à la console de %s (%s)", login, whoami.profile)
         return whoami.login

@@ -35,5 +35,5 @@ class LocalCopies:
         except BaseException:
             staged.discard()
             raise
-        log.info("saved the local copy of dossier %s to %s", dossier.code, staged.location)
+        log.info("copie locale du dossier %s gardée dans %s", dossier.code, staged.location)
         return staged

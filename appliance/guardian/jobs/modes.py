@@ -52,7 +52,7 @@ class Modes:
             saved = [self.copies.save(local[code], BEFORE_STANDBY).location for code in work]
             guard = self._no_late_work({code: dossier.revision for code, dossier in local.items()})
         self.database.set_mode(mode, guard)
-        log.info("local server mode: %s -> %s", live.mode, mode)
+        log.info("mode du serveur local : %s → %s", live.mode, mode)
         self.state.record("mode", mode=mode, previous=live.mode)
         return ModeResult(mode, live.mode, saved)
 

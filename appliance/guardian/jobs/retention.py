@@ -27,7 +27,7 @@ class RetentionJob:
         removed = to_prune(names, self.clock.now(), self.retention, protect=just_made)
         for name in removed:
             self.backups.remove_data(name)
-            log.info("retention: removed data backup %s (older than %d days)", name, self.retention.days)
+            log.info("rétention : sauvegarde %s supprimée (plus de %d jours)", name, self.retention.days)
         return removed
 
     def prune_local_copies(self) -> list[str]:
@@ -35,7 +35,7 @@ class RetentionJob:
         removed = local_copies_to_prune(names, self.clock.now(), self.local_days)
         for name in removed:
             self.backups.remove_local_copy(name)
-            log.info("retention: removed local copy %s (older than %d days)", name, self.local_days)
+            log.info("rétention : copie locale %s supprimée (plus de %d jours)", name, self.local_days)
         return removed
 
     def expected_size(self) -> int | None:

@@ -67,7 +67,9 @@ class SyncJob:
         self._prune({generation, live.data_generation}, {system_generation, live.system_generation})
         self.state.save_baselines({d.code: Baseline(d.revision, d.revision) for d in verified.manifest.dossiers})
         seconds = self.clock.monotonic() - started
-        log.info("synchronisation from %s done: generation %d live in %.1f s", verified.name, generation, seconds)
+        log.info(
+            "synchronisation depuis %s faite : génération %d en service en %.1f s", verified.name, generation, seconds
+        )
         return SyncResult(verified.name, generation, system_generation, dossiers, rows, seconds)
 
     def _checked_backup(self, requested: str | None) -> tuple[VerifiedBackup, bool]:
@@ -107,7 +109,7 @@ class SyncJob:
             self._drop_new(generation, system_generation != live.system_generation)
             raise
         log.info(
-            "generation %d built from %s: %d rows (load %.1f s, count check %.1f s)",
+            "génération %d construite depuis %s : %d lignes (chargement %.1f s, contrôle des comptes %.1f s)",
             generation,
             verified.name,
             report.rows,
@@ -121,12 +123,14 @@ class SyncJob:
     ) -> None:
         self.progress.update(step="synchronisation : bascule et contrôle du serveur local")
         self.database.switch_live(generation, system)
-        log.info("switched the local server to generation %d (system %s)", generation, system)
+        log.info("serveur local basculé sur la génération %d (système %s)", generation, system)
         try:
             self._signal()
             self._wait_until_serving(len(verified.manifest.dossiers), generation, system)
         except ApplianceError as error:
-            log.error("the local server did not confirm generation %d (%s): rolling back", generation, error)
+            log.error(
+                "le serveur local n'a pas confirmé la génération %d (%s) : retour à la précédente", generation, error
+            )
             self.database.switch_live(previous.data_generation, previous.system_generation)
             self._signal()
             # Not dropped here: a LAN request that read the control row before the switch back
@@ -140,7 +144,7 @@ class SyncJob:
             self.local.reload()
         except ApplianceError as error:
             # The server reads the control row on every request; SIGHUP only drops caches.
-            log.warning("could not send SIGHUP to the local server: %s", error)
+            log.warning("SIGHUP non envoyé au serveur local : %s", error)
 
     def _wait_until_serving(self, dossiers: int, generation: int, system: int | None) -> None:
         deadline = self.clock.monotonic() + self.health_timeout
@@ -165,7 +169,7 @@ class SyncJob:
         try:
             self.database.drop_generation(generation)
         except ApplianceError as error:
-            log.error("could not drop generation %d: %s", generation, error)
+            log.error("génération %d non supprimée : %s", generation, error)
         if system_installed:
             self.local.remove_system(generation)
 
@@ -173,15 +177,15 @@ class SyncJob:
         """What a guardian killed mid-sync, or a rolled-back switch, left: staging directories
         and schemas newer than the live generation."""
         for name in self.local.clean_system_staging():
-            log.info("removed leftover %s", name)
+            log.info("reste supprimé : %s", name)
         self.backups.clean_scratch()
         for number in leftovers(self.database.generations(), live.data_generation):
             self.database.drop_generation(number)
-            log.info("removed leftover generation %d of an interrupted synchronisation", number)
+            log.info("génération %d d'une synchronisation interrompue supprimée", number)
 
     def _prune(self, keep_data: set[int | None], keep_system: set[int | None]) -> None:
         for number in to_drop(self.database.generations(), keep_data):
             self.database.drop_generation(number)
         for number in to_drop(self.local.system_generations(), keep_system):
             self.local.remove_system(number)
-            log.info("dropped system-files generation g%d", number)
+            log.info("génération de fichiers système g%d supprimée", number)

@@ -89,7 +89,7 @@ class Transfers:
         for entry in verified.manifest.dossiers:
             baselines[entry.code] = Baseline(entry.revision, entry.revision)
         self.state.save_baselines(baselines)
-        log.info("pulled %s from the remote server", ", ".join(codes))
+        log.info("descendu(s) du serveur distant : %s", ", ".join(codes))
         return PullResult(sorted(codes), saved)
 
     def restore(
@@ -157,7 +157,7 @@ class Transfers:
                 finally:
                     scratch.discard()
                 log.info(
-                    "restored dossier %s to the remote from %s: revision %s, pre-restore copy %s",
+                    "dossier %s remonté depuis %s : révision distante %s, copie gardée par le serveur %s",
                     code,
                     name,
                     reply.revision,
@@ -177,7 +177,7 @@ class Transfers:
         self.backups.verify_data(copy.reader, copy.name)
         reply = session.import_dossier(dossier.code, password, copy.reader)
         log.info(
-            "restored dossier %s to the remote: revision %s, pre-restore copy %s",
+            "dossier %s remonté : révision distante %s, copie gardée par le serveur %s",
             dossier.code,
             reply.revision,
             reply.pre_restore_copy,

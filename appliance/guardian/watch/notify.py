@@ -10,6 +10,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 
 from appliance.domain.health import FAILED, NEUTRAL, OK, Indicator
+from appliance.domain.moments import for_people
 from appliance.guardian.ports import Notifier
 
 # Plain-text mail: nothing is rendered as HTML, so nothing needs HTML escaping.
@@ -28,7 +29,7 @@ def render_change(
         indicator=indicator,
         indicators=indicators,
         centre=centre,
-        since=since,
+        since=for_people(since),
         console_url=console_url,
         words={OK: "vert", NEUTRAL: "neutre", FAILED: "rouge"},
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from appliance.domain.moments import for_people
 from appliance.errors import ApplianceError
 from appliance.guardian.jobs.remote import stored_session
 from appliance.guardian.ports import BackupsStore, CentralServer, Clock, LocalDatabase, LocalServer
@@ -69,7 +70,7 @@ def lines(facts: dict[str, Any]) -> list[str]:
     latest = facts["backups"]["latest"]
     out.append(
         f"Sauvegardes : dernière {latest or 'aucune'}"
-        + (f" (échec le {backup['at']} : {backup.get('error')})" if backup and not backup.get("ok") else "")
+        + (f" (échec le {for_people(backup['at'])} : {backup.get('error')})" if backup and not backup.get("ok") else "")
     )
     if local["ok"]:
         generation = local["health"].get("data_generation")
@@ -82,10 +83,10 @@ def lines(facts: dict[str, Any]) -> list[str]:
         out.append("Synchronisation : jamais faite")
     elif synced.get("ok"):
         out.append(
-            f"Synchronisation : {synced['at']} depuis {synced.get('backup')} (génération {synced.get('data_generation')})"
+            f"Synchronisation : le {for_people(synced['at'])} depuis {synced.get('backup')} (génération {synced.get('data_generation')})"
         )
     else:
-        out.append(f"Synchronisation : échec le {synced['at']} — {synced.get('error')}")
+        out.append(f"Synchronisation : échec le {for_people(synced['at'])} — {synced.get('error')}")
     if control.get("mode") == "fallback":
         out.append("Mode secours actif : la synchronisation est suspendue")
     return out

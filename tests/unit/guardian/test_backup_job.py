@@ -224,4 +224,4 @@ def test_a_backup_removes_what_an_interrupted_one_left(world: FakeWorld, caplog:
         sink.write(b"the first half of a backup")
     caplog.set_level("INFO")
     world.parts.actions.data_backup()
-    assert not left.in_progress() and "removed the unfinished 2026-11-28T11-00-00Z.zip" in caplog.text
+    assert not left.in_progress() and "fichier inachevé 2026-11-28T11-00-00Z.zip" in caplog.text

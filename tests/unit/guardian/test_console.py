@@ -76,7 +76,9 @@ def test_a_login_goes_back_to_the_page_asked_for_and_never_elsewhere(console: Co
 def test_a_refused_login_says_why_and_keeps_the_user_out(console: Console, caplog: pytest.LogCaptureFixture) -> None:
     response = console.login(password="wrong")
     assert response.status_code == 401 and "refusé par le serveur distant" in response.get_data(as_text=True)
-    assert "console login refused for 'resp.fd12'" in caplog.text and "wrong" not in caplog.text.split("refused")[1]
+    assert (
+        "connexion console refusée pour 'resp.fd12'" in caplog.text and "wrong" not in caplog.text.split("refusée")[1]
+    )
     assert console.client.get("/statut").status_code == 302
 
 
@@ -112,6 +114,7 @@ def test_the_tabs_render_with_the_state_they_show(console: Console) -> None:
     console.world.parts.monitor.evaluate_and_record()
     status = console.client.get("/statut").get_data(as_text=True)
     assert "Serveur NeoCuma distant" in status and "Sauvegarde et synchronisation" in status
+    assert "depuis le 28/11/2026 12:00:00 UTC (13:00 à Paris)" in status, "one date format, Paris time beside UTC"
     backups = console.client.get("/sauvegardes").get_data(as_text=True)
     assert "2026-11-28T12-00-00Z.zip" in backups
     etat = console.client.get("/etat").get_data(as_text=True)
@@ -193,6 +196,8 @@ def test_the_logs_tab_filters_by_level_and_day(console: Console, tmp_path: Path)
     (logs / "guardian.log").write_text("\n".join(json.dumps(line) for line in lines) + "\nnot json\n")
     page = console.client.get("/logs?niveau=ERROR&date=2026-11-28").get_data(as_text=True)
     assert "error line" in page and "info line" not in page and "yesterday" not in page
+    assert "28/11/2026 11:00:00 UTC (12:00 à Paris)" in page and "<td>erreur</td>" in page, "French, one date format"
+    assert '<option value="WARNING" >avertissement</option>' in page and ">ERROR<" not in page
     assert console.client.get("/logs?date=garbage").status_code == 200
 
 

@@ -45,7 +45,7 @@ def test_a_failing_timer_is_logged_and_retried_never_fatal(caplog: pytest.LogCap
     runner = threading.Thread(target=daemon.run, args=(timers,), daemon=True)
     runner.start()
     runner.join(5)
-    assert not runner.is_alive() and len(calls) == 2 and "tick failed" in caplog.text
+    assert not runner.is_alive() and len(calls) == 2 and "tick en échec" in caplog.text
 
 
 def test_the_timers_run_at_once_then_every_period_and_survive_a_clock_going_back(
@@ -64,7 +64,7 @@ def test_the_timers_run_at_once_then_every_period_and_survive_a_clock_going_back
     for job in timers._scheduler.get_jobs("tick"):
         job.next_run = next_run + dt.timedelta(days=1)
     timers.run_pending()
-    assert len(calls) == 2 and "wall clock went back" in caplog.text
+    assert len(calls) == 2 and "l'horloge a reculé" in caplog.text
 
 
 def test_the_daemon_ticks_on_its_timers() -> None:
