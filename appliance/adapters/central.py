@@ -20,7 +20,7 @@ MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
 
 def _shape_error(command: str, error: Exception) -> Unavailable:
-    return Unavailable(f"the remote server answered {command!r} with an unexpected document ({error!r})")
+    return Unavailable(f"le serveur distant a répondu à {command!r} par un document inattendu ({error!r})")
 
 
 class SshCentralSession:
@@ -120,6 +120,6 @@ class SshCentralServer:
         key = self.client.presented_key()
         actual = fingerprint(key)
         if actual != expected.strip():
-            raise Refused(f"the remote presents {actual}, not {expected}: nothing was pinned")
+            raise Refused(f"le serveur distant présente {actual}, pas {expected} : rien n'a été épinglé")
         self.known_hosts.pin(self.host, self.port, key)
         return actual

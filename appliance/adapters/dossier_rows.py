@@ -29,7 +29,7 @@ def load_table(cursor: Any, schema: str, table: Table, path: Path, replace: bool
     cursor.execute("SHOW WARNINGS")
     warnings: list[Any] = list(cursor.fetchall())
     if warnings:
-        raise BadRequest(f"{table.name}: invalid data ({warnings[0][2]!s})")
+        raise BadRequest(f"{table.name} : données invalides ({warnings[0][2]!s})")
     return loaded
 
 
@@ -47,7 +47,8 @@ def replace_dossier_rows(cursor: Any, schema: str, dossier_id: int, entry: Dossi
         expected = entry.tables[table.name].rows
         if loaded != expected or int(counted[0]) != expected:
             raise BadRequest(
-                f"{table.name}: {int(counted[0])} rows loaded for dossier {entry.code}, the manifest says {expected}"
+                f"{table.name} : {int(counted[0])} lignes chargées pour le dossier {entry.code}, "
+                f"le manifeste en annonce {expected}"
             )
         total += loaded
     return total

@@ -100,9 +100,9 @@ def _open_pipe(path: Path, process: ClientProcess, deadline: float) -> int:
             if error.errno != 6:  # ENXIO: no reader yet
                 raise
             if process.process.poll() is not None:
-                raise Unavailable("the mariadb client stopped before reading its data") from error
+                raise Unavailable("le client mariadb s'est arrêté avant de lire ses données") from error
             if time.monotonic() > deadline:
-                raise Unavailable("the mariadb client did not start reading within 10 minutes") from error
+                raise Unavailable("le client mariadb n'a pas commencé à lire en 10 minutes") from error
             time.sleep(0.01)
             continue
         os.set_blocking(fd, True)
@@ -144,7 +144,7 @@ def _feed(backup: VerifiedBackup, session: _Session, pipes: dict[str, Path], pro
                         session.fed += check.size
                         fed.add(check.size)
     except (zipfile.BadZipFile, EOFError) as error:
-        session.error = BadRequest(f"{backup.name} cannot be read: {error}")
+        session.error = BadRequest(f"{backup.name} est illisible : {error}")
     except BaseException as error:  # noqa: BLE001 - handed to the caller's thread, which raises it
         session.error = error
     if session.error is not None:
@@ -168,7 +168,8 @@ def load_generation(
     manifest = backup.manifest
     if manifest.schema_version != SCHEMA_VERSION:
         raise BadRequest(
-            f"{backup.name} has schema version {manifest.schema_version}; this guardian loads version {SCHEMA_VERSION}"
+            f"{backup.name} a la version de schéma {manifest.schema_version} ; "
+            f"ce gardien charge la version {SCHEMA_VERSION}"
         )
     started = time.monotonic()
     _verify_top_members(backup)
@@ -216,10 +217,10 @@ def _wait(running: list[tuple[_Session, ClientProcess, threading.Thread]]) -> li
         if bucket.error is not None:  # the cause, when the feeder stopped the client
             problems.append(bucket.error)
         elif status != 0:
-            problems.append(Unavailable(f"loading into MySQL failed: {stderr}"))
+            problems.append(Unavailable(f"le chargement dans MySQL a échoué : {stderr}"))
         elif b"Warning" in output or b"Note" in output:
             first = output.decode("utf-8", "replace").strip().splitlines()[:2]
-            problems.append(BadRequest(f"MariaDB had to alter the data while loading: {' '.join(first)}"))
+            problems.append(BadRequest(f"MariaDB a dû modifier les données pendant le chargement : {' '.join(first)}"))
         if problems:
             for _, other, _ in running:
                 if other.process.poll() is None:
@@ -245,7 +246,7 @@ def _create_tables(client: MysqlClient, schema: str) -> None:
         process.process.stdin.close()
     status, stderr = process.finish(timeout=600)
     if status != 0:
-        raise Unavailable(f"creating the tables of {schema} failed: {stderr}")
+        raise Unavailable(f"la création des tables de {schema} a échoué : {stderr}")
 
 
 def _check_counts(plans: list[_TablePlan], connection: MySQLConnectionAbstract, schema: str) -> int:
@@ -259,6 +260,6 @@ def _check_counts(plans: list[_TablePlan], connection: MySQLConnectionAbstract, 
             )[0][0]
         )
         if count != plan.rows:
-            raise BadRequest(f"{plan.table.name}: {count} rows loaded, the manifest says {plan.rows}")
+            raise BadRequest(f"{plan.table.name} : {count} lignes chargées, le manifeste en annonce {plan.rows}")
         total += count
     return total

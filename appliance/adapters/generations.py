@@ -44,7 +44,7 @@ def live_generations(
         f"SELECT data_generation, system_generation, mode FROM {quote_identifier(control_schema)}.live WHERE id = 1",
     )
     if not rows:
-        raise Unavailable("the control row neocuma_control.live is missing")
+        raise Unavailable("la ligne de contrôle neocuma_control.live est absente")
     data, system, mode = rows[0]
     return (None if data is None else int(data), None if system is None else int(system), str(mode))
 
@@ -64,7 +64,7 @@ def create_generation_schema(connection: MySQLConnectionAbstract, generation: in
             f"CREATE DATABASE {quote_identifier(schema)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
         )
     except mysql.connector.Error as error:
-        raise Unavailable(f"cannot create schema {schema}: {error.msg}") from error
+        raise Unavailable(f"impossible de créer le schéma {schema} : {error.msg}") from error
     return schema
 
 
@@ -74,7 +74,7 @@ def drop_generation_schema(connection: MySQLConnectionAbstract, generation: int)
     try:
         connection.cmd_query(f"DROP DATABASE IF EXISTS {quote_identifier(schema)}")
     except mysql.connector.Error as error:
-        raise Unavailable(f"cannot drop schema {schema}: {error.msg}") from error
+        raise Unavailable(f"impossible de supprimer le schéma {schema} : {error.msg}") from error
     log.info("génération de données %s supprimée", schema)
 
 
@@ -97,7 +97,7 @@ def switch_live(
             cursor.close()
         connection.commit()
     except mysql.connector.Error as error:
-        raise Unavailable(f"the swap to generation {data_generation} failed: {error.msg}") from error
+        raise Unavailable(f"le basculement vers la génération {data_generation} a échoué : {error.msg}") from error
 
 
 def prune_generations(connection: MySQLConnectionAbstract, keep: set[int]) -> list[int]:

@@ -67,7 +67,7 @@ def _transaction(connection: MySQLConnectionAbstract, failed: str) -> Iterator[M
         yield connection
         connection.commit()
     except mysql.connector.Error as error:
-        raise Unavailable(f"{failed}: {error.msg}") from error
+        raise Unavailable(f"{failed} : {error.msg}") from error
     finally:
         with contextlib.suppress(mysql.connector.Error):
             connection.rollback()
@@ -126,7 +126,10 @@ class MysqlLocalDatabase:
     def set_mode(self, mode: str, guard: DossierGuard | None = None) -> None:
         """One transaction holding the control row exclusively: a LAN write in flight (it
         holds the row shared) finishes first, and none starts until the mode is written."""
-        with self.pool.acquire() as pooled, _transaction(pooled, "cannot change the local server's mode") as connection:
+        with (
+            self.pool.acquire() as pooled,
+            _transaction(pooled, "impossible de changer le mode du serveur local") as connection,
+        ):
             rows = query_all(connection, f"SELECT data_generation FROM {CONTROL}.live WHERE id = 1 FOR UPDATE")
             if guard is not None and rows and rows[0][0] is not None:
                 guard(read_dossiers(connection, generation_schema_name(int(rows[0][0]))))
@@ -154,7 +157,7 @@ class MysqlLocalDatabase:
         opened = connect(self.settings, local_infile_dir=str(directory))
         quoted = quote_identifier(schema)
         try:
-            with _transaction(opened, "the pull was rolled back") as connection:
+            with _transaction(opened, "la descente a été annulée") as connection:
                 self._replace_in(connection, quoted, schema, entries, directory, guard)
         finally:
             opened.close()
@@ -170,7 +173,7 @@ class MysqlLocalDatabase:
     ) -> None:
         live = query_all(connection, f"SELECT data_generation FROM {CONTROL}.live WHERE id = 1 LOCK IN SHARE MODE")
         if not live or live[0][0] is None or generation_schema_name(int(live[0][0])) != schema:
-            raise Unavailable("the live generation changed meanwhile; nothing was written, try again")
+            raise Unavailable("la génération en service a changé entre-temps ; rien n'a été écrit, réessayez")
         guard(read_dossiers(connection, schema, sorted(entry.code for entry in entries)))
         cursor = connection.cursor()
         for entry in entries:

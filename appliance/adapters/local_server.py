@@ -36,7 +36,7 @@ class LocalWeb:
             with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=self.timeout) as response:  # noqa: S310 - http(s) URL checked by the configuration
                 return dict(json.loads(response.read(65536)))
         except (urllib.error.URLError, OSError, ValueError) as error:
-            raise Unavailable(f"the local server does not answer at {self.base_url}: {error}") from error
+            raise Unavailable(f"le serveur local ne répond pas à {self.base_url} : {error}") from error
 
     def dossier_count(self, login: str, password: str) -> tuple[int | None, int]:
         """Log in as ``login`` and list its dossiers: (data generation, count). This checks the
@@ -47,7 +47,7 @@ class LocalWeb:
                 page = response.read().decode("utf-8", "replace")
             token = re.search(r'name="csrf" value="([^"]+)"', page)
             if not token:
-                raise Unavailable("the local server's login page has no CSRF token")
+                raise Unavailable("la page de connexion du serveur local n'a pas de jeton CSRF")
             form = urllib.parse.urlencode({"csrf": token.group(1), "login": login, "password": password}).encode()
             login_request = urllib.request.Request(f"{self.base_url}/login", data=form)  # noqa: S310 - http(s), checked
             with opener.open(login_request, timeout=self.timeout):
@@ -56,10 +56,10 @@ class LocalWeb:
                 body = json.loads(response.read())
         except urllib.error.HTTPError as error:
             raise Unavailable(
-                f"the local server's application check failed: HTTP {error.code} on {error.url}"
+                f"la vérification applicative du serveur local a échoué : HTTP {error.code} sur {error.url}"
             ) from error
         except (urllib.error.URLError, OSError, ValueError) as error:
-            raise Unavailable(f"the local server's application check failed: {error}") from error
+            raise Unavailable(f"la vérification applicative du serveur local a échoué : {error}") from error
         return body.get("data_generation"), len(body.get("dossiers", []))
 
 
@@ -89,9 +89,9 @@ class LocalContainer:
                 filters.append(f"com.docker.compose.project={project}")
             found = client.containers.list(filters={"label": filters})
         except DockerException as error:
-            raise Unavailable(f"the Docker proxy at {self.docker_url} does not answer: {error}") from error
+            raise Unavailable(f"le proxy Docker à {self.docker_url} ne répond pas : {error}") from error
         if len(found) != 1:
-            raise Unavailable(f"{len(found)} containers of service {self.service!r} found, expected one")
+            raise Unavailable(f"{len(found)} conteneurs du service {self.service!r} trouvés, un seul attendu")
         return found[0]
 
     def signal_reload(self) -> None:
@@ -102,7 +102,7 @@ class LocalContainer:
         try:
             self._find(client).kill(signal="SIGHUP")
         except DockerException as error:
-            raise Unavailable(f"cannot signal the local server: {error}") from error
+            raise Unavailable(f"impossible d'envoyer le signal au serveur local : {error}") from error
         finally:
             client.close()
 

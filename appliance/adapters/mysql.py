@@ -70,7 +70,8 @@ def connect(
         )
     except mysql.connector.Error as error:
         raise Unavailable(
-            f"cannot connect to MySQL at {settings.host}:{settings.port} as {settings.user}: {error.msg}"
+            f"impossible de se connecter à MySQL sur {settings.host}:{settings.port} "
+            f"en tant que {settings.user} : {error.msg}"
         ) from error
     assert isinstance(connection, MySQLConnectionAbstract)
     return connection
@@ -96,7 +97,7 @@ class ConnectionPool:
     def acquire(self) -> Iterator[MySQLConnectionAbstract]:
         """Lend a connection for the ``with`` block; raises Unavailable when none comes."""
         if not self._slots.acquire(timeout=self._wait):
-            raise Unavailable(f"no free MySQL connection after {self._wait:.0f} s ({self._size} in use)")
+            raise Unavailable(f"aucune connexion MySQL libre après {self._wait:.0f} s ({self._size} utilisées)")
         connection: MySQLConnectionAbstract | None = None
         try:
             connection = self._take()
@@ -150,7 +151,7 @@ def query_all(connection: MySQLConnectionAbstract, sql: str, params: Sequence[An
         finally:
             cursor.close()
     except mysql.connector.Error as error:
-        raise Unavailable(f"MySQL query failed: {error.msg}") from error
+        raise Unavailable(f"la requête MySQL a échoué : {error.msg}") from error
     return [tuple(row) for row in rows]
 
 
@@ -217,7 +218,7 @@ class MysqlClient:
             process = subprocess.Popen(args, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, cwd=cwd)
         except OSError as error:
             _remove_tree(directory)
-            raise Unavailable(f"cannot start the {self._executable} client: {error.strerror}") from error
+            raise Unavailable(f"impossible de démarrer le client {self._executable} : {error.strerror}") from error
         return ClientProcess(process, directory)
 
 

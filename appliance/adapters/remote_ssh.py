@@ -66,11 +66,11 @@ def public_key_from_line(line: str) -> paramiko.PKey:
     """A key from an OpenSSH public-key line (``ssh-ed25519 AAAA… [comment]``)."""
     parts = line.split()
     if len(parts) < 2:
-        raise Refused("the host public-key file is not an OpenSSH public key")
+        raise Refused("le fichier de clé publique de l'hôte n'est pas une clé publique OpenSSH")
     try:
         return paramiko.PKey.from_type_string(parts[0], base64.b64decode(parts[1]))
     except Exception as error:  # paramiko raises several types for a bad key
-        raise Refused(f"the host public-key file cannot be read: {error}") from error
+        raise Refused(f"le fichier de clé publique de l'hôte est illisible : {error}") from error
 
 
 def _parse_error(stderr: bytes, status: int) -> RemoteRefused:
@@ -78,7 +78,7 @@ def _parse_error(stderr: bytes, status: int) -> RemoteRefused:
     if text.startswith("error ") and ":" in text:
         code, _, message = text[6:].partition(":")
         return RemoteRefused(code.strip(), message.strip(), status)
-    return RemoteRefused("unknown", text or f"exit status {status}", status)
+    return RemoteRefused("unknown", text or f"code de sortie {status}", status)
 
 
 class RemoteSession:
@@ -116,9 +116,9 @@ class RemoteSession:
         except (paramiko.SSHException, OSError, EOFError) as error:
             if fired.is_set():
                 raise Unavailable(
-                    f"no answer from the remote server to {what} within {self.stall_timeout:g} s: request abandoned"
+                    f"pas de réponse du serveur distant à {what} en {self.stall_timeout:g} s : requête abandonnée"
                 ) from error
-            raise Unavailable(f"the remote server does not answer: {error}") from error
+            raise Unavailable(f"le serveur distant ne répond pas : {error}") from error
         finally:
             watchdog.cancel()
 
@@ -127,7 +127,7 @@ class RemoteSession:
             channel = self.transport.open_session(timeout=self.stall_timeout)
             channel.settimeout(self.stall_timeout)
         except (paramiko.SSHException, OSError, EOFError) as error:
-            raise Unavailable(f"the remote server does not answer: {error}") from error
+            raise Unavailable(f"le serveur distant ne répond pas : {error}") from error
         with self._bounded(repr(command)):
             channel.exec_command(command)
         return channel
@@ -139,10 +139,10 @@ class RemoteSession:
                 stderr += chunk
             # recv_exit_status() would wait for ever; the status follows the output at once.
             if not channel.status_event.wait(self.stall_timeout):
-                raise TimeoutError(f"no exit status within {self.stall_timeout:.0f} s")
+                raise TimeoutError(f"aucun code de sortie en {self.stall_timeout:.0f} s")
             status = channel.recv_exit_status()
         except (TimeoutError, OSError) as error:
-            raise Unavailable(f"the remote server stopped answering: {error}") from error
+            raise Unavailable(f"le serveur distant a cessé de répondre : {error}") from error
         finally:
             channel.close()
         if status != 0:
@@ -158,12 +158,13 @@ class RemoteSession:
             except TimeoutError as error:
                 channel.close()
                 raise Unavailable(
-                    f"nothing received from the remote server for {self.stall_timeout:.0f} s after {size} bytes: transfer abandoned"
+                    f"rien n'a été reçu du serveur distant depuis {self.stall_timeout:.0f} s après {size} octets : "
+                    "transfert abandonné"
                 ) from error
             except OSError as error:
                 channel.close()
                 raise Unavailable(
-                    f"the connection to the remote server was lost after {size} bytes: {error}"
+                    f"la connexion au serveur distant a été perdue après {size} octets : {error}"
                 ) from error
             if not chunk:
                 return size
@@ -185,9 +186,9 @@ class RemoteSession:
         try:
             data = json.loads(buffer.getvalue())
         except ValueError as error:
-            raise Unavailable(f"the remote server answered {command!r} with something that is not JSON") from error
+            raise Unavailable(f"le serveur distant a répondu à {command!r} par autre chose que du JSON") from error
         if not isinstance(data, dict):
-            raise Unavailable(f"the remote server answered {command!r} with an unexpected document")
+            raise Unavailable(f"le serveur distant a répondu à {command!r} par un document inattendu")
         return data
 
     def export(self, codes: Sequence[str], sink: Sink) -> int:
@@ -218,10 +219,10 @@ class RemoteSession:
         return dict(json.loads(buffer.getvalue()))
 
     def sftp(self) -> paramiko.SFTPClient:
-        with self._bounded("the SFTP subsystem"):
+        with self._bounded("la demande du sous-système SFTP"):
             client = paramiko.SFTPClient.from_transport(self.transport)
         if client is None:
-            raise Unavailable("the remote server refused the SFTP subsystem")
+            raise Unavailable("le serveur distant a refusé le sous-système SFTP")
         client.get_channel().settimeout(self.stall_timeout)
         return client
 
@@ -237,7 +238,7 @@ class RemoteClient:
         try:
             sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         except OSError as error:
-            raise Unavailable(f"the remote server {self.host}:{self.port} cannot be reached: {error}") from error
+            raise Unavailable(f"le serveur distant {self.host}:{self.port} est injoignable : {error}") from error
         try:
             transport = paramiko.Transport(sock)
             transport.banner_timeout = self.timeout
@@ -246,7 +247,7 @@ class RemoteClient:
             transport.start_client(timeout=self.timeout)
         except (paramiko.SSHException, OSError, EOFError) as error:
             sock.close()
-            raise Unavailable(f"no SSH handshake with {self.host}:{self.port}: {error}") from error
+            raise Unavailable(f"échec de la négociation SSH avec {self.host}:{self.port} : {error}") from error
         return transport
 
     def presented_key(self) -> paramiko.PKey:
@@ -266,8 +267,9 @@ class RemoteClient:
             presented = transport.get_remote_server_key()
             if pinned is None:
                 raise HostKeyUnknown(
-                    f"no host key pinned for {self.host}:{self.port}; it presents {fingerprint(presented)}: "
-                    "check it and run `neocuma-guardian login` or `neocuma-guardian hostkey accept SHA256:…`"
+                    f"aucune clé d'hôte épinglée pour {self.host}:{self.port} ; le serveur présente "
+                    f"{fingerprint(presented)} : vérifiez-la et lancez `neocuma-guardian login` ou "
+                    "`neocuma-guardian hostkey accept SHA256:…`"
                 )
             if presented.asbytes() != pinned.asbytes():
                 log.error(
@@ -278,16 +280,19 @@ class RemoteClient:
                     fingerprint(presented),
                 )
                 raise HostKeyChanged(
-                    f"the host key of {self.host}:{self.port} CHANGED: pinned {fingerprint(pinned)}, presented "
-                    f"{fingerprint(presented)}. Nothing was sent. If the change is expected, check it with the "
-                    "server's administrator, then `neocuma-guardian hostkey accept <new fingerprint>`"
+                    f"la clé d'hôte de {self.host}:{self.port} a CHANGÉ : épinglée {fingerprint(pinned)}, "
+                    f"présentée {fingerprint(presented)}. Rien n'a été envoyé. Si le changement est attendu, "
+                    "vérifiez-le avec l'administrateur du serveur, puis lancez "
+                    "`neocuma-guardian hostkey accept <nouvelle empreinte>`"
                 )
             try:
                 transport.auth_password(login, password)
             except paramiko.AuthenticationException as error:
-                raise Refused(f"the remote server refused the login of {login}: wrong user or password") from error
+                raise Refused(
+                    f"le serveur distant a refusé l'identification de {login} : utilisateur ou mot de passe incorrect"
+                ) from error
             except (paramiko.SSHException, OSError) as error:
-                raise Unavailable(f"login to {self.host}:{self.port} failed: {error}") from error
+                raise Unavailable(f"l'identification auprès de {self.host}:{self.port} a échoué : {error}") from error
         except BaseException:
             transport.close()
             raise

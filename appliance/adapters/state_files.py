@@ -39,7 +39,7 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
     except OSError as error:
         with contextlib.suppress(OSError):
             temporary.unlink()
-        raise Unavailable(f"cannot write {path}: {error.strerror}") from error
+        raise Unavailable(f"impossible d'écrire {path} : {error.strerror}") from error
 
 
 class JsonFile:
@@ -54,9 +54,9 @@ class JsonFile:
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as error:
-            raise Unavailable(f"{self.path} cannot be read: {error}") from error
+            raise Unavailable(f"{self.path} est illisible : {error}") from error
         if not isinstance(data, dict):
-            raise Unavailable(f"{self.path} does not hold a JSON object")
+            raise Unavailable(f"{self.path} ne contient pas un objet JSON")
         return data
 
     def write(self, data: dict[str, Any]) -> None:

@@ -30,19 +30,19 @@ def verify_system_zip(source: Source) -> list[SystemEntry]:
 def _verify(archive: zipfile.ZipFile) -> list[SystemEntry]:
     infos = {info.filename: info for info in archive.infolist()}
     if MANIFEST not in infos:
-        raise BadRequest(f"{NAME} has no MANIFEST")
+        raise BadRequest(f"{NAME} n'a pas de MANIFEST")
     for name, info in infos.items():
         mode = info.external_attr >> 16
         if stat.S_IFMT(mode) and not stat.S_ISREG(mode):
-            raise BadRequest(f"{NAME}: {name} is not a regular file")
+            raise BadRequest(f"{NAME} : {name} n'est pas un fichier ordinaire")
     entries = parse_system_manifest(archive.read(MANIFEST).decode("utf-8", "replace"))
     listed = {entry.path for entry in entries}
     extra = sorted(set(infos) - listed - {MANIFEST})
     if extra:
-        raise BadRequest(f"{NAME}: files not in the MANIFEST: {', '.join(extra[:5])}")
+        raise BadRequest(f"{NAME} : fichiers absents du MANIFEST : {', '.join(extra[:5])}")
     for entry in entries:
         if entry.path not in infos:
-            raise BadRequest(f"{NAME}: {entry.path} is missing")
+            raise BadRequest(f"{NAME} : {entry.path} est absent")
         sha = hashlib.sha256()
         size = 0
         try:
@@ -51,9 +51,9 @@ def _verify(archive: zipfile.ZipFile) -> list[SystemEntry]:
                     sha.update(block)
                     size += len(block)
         except (zipfile.BadZipFile, OSError, EOFError) as error:
-            raise BadRequest(f"{NAME}: {entry.path} cannot be read: {error}") from error
+            raise BadRequest(f"{NAME} : {entry.path} est illisible : {error}") from error
         if size != entry.size or sha.hexdigest() != entry.sha256:
-            raise BadRequest(f"{NAME}: {entry.path} does not match the MANIFEST")
+            raise BadRequest(f"{NAME} : {entry.path} ne correspond pas au MANIFEST")
     return entries
 
 

@@ -41,6 +41,7 @@ from appliance.guardian.cli_commands import (
     cmd_status,
     cmd_sync,
 )
+from appliance.guardian.cli_parser import FrenchParser, french
 from appliance.guardian.cli_progress import TerminalProgress
 from appliance.guardian.watch.check import PREFIX as PLUGIN_PREFIX
 from appliance.guardian.watch.check import UNKNOWN
@@ -62,7 +63,7 @@ def _json(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser(plugin: bool = False) -> argparse.ArgumentParser:
-    kind = _PluginParser if plugin else argparse.ArgumentParser
+    kind = _PluginParser if plugin else FrenchParser
     parser = kind(
         prog="neocuma-guardian",
         description="NeoCuma Server Guardian : sauvegardes et synchronisation du serveur NeoCuma local.",
@@ -71,7 +72,7 @@ def _parser(plugin: bool = False) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"neocuma-guardian {__version__}")
     parser.add_argument("--config", help="fichier de configuration (par défaut /etc/neocuma/guardian.toml)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE", parser_class=kind)
     login = sub.add_parser(
         "login", help="épingler la clé d'hôte du serveur distant et s'identifier (mot de passe demandé)"
     )
@@ -82,7 +83,7 @@ def _parser(plugin: bool = False) -> argparse.ArgumentParser:
     _json(login)
     hostkey = sub.add_parser("hostkey", help="voir ou accepter la clé d'hôte du serveur distant")
     _json(hostkey)
-    hostkey_sub = hostkey.add_subparsers(dest="action", metavar="ACTION")
+    hostkey_sub = hostkey.add_subparsers(dest="action", metavar="ACTION", parser_class=kind)
     _json(hostkey_sub.add_parser("show", help="l'empreinte épinglée et celle présentée"))
     accept = hostkey_sub.add_parser("accept", help="épingler cette empreinte")
     accept.add_argument("fingerprint", metavar="SHA256:…")
@@ -135,7 +136,7 @@ def _parser(plugin: bool = False) -> argparse.ArgumentParser:
         "settings", help="Paramétrages : sauvegardes automatiques, leurs heures, synchronisation après elles"
     )
     _json(settings)
-    settings_sub = settings.add_subparsers(dest="action", metavar="ACTION")
+    settings_sub = settings.add_subparsers(dest="action", metavar="ACTION", parser_class=kind)
     _json(settings_sub.add_parser("show", help="les paramétrages et leur source"))
     setter = settings_sub.add_parser(
         "set", help="par exemple : set heures=nuit (ou toutes, ou 2,14) automatiques=oui apres_sauvegarde=non"
@@ -184,11 +185,11 @@ def _config_command(config: GuardianConfig, parts: Parts, action: str) -> int:
     return 0
 
 
-class _PluginParser(argparse.ArgumentParser):
+class _PluginParser(FrenchParser):
     """For ``check``: a usage error is one UNKNOWN line, exit 3, as the Nagios guidelines want."""
 
     def error(self, message: str) -> NoReturn:
-        print(f"{PLUGIN_PREFIX} UNKNOWN - usage : {message}")
+        print(f"{PLUGIN_PREFIX} UNKNOWN - usage : {french(message)}")
         sys.exit(UNKNOWN)
 
 

@@ -50,7 +50,8 @@ class GuardianState:
         data = self.store.read(CREDENTIALS)
         if not data.get("login") or not data.get("password"):
             raise Refused(
-                "the guardian is not logged in to the remote server: run `neocuma-guardian login` (make login)"
+                "le gardien n'est pas identifié auprès du serveur distant : "
+                "lancez `neocuma-guardian login` (make login)"
             )
         return Credentials(
             str(data["login"]), str(data["password"]), str(data.get("centre", "")), str(data.get("profile", ""))

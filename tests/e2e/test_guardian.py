@@ -115,7 +115,7 @@ def test_2_the_fallback_story(appliance: Appliance) -> None:
     appliance.cut_link()
     try:
         failed = appliance.cli("backup", "--data")
-        assert failed.returncode == 1 and "remote server" in failed.stderr
+        assert failed.returncode == 1 and "serveur distant" in failed.stderr
         _ok(appliance.cli("mode", "fallback"))
         web = appliance.local_web()
         assert web.login("compta1.fd12", USER_PASSWORD).status == 200
@@ -183,14 +183,15 @@ def test_3_a_link_cut_mid_backup_lists_nothing_and_the_next_run_succeeds(applian
         appliance.restore_link()
     result = outcome["result"]
     assert result.returncode == 1
-    assert "nothing received from the remote server for 10 s" in result.stderr
+    assert "rien n'a été reçu du serveur distant depuis 10 s" in result.stderr
     assert stalled_for < 10 + 15, f"the stalled transfer failed after {stalled_for:.0f} s, its timeout is 10 s"
     after = sorted(e["name"] for e in json.loads(_ok(appliance.cli("backups", "--json")))["backups"])
     assert after == before, "nothing listed"
     assert _part_size(appliance) == 0, "no partial file left"
     logged = appliance.run_in_guardian("sh", "-c", "tail -n 50 /var/lib/guardian/state/logs/guardian.log")
     assert any(
-        "data backup" in line and "failed" in line and "nothing received" in line for line in logged.splitlines()
+        "sauvegarde des données" in line and "en échec" in line and "rien n'a été reçu" in line
+        for line in logged.splitlines()
     ), logged[-2000:]
     _ok(appliance.cli("run"))
 
@@ -315,7 +316,7 @@ def test_6_a_full_backups_volume_gives_a_clear_error_and_keeps_earlier_backups(
         assert first.exit_code == 0, first.output
         second = cli("backup", "--data")
         assert second.exit_code == 1
-        assert b"the backups volume is full" in (second.output[1] or b"")
+        assert b"le volume des sauvegardes est plein" in (second.output[1] or b"")
         listing = full.exec_run(["sh", "-c", "ls -a /var/lib/guardian/backups/data"]).output.decode().split()
         assert len([name for name in listing if name.endswith("Z.zip")]) == 1 and not [
             n for n in listing if n.endswith(".part")
@@ -373,7 +374,7 @@ def test_7_refusals_change_nothing_anywhere(appliance: Appliance) -> None:
         appliance.cli("login", "--user", "resp.fd12", stdin=USER_PASSWORD.encode() + b"\n")
     )
     wrong_key = appliance.cli("hostkey", "accept", "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-    assert wrong_key.returncode == 1 and "nothing was pinned" in wrong_key.stderr
+    assert wrong_key.returncode == 1 and "rien n'a été épinglé" in wrong_key.stderr
     # A changed host key: refused loudly before anything is sent.
     appliance.run_in_guardian(
         "sh",
@@ -381,8 +382,8 @@ def test_7_refusals_change_nothing_anywhere(appliance: Appliance) -> None:
         "sed -i 's/ AAAA[A-Za-z0-9+/]*/ AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl/' /var/lib/guardian/state/known_hosts",
     )
     changed = appliance.cli("backup", "--data")
-    assert changed.returncode == 1 and "CHANGED" in changed.stderr and "Nothing was sent" in changed.stderr
-    assert "HOST KEY CHANGED" in changed.stderr, "logged loudly too"
+    assert changed.returncode == 1 and "a CHANGÉ" in changed.stderr and "Rien n'a été envoyé" in changed.stderr
+    assert "CLÉ D'HÔTE CHANGÉE" in changed.stderr, "logged loudly too"
     shown = _ok(appliance.cli("hostkey", "show"))
     presented = next(line.split(": ", 1)[1] for line in shown.splitlines() if line.startswith("présentée"))
     assert presented in changed.stderr

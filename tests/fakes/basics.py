@@ -57,7 +57,7 @@ class MemoryStateStore:
         if name in self.unreadable:
             from appliance.errors import Unavailable
 
-            raise Unavailable(f"{self.location}/{name}.json cannot be read: broken")
+            raise Unavailable(f"{self.location}/{name}.json est illisible : broken")
         return copy.deepcopy(self.documents.get(name, {}))
 
     def write(self, name: str, document: dict[str, Any]) -> None:

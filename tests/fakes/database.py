@@ -40,7 +40,9 @@ class FakeDatabase:
 
     def _up(self) -> None:
         if self.down:
-            raise Unavailable("cannot connect to MySQL at mysql:3306 as neocuma_guardian: refused")
+            raise Unavailable(
+                "impossible de se connecter à MySQL sur mysql:3306 en tant que neocuma_guardian : refused"
+            )
 
     def live(self) -> Live:
         self._up()
@@ -53,7 +55,7 @@ class FakeDatabase:
     def create_generation(self, generation: int) -> None:
         self._up()
         if generation in self.schemas:
-            raise Unavailable(f"cannot create schema neocuma_g{generation}: it exists")
+            raise Unavailable(f"impossible de créer le schéma neocuma_g{generation} : it exists")
         self.schemas[generation] = Generation()
 
     def load_generation(
@@ -102,7 +104,7 @@ class FakeDatabase:
         self._up()
         entries = backup.manifest.dossiers
         if self.control.data_generation != generation:
-            raise Unavailable("the live generation changed meanwhile; nothing was written, try again")
+            raise Unavailable("la génération en service a changé entre-temps ; rien n'a été écrit, réessayez")
         if self.before_guard is not None:
             self.before_guard(self)
         wanted = {entry.code for entry in entries}

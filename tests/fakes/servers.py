@@ -66,22 +66,26 @@ class FakeCentral:
 
     def session(self, login: str, password: str) -> FakeSession:
         if not self.reachable:
-            raise Unavailable(f"the remote server {self.address} cannot be reached: [Errno 113] No route to host")
+            raise Unavailable(f"le serveur distant {self.address} est injoignable : [Errno 113] No route to host")
         if self.pinned is None:
-            raise HostKeyUnknown(f"no host key pinned for {self.address}; it presents {self.presented}")
+            raise HostKeyUnknown(
+                f"aucune clé d'hôte épinglée pour {self.address} ; le serveur présente {self.presented}"
+            )
         if self.pinned != self.presented:
             raise HostKeyChanged(
-                f"the host key of {self.address} CHANGED: pinned {self.pinned}, presented {self.presented}"
+                f"la clé d'hôte de {self.address} a CHANGÉ : épinglée {self.pinned}, présentée {self.presented}"
             )
         account = self.accounts.get(login)
         if account is None or account.password != password:
-            raise Refused(f"the remote server refused the login of {login}: wrong user or password")
+            raise Refused(
+                f"le serveur distant a refusé l'identification de {login} : utilisateur ou mot de passe incorrect"
+            )
         self.sessions += 1
         return FakeSession(self, login, account)
 
     def presented_fingerprint(self) -> str:
         if not self.reachable:
-            raise Unavailable(f"the remote server {self.address} cannot be reached")
+            raise Unavailable(f"le serveur distant {self.address} est injoignable")
         return self.presented
 
     def pinned_fingerprint(self) -> str | None:
@@ -89,7 +93,7 @@ class FakeCentral:
 
     def pin(self, fingerprint: str) -> str:
         if fingerprint != self.presented:
-            raise Refused(f"the remote presents {self.presented}, not {fingerprint}: nothing was pinned")
+            raise Refused(f"le serveur distant présente {self.presented}, pas {fingerprint} : rien n'a été épinglé")
         self.pinned = fingerprint
         return fingerprint
 
@@ -142,10 +146,10 @@ class FakeSession:
             self.central.tamper(members)
         data = zip_members(members)
         if self.central.stall:
-            raise Unavailable("nothing received from the remote server for 60 s after 0 bytes: transfer abandoned")
+            raise Unavailable("rien n'a été reçu du serveur distant depuis 60 s après 0 octets : transfert abandonné")
         if self.central.cut_after is not None:
             sink.write(data[: self.central.cut_after])
-            raise Unavailable(f"the connection to the remote server was lost after {self.central.cut_after} bytes")
+            raise Unavailable(f"la connexion au serveur distant a été perdue après {self.central.cut_after} octets")
         for start in range(0, len(data), 300 * 1024):
             sink.write(data[start : start + 300 * 1024])
         return len(data)
@@ -190,20 +194,20 @@ class FakeLocalServer:
 
     def healthz(self) -> dict[str, object]:
         if self.down:
-            raise Unavailable("the local server does not answer at http://neocuma:8080: refused")
+            raise Unavailable("le serveur local ne répond pas à http://neocuma:8080 : refused")
         live = self.database.control
         data, system = self.shown if self.lag else (live.data_generation, live.system_generation)
         return {"status": "ok", "data_generation": data, "system_generation": system, "mode": live.mode}
 
     def dossier_count(self, login: str, password: str) -> tuple[int | None, int]:
         if self.down:
-            raise Unavailable("the local server's application check failed: refused")
+            raise Unavailable("la vérification applicative du serveur local a échoué : refused")
         live = self.database.control.data_generation
         return live, 0 if self.empty else len(self.database.dossiers())
 
     def reload(self) -> None:
         if self.reload_fails:
-            raise Unavailable("cannot signal the local server: the Docker proxy does not answer")
+            raise Unavailable("impossible d'envoyer le signal au serveur local : le proxy Docker ne répond pas")
         self.reloads += 1
 
     def system_generations(self) -> list[int]:

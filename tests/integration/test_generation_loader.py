@@ -123,6 +123,6 @@ def test_another_schema_version_is_refused_before_anything_is_created(
         manifest["schema_version"] = 999
 
     backup = _write(tmp_path, rezip(export, bump))
-    with pytest.raises(ApplianceError, match="schema version 999"):
+    with pytest.raises(ApplianceError, match="version de schéma 999"):
         _load(central, target, backup, tmp_path / "work")
     assert oracle.query(target, f"SHOW TABLES FROM `{SCHEMA}`") == []

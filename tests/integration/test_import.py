@@ -199,7 +199,7 @@ def _bad_backups(central: Central, code: str, other: str) -> dict[str, tuple[byt
         "a value changed": (rezip(backup, value_changed), "sha256 does not match"),
         "row removed, sha256 forged": (rezip(backup, drop_row_fix_sha), "rows, the manifest says"),
         "row of another dossier": (rezip(backup, foreign_row), "belongs to another dossier"),
-        "invalid value": (rezip(backup, bad_value), "invalid data"),
+        "invalid value": (rezip(backup, bad_value), "données invalides"),
         "another dossier's backup": (_export(central, other), f"holds dossier {other}, not {code}"),
     }
 

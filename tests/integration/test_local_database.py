@@ -117,7 +117,7 @@ def test_a_pull_replaces_the_dossiers_in_one_transaction_after_its_guard(
     with pytest.raises(Refused):
         database.replace_dossiers(1, pulled, refuse)
     assert oracle.dossier_oracles(root, "neocuma_g1", [entry.id]) == before, "nothing written"
-    with pytest.raises(Unavailable, match="live generation changed"):
+    with pytest.raises(Unavailable, match="génération en service a changé"):
         database.replace_dossiers(2, pulled, lambda now: None)
     database.replace_dossiers(1, pulled, lambda now: None)
     assert database.dossiers()[entry.code].revision == entry.revision

@@ -57,7 +57,7 @@ def test_export_streams_a_backup_that_verifies(central: Central, tmp_path: Path)
         size = session.export([], sink)
     assert size == target.stat().st_size > 0
     assert len(verify_backup(target).manifest.dossiers) >= 5
-    with pytest.raises(Refused, match="refused the login"):
+    with pytest.raises(Refused, match="a refusé l'identification"):
         client.session("resp.fd12", "wrong")
 
 
@@ -121,7 +121,7 @@ def test_the_central_server_port_turns_every_answer_into_domain_values(central: 
     server = SshCentralServer("127.0.0.1", central.ssh_port, tmp_path / "known_hosts", 10)
     presented = server.presented_fingerprint()
     assert server.pinned_fingerprint() is None
-    with pytest.raises(Refused, match="nothing was pinned"):
+    with pytest.raises(Refused, match="rien n'a été épinglé"):
         server.pin("SHA256:not-this-one")
     assert server.pin(presented) == presented == server.pinned_fingerprint()
     with server.session("resp.fd12", USER_PASSWORD) as session:

@@ -71,7 +71,7 @@ def test_a_request_the_server_never_answers_is_abandoned_after_the_stall_timeout
     client = RemoteClient("127.0.0.1", port, known, timeout=0.3)
     session = client.session("resp.fd12", "x")
     started = time.monotonic()
-    with pytest.raises(Unavailable, match=r"no answer from the remote server to 'v1 whoami' within 0\.3 s"):
+    with pytest.raises(Unavailable, match=r"pas de réponse du serveur distant à 'v1 whoami' en 0\.3 s"):
         session.json("v1 whoami")
     assert time.monotonic() - started < 5
     session.close()

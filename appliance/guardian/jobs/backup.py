@@ -55,9 +55,10 @@ def disk_error(error: OSError, name: str) -> ApplianceError:
     """A failed write as the operator should read it: a full volume says so."""
     if error.errno == errno.ENOSPC:
         return Unavailable(
-            f"the backups volume is full while writing {name}: nothing was listed, earlier backups are intact"
+            f"le volume des sauvegardes est plein pendant l'écriture de {name} : rien n'a été listé, "
+            "les sauvegardes précédentes sont intactes"
         )
-    return Unavailable(f"cannot write {name}: {error.strerror or error}")
+    return Unavailable(f"impossible d'écrire {name} : {error.strerror or error}")
 
 
 class _Counting:
@@ -103,7 +104,9 @@ class BackupJob:
             verified = self.backups.verify_data(staged.reader, name)
             login = self.state.credentials().login
             if verified.manifest.user.get("login") != login:
-                raise BadRequest(f"the backup was made for {verified.manifest.user.get('login')!r}, not {login!r}")
+                raise BadRequest(
+                    f"la sauvegarde a été faite pour {verified.manifest.user.get('login')!r}, pas pour {login!r}"
+                )
             _commit(staged)
         except BaseException as error:
             staged.discard()
@@ -172,12 +175,13 @@ class BackupJob:
                 archive.writestr(SYSTEM_MANIFEST, manifest)
         except TimeoutError as error:
             raise Unavailable(
-                f"nothing received from the remote server for {session.stall_timeout:.0f} s: system backup abandoned"
+                f"rien n'a été reçu du serveur distant depuis {session.stall_timeout:.0f} s : "
+                "sauvegarde système abandonnée"
             ) from error
         except OSError as error:
             if error.errno == errno.ENOSPC:
                 raise disk_error(error, staged.name) from error
-            raise Unavailable(f"the system backup failed: {error}") from error
+            raise Unavailable(f"la sauvegarde système a échoué : {error}") from error
         return len(entries), size
 
 
@@ -201,6 +205,7 @@ def _copy_checked(session: CentralSession, entry: SystemEntry, archive: zipfile.
             size += len(block)
     if size != entry.size or digest.hexdigest() != entry.sha256:
         raise BadRequest(
-            f"system file {entry.path} does not match the server's MANIFEST ({size} bytes received, {entry.size} expected)"
+            f"le fichier système {entry.path} ne correspond pas au MANIFEST du serveur "
+            f"({size} octets reçus, {entry.size} attendus)"
         )
     return size

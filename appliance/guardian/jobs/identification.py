@@ -71,15 +71,22 @@ class Identification:
             return None
         published_line = self.demo.published_key() if self.demo.key_file else None
         if published_line is None:
-            raise Refused(f"demo autologin: the remote's public key file {self.demo.key_file} is missing")
+            raise Refused(
+                "connexion automatique de démonstration : le fichier de clé publique du serveur distant "
+                f"{self.demo.key_file} est absent"
+            )
         published = fingerprint_of_line(published_line)
         presented = self.central.presented_fingerprint()
         if published != presented:
-            raise HostKeyChanged(f"demo autologin: the remote presents {presented} but published {published}")
+            raise HostKeyChanged(
+                f"connexion automatique de démonstration : le serveur distant présente {presented} "
+                f"mais a publié {published}"
+            )
         pinned = self.central.pinned_fingerprint()
         if pinned is not None and pinned != presented:
             raise HostKeyChanged(
-                f"demo autologin: a different key ({pinned}) is pinned; run `neocuma-guardian hostkey accept` to change it"
+                f"connexion automatique de démonstration : une autre clé ({pinned}) est épinglée ; "
+                "lancez `neocuma-guardian hostkey accept` pour la changer"
             )
         self.central.pin(published)
         return self.login(self.demo.user, self.demo.password)

@@ -148,7 +148,7 @@ class SyncJob:
 
     def _wait_until_serving(self, dossiers: int, generation: int, system: int | None) -> None:
         deadline = self.clock.monotonic() + self.health_timeout
-        last = "no answer yet"
+        last = "pas encore de réponse"
         while self.clock.monotonic() < deadline:
             try:
                 health = self.local.healthz()
@@ -157,13 +157,13 @@ class SyncJob:
                     seen, count = self.local.dossier_count(credentials.login, credentials.password)
                     if seen == generation and count == dossiers:
                         return
-                    last = f"application check saw generation {seen} with {count} dossiers"
+                    last = f"la vérification applicative voit la génération {seen} avec {count} dossiers"
                 else:
-                    last = f"/healthz shows {health.get('data_generation')}/{health.get('system_generation')}"
+                    last = f"/healthz indique {health.get('data_generation')}/{health.get('system_generation')}"
             except ApplianceError as error:
                 last = str(error)
             self.clock.sleep(POLL_SECONDS)
-        raise Unavailable(f"after {self.health_timeout:.0f} s: {last}")
+        raise Unavailable(f"après {self.health_timeout:.0f} s : {last}")
 
     def _drop_new(self, generation: int, system_installed: bool) -> None:
         try:

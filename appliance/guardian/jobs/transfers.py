@@ -71,7 +71,7 @@ class Transfers:
                     session.export(codes, sink)
             verified = self.backups.verify_data(scratch.reader, "pull.zip")
             if sorted(d.code for d in verified.manifest.dossiers) != sorted(set(codes)):
-                raise BadRequest("the remote sent other dossiers than those asked for")
+                raise BadRequest("le serveur distant a envoyé d'autres dossiers que ceux demandés")
             checked = {code: (local[code].revision if code in local else None) for code in codes}
 
             def guard(now: Mapping[str, LocalDossier]) -> None:

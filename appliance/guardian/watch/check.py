@@ -50,16 +50,16 @@ def parse_thresholds(text: str) -> tuple[float | None, float | None]:
     (either may be empty); raises ValueError naming what is wrong."""
     age, _, skew = text.partition(",")
     values: list[float | None] = []
-    for raw, what in ((age, "backup age (hours)"), (skew, "clock skew (seconds)")):
+    for raw, what in ((age, "l'âge de la sauvegarde (heures)"), (skew, "l'écart d'horloge (secondes)")):
         if not raw.strip():
             values.append(None)
             continue
         try:
             value = float(raw)
         except ValueError as error:
-            raise ValueError(f"{what} must be a number, not {raw!r}") from error
+            raise ValueError(f"{what} doit être un nombre, pas {raw!r}") from error
         if value < 0:
-            raise ValueError(f"{what} must not be negative, not {raw!r}")
+            raise ValueError(f"{what} ne doit pas être négatif, pas {raw!r}")
         values.append(value)
     return values[0] * 3600 if values[0] is not None else None, values[1]
 

@@ -85,7 +85,7 @@ def test_a_backup_that_may_not_fit_is_announced_before_it_starts(
     first = world.parts.actions.data_backup()
     world.backups.free = world.backups.used() + first.bytes // 2
     world.clock.advance(3600)
-    with pytest.raises(Unavailable, match="full"):
+    with pytest.raises(Unavailable, match="plein"):
         world.parts.actions.data_backup()
     assert "pourrait ne pas tenir" in caplog.text and f"la précédente ({first.name})" in caplog.text
     world.backups.free = None
@@ -98,17 +98,17 @@ def test_a_cut_link_leaves_nothing_listed_and_earlier_backups_intact(world: Fake
     first = world.parts.actions.data_backup().name
     world.clock.advance(3600)
     world.central.cut_after = 4000
-    with pytest.raises(Unavailable, match="lost after 4000 bytes"):
+    with pytest.raises(Unavailable, match="perdue après 4000 octets"):
         world.parts.actions.data_backup()
     assert world.backups.data_names() == [first]
     assert world.backups.discarded == ["2026-11-28T13-00-00Z.zip"], "the partial file was removed"
     failed = world.history("backup")
-    assert failed["ok"] is False and "lost after" in failed["error"]
+    assert failed["ok"] is False and "perdue après" in failed["error"]
 
 
 def test_a_stalled_transfer_fails_instead_of_hanging(world: FakeWorld) -> None:
     world.central.stall = True
-    with pytest.raises(Unavailable, match="nothing received"):
+    with pytest.raises(Unavailable, match="rien n'a été reçu"):
         world.parts.actions.data_backup()
     assert world.backups.data_names() == []
 
@@ -117,14 +117,16 @@ def test_a_full_disk_is_named_and_nothing_is_listed(world: FakeWorld) -> None:
     first = world.parts.actions.data_backup().name
     world.clock.advance(3600)
     world.backups.free = world.backups.used() + 1000
-    with pytest.raises(Unavailable, match=r"backups volume is full while writing 2026-11-28T13-00-00Z.zip"):
+    with pytest.raises(
+        Unavailable, match=r"le volume des sauvegardes est plein pendant l'écriture de 2026-11-28T13-00-00Z.zip"
+    ):
         world.parts.actions.data_backup()
     assert world.backups.data_names() == [first]
 
 
 def test_a_failed_rename_is_reported_as_a_disk_error(world: FakeWorld) -> None:
     world.backups.fail_commit = OSError(errno.ENOSPC, "No space left on device")
-    with pytest.raises(Unavailable, match="full"):
+    with pytest.raises(Unavailable, match="plein"):
         world.parts.actions.data_backup()
     assert world.backups.data_names() == []
 
@@ -142,14 +144,14 @@ def test_a_backup_that_does_not_verify_is_never_listed(world: FakeWorld) -> None
 
 def test_a_backup_made_for_another_login_is_refused(world: FakeWorld) -> None:
     world.central.export_login = "resp.fd24"
-    with pytest.raises(BadRequest, match=r"made for 'resp.fd24', not 'resp.fd12'"):
+    with pytest.raises(BadRequest, match=r"faite pour 'resp.fd24', pas pour 'resp.fd12'"):
         world.parts.actions.data_backup()
     assert world.backups.data_names() == []
 
 
 def test_without_a_login_a_backup_is_refused_before_any_transfer(world: FakeWorld) -> None:
     world.state_store.documents.clear()
-    with pytest.raises(Refused, match="not logged in"):
+    with pytest.raises(Refused, match="n'est pas identifié"):
         world.parts.actions.data_backup()
     assert world.central.sessions == 0
 
@@ -183,7 +185,7 @@ def test_the_system_backup_replaces_system_zip_only_once_it_verifies(world: Fake
     assert result.files == 1 and world.backups.system_zip() is not None
     before = world.backups.files["system"]["system.zip"][0]
     world.central.lying_system_file = b"not what the MANIFEST says"
-    with pytest.raises(BadRequest, match="does not match the server's MANIFEST"):
+    with pytest.raises(BadRequest, match="ne correspond pas au MANIFEST du serveur"):
         world.parts.actions.system_backup()
     assert world.backups.files["system"]["system.zip"][0] == before, "the previous system.zip stays"
 
@@ -191,14 +193,14 @@ def test_the_system_backup_replaces_system_zip_only_once_it_verifies(world: Fake
 def test_a_stalled_system_backup_keeps_the_previous_one(world: FakeWorld) -> None:
     world.parts.actions.system_backup()
     world.central.stall = True
-    with pytest.raises(Unavailable, match="nothing received from the remote server for 60 s"):
+    with pytest.raises(Unavailable, match="rien n'a été reçu du serveur distant depuis 60 s"):
         world.parts.actions.system_backup()
     assert world.backups.system_zip() is not None
 
 
 def test_a_full_disk_during_the_system_backup_is_named(world: FakeWorld) -> None:
     world.backups.free = 10
-    with pytest.raises(Unavailable, match=r"backups volume is full while writing system.zip"):
+    with pytest.raises(Unavailable, match=r"le volume des sauvegardes est plein pendant l'écriture de system.zip"):
         world.parts.actions.system_backup()
     assert world.backups.system_zip() is None
 

@@ -80,7 +80,7 @@ def test_hostkey_show_and_accept(world: FakeWorld, capsys: pytest.CaptureFixture
     assert run(world, "hostkey", "show") == 0
     assert f"épinglée : {KEY}" in capsys.readouterr().out
     assert run(world, "hostkey", "accept", OTHER_KEY) == 1
-    assert "nothing was pinned" in capsys.readouterr().err
+    assert "rien n'a été épinglé" in capsys.readouterr().err
 
 
 def test_the_whole_loop_from_the_command_line(world: FakeWorld, capsys: pytest.CaptureFixture[str]) -> None:
@@ -186,7 +186,7 @@ def test_check_answers_unknown_for_every_kind_of_error(
     world: FakeWorld, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert run(world, "check", "-w", "bientôt") == 3
-    assert capsys.readouterr().out.startswith("NEOCUMA GUARDIAN UNKNOWN - -w/-c AGE[,SKEW] : backup age")
+    assert capsys.readouterr().out.startswith("NEOCUMA GUARDIAN UNKNOWN - -w/-c AGE[,SKEW] : l'âge de la sauvegarde")
     assert run(world, "check", "--frequence") == 3
     assert capsys.readouterr().out.startswith("NEOCUMA GUARDIAN UNKNOWN - usage :")
     monkeypatch.setenv("NEOCUMA_BACKUPS_KEEP", "zéro")
@@ -274,7 +274,8 @@ def test_long_commands_show_one_line_per_step_on_a_pipe(world: FakeWorld, capsys
         (("backups",), 0, "out", ""),
         (("sync",), 1, "err", "aucune sauvegarde de données"),
         (("pull", "../etc"), 2, "err", "code(s) de dossier invalide(s)"),
-        (("mode", "ailleurs"), 2, "err", "invalid choice"),
+        (("mode", "ailleurs"), 2, "err", "choix invalide : 'ailleurs' (au choix : "),
+        (("pull",), 2, "err", "arguments obligatoires manquants : CODE"),
         (("settings", "set", "heures=jamais"), 2, "err", "« nuit », « toutes »"),
     ],
 )
@@ -303,9 +304,12 @@ def test_the_help_is_french_and_states_the_exit_statuses(capsys: pytest.CaptureF
     text = capsys.readouterr().out
     assert "Codes de sortie : 0 fait, 1 refusé ou échoué" in text and "lister les sauvegardes" in text
     assert "le résultat en JSON" not in text  # per command, not global
+    assert text.startswith("utilisation : neocuma-guardian") and "afficher cette aide" in text
     with pytest.raises(SystemExit):
         main(["backup", "--help"])
-    assert "la sauvegarde des données seule" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert text.startswith("utilisation : neocuma-guardian backup") and "la sauvegarde des données seule" in text
+    assert "show this help" not in text and "usage:" not in text
 
 
 def test_the_progress_display_draws_bars_with_totals_on_a_terminal() -> None:

@@ -129,7 +129,7 @@ def test_etat_says_why_when_the_remote_is_down_and_shows_the_local_list(console:
     console.world.database.write("120002")
     console.world.central.reachable = False
     page = console.client.get("/etat").get_data(as_text=True)
-    assert "cannot be reached" in page and "Seule la liste locale est affichée" in page
+    assert "est injoignable" in page and "Seule la liste locale est affichée" in page
     assert re.search(r'id="state-120002">modifié localement \(distant inconnu\)<', page), page
     assert re.search(r'id="state-120001">inchangé en local \(distant inconnu\)<', page)
 
@@ -159,7 +159,7 @@ def test_the_console_acts_as_its_user(console: Console, caplog: pytest.LogCaptur
     console.world.database.write("120001")
     console.post("/etat/remonter", dossier="120001", password=PASSWORD)
     last = console.finish()
-    assert last["ok"] is False and "refused the login of resp2.fd12" in last["message"]
+    assert last["ok"] is False and "a refusé l'identification de resp2.fd12" in last["message"]
     assert console.world.central.imports == [], "nothing sent with someone else's password"
     console.post("/etat/remonter", dossier="120001", password=COLLEAGUE_PASSWORD)
     assert "120001 remonté" in console.finish()["message"]

@@ -23,7 +23,7 @@ def test_a_fingerprint_is_computed_from_a_public_key_line_as_openssh_does() -> N
 def test_a_key_is_pinned_only_when_its_fingerprint_is_the_one_checked() -> None:
     world = FakeWorld()
     world.central.pinned = None
-    with pytest.raises(Refused, match="nothing was pinned"):
+    with pytest.raises(Refused, match="rien n'a été épinglé"):
         world.parts.identification.accept_host_key(OTHER_KEY)
     assert world.central.pinned is None
     assert world.parts.identification.accept_host_key(KEY) == KEY and world.central.pinned == KEY
@@ -44,14 +44,14 @@ def test_login_as_another_profile_is_refused_with_the_servers_reason_and_nothing
     with pytest.raises(RemoteRefused, match="responsable départemental"):
         world.parts.identification.login("compta.fd12", PASSWORD)
     assert not world.state.logged_in()
-    with pytest.raises(Refused, match="wrong user or password"):
+    with pytest.raises(Refused, match="utilisateur ou mot de passe incorrect"):
         world.parts.identification.login("resp.fd12", "nope")
 
 
 def test_login_with_a_changed_host_key_sends_nothing() -> None:
     world = FakeWorld()
     world.central.presented = OTHER_KEY
-    with pytest.raises(HostKeyChanged, match="CHANGED"):
+    with pytest.raises(HostKeyChanged, match="a CHANGÉ"):
         world.parts.identification.login("resp.fd12", PASSWORD)
     assert world.central.sessions == 0 and not world.state.logged_in()
 
@@ -66,7 +66,7 @@ def test_the_demo_pins_the_published_key_and_logs_in_once() -> None:
 def test_the_demo_refuses_a_remote_that_presents_another_key_than_it_published() -> None:
     world = demo_world()
     world.central.presented = OTHER_KEY
-    with pytest.raises(HostKeyChanged, match="published"):
+    with pytest.raises(HostKeyChanged, match="a publié"):
         world.parts.identification.demo_autologin()
     assert world.central.pinned is None and not world.state.logged_in()
 
@@ -74,13 +74,13 @@ def test_the_demo_refuses_a_remote_that_presents_another_key_than_it_published()
 def test_the_demo_never_replaces_a_different_pinned_key() -> None:
     world = demo_world()
     world.central.pinned = OTHER_KEY
-    with pytest.raises(HostKeyChanged, match="different key"):
+    with pytest.raises(HostKeyChanged, match="une autre clé"):
         world.parts.identification.demo_autologin()
     assert world.central.pinned == OTHER_KEY
 
 
 def test_the_demo_needs_its_published_key_and_is_off_outside_thedemo_world() -> None:
-    with pytest.raises(Refused, match=r"public key file .* is missing"):
+    with pytest.raises(Refused, match=r"fichier de clé publique du serveur distant .* est absent"):
         demo_world(published=None).parts.identification.demo_autologin()
     assert FakeWorld(published_key=LINE).parts.identification.demo_autologin() is None
 

@@ -86,7 +86,7 @@ def test_the_window_is_marked_before_the_run_so_a_crash_mid_run_does_not_repeat_
     world.clock.set(PLANNED)
     scheduler.tick()
     assert world.state.document("schedule")["last_window"] == WINDOW.key
-    assert world.history("scheduled")["ok"] is False and "cannot be reached" in world.history("scheduled")["error"]
+    assert world.history("scheduled")["ok"] is False and "est injoignable" in world.history("scheduled")["error"]
 
 
 def test_a_busy_runner_delays_the_run_without_marking_the_window() -> None:

@@ -115,7 +115,7 @@ def test_a_server_that_never_shows_the_new_pair_is_rolled_back(world: FakeWorld)
 
 def test_an_application_check_that_sees_too_few_dossiers_rolls_back(world: FakeWorld) -> None:
     world.local.empty = True
-    with pytest.raises(Unavailable, match="application check saw generation 1 with 0 dossiers"):
+    with pytest.raises(Unavailable, match="la vérification applicative voit la génération 1 avec 0 dossiers"):
         _sync(world)
     assert world.database.control == Live(None, None, "standby")
     assert world.history("sync")["ok"] is False
@@ -127,7 +127,7 @@ def test_a_failed_reload_signal_is_only_a_warning(world: FakeWorld) -> None:
 
 
 def test_a_crash_while_loading_drops_what_was_built(world: FakeWorld) -> None:
-    world.database.fail_load = Unavailable("loading into MySQL failed: server gone")
+    world.database.fail_load = Unavailable("le chargement dans MySQL a échoué : server gone")
     with pytest.raises(Unavailable, match="server gone"):
         _sync(world)
     assert world.database.generations() == [] and world.database.control.data_generation is None
@@ -145,8 +145,8 @@ def test_a_crash_while_installing_the_system_files_drops_the_new_data_generation
 
 def test_a_crash_at_the_swap_leaves_the_live_pair_and_a_leftover_the_next_sync_removes(world: FakeWorld) -> None:
     world.database.set_live(4, DOSSIERS[:1])
-    world.database.fail_switch = Unavailable("the swap to generation 5 failed: lost connection")
-    with pytest.raises(Unavailable, match="the swap"):
+    world.database.fail_switch = Unavailable("le basculement vers la génération 5 a échoué : lost connection")
+    with pytest.raises(Unavailable, match="le basculement"):
         _sync(world)
     assert world.database.control == Live(4, 4, "standby") and world.database.generations() == [4, 5]
     world.database.fail_switch = None

@@ -77,7 +77,7 @@ def test_a_pull_that_receives_other_dossiers_writes_nothing(world: FakeWorld) ->
         return opened
 
     world.central.session = session  # type: ignore[method-assign]
-    with pytest.raises(BadRequest, match="other dossiers than those asked for"):
+    with pytest.raises(BadRequest, match="d'autres dossiers que ceux demandés"):
         world.parts.actions.pull(["120001"], overwrite_local=False)
     assert world.database.replaced == []
 

@@ -50,7 +50,7 @@ def test_a_cut_link_turns_the_remote_red_with_its_cause_and_alerts_once(world: F
     assert _colours(world)["serveur_distant"] is False
     subject, body, payload = world.notifier.sent[0]
     assert subject == "[NeoCuma Guardian] FD12 : Serveur NeoCuma distant passe au rouge"
-    assert "cannot be reached" in body and payload["green"] is False and payload["since"] == "2026-11-28T12:01:00Z"
+    assert "est injoignable" in body and payload["green"] is False and payload["since"] == "2026-11-28T12:01:00Z"
     world.clock.advance(60)
     _colours(world)
     assert len(world.notifier.sent) == 1, "no second alert while it stays red"
