@@ -313,7 +313,9 @@ def test_4_the_console_in_a_real_browser(appliance: Appliance) -> None:
         "the central server's log names the console's user, not the stored account"
     )
     assert f"(demandée par {COLLEAGUE})" in appliance.guardian_logs(400)
-    assert seen["download_links"] and all("/sauvegardes/data/" in link for link in seen["download_links"])
+    links = seen["download_links"]
+    assert any("/sauvegardes/data/" in link for link in links), links
+    assert all("/sauvegardes/data/" in link or link.endswith("/sauvegardes/systeme/system.zip") for link in links)
     assert set(seen["indicator_states"].values()) <= {"vert", "neutre", "rouge"}
     assert seen["settings_page"] and seen["log_lines"] > 5
     for name in (

@@ -86,9 +86,12 @@ class MemoryBackups:
     def put(self, area: str, name: str, content: bytes, modified: dt.datetime | None = None) -> None:
         self.files[area][name] = (content, modified or self.clock.now())
 
-    def data_backups(self) -> list[StoredFile]:
-        files = [StoredFile(n, len(d), m) for n, (d, m) in self.files[DATA].items() if not n.startswith(".")]
+    def _listing(self, area: str) -> list[StoredFile]:
+        files = [StoredFile(n, len(d), m) for n, (d, m) in self.files[area].items() if not n.startswith(".")]
         return sorted(files, key=lambda stored: stored.name, reverse=True)
+
+    def data_backups(self) -> list[StoredFile]:
+        return self._listing(DATA)
 
     def data_opener(self, name: str) -> Opener:
         content = self.files[DATA][name][0]
@@ -121,8 +124,7 @@ class MemoryBackups:
         return MemoryStaged(self, LOCAL, name)
 
     def local_copies(self) -> list[StoredFile]:
-        files = [StoredFile(n, len(d), m) for n, (d, m) in self.files[LOCAL].items() if not n.startswith(".")]
-        return sorted(files, key=lambda stored: stored.name, reverse=True)
+        return self._listing(LOCAL)
 
     def local_copy_opener(self, name: str) -> Opener:
         content = self.files[LOCAL][name][0]
