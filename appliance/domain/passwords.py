@@ -7,6 +7,7 @@ standard library, is memory-hard, and a verification costs about 50 ms with the 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -15,6 +16,7 @@ DEFAULT_LOG2_N = 14
 DEFAULT_R = 8
 DEFAULT_P = 1
 _KEY_LENGTH = 32
+MAX_COST = (1 << 16) * 8  # n * r * p: 64 MiB and about 0.2 s at most; the default is a quarter
 
 
 def hash_password(password: str, salt: bytes | None = None, log2_n: int = DEFAULT_LOG2_N) -> str:
@@ -44,7 +46,9 @@ def verify_password(password: str, encoded: str) -> bool:
         expected = base64.b64decode(parts[5], validate=True)
     except ValueError:
         return False
-    if not (10 <= log2_n <= 20 and 1 <= r <= 16 and 1 <= p <= 4):
+    # A stored hash may not ask for more work than MAX_COST (a row written by a bad import
+    # must not make each login take seconds and hundreds of MB).
+    if not (10 <= log2_n <= 20 and 1 <= r <= 16 and 1 <= p <= 4) or (1 << log2_n) * r * p > MAX_COST:
         return False
     return hmac.compare_digest(_scrypt(password, salt, log2_n, r, p), expected)
 
@@ -60,3 +64,9 @@ def _scrypt(password: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
         maxmem=256 * n * r + 1024 * 1024,
         dklen=_KEY_LENGTH,
     )
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """A hash to verify when a login is unknown, so that it costs the same time as a known one."""
+    return hash_password("not a password", salt=b"0" * 16)

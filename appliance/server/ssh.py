@@ -24,7 +24,7 @@ from typing import Any
 import paramiko
 
 from appliance.adapters.backup_writer import ClientStarter, stream_export
-from appliance.domain.passwords import hash_password, verify_password
+from appliance.domain.passwords import dummy_hash, verify_password
 from appliance.domain.protocol import ProtocolError, Request, parse_request
 from appliance.domain.schema import GUARDIAN_PROFILE, PROFILE_LABELS
 from appliance.errors import ApplianceError, Unavailable
@@ -35,10 +35,9 @@ from appliance.server.sftp import ReadOnlySftpServer
 from appliance.server.ssh_import import handle_import
 from appliance.server.store import Store, User
 from appliance.server.systemfiles import SystemFiles
-from appliance.web.throttle import FailedLogins
+from appliance.web.throttle import SSH_MAX_DELAY, FailedLogins, login_key
 
 log = logging.getLogger(__name__)
-_DUMMY_HASH = hash_password("not a password", salt=b"0" * 16)
 
 
 @dataclass
@@ -76,14 +75,14 @@ class _Session(paramiko.ServerInterface):
         except ApplianceError as error:
             log.error("login of %r from %s: the user table cannot be read: %s", username, self.peer, error)
             return paramiko.AUTH_FAILED
-        ok = verify_password(password, user.password_hash if user else _DUMMY_HASH)
+        ok = verify_password(password, user.password_hash if user else dummy_hash())
         if user is None or not ok or not user.active:
             reason = "unknown user" if user is None else ("wrong password" if not ok else "inactive user")
-            delay = self.failures.record(f"login:{username}", f"peer:{self.peer.rsplit(':', 1)[0]}")
+            delay = self.failures.record(login_key(username), f"peer:{self.peer.rsplit(':', 1)[0]}")
             log.warning("ssh login failed for %r from %s: %s", username[:64], self.peer, reason)
-            time.sleep(delay)
+            time.sleep(min(delay, SSH_MAX_DELAY))  # this connection's own thread
             return paramiko.AUTH_FAILED
-        self.failures.clear(f"login:{username}")
+        self.failures.clear(login_key(username))
         self.user = user
         if user.profile != GUARDIAN_PROFILE:
             log.warning(

@@ -1,19 +1,20 @@
 """The login and logout routes both web apps share: CSRF on every form, the failed-login
-throttle keyed on the login and the client's address, a warning per refusal (never the
+throttle keyed on the login (as the database compares it) and the client's address, an
+early attempt refused at once with 429 and Retry-After, a warning per refusal (never the
 password), the session renewed on success. Each app supplies how a login is checked and
 where a logged-in user goes."""
 
 from __future__ import annotations
 
 import logging
-import time
+import math
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, abort, redirect, render_template, request, session, url_for
 
 from appliance.web.security import csrf_valid
-from appliance.web.throttle import FailedLogins
+from appliance.web.throttle import FailedLogins, login_key
 
 log = logging.getLogger(__name__)
 MAX_LOGIN_LENGTH = 64
@@ -49,14 +50,24 @@ def register_login(
                 abort(400, "jeton CSRF invalide")
             name = (request.form.get("login") or "").strip()[:MAX_LOGIN_LENGTH]
             password = request.form.get("password") or ""
+            keys = (login_key(name), f"peer:{request.remote_addr}")
+            wait = throttle.retry_after(*keys)
+            if wait > 0:  # refused at once: no worker thread sleeps, no password is checked
+                log.warning(
+                    "connexion %s de %r depuis %s refusée : trop de tentatives", what, name, request.remote_addr
+                )
+                seconds = math.ceil(wait)
+                message = f"Trop de tentatives : réessayez dans {seconds} s."
+                page = render_template(template, message=message, **template_context())
+                return page, 429, {"Retry-After": str(seconds)}
             try:
                 user = authenticate(name, password)
             except LoginRefused as refusal:
-                delay = throttle.record(f"login:{name}", f"peer:{request.remote_addr}")
+                throttle.record(*keys)
                 log.warning("connexion %s refusée pour %r depuis %s : %s", what, name, request.remote_addr, refusal)
-                time.sleep(delay)
                 message = str(refusal)
             else:
+                throttle.clear(keys[0])
                 session.clear()
                 session["login"] = user
                 session.permanent = True

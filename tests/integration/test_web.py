@@ -74,3 +74,25 @@ def test_oversized_and_nonsensical_requests_get_clear_errors(client: FlaskClient
     assert client.post("/logout", data={}).status_code == 400
     long_login = _login(client, "x" * 5000, "y")
     assert long_login.status_code == 401
+
+
+def test_an_unknown_login_costs_a_hash_and_early_retries_get_429(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import appliance.server.web.app as web_app
+
+    checked: list[str] = []
+    real = web_app.verify_password
+    monkeypatch.setattr(web_app, "verify_password", lambda p, h: checked.append(h) or real(p, h))
+    assert _login(client, "personne.fd12", "x").status_code == 401
+    assert checked and checked[-1].startswith("scrypt$"), "the unknown login was hashed like a known one"
+    started = time.monotonic()
+    for _ in range(2):
+        assert _login(client, "Personne.FD12", "x").status_code == 401
+    assert time.monotonic() - started < 2.0, "refusals answer at once (no sleeping worker)"
+    before = len(checked)
+    early = _login(client, "personne.fd12", "x")
+    assert early.status_code == 429 and "Retry-After" in early.headers and len(checked) == before
+    assert _login(client, "compta1.fd12", USER_PASSWORD).status_code == 302, "another login is not held up"

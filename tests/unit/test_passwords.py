@@ -24,3 +24,13 @@ def test_malformed_hashes_never_verify() -> None:
         "scrypt$40$8$1$AAAA$AAAA",
     ):
         assert not verify_password("x", bad)
+
+
+def test_a_stored_hash_may_not_ask_for_more_work_than_the_bound() -> None:
+    import time
+
+    heavy = hash_password("secret", log2_n=16).replace("scrypt$16$8$1$", "scrypt$20$16$1$")
+    started = time.monotonic()
+    assert not verify_password("secret", heavy), "2 GiB of scrypt memory: refused unverified"
+    assert time.monotonic() - started < 0.05
+    assert verify_password("secret", hash_password("secret", log2_n=16)), "the bound itself is accepted"

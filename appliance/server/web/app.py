@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, redirect, render_template, request, session, url_for
 
 from appliance import __version__
-from appliance.domain.passwords import verify_password
+from appliance.domain.passwords import dummy_hash, verify_password
 from appliance.domain.schema import PROFILE_LABELS
 from appliance.errors import ApplianceError, Unavailable
 from appliance.server.metrics import ServerMetrics
@@ -137,7 +137,9 @@ def _register_hooks(app: Flask) -> None:
 def _authenticate(login_name: str, password: str) -> str:
     snapshot = view()
     user = snapshot.find_user(login_name) if snapshot.live.schema and login_name else None
-    if user is not None and user.active and verify_password(password, user.password_hash):
+    # An unknown login costs one hash too, so the time taken does not tell which logins exist.
+    matches = verify_password(password, user.password_hash if user is not None else dummy_hash())
+    if user is not None and user.active and matches:
         return user.login
     if not snapshot.live.schema:
         raise LoginRefused("Ce serveur n'a encore aucune donnée synchronisée.")

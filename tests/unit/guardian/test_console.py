@@ -218,3 +218,19 @@ def test_backups_can_be_downloaded_by_a_logged_in_user_only(console: Console) ->
     assert console.client.get("/sauvegardes/systeme/system.zip").data[:2] == b"PK"
     for bad in ("data/..%2Fsystem.zip", "data/absent.zip", "local/x.zip", "systeme/other.zip", "etc/passwd"):
         assert console.client.get(f"/sauvegardes/{bad}").status_code == 404, bad
+
+
+def test_repeated_failed_logins_are_refused_at_once_never_slept_on(console: Console) -> None:
+    """No worker thread sleeps: a refusal answers at once; after a few, the next attempt
+    is a 429 with Retry-After and no password is checked at all."""
+    import time
+
+    started = time.monotonic()
+    for _ in range(3):
+        assert console.login(password="wrong").status_code == 401
+    assert time.monotonic() - started < 1.0, "three refusals, no sleeping"
+    sessions = console.world.central.sessions
+    early = console.login(login="RESP.fd12", password=PASSWORD)
+    assert early.status_code == 429 and int(early.headers["Retry-After"]) >= 1
+    assert "Trop de tentatives" in early.get_data(as_text=True)
+    assert console.world.central.sessions == sessions, "no password checked while it must wait"
