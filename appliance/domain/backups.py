@@ -39,39 +39,37 @@ class StoredFile:
     modified: dt.datetime
 
 
-@dataclass(frozen=True)
-class Entry:
-    """A file of ``data/``: its name and modification time."""
+def newest(names: Sequence[str]) -> str | None:
+    """The newest data backup by the date in its name: the one rule for "newest" (sync,
+    listing, status, retention); misnamed files are never backups."""
+    dated = [(moment, name) for name in names if (moment := parse_backup_name(name)) is not None]
+    return max(dated)[1] if dated else None
 
-    name: str
-    modified: dt.datetime
 
-
-def choose_backup(entries: Sequence[Entry], now: dt.datetime, requested: str | None = None) -> str:
-    """The backup a sync loads: ``requested`` if given, else the newest entry of ``data/``.
-    Raises Refused naming the file when the newest is misnamed or dated in the future (a
-    sync never silently falls back to an older backup)."""
+def choose_backup(names: Sequence[str], now: dt.datetime, requested: str | None = None) -> str:
+    """The backup a sync loads: ``requested`` if given, else the newest of ``data/`` by the
+    date in its name (a file's modification time says nothing: an old backup copied back is
+    still old). Raises Refused naming the file when the newest is dated in the future (after
+    the clock went back): a sync never silently falls back to an older backup."""
     if requested is not None:
         if "/" in requested or requested.startswith("."):
             raise Refused(f"--backup attend un nom de fichier de data/, pas {requested!r}")
-        if requested not in {entry.name for entry in entries}:
+        if requested not in names:
             raise Refused(f"la sauvegarde {requested} n'existe pas dans data/")
         if parse_backup_name(requested) is None:
             raise Refused(f"{requested} n'est pas nommé AAAA-MM-JJTHH-MM-SSZ.zip")
         return requested
-    if not entries:
+    chosen = newest(names)
+    if chosen is None:
         raise Refused("aucune sauvegarde de données dans data/ : lancez d'abord une sauvegarde")
-    newest = max(entries, key=lambda entry: (entry.modified, entry.name))
-    moment = parse_backup_name(newest.name)
-    if moment is None:
-        raise Refused(
-            f"la sauvegarde la plus récente, {newest.name}, n'est pas nommée AAAA-MM-JJTHH-MM-SSZ.zip : synchronisation refusée"
-        )
+    moment = parse_backup_name(chosen)
+    assert moment is not None
     if moment > now + FUTURE_TOLERANCE:
         raise Refused(
-            f"la sauvegarde la plus récente, {newest.name}, est datée dans le futur : synchronisation refusée"
+            f"la sauvegarde la plus récente, {chosen}, est datée dans le futur (l'horloge a-t-elle reculé ?) : "
+            "synchronisation refusée"
         )
-    return newest.name
+    return chosen
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from appliance.domain.backups import parse_backup_name
+from appliance.domain.backups import newest, parse_backup_name
 from appliance.guardian.ports import BackupsStore
 
 VERIFIED, MISNAMED, UNREADABLE = "vérifiée à l'écriture", "nom invalide", "illisible"
@@ -35,5 +35,5 @@ def list_backups(backups: BackupsStore) -> list[BackupEntry]:
 
 
 def newest_backup(backups: BackupsStore) -> str | None:
-    """The newest well-named data backup, by the date in its name."""
-    return next((f.name for f in backups.data_backups() if parse_backup_name(f.name)), None)
+    """The newest well-named data backup, by the date in its name (``domain.backups.newest``)."""
+    return newest([f.name for f in backups.data_backups()])

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from appliance.domain.backup_format import VerifiedBackup
-from appliance.domain.backups import Entry, choose_backup
+from appliance.domain.backups import choose_backup
 from appliance.domain.generations import FALLBACK, Live, leftovers, next_generation, to_drop
 from appliance.domain.states import Baseline
 from appliance.errors import ApplianceError, BadRequest, Refused, Unavailable
@@ -75,8 +75,8 @@ class SyncJob:
     def _checked_backup(self, requested: str | None) -> tuple[VerifiedBackup, bool]:
         """The backup to load, its structure and manifest checked (every member's content is
         checked by the loader as it streams), and whether a verified system.zip goes with it."""
-        entries = [Entry(stored.name, stored.modified) for stored in self.backups.data_backups()]
-        name = choose_backup(entries, self.clock.now(), requested)
+        names = [stored.name for stored in self.backups.data_backups()]
+        name = choose_backup(names, self.clock.now(), requested)
         try:
             verified = self.backups.verify_data(self.backups.data_opener(name), name, full=False)
         except BadRequest as error:

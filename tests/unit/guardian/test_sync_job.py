@@ -59,11 +59,12 @@ def test_a_named_backup_is_loaded_instead_of_the_newest(world: FakeWorld) -> Non
         _sync(world, "2020-01-01T00-00-00Z.zip")
 
 
-def test_the_newest_is_chosen_by_time_written_and_a_bad_newest_is_refused_by_name(world: FakeWorld) -> None:
+def test_the_newest_is_chosen_by_the_date_in_its_name_never_by_the_time_written(world: FakeWorld) -> None:
+    """An old backup copied back into data/ (just written) and a misnamed file are ignored:
+    the one rule for "newest" is the date in the name (issue 12, finding 4)."""
     world.backups.put("data", "copie.zip", b"x", DAY + dt.timedelta(days=1))
-    with pytest.raises(Refused, match=r"copie.zip, n'est pas nommée"):
-        _sync(world)
-    assert world.database.control == Live(None, None, "standby") and world.database.generations() == []
+    world.backups.put("data", "2026-11-01T02-00-00Z.zip", backup_zip(DOSSIERS[:1]), DAY + dt.timedelta(days=1))
+    assert _sync(world).backup == NEW
 
 
 def test_a_backup_dated_in_the_future_is_refused(world: FakeWorld) -> None:
