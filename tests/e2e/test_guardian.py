@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from appliance.domain.backups import backup_name
 from tests.e2e.appliance import ROOT_PASSWORD, USER_PASSWORD, Appliance, running_appliance
 from tests.support import containers, oracle
 from tests.support.http import Poller
@@ -268,11 +269,11 @@ def test_4_the_guardian_killed_mid_sync_never_breaks_the_local_server(appliance:
 def test_5_a_bad_newest_backup_is_refused_and_the_local_server_unchanged(appliance: Appliance) -> None:
     newest = json.loads(_ok(appliance.cli("backups", "--json")))["backups"][0]["name"]
     live = _live(appliance)
-    cases = {
-        "truncated": ("2026-01-01T00-00-01Z.zip", f"head -c 100000 {newest}", "ne se vérifie pas"),
-        "corrupted": ("2026-01-01T00-00-02Z.zip", f"cat {newest}", "ne se vérifie pas"),
+    now = dt.datetime.now(dt.UTC)
+    cases = {  # each the newest by the date in its name
+        "truncated": (backup_name(now + dt.timedelta(seconds=1)), f"head -c 100000 {newest}", "ne se vérifie pas"),
+        "corrupted": (backup_name(now + dt.timedelta(seconds=2)), f"cat {newest}", "ne se vérifie pas"),
         "future-dated": ("2099-01-01T00-00-00Z.zip", f"cat {newest}", "datée dans le futur"),
-        "misnamed": ("copie-manuelle.zip", f"cat {newest}", "n'est pas nommée"),
     }
     for label, (name, source, words) in cases.items():
         script = f"cd /var/lib/guardian/backups/data && {source} > {name}"
@@ -288,6 +289,16 @@ def test_5_a_bad_newest_backup_is_refused_and_the_local_server_unchanged(applian
         )
         assert _live(appliance) == live, label
         appliance.run_in_guardian("rm", "-f", f"/var/lib/guardian/backups/data/{name}")
+    # A misnamed copy and an old backup copied back, both just written: neither is the newest.
+    strays = ("copie-manuelle.zip", "2026-01-01T00-00-01Z.zip")
+    for name in strays:
+        appliance.run_in_guardian(
+            "sh",
+            "-c",
+            f"cd /var/lib/guardian/backups/data && cat {newest} > {name} && touch -d @$(( $(date +%s) + 60 )) {name}",
+        )
+    assert json.loads(_ok(appliance.cli("sync", "--json")))["backup"] == newest
+    appliance.run_in_guardian("rm", "-f", *(f"/var/lib/guardian/backups/data/{name}" for name in strays))
     _ok(appliance.cli("sync", "--backup", newest))
 
 
