@@ -23,6 +23,7 @@ from appliance.domain.backup_format import (
     Opener,
     VerifiedBackup,
     dossier_member,
+    expected_scripts,
     parse_manifest,
 )
 from appliance.domain.schema import DOSSIER_TABLES
@@ -191,7 +192,26 @@ def verify_backup(source: Source, max_unpacked: int | None = None, name: str | N
     """Verify the backup ``source`` reads in full; raises BadRequest naming the first problem."""
     backup = open_backup(source, max_unpacked, name)
     verify_members(backup, backup.manifest.all_members())
+    verify_scripts(backup)
     return backup
+
+
+def verify_scripts(backup: VerifiedBackup) -> None:
+    """``schema.sql`` and ``load.sql`` byte for byte as this code writes them for the
+    backup's schema version and members; raises BadRequest naming the member otherwise."""
+    expected = expected_scripts(backup.manifest)
+    with open_zip(backup.opener, backup.name) as archive:
+        for member, content in expected.items():
+            try:
+                with archive.open(member) as handle:
+                    found = handle.read(len(content) + 1)
+            except (KeyError, zipfile.BadZipFile, OSError, EOFError) as error:
+                raise BadRequest(f"{member} cannot be read: {error}") from error
+            if found != content:
+                raise BadRequest(
+                    f"{member} is not the script this version writes for schema version "
+                    f"{backup.manifest.schema_version}: refused (it would run on the machine of whoever restores)"
+                )
 
 
 def verify_members(backup: VerifiedBackup, members: dict[str, MemberDigest]) -> None:

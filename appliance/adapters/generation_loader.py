@@ -25,7 +25,7 @@ from pathlib import Path
 
 from mysql.connector.abstracts import MySQLConnectionAbstract
 
-from appliance.adapters.backup_reader import MemberCheck, member_owners, open_zip, verify_members
+from appliance.adapters.backup_reader import MemberCheck, member_owners, open_zip, verify_members, verify_scripts
 from appliance.adapters.mysql import ClientProcess, MysqlClient, query_all
 from appliance.domain.backup_format import Manifest, MemberDigest, VerifiedBackup, centre_member, dossier_member
 from appliance.domain.ddl import generation_ddl, quote_identifier
@@ -230,8 +230,10 @@ def _wait(running: list[tuple[_Session, ClientProcess, threading.Thread]]) -> li
 
 def _verify_top_members(backup: VerifiedBackup) -> None:
     """schema.sql, load.sql: not streamed into a table, verified all the same (a sync
-    re-verifies every member of the backup it loads)."""
+    re-verifies every member of the backup it loads), and byte for byte what this code
+    writes (they stay in data/ for the documented restore with stock tools)."""
     verify_members(backup, dict(backup.manifest.members))
+    verify_scripts(backup)
 
 
 def _create_tables(client: MysqlClient, schema: str) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from appliance.domain.ddl import quote_identifier
+from appliance.domain.ddl import generation_ddl, quote_identifier
 from appliance.domain.schema import CENTRE_TABLES, DOSSIER_TABLES, REFERENCE_TABLES, Table
 from appliance.errors import BadRequest
 
@@ -250,3 +250,17 @@ def load_script(manifest_tables: list[tuple[str, Table]]) -> str:
             f" CHARACTER SET utf8mb4 ({columns});"
         )
     return "\n".join(lines) + "\n"
+
+
+def expected_scripts(manifest: Manifest) -> dict[str, bytes]:
+    """``schema.sql`` and ``load.sql`` as this code writes them for ``manifest``'s members:
+    both are deterministic, so a backup must hold exactly these (docs/backup-format.md). A
+    remote that wrote others, with a ``\\!`` shell command or a ``LOAD DATA LOCAL`` of any
+    file, would run them on the machine of whoever restores with stock tools."""
+    members = [(centre_member(table), table) for table in REFERENCE_TABLES + CENTRE_TABLES]
+    for dossier in manifest.dossiers:
+        members += [(dossier_member(dossier.code, table), table) for table in DOSSIER_TABLES]
+    return {
+        SCHEMA_MEMBER: generation_ddl().script().encode("utf-8"),
+        LOAD_MEMBER: load_script(members).encode("utf-8"),
+    }

@@ -101,19 +101,30 @@ def test_a_member_that_fails_its_check_stops_the_load_at_once_with_its_name(
         _load(central, target, backup, tmp_path / "work", timeout=90)
 
 
-def test_the_backups_schema_sql_is_never_executed(central: Central, export: bytes, target: Any, tmp_path: Path) -> None:
-    evil = b"CREATE DATABASE loader_pwned;\nCREATE TABLE loader_test.pwned (x INT);\n"
+@pytest.mark.parametrize(
+    ("member", "evil"),
+    [
+        ("schema.sql", b"CREATE DATABASE loader_pwned;\nCREATE TABLE loader_test.pwned (x INT);\n"),
+        ("load.sql", b"\\! touch /tmp/loader-pwned\nLOAD DATA LOCAL INFILE '/etc/passwd' INTO TABLE centre;\n"),
+    ],
+)
+def test_planted_restore_scripts_refuse_the_backup_and_are_never_executed(
+    central: Central, export: bytes, target: Any, tmp_path: Path, member: str, evil: bytes
+) -> None:
+    """The scripts kept for the stock-tools restore must be byte for byte what this code
+    writes, even when the remote's manifest vouches for others (issue 12, finding 5)."""
 
-    def replace_schema(members: dict[str, bytes], manifest: dict[str, Any]) -> None:
-        members["schema.sql"] = evil
-        manifest["members"]["schema.sql"] = {"size": len(evil), "sha256": hashlib.sha256(evil).hexdigest()}
+    def plant(members: dict[str, bytes], manifest: dict[str, Any]) -> None:
+        members[member] = evil
+        manifest["members"][member] = {"size": len(evil), "sha256": hashlib.sha256(evil).hexdigest()}
 
-    backup = _write(tmp_path, rezip(export, replace_schema))
-    _load(central, target, backup, tmp_path / "work")
+    backup = _write(tmp_path, rezip(export, plant))
+    with pytest.raises(BadRequest, match=rf"{member} is not the script this version writes"):
+        _load(central, target, backup, tmp_path / "work")
     databases = {row[0] for row in oracle.query(target, "SHOW DATABASES")}
     tables = {row[0] for row in oracle.query(target, f"SHOW TABLES FROM `{SCHEMA}`")}
-    assert "loader_pwned" not in databases
-    assert "pwned" not in tables and "ecriture" in tables
+    assert "loader_pwned" not in databases and tables == set(), "refused before anything is created"
+    assert not Path("/tmp/loader-pwned").exists()
 
 
 def test_another_schema_version_is_refused_before_anything_is_created(

