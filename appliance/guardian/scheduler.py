@@ -100,6 +100,11 @@ class Scheduler:
             except ApplianceError as error:
                 self.state.record("scheduled", ok=False, error=str(error), **summary)
                 raise
+            except Exception as error:  # a bug is a failed run too, never the last success
+                self.state.record(
+                    "scheduled", ok=False, error=f"erreur interne : {type(error).__name__}: {error}", **summary
+                )
+                raise
             self.state.record("scheduled", ok=True, **summary)
             if self.clock.now() > window.end:
                 log.warning(

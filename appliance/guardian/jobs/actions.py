@@ -38,6 +38,12 @@ class Actions:
         except ApplianceError as error:
             self.state.record(job, ok=False, error=str(error), seconds=round(self.clock.monotonic() - started, 1))
             raise
+        except Exception as error:
+            # A bug, or an error of a library we did not translate: still a failure that
+            # status, check and the indicators must show, never the previous success.
+            message = f"erreur interne : {type(error).__name__}: {error}"
+            self.state.record(job, ok=False, error=message, seconds=round(self.clock.monotonic() - started, 1))
+            raise
         # A result's scalar fields (a list of results has none of its own).
         facts = {key: value for key, value in getattr(result, "__dict__", {}).items() if isinstance(value, _SCALARS)}
         facts.update(ok=True, seconds=round(self.clock.monotonic() - started, 1))

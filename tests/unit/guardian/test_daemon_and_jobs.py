@@ -162,3 +162,20 @@ def test_a_failing_job_is_recorded_with_its_reason_and_a_bug_does_not_kill_the_r
     runner.wait(5)
     assert progress.snapshot()["last"]["message"].startswith("erreur interne")
     NoProgress().update(step="ignored")
+
+
+def test_an_unexpected_error_is_recorded_as_a_failure_not_left_as_the_last_success() -> None:
+    """Issue 12, finding 7: an error outside the project's own types reaches the history."""
+    world = demo_world()
+    world.parts.identification.demo_autologin()
+    world.parts.actions.data_backup()
+    assert world.history("backup")["ok"] is True
+
+    def broken() -> None:
+        raise KeyError("manifest")
+
+    object.__setattr__(world.parts.actions.backup, "data", broken)
+    with pytest.raises(KeyError):
+        world.parts.actions.data_backup()
+    assert world.history("backup")["ok"] is False
+    assert world.history("backup")["error"] == "erreur interne : KeyError: 'manifest'"

@@ -153,3 +153,18 @@ def test_a_run_that_ends_after_its_window_is_logged(caplog: pytest.LogCaptureFix
     with caplog.at_level(logging.WARNING):
         scheduler.tick()
     assert "dépassement du créneau" in caplog.text
+
+
+def test_an_unexpected_error_in_a_scheduled_run_is_recorded_as_its_failure() -> None:
+    """Issue 12, finding 7: a bug turns the backups indicator red, not the last success."""
+    world, scheduler, runner = _world()
+
+    def broken() -> None:
+        raise TypeError("unexpected manifest")
+
+    object.__setattr__(world.parts.actions.backup, "data", broken)
+    world.clock.set(PLANNED)
+    scheduler.tick()
+    assert isinstance(runner.errors[0], TypeError)
+    assert world.history("scheduled")["ok"] is False
+    assert world.history("scheduled")["error"] == "erreur interne : TypeError: unexpected manifest"
