@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from appliance.domain.numbers import whole
+
 MAX_QUANTITY = Decimal("100000")
 
 
@@ -66,8 +68,8 @@ class BonErrors(Exception):
 def _whole_number(raw: object) -> int | None:
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
-    if isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) <= 10:
-        return int(raw.strip())
+    if isinstance(raw, str) and len(raw.strip()) <= 10:
+        return whole(raw.strip())
     return None
 
 

@@ -12,6 +12,7 @@ import shlex
 from dataclasses import dataclass
 
 from appliance.domain.backup_format import valid_dossier_code
+from appliance.domain.numbers import ascii_digits
 
 PROTOCOL_NAME = "neocuma-guardian"
 SUPPORTED_VERSIONS = (1,)
@@ -84,7 +85,7 @@ def parse_request(raw: bytes) -> Request:
     if words == ["protocol"]:
         return Request(None, "protocol")
     head = words[0]
-    if not (head.startswith("v") and head[1:].isdigit()):
+    if not (head.startswith("v") and ascii_digits(head[1:])):
         raise ProtocolError(
             "bad_request", f"« {head[:40]} » n'est pas une version du protocole (attendu : v1 <commande>)"
         )

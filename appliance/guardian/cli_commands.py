@@ -16,6 +16,7 @@ from typing import Any
 
 from appliance.domain.backup_format import valid_dossier_code
 from appliance.domain.dossiers import dossier_rows
+from appliance.domain.numbers import whole
 from appliance.domain.settings import EVERY_HOUR, NIGHTLY
 from appliance.errors import ApplianceError
 from appliance.guardian.jobs.listing import list_backups
@@ -261,7 +262,7 @@ def _hours(value: str) -> str | list[int]:
     if value.strip() in (NIGHTLY, EVERY_HOUR):
         return value.strip()
     parts = [part.strip() for part in value.split(",")]
-    if not parts or not all(part.isdigit() and 0 <= int(part) <= 23 for part in parts):
+    if not parts or not all(whole(part, 23) is not None for part in parts):
         raise UsageError(
             f"heures={value!r} : « nuit », « toutes » ou des heures UTC de 0 à 23 séparées par des virgules"
         )

@@ -45,6 +45,9 @@ def test_every_page_of_a_dossier_renders_for_a_comptable(central: Central) -> No
     assert client.get(f"/dossiers/{code}/tiers?categorie=pirate").status_code == 400
     assert client.get(f"/dossiers/{code}/exercices/999/bons").status_code == 404
     assert client.get(f"/dossiers/{code}/exercices/{exercices[0]['id']}/bons?page=-1").status_code == 400
+    for odd in ("²", "١", "9" * 40):  # digits to str.isdigit, not to int(); far too big
+        assert client.get(f"/dossiers/{code}/exercices/{exercices[0]['id']}/bons?page={odd}").status_code == 400
+        assert client.get(f"/api/v1/dossiers/{code}/exercices/{exercices[0]['id']}/bons?page={odd}").status_code == 400
 
 
 def test_a_comptable_sees_only_his_dossier_in_pages_and_api(central: Central) -> None:

@@ -36,6 +36,8 @@ def test_a_valid_bon_is_priced_from_the_activity_rate() -> None:
     [
         ({"tiers_id": "99"}, "tiers_id", "inconnu"),
         ({"tiers_id": "abc"}, "tiers_id", "inconnu"),
+        ({"tiers_id": "²"}, "tiers_id", "inconnu"),
+        ({"activite_id": "٣"}, "activite_id", "inconnue"),
         ({"tiers_id": "2"}, "tiers_id", "plus actif"),
         ({"tiers_id": "3"}, "tiers_id", "disparu"),
         ({"activite_id": "8"}, "activite_id", "inconnue"),

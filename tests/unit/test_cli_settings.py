@@ -26,7 +26,7 @@ def test_hours_are_toutes_or_a_list_of_utc_hours() -> None:
     assert _hours("0, 2,22") == [0, 2, 22]
 
 
-@pytest.mark.parametrize("value", ["", "24", "2,x", "-1", "2,,4", "deux"])
+@pytest.mark.parametrize("value", ["", "24", "2,x", "-1", "2,,4", "deux", "²", "2,٤"])
 def test_bad_hours_are_refused_not_dropped(value: str) -> None:
     with pytest.raises(UsageError, match="heures="):
         _hours(value)

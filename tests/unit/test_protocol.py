@@ -30,6 +30,8 @@ def test_valid_requests() -> None:
         (b"v1 export 'unterminated", "bad_request"),
         (b"v1 export \xff\xfe", "bad_request"),
         (b"v2 whoami", "unsupported_version"),
+        ("v² whoami".encode(), "bad_request"),  # isdigit() is True for "²", int() refuses it
+        ("v١ whoami".encode(), "bad_request"),  # an Arabic-Indic one, which int() reads as 1
         (b"v1 export " + b"x" * MAX_REQUEST_BYTES, "request_too_large"),
         (b"v1 export " + b" ".join(b"%d" % i for i in range(MAX_DOSSIERS_PER_REQUEST + 1)), "request_too_large"),
     ],

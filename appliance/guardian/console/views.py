@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from appliance.adapters.log_files import LEVELS, read_log_lines
 from appliance.domain.backup_format import valid_dossier_code
 from appliance.domain.dossiers import dossier_rows, local_rows
+from appliance.domain.numbers import whole
 from appliance.domain.schedule import allowed_hours, night_hour
 from appliance.domain.settings import EVERY_HOUR, NIGHTLY
 from appliance.errors import ApplianceError, Refused
@@ -205,7 +206,7 @@ def settings() -> Any:
     message = error = None
     if request.method == "POST":
         frequency = request.form.get("frequence", NIGHTLY)
-        hours = [int(h) for h in request.form.getlist("heure") if h.isdigit()]
+        hours = [hour for h in request.form.getlist("heure") if (hour := whole(h, 23)) is not None]
         document = {
             "sauvegardes": {
                 "automatiques": request.form.get("automatiques") == "1",

@@ -11,6 +11,7 @@ from pathlib import Path
 from appliance.adapters import generations
 from appliance.adapters.mysql import ConnectionPool, MysqlClient
 from appliance.domain.ddl import generation_ddl
+from appliance.domain.numbers import ascii_digits
 from appliance.domain.sqltext import insert_statements
 from appliance.errors import Unavailable
 from appliance.server.seed.demo_files import write_demo_files
@@ -88,6 +89,6 @@ def _prune_system_dirs(root: Path, keep: set[int]) -> None:
 
     for path in root.glob("g*"):
         suffix = path.name[1:]
-        if path.is_dir() and suffix.isdigit() and int(suffix) not in keep:
+        if path.is_dir() and ascii_digits(suffix) and int(suffix) not in keep:
             shutil.rmtree(path)
             log.info("dropped system-files generation %s", path.name)

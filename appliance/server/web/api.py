@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, request, session
 
 from appliance.domain.bons import BonErrors
+from appliance.domain.numbers import whole
 from appliance.domain.schema import TIERS_CATEGORIES
 from appliance.errors import NotFound, Refused
 from appliance.server import dossier_data
@@ -46,10 +47,10 @@ def _exercice_id(dossier: DossierInfo, exercice_id: int) -> int:
 
 
 def _page() -> int:
-    raw = request.args.get("page", "0")
-    if not raw.isdigit() or int(raw) > 100_000:
+    page = whole(request.args.get("page", "0"), 100_000)
+    if page is None:
         abort(_error(400, "bad_request", "numéro de page invalide"))
-    return int(raw)
+    return page
 
 
 @blueprint.get("/session")

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
 from appliance.domain.bons import BonErrors
+from appliance.domain.numbers import whole
 from appliance.domain.schema import TIERS_CATEGORIES
 from appliance.errors import NotFound, Refused
 from appliance.server import dossier_data
@@ -38,10 +39,10 @@ def _exercice(dossier: DossierInfo, exercice_id: int) -> Any:
 
 
 def _page_number() -> int:
-    raw = request.args.get("page", "0")
-    if not raw.isdigit() or int(raw) > 100_000:
+    page = whole(request.args.get("page", "0"), 100_000)
+    if page is None:
         abort(400, "numéro de page invalide")
-    return int(raw)
+    return page
 
 
 def _can_write(dossier: DossierInfo) -> tuple[bool, str | None]:
