@@ -185,7 +185,7 @@ class RemoteSession:
         self._finish(channel)
         try:
             data = json.loads(buffer.getvalue())
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise Unavailable(f"le serveur distant a répondu à {command!r} par autre chose que du JSON") from error
         if not isinstance(data, dict):
             raise Unavailable(f"le serveur distant a répondu à {command!r} par un document inattendu")
@@ -216,7 +216,15 @@ class RemoteSession:
         buffer = io.BytesIO()
         self._read_into(channel, buffer)
         self._finish(channel)
-        return dict(json.loads(buffer.getvalue()))
+        try:
+            reply = json.loads(buffer.getvalue())
+        except (ValueError, RecursionError) as error:
+            raise Unavailable(
+                f"le serveur distant a répondu à l'import de {code} par autre chose que du JSON"
+            ) from error
+        if not isinstance(reply, dict):
+            raise Unavailable(f"le serveur distant a répondu à l'import de {code} par un document inattendu")
+        return reply
 
     def sftp(self) -> paramiko.SFTPClient:
         with self._bounded("la demande du sous-système SFTP"):

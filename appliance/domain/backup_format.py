@@ -144,6 +144,8 @@ def parse_manifest(raw: bytes) -> Manifest:
         raise BadRequest(f"manifest.json is larger than {MAX_MANIFEST_BYTES} bytes")
     try:
         data = json.loads(raw.decode("utf-8"))
+    except RecursionError as error:  # nested deeper than the parser goes: no manifest is
+        raise BadRequest("manifest.json is nested too deeply to be a manifest") from error
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise BadRequest(f"manifest.json is not valid JSON: {error}") from error
     if not isinstance(data, dict):
@@ -205,7 +207,7 @@ def parse_manifest(raw: bytes) -> Manifest:
         members=members,
         centre_tables=centre_tables,
         dossiers=dossiers,
-        tables={str(k): list(v) for k, v in _mapping(data.get("tables"), "tables").items()},
+        tables=_column_lists(data.get("tables")),
     )
 
 
@@ -264,3 +266,13 @@ def expected_scripts(manifest: Manifest) -> dict[str, bytes]:
         SCHEMA_MEMBER: generation_ddl().script().encode("utf-8"),
         LOAD_MEMBER: load_script(members).encode("utf-8"),
     }
+
+
+def _column_lists(value: object) -> dict[str, list[str]]:
+    """``tables``: each table's column names; raises BadRequest when it is not that."""
+    result = {}
+    for table, columns in _mapping(value, "tables").items():
+        if not isinstance(columns, list) or not all(isinstance(name, str) for name in columns):
+            raise BadRequest(f"manifest.json: the columns of table {str(table)[:40]!r} are not a list of names")
+        result[str(table)] = list(columns)
+    return result

@@ -131,6 +131,12 @@ def test_refusals_leave_the_database_unchanged(central: Central) -> None:
         client.post(f"/api/v1/dossiers/{code}/bons", data="pas du json", headers={"X-CSRF-Token": token}).status_code
         == 400
     )
+    deep = client.post(
+        f"/api/v1/dossiers/{code}/bons",
+        data=b"[" * 20_000 + b"]" * 20_000,  # 40 KB, under the 64 KB limit, 20 times too deep
+        headers={"X-CSRF-Token": token, "Content-Type": "application/json"},
+    )
+    assert deep.status_code == 400, "a body nested too deep is a 400, not a 500"
     assert (
         client.post(f"/api/v1/dossiers/{exported_code}/bons", json=body, headers={"X-CSRF-Token": token}).status_code
         == 404

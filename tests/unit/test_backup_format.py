@@ -58,12 +58,21 @@ def _mutated(change: object) -> bytes:
         (lambda d: d["dossiers"].append(d["dossiers"][0]), "twice"),
         (lambda d: d["dossiers"][0]["tables"]["tiers"].update(sha256="zz"), "sha256"),
         (lambda d: d["dossiers"][0]["tables"]["tiers"].update(rows=-1), "row count"),
+        (lambda d: d.update(tables={"tiers": 1}), "columns of table 'tiers'"),
+        (lambda d: d.update(tables={"tiers": "code"}), "columns of table 'tiers'"),
+        (lambda d: d.update(tables={"tiers": [1, 2]}), "columns of table 'tiers'"),
     ],
 )
 def test_bad_manifests_are_refused_with_the_reason(change: object, words: str) -> None:
     with pytest.raises(BadRequest) as caught:
         parse_manifest(_mutated(change))
     assert words in str(caught.value)
+
+
+@pytest.mark.parametrize("deep", [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000])
+def test_a_manifest_nested_too_deep_is_refused_not_a_crash(deep: bytes) -> None:
+    with pytest.raises(BadRequest, match="nested too deeply"):
+        parse_manifest(deep)
 
 
 def test_garbage_is_refused() -> None:

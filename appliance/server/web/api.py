@@ -117,7 +117,10 @@ def new_bon(code: str) -> Any:
     user = _user()
     if not csrf_valid(session, request.headers.get("X-CSRF-Token")):
         return _error(403, "csrf", "jeton CSRF absent ou invalide (en-tête X-CSRF-Token)")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes: not a bon
+        body = None
     if not isinstance(body, dict):
         return _error(400, "bad_request", "corps JSON attendu : {tiers_id, activite_id, date, quantite}")
     dossier_in_rights(user, code)
