@@ -113,6 +113,35 @@ def test_the_form_page_enters_a_bon_and_shows_errors(central: Central) -> None:
     assert good.status_code == 200 and "enregistré" in good.get_data(as_text=True)
 
 
+def test_a_bon_on_a_dossier_without_any_exercice_is_refused_with_a_reason(central: Central) -> None:
+    """It answered HTTP 500 (issue 12, finding 7): the form page had no exercice to show."""
+    dossier_id, _code, _exercice, member = _dossier(central, "compta1.fd12")
+    connection = central.root_connection()
+    schema = f"`{central.schema}`"
+    names = oracle.columns(connection, central.schema, "dossier")
+    new_id = int(oracle.query(connection, f"SELECT MAX(id) + 1 FROM {schema}.dossier")[0][0])
+    picked = ", ".join("%s" if name in ("id", "code") else f"`{name}`" for name in names)
+    values = tuple(new_id if name == "id" else "SANSEX1" for name in names if name in ("id", "code"))
+    oracle.query(
+        connection,
+        f"INSERT INTO {schema}.dossier ({', '.join(f'`{n}`' for n in names)}) SELECT {picked} FROM {schema}.dossier"
+        f" WHERE id = {dossier_id}",
+        values,
+    )
+    user_id = oracle.query(connection, f"SELECT id FROM {schema}.utilisateur WHERE login = 'compta1.fd12'")[0][0]
+    oracle.query(connection, f"INSERT INTO {schema}.droit_dossier VALUES (%s, %s, 'ecriture')", (user_id, new_id))
+    try:
+        client = client_for(central)
+        login(client, "compta1.fd12")
+        form = {"tiers_id": str(member), "activite_id": "1", "date": "2026-03-04", "quantite": "2"}
+        reply = client.post("/dossiers/SANSEX1/bons", data=dict(form, csrf=csrf(client, "/dossiers")))
+        assert reply.status_code == 422 and "aucun exercice" in reply.get_data(as_text=True)
+    finally:
+        oracle.query(connection, f"DELETE FROM {schema}.droit_dossier WHERE dossier_id = %s", (new_id,))
+        oracle.query(connection, f"DELETE FROM {schema}.dossier WHERE id = %s", (new_id,))
+        connection.close()
+
+
 def test_refusals_leave_the_database_unchanged(central: Central) -> None:
     dossier_id, code, exercice, member = _dossier(central, "compta1.fd12")
     exported_id, exported_code, exported_exercice, exported_member = _dossier(central, "resp.fd12", exporte=1)

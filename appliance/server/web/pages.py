@@ -128,6 +128,9 @@ def new_bon(code: str) -> Any:
         result = enter_bon(web_context().pool, web_context().role, user, code, form)
     except BonErrors as error:
         exercices = dossier_data.exercices(view(), found.id)
+        if not exercices:  # nothing to show the form in: say why instead of failing
+            message = "ce dossier n'a aucun exercice : aucun bon de travaux ne peut y être saisi"
+            return render_template("error.html", user=user, message=message), 422
         open_exercices = [e for e in exercices if not e.closed]
         exercice = open_exercices[-1] if open_exercices else exercices[-1]
         return render_template(
