@@ -41,6 +41,14 @@ class MailAndWebhookNotifier:
             self._webhook(payload)
 
     def _email(self, subject: str, body: str, what: str) -> None:
+        if self.mail.user and not self.mail.starttls:
+            # The password would cross the network in clear: never sent so.
+            log.error(
+                "le courriel sur %s n'est pas envoyé : NEOCUMA_SMTP_USER demande une connexion "
+                "mais NEOCUMA_SMTP_STARTTLS est désactivé (le mot de passe passerait en clair)",
+                what,
+            )
+            return
         message = EmailMessage()
         message["Subject"] = subject
         message["From"] = self.mail.sender

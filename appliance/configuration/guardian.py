@@ -208,8 +208,9 @@ class NotifySettings:
     webhook_url: str = setting(
         "NEOCUMA_WEBHOOK_URL",
         "",
-        "A URL receiving each change of indicator as a JSON POST; empty: none.",
+        "A URL receiving each change of indicator as a JSON POST; empty: none (masked: it may hold a token).",
         schemes=("", "http", "https"),
+        secret=True,
         dotenv=True,
     )
 

@@ -27,6 +27,9 @@ CENTRE_SETTINGS = {
     "NEOCUMA_TRANSFER_TIMEOUT": "61",
     "NEOCUMA_HEALTH_TIMEOUT": "121",
     "NEOCUMA_BACKUPS_KEEP": "13",
+    "NEOCUMA_BACKUPS_KEEP_DAYS": "15",
+    "NEOCUMA_LOCAL_COPIES_KEEP_DAYS": "31",
+    "NEOCUMA_CONSOLE_URL": "http://guardian.centre.example.fr:8000/",
     "NEOCUMA_MONITOR_INTERVAL": "61",
     "NEOCUMA_CLOCK_SKEW_LIMIT": "119",
     "NEOCUMA_MAX_BACKUP_AGE_HOURS": "27",
@@ -42,6 +45,9 @@ CENTRE_SETTINGS = {
     "NEOCUMA_WEBHOOK_URL": "https://hooks.example.fr/neocuma",
     "NEOCUMA_LOG_LEVEL": "DEBUG",
 }
+
+
+MASKED = {"NEOCUMA_WEBHOOK_URL"}  # a URL that may hold a token
 
 
 def _free_port() -> int:
@@ -189,6 +195,8 @@ def test_every_setting_of_the_dotenv_file_reaches_its_program(stack: Stack) -> N
         line = lines[setting]
         if name.endswith("_FILE"):
             assert "********" in line and f"({name})" in line, line
+        elif name in MASKED:
+            assert "********" in line and value not in line and f"environment {name}" in line, line
         else:
             shown_value = {"true": "True"}.get(value, value)
             assert shown_value in line and f"environment {name}" in line, line

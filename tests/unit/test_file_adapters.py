@@ -172,6 +172,17 @@ def test_the_notifier_emails_and_posts_and_a_dead_channel_is_only_logged(
     MailAndWebhookNotifier(MailSettings("", 25, False, "", "", "a@b", ""), "").send("s", "b", {})
 
 
+def test_an_smtp_password_is_never_sent_without_starttls(
+    servers: tuple[int, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    smtp_port, _ = servers
+    before = len(_Smtp.received)
+    clear = MailSettings("127.0.0.1", smtp_port, False, "guardian", "s3cret", "guardian@centre.fr", "it@centre.fr")
+    MailAndWebhookNotifier(clear, "").send("s", "b", {"indicator": "x"})
+    assert len(_Smtp.received) == before and "NEOCUMA_SMTP_STARTTLS est désactivé" in caplog.text
+    assert "s3cret" not in caplog.text
+
+
 def test_the_real_wiring_builds_without_connecting_anywhere(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[2]
     real = config(

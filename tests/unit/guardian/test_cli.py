@@ -163,10 +163,12 @@ def test_config_show_masks_secrets_and_names_sources(
     world: FakeWorld, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NEOCUMA_DB_PASSWORD", "very-secret")
+    monkeypatch.setenv("NEOCUMA_WEBHOOK_URL", "https://hooks.example/T0KEN-in-the-url")
     monkeypatch.setenv("NEOCUMA_SMPT_HOST", "typo")
     assert run(world, "config", "show") == 0
     captured = capsys.readouterr()
     assert "very-secret" not in captured.out and "********" in captured.out
+    assert "T0KEN" not in captured.out, "a webhook URL may hold a token: masked"
     assert "environment NEOCUMA_DB_PASSWORD" in captured.out and "paramétrages" in captured.out
     assert "NEOCUMA_SMPT_HOST" in captured.err and "did you mean NEOCUMA_SMTP_HOST" in captured.err
     assert run(world, "config", "validate") == 0 and "configuration valide" in capsys.readouterr().out
