@@ -25,6 +25,8 @@ from appliance.domain.backup_format import Opener
 from appliance.errors import HostKeyChanged, HostKeyUnknown, Refused, RemoteRefused, Unavailable
 
 log = logging.getLogger(__name__)
+MAX_REPLY_BYTES = 16 * 1024 * 1024  # a JSON reply (dossiers of a centre: a few hundred KB)
+MAX_STDERR_BYTES = 64 * 1024
 _BLOCK = 1 << 20
 
 
@@ -136,7 +138,8 @@ class RemoteSession:
         stderr = b""
         try:
             while chunk := channel.recv_stderr(65536):
-                stderr += chunk
+                # An error line is short: keep its beginning, drain the rest unread.
+                stderr = (stderr + chunk)[:MAX_STDERR_BYTES]
             # recv_exit_status() would wait for ever; the status follows the output at once.
             if not channel.status_event.wait(self.stall_timeout):
                 raise TimeoutError(f"aucun code de sortie en {self.stall_timeout:.0f} s")
@@ -148,9 +151,10 @@ class RemoteSession:
         if status != 0:
             raise _parse_error(stderr, status)
 
-    def _read_into(self, channel: paramiko.Channel, sink: Sink) -> int:
+    def _read_into(self, channel: paramiko.Channel, sink: Sink, limit: int | None = None) -> int:
         """Copy the channel's output into ``sink``; a write error (a full disk) propagates
-        as the OSError it is, network errors become Unavailable."""
+        as the OSError it is, network errors become Unavailable, and more than ``limit``
+        bytes (for a reply that must be small) is the remote's failure."""
         size = 0
         while True:
             try:
@@ -168,6 +172,11 @@ class RemoteSession:
                 ) from error
             if not chunk:
                 return size
+            if limit is not None and size + len(chunk) > limit:
+                channel.close()
+                raise Unavailable(
+                    f"le serveur distant a envoyé plus de {limit} octets pour une réponse courte : abandonné"
+                )
             try:
                 sink.write(chunk)
             except OSError:
@@ -181,7 +190,7 @@ class RemoteSession:
 
         channel = self._channel(command)
         buffer = io.BytesIO()
-        self._read_into(channel, buffer)
+        self._read_into(channel, buffer, MAX_REPLY_BYTES)
         self._finish(channel)
         try:
             data = json.loads(buffer.getvalue())
@@ -214,7 +223,7 @@ class RemoteSession:
             # The server may have refused early and closed its side: its reason wins.
             log.info("envoi de %s interrompu : %s", code, error)
         buffer = io.BytesIO()
-        self._read_into(channel, buffer)
+        self._read_into(channel, buffer, MAX_REPLY_BYTES)
         self._finish(channel)
         try:
             reply = json.loads(buffer.getvalue())

@@ -75,3 +75,53 @@ def test_a_request_the_server_never_answers_is_abandoned_after_the_stall_timeout
         session.json("v1 whoami")
     assert time.monotonic() - started < 5
     session.close()
+
+
+class _Flood(_Mute):
+    """Answers an exec request with more bytes than any reply should hold."""
+
+    def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
+        def flood() -> None:
+            try:
+                for _ in range(64):
+                    channel.sendall(b"[" * 65536)
+                channel.send_exit_status(0)
+            except (OSError, EOFError):
+                pass  # the client hung up, as it should
+
+        threading.Thread(target=flood, daemon=True).start()
+        return True
+
+
+def test_a_reply_larger_than_a_reply_can_be_is_refused_not_held_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import appliance.adapters.remote_ssh as remote_ssh
+
+    monkeypatch.setattr(remote_ssh, "MAX_REPLY_BYTES", 1024 * 1024)
+    key = paramiko.RSAKey.generate(1024)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    transports: list[paramiko.Transport] = []
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        transport = paramiko.Transport(connection)
+        transport.add_server_key(key)
+        transports.append(transport)
+        transport.start_server(server=_Flood(threading.Event()))
+
+    threading.Thread(target=serve, daemon=True).start()
+    port = listener.getsockname()[1]
+    known = KnownHosts(tmp_path / "known_hosts")
+    known.pin("127.0.0.1", port, key)
+    session = RemoteClient("127.0.0.1", port, known, timeout=5).session("resp.fd12", "x")
+    try:
+        with pytest.raises(Unavailable, match="plus de 1048576 octets pour une réponse courte"):
+            session.json("v1 dossiers")
+    finally:
+        session.close()
+        for transport in transports:
+            transport.close()
+        listener.close()

@@ -199,7 +199,8 @@ def _copy_checked(session: CentralSession, entry: SystemEntry, archive: zipfile.
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = (stat.S_IFREG | 0o644) << 16
     with session.system_file(entry.path) as source, archive.open(info, "w", force_zip64=True) as sink:
-        while block := source.read(_BLOCK):
+        # Never more than the MANIFEST says, plus one byte to tell a longer file.
+        while size <= entry.size and (block := source.read(min(_BLOCK, entry.size + 1 - size))):
             digest.update(block)
             sink.write(block)
             size += len(block)

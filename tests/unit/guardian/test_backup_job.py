@@ -190,6 +190,15 @@ def test_the_system_backup_replaces_system_zip_only_once_it_verifies(world: Fake
     assert world.backups.files["system"]["system.zip"][0] == before, "the previous system.zip stays"
 
 
+def test_a_system_file_longer_than_its_manifest_is_read_no_further(world: FakeWorld) -> None:
+    """Issue 12, finding 12: a remote serving an endless file costs one byte past the size."""
+    world.central.lying_system_file = b"x" * (8 * 1024 * 1024)
+    with pytest.raises(BadRequest, match="ne correspond pas au MANIFEST du serveur") as caught:
+        world.parts.actions.system_backup()
+    expected = len(world.central.system_files["modeles/facture.html"]) + 1
+    assert f"{expected} octets reçus" in str(caught.value), caught.value
+
+
 def test_a_stalled_system_backup_keeps_the_previous_one(world: FakeWorld) -> None:
     world.parts.actions.system_backup()
     world.central.stall = True
