@@ -14,7 +14,6 @@ import datetime as dt
 import io
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -31,11 +30,10 @@ from appliance.errors import ApplianceError, Unavailable
 from appliance.server import requests
 from appliance.server.importer import Importer
 from appliance.server.metrics import ServerMetrics
-from appliance.server.sftp import ReadOnlySftpServer
 from appliance.server.ssh_import import handle_import
 from appliance.server.store import Store, User
 from appliance.server.systemfiles import SystemFiles
-from appliance.web.throttle import SSH_MAX_DELAY, FailedLogins, login_key
+from appliance.web.throttle import FailedLogins, login_key, ssh_delay
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +56,7 @@ class SshContext:
     export_max_rate: int = 0
 
 
-class _Session(paramiko.ServerInterface):
+class SessionInterface(paramiko.ServerInterface):
     def __init__(self, context: SshContext, failures: FailedLogins, peer: str) -> None:
         self.context = context
         self.failures = failures
@@ -78,9 +76,10 @@ class _Session(paramiko.ServerInterface):
         ok = verify_password(password, user.password_hash if user else dummy_hash())
         if user is None or not ok or not user.active:
             reason = "unknown user" if user is None else ("wrong password" if not ok else "inactive user")
-            delay = self.failures.record(login_key(username), f"peer:{self.peer.rsplit(':', 1)[0]}")
+            keys = (login_key(username), f"peer:{self.peer.rsplit(':', 1)[0]}")
+            self.failures.record(*keys)
             log.warning("ssh login failed for %r from %s: %s", username[:64], self.peer, reason)
-            time.sleep(min(delay, SSH_MAX_DELAY))  # this connection's own thread
+            time.sleep(ssh_delay(self.failures.count(*keys)))  # this connection's own thread
             return paramiko.AUTH_FAILED
         self.failures.clear(login_key(username))
         self.user = user
@@ -279,89 +278,6 @@ def _send_json(channel: paramiko.Channel, data: dict[str, Any]) -> None:
 def _send_error(channel: paramiko.Channel, line: str) -> None:
     with contextlib.suppress(Exception):
         channel.sendall_stderr(line.encode("utf-8"))
-
-
-class SshServer:
-    """Accepts connections on ``port`` and serves each in paramiko transport threads."""
-
-    def __init__(
-        self,
-        context: SshContext,
-        host_key: paramiko.PKey,
-        port: int,
-        max_sessions: int,
-        bind: str = "0.0.0.0",  # noqa: S104 - inside its container; compose decides what is published
-    ) -> None:
-        self.context = context
-        self.host_key = host_key
-        self.max_sessions = max_sessions
-        self.failures = FailedLogins()
-        self._transports: set[paramiko.Transport] = set()
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((bind, port))
-        self._socket.listen(64)
-        self._socket.settimeout(1.0)
-        self.port = self._socket.getsockname()[1]
-
-    def serve_forever(self) -> None:
-        log.info("ssh endpoint listening on port %d", self.port)
-        while not self._stopping.is_set():
-            try:
-                connection, address = self._socket.accept()
-            except TimeoutError:
-                self._reap()
-                continue
-            except OSError:
-                if self._stopping.is_set():
-                    break
-                raise
-            self._reap()
-            with self._lock:
-                busy = len(self._transports) >= self.max_sessions
-            if busy:
-                log.warning("ssh: refusing %s:%d, %d sessions already open", address[0], address[1], self.max_sessions)
-                connection.close()
-                continue
-            threading.Thread(
-                target=self._start_transport,
-                args=(connection, f"{address[0]}:{address[1]}"),
-                name="ssh-handshake",
-                daemon=True,
-            ).start()
-
-    def _start_transport(self, connection: socket.socket, peer: str) -> None:
-        try:
-            transport = paramiko.Transport(connection)
-            transport.local_version = "SSH-2.0-NeoCumaServer"
-            transport.add_server_key(self.host_key)
-            transport.banner_timeout = 30
-            transport.handshake_timeout = 30
-            transport.auth_timeout = 60
-            transport.set_subsystem_handler(
-                "sftp", paramiko.SFTPServer, ReadOnlySftpServer, self.context.store, self.context.system_files
-            )
-            transport.start_server(server=_Session(self.context, self.failures, peer))
-        except (paramiko.SSHException, EOFError, OSError) as error:
-            log.info("ssh: handshake with %s failed: %s", peer, error)
-            connection.close()
-            return
-        with self._lock:
-            self._transports.add(transport)
-
-    def _reap(self) -> None:
-        with self._lock:
-            self._transports = {t for t in self._transports if t.is_active()}
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._socket.close()
-        with self._lock:
-            transports = list(self._transports)
-        for transport in transports:
-            transport.close()
 
 
 CLOSE_GRACE_SECONDS = 0.2

@@ -22,7 +22,7 @@ from appliance.domain.protocol import ProtocolError
 from appliance.errors import BadRequest, Refused
 from appliance.server.importer import Importer
 from appliance.server.store import Store, User
-from appliance.web.throttle import SSH_MAX_DELAY, FailedLogins, login_key
+from appliance.web.throttle import FailedLogins, login_key, ssh_delay
 
 log = logging.getLogger(__name__)
 MAX_PASSWORD_LINE = 1024
@@ -94,9 +94,9 @@ def handle_import(
     with store.request() as view:
         fresh = view.find_user(user.login)
         if fresh is None or not verify_password(password, fresh.password_hash):
-            delay = failures.record(login_key(user.login))
+            failures.record(login_key(user.login))
             log.warning("import of %s refused for %s: wrong password typed again", code, user.login)
-            time.sleep(min(delay, SSH_MAX_DELAY))
+            time.sleep(ssh_delay(failures.count(login_key(user.login))))
             raise ProtocolError(
                 "wrong_password", "mot de passe ressaisi incorrect : restauration refusée, rien n'a été modifié"
             )

@@ -127,7 +127,7 @@ def serve(settings: ServerConfig) -> int:
 
     from appliance.adapters.state_files import load_or_create_secret
     from appliance.server.hostkey import load_or_create_host_key
-    from appliance.server.ssh import SshServer
+    from appliance.server.ssh_listener import SshServer
     from appliance.server.web.app import create_app
 
     parts = build(settings)

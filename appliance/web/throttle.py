@@ -16,7 +16,7 @@ PEER_FREE_FAILURES = 10  # of an address (several people may share one, behind a
 FIRST_WAIT = 1.0
 MAX_WAIT = 60.0
 MAX_KEYS = 10_000
-SSH_MAX_DELAY = 8.0  # the SSH endpoint answers a failure after the wait, in the connection's thread
+SSH_MAX_DELAY = 8.0  # the SSH endpoint answers a failure after a delay, in the connection's thread
 
 
 def login_key(name: str) -> str:
@@ -71,9 +71,22 @@ class FailedLogins:
                 self._failures.popitem(last=False)
             return max((self._wait(key, self._failures[key], now) for key in keys), default=0.0)
 
+    def count(self, *keys: str) -> int:
+        """The most recent failures of any of ``keys``."""
+        now = self._now()
+        with self._lock:
+            return max((len(self._recent(key, now)) for key in keys), default=0)
+
     def clear(self, key: str) -> None:
         with self._lock:
             self._failures.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._failures)
+
+
+def ssh_delay(failures: int) -> float:
+    """How long the SSH endpoint waits before answering a failed login, in that connection's
+    own thread (a web worker never waits): 0.5 s, doubling with each recent failure, up to
+    ``SSH_MAX_DELAY``."""
+    return min(SSH_MAX_DELAY, 0.5 * (1 << min(max(failures, 1) - 1, 8)))

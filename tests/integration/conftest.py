@@ -18,7 +18,8 @@ from appliance.server.hostkey import load_or_create_host_key
 from appliance.server.importer import Importer
 from appliance.server.seed.generator import GeneratorOptions
 from appliance.server.seed.loader import seed_generation
-from appliance.server.ssh import SshContext, SshServer
+from appliance.server.ssh import SshContext
+from appliance.server.ssh_listener import SshServer
 from appliance.server.store import Store
 from appliance.server.systemfiles import SystemFiles
 from appliance.server.wiring import build

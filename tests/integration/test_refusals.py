@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +117,52 @@ def test_metadata_commands_answer_json(central: Central) -> None:
     assert all(d["lignes"]["tiers"] > 0 for d in listing["dossiers"])
     protocol = json.loads(central.ssh.ssh("resp.fd12", USER_PASSWORD, "protocol").stdout)
     assert protocol["versions"] == [1]
+
+
+def test_connections_that_never_log_in_cannot_lock_the_centres_out(central: Central, tmp_path: Path) -> None:
+    """Issue 12, finding 3: idle connections used to count against the session cap for good.
+    They are counted apart, a few per address, and closed after the login deadline."""
+    import socket
+    import threading
+
+    import paramiko
+
+    from appliance.server.hostkey import load_or_create_host_key
+    from appliance.server.ssh_listener import MAX_PENDING_PER_ADDRESS, SshServer
+
+    server = SshServer(
+        central.context,
+        load_or_create_host_key(tmp_path, None),
+        port=0,
+        max_sessions=2,
+        bind="127.0.0.1",
+        auth_deadline=1.5,
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    idle: list[paramiko.Transport] = []
+    try:
+        for _ in range(MAX_PENDING_PER_ADDRESS + 4):  # handshake done, never a login
+            transport = paramiko.Transport(socket.create_connection(("127.0.0.1", server.port)))
+            try:
+                transport.start_client(timeout=5)
+                idle.append(transport)
+            except (paramiko.SSHException, EOFError, OSError):
+                transport.close()  # refused: that address already has its share waiting
+        assert len(idle) == MAX_PENDING_PER_ADDRESS, "a few per address, the rest refused at once"
+        deadline = time.monotonic() + 10
+        while any(t.is_active() for t in idle) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(t.is_active() for t in idle), "closed after the login deadline"
+        logged_in = []
+        for _ in range(2):  # the two sessions of the cap are free for real logins
+            client = paramiko.Transport(socket.create_connection(("127.0.0.1", server.port)))
+            client.start_client(timeout=5)
+            client.auth_password("resp.fd12", USER_PASSWORD)
+            logged_in.append(client)
+        assert all(c.is_authenticated() for c in logged_in)
+        for client in logged_in:
+            client.close()
+    finally:
+        for transport in idle:
+            transport.close()
+        server.stop()

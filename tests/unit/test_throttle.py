@@ -43,3 +43,9 @@ def test_memory_is_bounded() -> None:
         failures.record(f"login:{n}", f"peer:{n}")
     assert len(failures) == 100
     assert failures.retry_after("login:0") == 0.0 and len(failures) == 100
+
+
+def test_the_ssh_delay_doubles_from_the_first_failure_up_to_8_s() -> None:
+    from appliance.web.throttle import ssh_delay
+
+    assert [ssh_delay(n) for n in (1, 2, 3, 4, 5, 6, 50)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
