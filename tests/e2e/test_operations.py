@@ -317,6 +317,8 @@ def test_4_the_console_in_a_real_browser(appliance: Appliance) -> None:
     assert any("/sauvegardes/data/" in link for link in links), links
     assert all("/sauvegardes/data/" in link or link.endswith("/sauvegardes/systeme/system.zip") for link in links)
     assert set(seen["indicator_states"].values()) <= {"vert", "neutre", "rouge"}
+    assert seen["paris_time"], "dates with Paris time beside UTC"
+    assert seen["log_levels"] and set(seen["log_levels"]) <= {"information", "avertissement", "erreur", "critique"}
     assert seen["settings_page"] and seen["log_lines"] > 5
     for name in (
         "01-identification",

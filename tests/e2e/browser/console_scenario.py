@@ -81,6 +81,7 @@ try:
     seen["indicator_states"] = {
         e.get_attribute("id"): e.get_attribute("data-state") for e in driver.find_elements(By.CLASS_NAME, "indicator")
     }
+    seen["paris_time"] = "à Paris)" in driver.page_source
     shot("02-statut-des-serveurs")
 
     run_action("action-backup", "backup")
@@ -119,6 +120,9 @@ try:
     shot("09-parametrages")
     driver.get(base + "/logs?niveau=INFO")
     seen["log_lines"] = len(driver.find_elements(By.CSS_SELECTOR, "#log-lines tbody tr"))
+    seen["log_levels"] = sorted(
+        {e.text for e in driver.find_elements(By.CSS_SELECTOR, "#log-lines tbody td:nth-child(2)")}
+    )
     shot("10-logs")
 except Exception as error:  # noqa: BLE001 - report what happened, with a screenshot, instead of a bare trace
     seen["error"] = repr(error)
