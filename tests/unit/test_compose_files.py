@@ -62,3 +62,20 @@ def test_nothing_of_the_demo_is_in_the_production_file() -> None:
         assert demo_only not in PRODUCTION, demo_only
     assert environment(DEMO, "guardian")["NEOCUMA_DEPLOYMENT"] == "${NEOCUMA_DEPLOYMENT:-demo}"
     assert "stop_grace_period: 45s" in PRODUCTION and PRODUCTION.count("logging: *logging") == 4
+
+
+def test_only_ca_certificates_of_docker_certs_reach_the_image(tmp_path: Path) -> None:
+    """Issue 12, finding 13: a stray file in docker/certs/ would stay in an image layer."""
+    from docker.utils.build import exclude_paths
+
+    certs = tmp_path / "docker" / "certs"
+    certs.mkdir(parents=True)
+    for name in ("proxy-ca.crt", "host-ca-bundle.crt", "README.md", "proxy-ca.key", "notes.txt"):
+        (certs / name).write_text("x")
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    sent = {path for path in exclude_paths(str(tmp_path), patterns) if path.startswith("docker/certs/")}
+    assert sent == {"docker/certs/proxy-ca.crt", "docker/certs/host-ca-bundle.crt"}, sent
