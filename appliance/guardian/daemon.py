@@ -18,7 +18,7 @@ from appliance import __version__, logs
 from appliance.errors import ApplianceError
 from appliance.guardian.jobs.progress import JobRunner
 from appliance.guardian.scheduler import Scheduler
-from appliance.guardian.state import STATUS
+from appliance.guardian.state import STATUS, SYNC_PENDING
 from appliance.guardian.timers import Timers
 from appliance.guardian.watch.health import daemon_health
 from appliance.guardian.wiring import Parts
@@ -54,6 +54,13 @@ class Daemon:
         except ApplianceError as error:
             log.warning("pas encore identifié sur le serveur distant : %s", error)
             self._next_login_attempt = self.clock.monotonic() + LOGIN_RETRY_SECONDS
+            return
+        # A switch a killed guardian left unconfirmed is settled before anything else, in the
+        # background (confirming waits for the local server; the tick must go on).
+        if self.parts.state.document(SYNC_PENDING):
+            self.runner.start(
+                "Reprise d'une synchronisation interrompue", lambda: self.parts.actions.recover() or "rien à reprendre"
+            )
 
     def tick(self) -> None:
         self.last_tick = self.clock.monotonic()

@@ -17,6 +17,7 @@ from appliance.guardian.ports import Clock, StateStore
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 CREDENTIALS, BASELINES, HISTORY, COUNTERS = "credentials", "baselines", "history", "counters"
 STATUS, INDICATORS, SCHEDULE, DAEMON = "status", "indicators", "schedule", "daemon"
+SYNC_PENDING = "sync-pending"  # a switch made and not yet confirmed (jobs/sync.py)
 SETTINGS, VERIFIERS, REFRESH = "settings", "console_verifiers", "refresh-requested"
 
 

@@ -97,6 +97,11 @@ class Actions:
                 lambda: self.transfers.restore_from_backup(codes, from_backup, password, self.clock.now(), as_user),
             )
 
+    def recover(self) -> str | None:
+        """Confirm or undo a switch that a guardian killed mid-sync left unconfirmed."""
+        with self.state.lock("reprise d'une synchronisation interrompue"):
+            return self.sync_job.recover()
+
     def mode(self, mode: str, force: bool) -> ModeResult:
         with self.state.lock(f"passage en mode {mode}"):
             return self.modes.set(mode, force)

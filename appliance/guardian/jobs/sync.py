@@ -18,7 +18,7 @@ from appliance.domain.generations import FALLBACK, Live, leftovers, next_generat
 from appliance.domain.states import Baseline
 from appliance.errors import ApplianceError, BadRequest, Refused, Unavailable
 from appliance.guardian.ports import BackupsStore, Clock, LocalDatabase, LocalServer, Reporter
-from appliance.guardian.state import GuardianState
+from appliance.guardian.state import SYNC_PENDING, GuardianState
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
@@ -55,6 +55,7 @@ class SyncJob:
                 "le serveur local est en mode secours : la synchronisation écraserait le travail fait en local; "
                 "repassez d'abord en mode veille"
             )
+        self.recover()
         self.progress.update(step="synchronisation : choix et contrôle de la sauvegarde")
         verified, has_system = self._checked_backup(requested)
         self._clean_leftovers(live)
@@ -66,6 +67,7 @@ class SyncJob:
         self._switch_and_confirm(verified, generation, system_generation, live)
         self._prune({generation, live.data_generation}, {system_generation, live.system_generation})
         self.state.save_baselines({d.code: Baseline(d.revision, d.revision) for d in verified.manifest.dossiers})
+        self.state.save_document(SYNC_PENDING, {})
         seconds = self.clock.monotonic() - started
         log.info(
             "synchronisation depuis %s faite : génération %d en service en %.1f s", verified.name, generation, seconds
@@ -122,6 +124,18 @@ class SyncJob:
         self, verified: VerifiedBackup, generation: int, system: int | None, previous: Live
     ) -> None:
         self.progress.update(step="synchronisation : bascule et contrôle du serveur local")
+        # Written before the switch: a guardian killed while it waits for the confirmation
+        # leaves this, and the next start confirms the switch or undoes it (``recover``).
+        self.state.save_document(
+            SYNC_PENDING,
+            {
+                "generation": generation,
+                "system": system,
+                "previous": [previous.data_generation, previous.system_generation],
+                "backup": verified.name,
+                "revisions": {d.code: d.revision for d in verified.manifest.dossiers},
+            },
+        )
         self.database.switch_live(generation, system)
         log.info("serveur local basculé sur la génération %d (système %s)", generation, system)
         try:
@@ -133,11 +147,50 @@ class SyncJob:
             )
             self.database.switch_live(previous.data_generation, previous.system_generation)
             self._signal()
+            self.state.save_document(SYNC_PENDING, {})
             # Not dropped here: a LAN request that read the control row before the switch back
             # may still be reading the new generation. The next synchronisation removes it.
             raise Unavailable(
                 f"le serveur local n'a pas confirmé la nouvelle génération ({error}) : retour à la précédente"
             ) from error
+
+    def recover(self) -> str | None:
+        """Finish what a guardian killed during a switch's confirmation left: the new
+        generation live, unconfirmed, with the previous baselines. Confirmed now, its
+        baselines are saved; not confirmed, the previous generation comes back. Returns
+        what was done, None when there was nothing to do (docs/design.md, "Swap")."""
+        pending = self.state.document(SYNC_PENDING)
+        if not pending:
+            return None
+        generation, system = pending.get("generation"), pending.get("system")
+        revisions: dict[str, int] = dict(pending.get("revisions", {}))
+        live = self.database.live()
+        if not isinstance(generation, int) or (live.data_generation, live.system_generation) != (generation, system):
+            self.state.save_document(SYNC_PENDING, {})  # the switch never happened, or was undone
+            return None
+        try:
+            self._signal()
+            self._wait_until_serving(len(revisions), generation, system)
+        except ApplianceError as error:
+            previous_data, previous_system = pending.get("previous", [None, None])
+            self.database.switch_live(previous_data, previous_system)
+            self._signal()
+            self.state.save_document(SYNC_PENDING, {})
+            log.error(
+                "génération %s basculée puis non confirmée avant l'interruption du guardian (%s) : retour à la %s",
+                generation,
+                error,
+                previous_data,
+            )
+            return f"génération {generation} annulée, retour à la génération {previous_data}"
+        self.state.save_baselines({code: Baseline(revision, revision) for code, revision in revisions.items()})
+        self.state.save_document(SYNC_PENDING, {})
+        log.warning(
+            "génération %s (%s) confirmée après l'interruption du guardian pendant sa synchronisation",
+            generation,
+            pending.get("backup"),
+        )
+        return f"génération {generation} confirmée"
 
     def _signal(self) -> None:
         try:

@@ -179,3 +179,26 @@ def test_an_unexpected_error_is_recorded_as_a_failure_not_left_as_the_last_succe
         world.parts.actions.data_backup()
     assert world.history("backup")["ok"] is False
     assert world.history("backup")["error"] == "erreur interne : KeyError: 'manifest'"
+
+
+def test_after_its_login_the_daemon_settles_a_switch_a_killed_guardian_left(caplog: pytest.LogCaptureFixture) -> None:
+    from tests.fakes.guardian import DOSSIERS
+
+    world = demo_world()
+    world.database.set_live(5, DOSSIERS)
+    world.state.save_document(
+        "sync-pending",
+        {
+            "generation": 5,
+            "system": 5,
+            "previous": [4, 4],
+            "backup": "x.zip",
+            "revisions": {d.code: 7 for d in DOSSIERS},
+        },
+    )
+    daemon = Daemon(world.parts)
+    daemon.tick()
+    daemon.runner.wait(10)
+    last = world.parts.progress.snapshot()["last"]
+    assert last["name"] == "Reprise d'une synchronisation interrompue" and last["message"] == "génération 5 confirmée"
+    assert world.state.document("sync-pending") == {} and set(world.state.baselines()) == {d.code for d in DOSSIERS}

@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 
 from appliance.domain.generations import Live
+from appliance.domain.states import Baseline
 from appliance.errors import BadRequest, Refused, Unavailable
 from tests.fakes.guardian import DOSSIERS, FakeWorld
 from tests.support.backups import Dossier, backup_members, backup_zip, system_zip, zip_members
@@ -189,3 +190,46 @@ def test_the_load_reports_its_bytes_against_the_backups_total(world: FakeWorld) 
     world.parts.progress.listen(lambda step, done, dossiers, total: seen.append((done, total)) if total else None)
     _sync(world)
     assert seen and seen[-1][0] == seen[-1][1] and seen[-1][1] is not None and seen[-1][1] > 0
+
+
+class _Killed(BaseException):
+    """The guardian's process killed (SIGKILL): nothing of the job runs after it."""
+
+
+def _killed_while_confirming(world: FakeWorld) -> None:
+    world.database.set_live(4, DOSSIERS[:1])
+    world.state.save_baselines({DOSSIERS[0].code: Baseline(1, 1)})
+
+    def killed() -> dict[str, object]:
+        raise _Killed
+
+    object.__setattr__(world.local, "healthz", killed)
+    with pytest.raises(_Killed):
+        _sync(world)
+    del world.local.healthz  # the next start sees the real local server again
+    assert world.database.control.data_generation == 5, "switched, never confirmed"
+    assert world.state.document("sync-pending")["generation"] == 5
+
+
+def test_a_switch_left_unconfirmed_by_a_killed_guardian_is_confirmed_at_the_next_start(world: FakeWorld) -> None:
+    """Issue 12, finding 13: it stayed live with the previous baselines."""
+    _killed_while_confirming(world)
+    assert world.parts.actions.recover() == "génération 5 confirmée"
+    assert world.state.baselines() == {d.code: Baseline(d.revision, d.revision) for d in DOSSIERS}
+    assert world.state.document("sync-pending") == {}
+    assert world.parts.actions.recover() is None, "nothing left to do"
+
+
+def test_a_switch_left_unconfirmed_that_does_not_serve_is_undone(world: FakeWorld) -> None:
+    _killed_while_confirming(world)
+    world.local.lag, world.local.shown = True, (4, 4)  # the server never shows generation 5
+    object.__setattr__(world.parts.actions.sync_job, "health_timeout", 0.5)
+    assert world.parts.actions.recover() == "génération 5 annulée, retour à la génération 4"
+    assert world.database.control.data_generation == 4
+    assert world.state.baselines() == {DOSSIERS[0].code: Baseline(1, 1)}, "the previous baselines stay"
+
+
+def test_the_next_sync_settles_an_unconfirmed_switch_first(world: FakeWorld) -> None:
+    _killed_while_confirming(world)
+    assert _sync(world).data_generation == 6
+    assert world.state.document("sync-pending") == {}
