@@ -246,9 +246,16 @@ def test_4_the_guardian_killed_mid_sync_never_breaks_the_local_server(appliance:
             kills.append((label, generation_before, _live(appliance)[0]))
             appliance.guardian.get_wrapped_container().start()
             containers.wait_healthy(appliance.guardian, 120)
-        result = appliance.cli("sync")
+        # Killed at the switch, the guardian left it unconfirmed: once restarted, it settles
+        # it in the background first, and a command meanwhile is told an operation runs.
+        result = containers.wait_for(
+            lambda: r if "déjà en cours" not in (r := appliance.cli("sync")).stderr else None, 120, "the sync"
+        )
     samples, failures = poller.samples, poller.failures
     _ok(result)
+    pending = appliance.run_in_guardian("cat", "/var/lib/guardian/state/sync-pending.json")
+    assert pending.strip() in ("", "{}"), "no switch is left unconfirmed"
+    print("settled after the kill at the switch:", "interruption du guardian" in appliance.guardian_logs(400))
     answers = [body for _, _, body in samples if isinstance(body, dict)]
     whole = {tuple(sorted(d["code"] for d in body["dossiers"])) for body in answers}
     longest = max(s[0] for s in samples)
