@@ -28,6 +28,7 @@ from appliance.domain.backup_format import DossierEntry, VerifiedBackup, centre_
 from appliance.domain.ddl import generation_schema_name, quote_identifier
 from appliance.domain.dossiers import LocalDossier
 from appliance.domain.generations import Live, LoadReport
+from appliance.domain.pull_scope import check_pull_scope
 from appliance.domain.schema import DOSSIER_TABLES, TABLES_BY_NAME
 from appliance.errors import Refused, Unavailable
 
@@ -149,6 +150,10 @@ class MysqlLocalDatabase:
         directory = Path(tempfile.mkdtemp(prefix="pull-", dir=self.work_dir))
         try:
             _extract(backup, [entry.code for entry in entries], directory)
+            check_pull_scope(
+                backup.manifest,
+                {name: (directory / centre_member(TABLES_BY_NAME[name])).read_bytes() for name, _ in _CENTRE_TABLES},
+            )
             self._replace(generation_schema_name(generation), entries, directory, guard)
         finally:
             shutil.rmtree(directory, ignore_errors=True)

@@ -7,6 +7,7 @@ MariaDB and build on one another, in the order of this file."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,10 @@ from appliance.adapters.local_database import MysqlLocalDatabase
 from appliance.domain.backup_format import VerifiedBackup
 from appliance.domain.dossiers import LocalDossier
 from appliance.domain.generations import Live
-from appliance.errors import Refused, Unavailable
+from appliance.errors import BadRequest, Refused, Unavailable
 from tests.integration.conftest import USER_PASSWORD, Central, Db
 from tests.support import containers, oracle
+from tests.support.zips import rezip
 
 pytestmark = pytest.mark.integration
 ROOT_PASSWORD = "local-root-password"
@@ -123,6 +125,29 @@ def test_a_pull_replaces_the_dossiers_in_one_transaction_after_its_guard(
     assert database.dossiers()[entry.code].revision == entry.revision
     rows = oracle.query(root, f"SELECT COUNT(*) FROM neocuma_g1.tiers WHERE dossier_id = {entry.id}")[0][0]
     assert rows == entry.tables["tiers"].rows
+    # A remote that slips another dossier's row into centre/dossier.tsv (its manifest
+    # vouching for it) would reset that dossier's revision: refused, nothing written.
+    other = next(d for d in backup.manifest.dossiers if d.id != entry.id)
+    oracle.query(root, f"UPDATE neocuma_g1.dossier SET revision = revision + 9 WHERE id = {other.id}")
+    watched = oracle.dossier_oracles(root, "neocuma_g1", [entry.id, other.id])
+    (planted_row,) = oracle.query(
+        root,
+        "SELECT CONCAT_WS('\t', "
+        + ", ".join(f"IFNULL(`{c}`, '\\N')" for c in oracle.columns(root, "neocuma_g1", "dossier"))
+        + f") FROM neocuma_g1.dossier WHERE id = {other.id}",
+    )
+
+    def plant(members: dict[str, bytes], manifest: dict[str, Any]) -> None:
+        data = members["centre/dossier.tsv"] + planted_row[0].encode() + b"\n"
+        members["centre/dossier.tsv"] = data
+        digest = manifest["centre_tables"]["dossier"]
+        digest.update(sha256=hashlib.sha256(data).hexdigest(), size=len(data), rows=digest["rows"] + 1)
+
+    (tmp_path / "planted.zip").write_bytes(rezip(reply.stdout, plant))
+    planted = verify_backup(tmp_path / "planted.zip")
+    with pytest.raises(BadRequest, match="ne tient pas exactement les dossiers descendus"):
+        database.replace_dossiers(1, planted, lambda now: None)
+    assert oracle.dossier_oracles(root, "neocuma_g1", [entry.id, other.id]) == watched, "nothing written"
     root.close()
 
 
