@@ -65,7 +65,7 @@ class LocalWeb:
 
 class LocalContainer:
     """The local server's container, reached through the Docker proxy (which lets through
-    only ping, version, list, inspect, kill and restart); the guardian only signals it."""
+    only ping, version, a filtered list and SIGHUP); the guardian only signals it."""
 
     def __init__(self, docker_url: str, service: str, timeout: float = 15) -> None:
         self.docker_url = docker_url
@@ -82,12 +82,13 @@ class LocalContainer:
         from docker.errors import DockerException
 
         try:
-            me = client.containers.get(socket.gethostname())
-            project = me.labels.get("com.docker.compose.project")
+            # Sparse lists only: the proxy refuses inspect (docker/docker-proxy/haproxy.cfg).
+            me = client.containers.list(sparse=True, filters={"id": socket.gethostname()})
+            project = (me[0].attrs.get("Labels") or {}).get("com.docker.compose.project") if me else None
             filters = [f"com.docker.compose.service={self.service}"]
             if project:
                 filters.append(f"com.docker.compose.project={project}")
-            found = client.containers.list(filters={"label": filters})
+            found = client.containers.list(sparse=True, filters={"label": filters})
         except DockerException as error:
             raise Unavailable(f"le proxy Docker à {self.docker_url} ne répond pas : {error}") from error
         if len(found) != 1:

@@ -413,19 +413,40 @@ def test_7_refusals_change_nothing_anywhere(appliance: Appliance) -> None:
 
 
 def test_8_the_docker_proxy_refuses_everything_but_what_the_guardian_needs(appliance: Appliance) -> None:
+    """Only ping, version, a filtered list and a bodiless kill whose whole query is
+    signal=SIGHUP pass (issue 12, finding 1: three ways to deliver another signal, and an
+    inspect showing another container's environment, used to pass)."""
+    outsider = appliance.remote.get_wrapped_container().id
+    calls = [
+        ("GET", "/_ping", None, 200),
+        ("GET", "/v1.41/containers/json?filters=%7B%22label%22%3A%5B%22x%3Dy%22%5D%7D", None, 200),
+        ("POST", "/v1.41/containers/no-such-container/kill?signal=SIGHUP", None, 404),  # let through to Docker
+        ("GET", "/v1.41/containers/json", None, 403),  # unfiltered
+        ("GET", f"/v1.41/containers/{outsider}/json", None, 403),  # inspect: other workloads' secrets
+        ("POST", "/v1.41/containers/x/kill?signal=SIGKILL&signal=SIGHUP", None, 403),
+        ("POST", "/v1.41/containers/x/kill?sig%6Eal=KILL&signal=HUP", None, 403),
+        ("POST", "/v1.41/containers/x/kill?signal=SIGHUP", b"signal=SIGSTOP", 403),
+        ("POST", "/v1.41/containers/x/restart", None, 403),
+        ("POST", "/v1.41/containers/create", b"{}", 403),
+        ("POST", "/v1.41/containers/x/exec", b"{}", 403),
+        ("GET", "/v1.41/images/json", None, 403),
+        ("DELETE", "/v1.41/containers/x", None, 403),
+    ]
     probe = (
-        "import urllib.request, urllib.error, sys\n"
-        "def call(method, path):\n"
+        "import json, sys, urllib.request, urllib.error\n"
+        "def call(method, path, body):\n"
+        "    headers = {'Content-Type': 'application/x-www-form-urlencoded'} if body else {}\n"
         "    try:\n"
-        "        return urllib.request.urlopen(urllib.request.Request('http://docker-proxy:2375' + path, method=method, data=b'{}' if method == 'POST' else None, headers={'Content-Type': 'application/json'}), timeout=10).status\n"
+        "        return urllib.request.urlopen(urllib.request.Request('http://docker-proxy:2375' + path, method=method,"
+        " data=body.encode() if body else None, headers=headers), timeout=10).status\n"
         "    except urllib.error.HTTPError as error:\n"
         "        return error.code\n"
-        "print(call('GET', '/_ping'), call('GET', '/v1.41/containers/json'), call('POST', '/v1.41/containers/create'),"
-        " call('POST', '/v1.41/containers/x/exec'), call('GET', '/v1.41/images/json'), call('POST', '/v1.41/containers/x/kill?signal=SIGKILL'),"
-        " call('DELETE', '/v1.41/containers/x'))\n"
+        "print(json.dumps([call(m, p, b) for m, p, b in json.loads(sys.argv[1])]))\n"
     )
-    statuses = appliance.run_in_guardian("/opt/neocuma/bin/python", "-c", probe).split()
-    assert statuses == ["200", "200", "403", "403", "403", "403", "403"]
+    wanted = json.dumps([(m, p, b.decode() if b else None) for m, p, b, _ in calls])
+    statuses = json.loads(appliance.run_in_guardian("/opt/neocuma/bin/python", "-c", probe, wanted))
+    assert statuses == [status for *_, status in calls], list(zip([p for _, p, _, _ in calls], statuses, strict=True))
+    assert "SIGHUP non envoyé" not in appliance.guardian_logs(400), "the guardian's own calls still pass"
 
 
 def _stock_oracles(appliance: Appliance, backup: bytes, dossier_id: int, tmp_path: Path) -> dict[Any, Any]:
