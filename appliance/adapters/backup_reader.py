@@ -12,9 +12,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import stat
+import struct
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from appliance.domain.backup_format import (
     MANIFEST_MEMBER,
@@ -127,15 +129,35 @@ def opener_of(source: Source) -> tuple[Opener, str]:
     return source, "the backup"
 
 
+# Entries a data backup may hold: the top members and centre tables, and each dossier's
+# tables for thousands of dossiers. Python's zip reader keeps every entry of the central
+# directory in memory (several hundred bytes each), so the count is read first.
+MAX_ENTRIES = 200_000
+
+
+def _entries(handle: BinaryIO) -> int | None:
+    """The entry count the zip's end-of-central-directory record declares (None: no record)."""
+    try:
+        record = zipfile._EndRecData(handle)  # type: ignore[attr-defined]
+    except (OSError, EOFError, struct.error):
+        return None
+    handle.seek(0)
+    return None if record is None else int(record[zipfile._ECD_ENTRIES_TOTAL])  # type: ignore[attr-defined]
+
+
 @contextlib.contextmanager
-def open_zip(opener: Opener, name: str = "the backup") -> Iterator[zipfile.ZipFile]:
+def open_zip(opener: Opener, name: str = "the backup", max_entries: int = MAX_ENTRIES) -> Iterator[zipfile.ZipFile]:
     """The zip ``opener`` reads, closed (with its reader) at the end of the block; raises
-    BadRequest when it is not a readable zip."""
+    BadRequest when it is not a readable zip, or declares more than ``max_entries``
+    entries (refused before its directory is read into memory)."""
     try:
         handle = opener()
     except OSError as error:
         raise BadRequest(f"{name} cannot be opened: {error.strerror or error}") from error
     try:
+        entries = _entries(handle)
+        if entries is not None and entries > max_entries:
+            raise BadRequest(f"{name} declares {entries} entries, over the limit of {max_entries}")
         try:
             archive = zipfile.ZipFile(handle)
         except (zipfile.BadZipFile, OSError, EOFError) as error:
@@ -146,7 +168,9 @@ def open_zip(opener: Opener, name: str = "the backup") -> Iterator[zipfile.ZipFi
         handle.close()
 
 
-def open_backup(source: Source, max_unpacked: int | None = None, name: str | None = None) -> VerifiedBackup:
+def open_backup(
+    source: Source, max_unpacked: int | None = None, name: str | None = None, max_entries: int = MAX_ENTRIES
+) -> VerifiedBackup:
     """Check the zip's structure, member names and manifest, that the members are exactly
     those the manifest lists, and that each member's size declared by the zip is the
     manifest's (cheap: no member is read). Python's zip reader never inflates a member past
@@ -155,7 +179,7 @@ def open_backup(source: Source, max_unpacked: int | None = None, name: str | Non
     loader as it streams; raises BadRequest."""
     opener, default_name = opener_of(source)
     label = name or default_name
-    with open_zip(opener, label) as archive:
+    with open_zip(opener, label, max_entries) as archive:
         manifest = _check_structure(archive, max_unpacked)
     return VerifiedBackup(label, manifest, opener)
 
@@ -188,9 +212,11 @@ def _check_structure(archive: zipfile.ZipFile, max_unpacked: int | None) -> Mani
     return manifest
 
 
-def verify_backup(source: Source, max_unpacked: int | None = None, name: str | None = None) -> VerifiedBackup:
+def verify_backup(
+    source: Source, max_unpacked: int | None = None, name: str | None = None, max_entries: int = MAX_ENTRIES
+) -> VerifiedBackup:
     """Verify the backup ``source`` reads in full; raises BadRequest naming the first problem."""
-    backup = open_backup(source, max_unpacked, name)
+    backup = open_backup(source, max_unpacked, name, max_entries)
     verify_members(backup, backup.manifest.all_members())
     verify_scripts(backup)
     return backup

@@ -35,6 +35,8 @@ from appliance.server.prerestore import PreRestoreStore
 from appliance.server.store import Store
 
 log = logging.getLogger(__name__)
+# One dossier's backup: the top members, the centre tables and the dossier's own tables.
+IMPORT_MAX_ENTRIES = 256
 
 
 @dataclass(frozen=True)
@@ -92,14 +94,14 @@ class Importer:
     def import_dossier(self, code: str, backup_path: Path, requested_by: str) -> ImportResult:
         """Replace dossier ``code`` with the backup at ``backup_path``; raises BadRequest
         (the backup), Refused (exporté) or Unavailable; nothing is changed unless it returns."""
-        verified = verify_backup(backup_path, self.max_unpacked)
+        verified = verify_backup(backup_path, self.max_unpacked, max_entries=IMPORT_MAX_ENTRIES)
         target = self._target(code)
         entry = _check_manifest(verified, target)
         copy, copied_revision = self._pre_restore_copy(target, requested_by)
         extract_dir = Path(tempfile.mkdtemp(prefix="import-", dir=self.work_dir))
         try:
             _extract_dossier(verified, code, extract_dir)
-            before, after = self._replace(target, entry.revision, extract_dir, verified, copied_revision)
+            before, after = self._replace(target, extract_dir, verified, copied_revision)
         finally:
             shutil.rmtree(extract_dir, ignore_errors=True)
         self.copies.prune(self.now())
@@ -170,13 +172,13 @@ class Importer:
         return f"{target.code}/{path.name}", revision
 
     def _replace(
-        self, target: _Target, revision: int, directory: Path, verified: VerifiedBackup, copied_revision: int
+        self, target: _Target, directory: Path, verified: VerifiedBackup, copied_revision: int
     ) -> tuple[int, int]:
         connection = connect(self.database, local_infile_dir=str(directory))
         try:
             connection.cmd_query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
             connection.start_transaction()
-            result = self._replace_in_transaction(connection, target, revision, directory, verified, copied_revision)
+            result = self._replace_in_transaction(connection, target, directory, verified, copied_revision)
             connection.commit()
             return result
         except mysql.connector.Error as error:
@@ -190,7 +192,6 @@ class Importer:
         self,
         connection: MySQLConnectionAbstract,
         target: _Target,
-        revision: int,
         directory: Path,
         verified: VerifiedBackup,
         copied_revision: int,
@@ -216,7 +217,9 @@ class Importer:
         cursor = connection.cursor()
         try:
             replace_dossier_rows(cursor, target.schema, target.id, entry, directory)
-            after = max(before, revision) + 1
+            # The server's own revision moves forward by one: the client's is never trusted
+            # (a value near 2^64 would block every later write to the dossier).
+            after = before + 1
             cursor.execute(
                 f"UPDATE {schema}.dossier SET revision = %s, modifie_le = UTC_TIMESTAMP() WHERE id = %s",
                 (after, target.id),

@@ -45,9 +45,9 @@ def build_importer(settings: ServerConfig, store: Store, client: ClientStarter) 
         server_name=settings.server.display_name,
         role=settings.server.role,
         now=lambda: dt.datetime.now(dt.UTC),
-        # A dossier's SQL text compresses about 4 to 6 times; 16 leaves room and still stops
-        # a zip that would inflate into the server's disk.
-        max_unpacked=settings.ssh.max_import_bytes * 16,
+        # A dossier's TSV compresses about 4 to 6 times; 8 leaves room and still stops a zip
+        # that would inflate into the server's disk (4 GiB at most for the 512 MB upload cap).
+        max_unpacked=min(settings.ssh.max_import_bytes * 8, 4 << 30),
     )
 
 

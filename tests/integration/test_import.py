@@ -233,6 +233,28 @@ def test_an_upload_over_the_limit_is_refused(central: Central, unchanged: None) 
     assert not any(central.importer.work_dir.iterdir()), "the partial upload was removed"
 
 
+def test_the_clients_revision_is_never_trusted(central: Central) -> None:
+    """Issue 12, finding 8: a revision near 2^64 in the backup would block every later
+    write to the dossier; the server moves its own revision forward by one."""
+    (target_id, code) = _codes(central, "d.exporte = 0 AND d.type = 'CUMA'")[1]
+    connection = central.root_connection()
+    (before,) = oracle.query(
+        connection, f"SELECT revision FROM `{central.schema}`.dossier WHERE id = %s", (target_id,)
+    )[0]
+
+    def huge(members: dict[str, bytes], manifest: dict[str, Any]) -> None:
+        manifest["dossiers"][0]["revision"] = 2**64 - 2
+
+    reply = _import(central, code, rezip(_export(central, code), huge))
+    assert reply.returncode == 0, reply.stderr
+    assert json.loads(reply.stdout)["revision"] == before + 1
+    (after,) = oracle.query(connection, f"SELECT revision FROM `{central.schema}`.dossier WHERE id = %s", (target_id,))[
+        0
+    ]
+    assert after == before + 1
+    connection.close()
+
+
 def test_import_needs_exactly_one_dossier(central: Central, unchanged: None) -> None:
     for command in ("v1 import", "v1 import 120001 120003", "v1 import ../x"):
         reply = central.ssh.ssh("resp.fd12", USER_PASSWORD, command, stdin=b"x\n")

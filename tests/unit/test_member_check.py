@@ -75,3 +75,20 @@ def test_restore_scripts_must_be_exactly_what_this_code_writes(member: str, plan
     with pytest.raises(BadRequest, match=rf"{member} is not the script this version writes"):
         verify_backup(lambda: io.BytesIO(zip_members(members)), name="planted.zip")
     verify_backup(lambda: io.BytesIO(zip_members(backup_members([Dossier(120001, "120001", 3)]))), name="good.zip")
+
+
+def test_a_zip_declaring_too_many_entries_is_refused_before_its_directory_is_read() -> None:
+    """Issue 12, finding 8: every entry of a zip's directory costs memory when it is read."""
+    import zipfile
+
+    from appliance.adapters.backup_reader import open_backup
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for n in range(300):
+            archive.writestr(f"dossiers/x/{n}.tsv", b"")
+    data = out.getvalue()
+    with pytest.raises(BadRequest, match="declares 300 entries, over the limit of 256"):
+        open_backup(lambda: io.BytesIO(data), name="flood.zip", max_entries=256)
+    with pytest.raises(BadRequest, match="manifest"):  # under the limit: read, then refused for what it is
+        open_backup(lambda: io.BytesIO(data), name="flood.zip")
