@@ -262,6 +262,9 @@ class RemoteClient:
             transport.handshake_timeout = self.timeout
             transport.auth_timeout = self.timeout
             transport.start_client(timeout=self.timeout)
+            # A keepalive every third of the stall timeout: an idle session across a NAT or
+            # firewall that forgets quiet connections stays open, and a dead link shows.
+            transport.set_keepalive(max(1, int(self.timeout / 3)))
         except (paramiko.SSHException, OSError, EOFError) as error:
             sock.close()
             raise Unavailable(f"échec de la négociation SSH avec {self.host}:{self.port} : {error}") from error

@@ -125,3 +125,95 @@ def test_a_reply_larger_than_a_reply_can_be_is_refused_not_held_in_memory(
         for transport in transports:
             transport.close()
         listener.close()
+
+
+class _Stream(_Mute):
+    """Answers an exec request with a long reply, sent as fast as it goes."""
+
+    def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
+        def stream() -> None:
+            time.sleep(0.2)  # the answer to the exec request goes first
+            try:
+                for _ in range(400):
+                    channel.sendall(b" " * 65536)
+                channel.send_exit_status(0)
+            except (OSError, EOFError):
+                pass
+
+        threading.Thread(target=stream, daemon=True).start()
+        return True
+
+
+def _relay(target: int, forward: int) -> tuple[int, threading.Event]:
+    """A TCP relay to ``target`` that forwards ``forward`` bytes from the server, then
+    silently stops forwarding anything, without closing: packets that vanish (issue 12,
+    finding 6). Returns its port and an event that ends it."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    done = threading.Event()
+
+    def pump(source: socket.socket, sink: socket.socket, budget: list[int] | None) -> None:
+        source.settimeout(0.1)
+        while not done.is_set():
+            try:
+                data = source.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            if budget is not None:
+                if budget[0] <= 0:
+                    continue  # swallowed: the link went silent
+                budget[0] -= len(data)
+            try:
+                sink.sendall(data)
+            except OSError:
+                return
+
+    def serve() -> None:
+        client, _ = listener.accept()
+        server = socket.create_connection(("127.0.0.1", target))
+        threading.Thread(target=pump, args=(client, server, None), daemon=True).start()
+        threading.Thread(target=pump, args=(server, client, [forward]), daemon=True).start()
+        done.wait(30)
+        client.close()
+        server.close()
+        listener.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1], done
+
+
+def test_a_link_that_silently_drops_mid_transfer_fails_within_the_stall_timeout(tmp_path: Path) -> None:
+    key = paramiko.RSAKey.generate(1024)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    transports: list[paramiko.Transport] = []
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        transport = paramiko.Transport(connection)
+        transport.add_server_key(key)
+        transports.append(transport)
+        transport.start_server(server=_Stream(threading.Event()))
+
+    threading.Thread(target=serve, daemon=True).start()
+    port, done = _relay(listener.getsockname()[1], forward=400_000)
+    known = KnownHosts(tmp_path / "known_hosts")
+    known.pin("127.0.0.1", port, key)
+    session = RemoteClient("127.0.0.1", port, known, timeout=0.5).session("resp.fd12", "x")
+    started = time.monotonic()
+    try:
+        with pytest.raises(Unavailable, match=r"rien n'a été reçu du serveur distant depuis 0 s après \d+ octets"):
+            session.json("v1 export")
+        assert time.monotonic() - started < 5, "abandoned after the stall timeout, not hung"
+    finally:
+        done.set()
+        session.close()
+        for transport in transports:
+            transport.close()
+        listener.close()
