@@ -16,6 +16,12 @@ from appliance.guardian.ports import CentralServer
 from appliance.guardian.state import VERIFIERS, GuardianState
 
 log = logging.getLogger(__name__)
+# One answer for a wrong password, another profile and another centre alike: a refusal must
+# not tell whether the central password was right (the log says which).
+CONSOLE_REFUSAL = (
+    "identifiant ou mot de passe refusé par le serveur distant, ou compte sans accès à cette console "
+    "(seul un responsable départemental du centre servi peut entrer)"
+)
 
 
 @dataclass(frozen=True)
@@ -123,11 +129,19 @@ class Identification:
                 "serveur distant injoignable et aucune connexion réussie connue pour ce compte avec ce mot de passe"
             ) from error
         except Refused as error:
-            raise Refused("identifiant ou mot de passe refusé par le serveur distant") from error
+            raise Refused(CONSOLE_REFUSAL) from error
         except ApplianceError as error:  # the server's refusal of the profile comes as RemoteRefused
-            raise Refused(str(error)) from error
+            # The same answer as a wrong password: it must not tell that this one was right.
+            log.warning("connexion à la console de %r refusée : %s", login, error)
+            raise Refused(CONSOLE_REFUSAL) from error
         if centre and whoami.centre != centre:
-            raise Refused(f"ce compte est responsable du centre {whoami.centre} ; ce gardien sert le centre {centre}")
+            log.warning(
+                "connexion à la console de %r refusée : responsable du centre %s, ce gardien sert %s",
+                login,
+                whoami.centre,
+                centre,
+            )
+            raise Refused(CONSOLE_REFUSAL)
         verifiers = self.state.document(VERIFIERS)
         verifiers[login] = hash_password(password)
         self.state.save_document(VERIFIERS, verifiers)
