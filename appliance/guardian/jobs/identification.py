@@ -5,6 +5,7 @@ logged); see docs/guardian.md."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,9 +14,11 @@ from appliance.domain.identity import Credentials, WhoAmI, fingerprint_of_line
 from appliance.domain.passwords import hash_password, verify_password
 from appliance.errors import ApplianceError, HostKeyChanged, HostKeyUnknown, Refused, Unavailable
 from appliance.guardian.ports import CentralServer
-from appliance.guardian.state import VERIFIERS, GuardianState
+from appliance.guardian.state import VERIFIERS, GuardianState, parse_stamp, stamp
 
 log = logging.getLogger(__name__)
+# How long a successful login lets the same password in while the remote is unreachable.
+VERIFIER_LIFETIME = dt.timedelta(days=30)
 # One answer for a wrong password, another profile and another centre alike: a refusal must
 # not tell whether the central password was right (the log says which).
 CONSOLE_REFUSAL = (
@@ -120,7 +123,15 @@ class Identification:
             ) from error
         except Unavailable as error:
             stored = self.state.document(VERIFIERS).get(login)
-            if stored and verify_password(password, str(stored)):
+            verifier, since = (
+                (stored.get("hash"), parse_stamp(stored.get("at"))) if isinstance(stored, dict) else (stored, None)
+            )
+            if since is not None and self.state.clock.now() - since > VERIFIER_LIFETIME:
+                raise Refused(
+                    f"serveur distant injoignable, et la dernière connexion réussie de ce compte date de plus de "
+                    f"{VERIFIER_LIFETIME.days} jours : connexion hors ligne refusée"
+                ) from error
+            if verifier and verify_password(password, str(verifier)):
                 log.warning(
                     "connexion à la console de %s vérifiée localement : serveur distant injoignable (%s)", login, error
                 )
@@ -143,7 +154,7 @@ class Identification:
             )
             raise Refused(CONSOLE_REFUSAL)
         verifiers = self.state.document(VERIFIERS)
-        verifiers[login] = hash_password(password)
+        verifiers[login] = {"hash": hash_password(password), "at": stamp(self.state.clock.now())}
         self.state.save_document(VERIFIERS, verifiers)
         log.info("connexion à la console de %s (%s)", login, whoami.profile)
         return whoami.login

@@ -96,7 +96,8 @@ def test_the_console_admits_the_centres_responsable_and_remembers_a_verifier() -
     world.log_in()
     assert world.parts.identification.console_login("resp.fd12", PASSWORD) == "resp.fd12"
     verifier = world.state.document("console_verifiers")["resp.fd12"]
-    assert verifier.startswith("scrypt") and PASSWORD not in verifier
+    assert verifier["hash"].startswith("scrypt") and PASSWORD not in str(verifier)
+    assert verifier["at"] == "2026-11-28T12:00:00Z", "dated: it expires"
     refusals = []
     for login, password in (("resp.fd24", PASSWORD), ("compta.fd12", PASSWORD), ("resp.fd12", "wrong")):
         with pytest.raises(Refused) as caught:
@@ -125,3 +126,20 @@ def test_a_changed_host_key_keeps_everyone_out_of_the_console() -> None:
     world.central.presented = OTHER_KEY
     with pytest.raises(Refused, match="n'est pas celle épinglée"):
         world.parts.identification.console_login("resp.fd12", PASSWORD)
+
+
+def test_an_offline_console_login_expires_30_days_after_the_last_online_one() -> None:
+    """Issue 12, finding 10: the offline verifiers never expired."""
+    world = FakeWorld()
+    world.log_in()
+    world.parts.identification.console_login("resp.fd12", PASSWORD)
+    world.central.reachable = False
+    world.clock.advance(29 * 86400)
+    assert world.parts.identification.console_login("resp.fd12", PASSWORD) == "resp.fd12"
+    world.clock.advance(2 * 86400)
+    with pytest.raises(Refused, match="plus de 30 jours : connexion hors ligne refusée"):
+        world.parts.identification.console_login("resp.fd12", PASSWORD)
+    world.central.reachable = True
+    world.parts.identification.console_login("resp.fd12", PASSWORD)  # online again: renewed
+    world.central.reachable = False
+    assert world.parts.identification.console_login("resp.fd12", PASSWORD) == "resp.fd12"
