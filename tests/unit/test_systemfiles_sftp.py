@@ -109,3 +109,22 @@ def test_pre_restore_copies_are_listed_resolved_and_pruned(tmp_path: Path) -> No
             store.resolve(bad)
     assert store.prune(now) == [old]
     assert [c.path for c in store.copies()] == [other, recent]
+
+
+def test_the_central_servers_templates_render_only_allowed_html(tmp_path: Path) -> None:
+    """Issue 12, finding 11: a template from the central server rendered raw on local pages."""
+    from appliance.server.web.system_templates import SystemTemplates
+
+    modeles = tmp_path / "g1" / "modeles"
+    modeles.mkdir(parents=True)
+    (modeles / "entete.html").write_text(
+        '<div class="entete" onclick="steal()">{{ server_name }}<script>steal()</script>'
+        '<a href="javascript:steal()">x</a><a href="https://fdcuma.example/">site</a>'
+        '<img src="logo.png" onerror="steal()"><style>body{display:none}</style>'
+        "<iframe src=https://evil.example></iframe></div>"
+    )
+    html = str(SystemTemplates(SystemFiles(tmp_path)).render(1, "entete.html", server_name="<local>"))
+    assert '<div class="entete">&lt;local&gt;' in html and '<a href="https://fdcuma.example/"' in html
+    assert '<img src="logo.png">' in html
+    for banned in ("script", "onclick", "onerror", "javascript:", "<style", "iframe", "steal"):
+        assert banned not in html, (banned, html)

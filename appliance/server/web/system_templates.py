@@ -2,8 +2,10 @@
 
 NeoCuma's pages embed templates that ship with the system files, so a synchronisation that
 brings new templates changes the pages at once. Templates are rendered in Jinja2's sandbox
-with autoescaping (they come from another server), cached per generation, and the cache is
-dropped on SIGHUP with the rest of the system-file caches.
+with autoescaping (they come from another server), and what they render is cleaned against
+an allow-list of HTML (nh3: no script, style, event handler or javascript: URL; the pages'
+Content-Security-Policy forbids inline scripts as well). Cached per generation; the cache
+is dropped on SIGHUP with the rest of the system-file caches.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import threading
 from typing import Any
 
+import nh3
 from jinja2 import TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
@@ -21,6 +24,15 @@ from appliance.server.systemfiles import SystemFiles
 
 log = logging.getLogger(__name__)
 MAX_TEMPLATE_BYTES = 256 * 1024
+# nh3's default tags, and the attributes a report template needs for its layout.
+ALLOWED_ATTRIBUTES = {
+    "*": {"class", "title", "lang"},
+    "a": {"href", "title"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan", "align"},
+    "th": {"colspan", "rowspan", "align", "scope"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
 
 
 class SystemTemplates:
@@ -40,11 +52,13 @@ class SystemTemplates:
         if template is None:
             return Markup("")
         try:
-            # The central server's system templates, rendered with autoescape on: their output is HTML.
-            return Markup(template.render(**context))  # noqa: S704
+            rendered = template.render(**context)
         except TemplateError as error:
             log.error("system template %s of generation %d failed: %s", name, generation, error)
             return Markup("")
+        # The central server's HTML, kept to the allow-list: safe to put in a page as it is.
+        return Markup(nh3.clean(rendered, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES))  # noqa: S704
+
 
     def _load(self, generation: int, name: str) -> Any:
         key = (generation, name)
