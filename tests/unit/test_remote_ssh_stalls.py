@@ -5,6 +5,7 @@ abandoned after the stall timeout."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -38,13 +39,13 @@ class _Mute(paramiko.ServerInterface):
         return False
 
 
-@pytest.fixture()
-def mute_server() -> Iterator[tuple[int, paramiko.PKey]]:
+@contextlib.contextmanager
+def _server(interface: paramiko.ServerInterface) -> Iterator[tuple[int, paramiko.PKey]]:
+    """A loopback paramiko server for one connection, answering as ``interface`` does."""
     key = paramiko.RSAKey.generate(1024)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
-    release = threading.Event()
     transports: list[paramiko.Transport] = []
 
     def serve() -> None:
@@ -52,14 +53,23 @@ def mute_server() -> Iterator[tuple[int, paramiko.PKey]]:
         transport = paramiko.Transport(connection)
         transport.add_server_key(key)
         transports.append(transport)
-        transport.start_server(server=_Mute(release))
+        transport.start_server(server=interface)
 
     threading.Thread(target=serve, daemon=True).start()
-    yield listener.getsockname()[1], key
-    release.set()
-    for transport in transports:
-        transport.close()
-    listener.close()
+    try:
+        yield listener.getsockname()[1], key
+    finally:
+        for transport in transports:
+            transport.close()
+        listener.close()
+
+
+@pytest.fixture()
+def mute_server() -> Iterator[tuple[int, paramiko.PKey]]:
+    release = threading.Event()
+    with _server(_Mute(release)) as served:
+        yield served
+        release.set()
 
 
 def test_a_request_the_server_never_answers_is_abandoned_after_the_stall_timeout(
@@ -99,32 +109,15 @@ def test_a_reply_larger_than_a_reply_can_be_is_refused_not_held_in_memory(
     import appliance.adapters.remote_ssh as remote_ssh
 
     monkeypatch.setattr(remote_ssh, "MAX_REPLY_BYTES", 1024 * 1024)
-    key = paramiko.RSAKey.generate(1024)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    transports: list[paramiko.Transport] = []
-
-    def serve() -> None:
-        connection, _ = listener.accept()
-        transport = paramiko.Transport(connection)
-        transport.add_server_key(key)
-        transports.append(transport)
-        transport.start_server(server=_Flood(threading.Event()))
-
-    threading.Thread(target=serve, daemon=True).start()
-    port = listener.getsockname()[1]
-    known = KnownHosts(tmp_path / "known_hosts")
-    known.pin("127.0.0.1", port, key)
-    session = RemoteClient("127.0.0.1", port, known, timeout=5).session("resp.fd12", "x")
-    try:
-        with pytest.raises(Unavailable, match="plus de 1048576 octets pour une réponse courte"):
-            session.json("v1 dossiers")
-    finally:
-        session.close()
-        for transport in transports:
-            transport.close()
-        listener.close()
+    with _server(_Flood(threading.Event())) as (port, key):
+        known = KnownHosts(tmp_path / "known_hosts")
+        known.pin("127.0.0.1", port, key)
+        session = RemoteClient("127.0.0.1", port, known, timeout=5).session("resp.fd12", "x")
+        try:
+            with pytest.raises(Unavailable, match="plus de 1048576 octets pour une réponse courte"):
+                session.json("v1 dossiers")
+        finally:
+            session.close()
 
 
 class _Stream(_Mute):
@@ -188,32 +181,16 @@ def _relay(target: int, forward: int) -> tuple[int, threading.Event]:
 
 
 def test_a_link_that_silently_drops_mid_transfer_fails_within_the_stall_timeout(tmp_path: Path) -> None:
-    key = paramiko.RSAKey.generate(1024)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    transports: list[paramiko.Transport] = []
-
-    def serve() -> None:
-        connection, _ = listener.accept()
-        transport = paramiko.Transport(connection)
-        transport.add_server_key(key)
-        transports.append(transport)
-        transport.start_server(server=_Stream(threading.Event()))
-
-    threading.Thread(target=serve, daemon=True).start()
-    port, done = _relay(listener.getsockname()[1], forward=400_000)
-    known = KnownHosts(tmp_path / "known_hosts")
-    known.pin("127.0.0.1", port, key)
-    session = RemoteClient("127.0.0.1", port, known, timeout=0.5).session("resp.fd12", "x")
-    started = time.monotonic()
-    try:
-        with pytest.raises(Unavailable, match=r"rien n'a été reçu du serveur distant depuis 0 s après \d+ octets"):
-            session.json("v1 export")
-        assert time.monotonic() - started < 5, "abandoned after the stall timeout, not hung"
-    finally:
-        done.set()
-        session.close()
-        for transport in transports:
-            transport.close()
-        listener.close()
+    with _server(_Stream(threading.Event())) as (server_port, key):
+        port, done = _relay(server_port, forward=400_000)
+        known = KnownHosts(tmp_path / "known_hosts")
+        known.pin("127.0.0.1", port, key)
+        session = RemoteClient("127.0.0.1", port, known, timeout=0.5).session("resp.fd12", "x")
+        started = time.monotonic()
+        try:
+            with pytest.raises(Unavailable, match=r"rien n'a été reçu du serveur distant depuis 0 s après \d+ octets"):
+                session.json("v1 export")
+            assert time.monotonic() - started < 5, "abandoned after the stall timeout, not hung"
+        finally:
+            done.set()
+            session.close()

@@ -141,16 +141,3 @@ class JobRunner:
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
-
-
-class NoProgress:
-    """Progress nobody follows (the command line)."""
-
-    def update(
-        self,
-        step: str | None = None,
-        bytes_done: int | None = None,
-        dossiers: int | None = None,
-        bytes_total: int | None = None,
-    ) -> None:
-        return None

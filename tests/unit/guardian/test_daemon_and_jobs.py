@@ -10,7 +10,7 @@ import pytest
 
 from appliance.errors import Refused
 from appliance.guardian.daemon import LOGIN_RETRY_SECONDS, Daemon
-from appliance.guardian.jobs.progress import JobRunner, NoProgress, Progress
+from appliance.guardian.jobs.progress import JobRunner, Progress
 from appliance.guardian.timers import Timers
 from tests.fakes.guardian import FakeWorld, demo_world
 
@@ -161,7 +161,6 @@ def test_a_failing_job_is_recorded_with_its_reason_and_a_bug_does_not_kill_the_r
     runner.start("B", lambda: str(1 / 0))
     runner.wait(5)
     assert progress.snapshot()["last"]["message"].startswith("erreur interne")
-    NoProgress().update(step="ignored")
 
 
 def test_an_unexpected_error_is_recorded_as_a_failure_not_left_as_the_last_success() -> None:
