@@ -59,7 +59,6 @@ class SystemTemplates:
         # The central server's HTML, kept to the allow-list: safe to put in a page as it is.
         return Markup(nh3.clean(rendered, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES))  # noqa: S704
 
-
     def _load(self, generation: int, name: str) -> Any:
         key = (generation, name)
         with self._lock:
