@@ -37,7 +37,7 @@ BACKUP ?=
 # -T when standard input is not a terminal, so passwords can be piped in.
 GUARDIAN = $(COMPOSE) exec $(if $(shell [ -t 0 ] && echo tty),,-T) guardian neocuma-guardian
 
-.PHONY: help prereqs prereqs-up up demo down logs seed test login backup backups sync run status check pull restore fallback standby dossiers test-images test-unit test-integration test-e2e lint docs images base certs venv clean-test
+.PHONY: help prereqs prereqs-up up demo down logs seed test login backup backups sync run status check pull restore fallback standby dossiers test-images test-unit test-fuzz fuzz test-integration test-e2e lint docs images base certs venv clean-test
 
 help: ## this list
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z0-9-]*:.*## / {printf "make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -155,10 +155,16 @@ clean-test: ## remove what a killed test run left (labelled containers, networks
 test-unit: venv ## unit tests (pure logic and in-memory fakes, seconds)
 	$(PY) -m pytest tests/unit -q
 
+test-fuzz: venv ## seeded hostile backups against the guardian's verification (2,000 cases, about 10 s)
+	$(PY) -m pytest tests/fuzz -q -m fuzz -s -W ignore::UserWarning
+
+fuzz: venv ## the same with 20,000 cases and a seed of your own: make fuzz SEED=7
+	NEOCUMA_FUZZ_CASES=20000 NEOCUMA_FUZZ_SEED=$(or $(SEED),1) $(PY) -m pytest tests/fuzz -q -m fuzz -s -W ignore::UserWarning
+
 test-integration: prereqs venv test-images ## integration tests (our MariaDB image, the SSH endpoint in-process, OpenSSH)
 	$(PY) -m pytest tests/integration -q -m integration
 
 test-e2e: prereqs venv test-images ## end-to-end tests (testcontainers on our images)
 	$(PY) -m pytest tests/e2e -q -m e2e
 
-test: prereqs lint clean-test test-unit test-integration test-e2e ## every tier: lint, unit, integration, end to end
+test: prereqs lint clean-test test-unit test-fuzz test-integration test-e2e ## every tier: lint, unit, fuzz, integration, end to end

@@ -14,6 +14,7 @@ import hashlib
 import stat
 import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -129,6 +130,21 @@ def opener_of(source: Source) -> tuple[Opener, str]:
     return source, "the backup"
 
 
+# What Python's zip reader raises on a damaged archive or member, besides BadZipFile:
+# zlib's error for a corrupted deflate stream, NotImplementedError for a compression or flag
+# it does not support, RuntimeError for an encrypted member, ValueError and struct.error for
+# offsets and headers that make no sense. Each is the backup's fault (tests/fuzz found them).
+ZIP_DAMAGE: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+    struct.error,
+    EOFError,
+)
+ZIP_ERRORS: tuple[type[BaseException], ...] = (*ZIP_DAMAGE, OSError)  # and a file that cannot be read
+
 # Entries a data backup may hold: the top members and centre tables, and each dossier's
 # tables for thousands of dossiers. Python's zip reader keeps every entry of the central
 # directory in memory (several hundred bytes each), so the count is read first.
@@ -139,7 +155,7 @@ def _entries(handle: BinaryIO) -> int | None:
     """The entry count the zip's end-of-central-directory record declares (None: no record)."""
     try:
         record = zipfile._EndRecData(handle)  # type: ignore[attr-defined]
-    except (OSError, EOFError, struct.error):
+    except (OSError, EOFError, ValueError, struct.error):
         return None
     handle.seek(0)
     return None if record is None else int(record[zipfile._ECD_ENTRIES_TOTAL])  # type: ignore[attr-defined]
@@ -160,7 +176,7 @@ def open_zip(opener: Opener, name: str = "the backup", max_entries: int = MAX_EN
             raise BadRequest(f"{name} declares {entries} entries, over the limit of {max_entries}")
         try:
             archive = zipfile.ZipFile(handle)
-        except (zipfile.BadZipFile, OSError, EOFError) as error:
+        except ZIP_ERRORS as error:
             raise BadRequest(f"{name} is not a readable zip file: {error}") from error
         with archive:
             yield archive
@@ -193,7 +209,7 @@ def _check_structure(archive: zipfile.ZipFile, max_unpacked: int | None) -> Mani
         raise BadRequest("manifest.json is too large")
     try:
         manifest = parse_manifest(archive.read(MANIFEST_MEMBER))
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+    except ZIP_ERRORS as error:
         raise BadRequest(f"manifest.json cannot be read: {error}") from error
     listed = manifest.all_members()
     unlisted = sorted(names - set(listed) - {MANIFEST_MEMBER})
@@ -231,7 +247,9 @@ def verify_scripts(backup: VerifiedBackup) -> None:
             try:
                 with archive.open(member) as handle:
                     found = handle.read(len(content) + 1)
-            except (KeyError, zipfile.BadZipFile, OSError, EOFError) as error:
+            except KeyError as error:
+                raise BadRequest(f"{member} is missing") from error
+            except ZIP_ERRORS as error:
                 raise BadRequest(f"{member} cannot be read: {error}") from error
             if found != content:
                 raise BadRequest(
@@ -248,5 +266,5 @@ def verify_members(backup: VerifiedBackup, members: dict[str, MemberDigest]) -> 
         for member, digest in members.items():
             try:
                 _verify_member(archive, member, digest, owners.get(member))
-            except (zipfile.BadZipFile, OSError, EOFError) as error:
+            except ZIP_ERRORS as error:
                 raise BadRequest(f"{member} cannot be read: {error}") from error

@@ -18,14 +18,20 @@ import stat
 import subprocess
 import threading
 import time
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mysql.connector.abstracts import MySQLConnectionAbstract
 
-from appliance.adapters.backup_reader import MemberCheck, member_owners, open_zip, verify_members, verify_scripts
+from appliance.adapters.backup_reader import (
+    ZIP_DAMAGE,
+    MemberCheck,
+    member_owners,
+    open_zip,
+    verify_members,
+    verify_scripts,
+)
 from appliance.adapters.mysql import ClientProcess, MysqlClient, query_all
 from appliance.domain.backup_format import Manifest, MemberDigest, VerifiedBackup, centre_member, dossier_member
 from appliance.domain.ddl import generation_ddl, quote_identifier
@@ -143,7 +149,7 @@ def _feed(backup: VerifiedBackup, session: _Session, pipes: dict[str, Path], pro
                         check.finish()
                         session.fed += check.size
                         fed.add(check.size)
-    except (zipfile.BadZipFile, EOFError) as error:
+    except ZIP_DAMAGE as error:  # an OSError (the client gone) is handed on as it is
         session.error = BadRequest(f"{backup.name} est illisible : {error}")
     except BaseException as error:  # noqa: BLE001 - handed to the caller's thread, which raises it
         session.error = error

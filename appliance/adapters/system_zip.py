@@ -10,7 +10,7 @@ import stat
 import zipfile
 from pathlib import Path
 
-from appliance.adapters.backup_reader import Source, open_zip, opener_of
+from appliance.adapters.backup_reader import ZIP_ERRORS, Source, open_zip, opener_of
 from appliance.adapters.state_files import fsync_directory
 from appliance.domain.system_manifest import SystemEntry, parse_system_manifest
 from appliance.errors import BadRequest
@@ -50,7 +50,7 @@ def _verify(archive: zipfile.ZipFile) -> list[SystemEntry]:
                 while block := member.read(_BLOCK):
                     sha.update(block)
                     size += len(block)
-        except (zipfile.BadZipFile, OSError, EOFError) as error:
+        except ZIP_ERRORS as error:
             raise BadRequest(f"{NAME} : {entry.path} est illisible : {error}") from error
         if size != entry.size or sha.hexdigest() != entry.sha256:
             raise BadRequest(f"{NAME} : {entry.path} ne correspond pas au MANIFEST")

@@ -202,13 +202,23 @@ def parse_manifest(raw: bytes) -> Manifest:
         created_at=created_at,
         server=_mapping(data.get("server"), "server"),
         schema_version=schema_version,
-        centre={str(k): str(v) for k, v in _mapping(data.get("centre"), "centre").items()},
-        user={str(k): str(v) for k, v in _mapping(data.get("user"), "user").items()},
+        centre=_texts(data.get("centre"), "centre"),
+        user=_texts(data.get("user"), "user"),
         members=members,
         centre_tables=centre_tables,
         dossiers=dossiers,
         tables=_column_lists(data.get("tables")),
     )
+
+
+def _texts(value: Any, where: str) -> dict[str, str]:
+    """An object of texts (``centre``, ``user``): a number or a list there is no name."""
+    result = {}
+    for key, text in _mapping(value, where).items():
+        if not isinstance(text, str):
+            raise BadRequest(f"manifest.json: {where}.{str(key)[:40]} is not a text")
+        result[str(key)] = text
+    return result
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:
