@@ -10,7 +10,6 @@ import json
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -144,7 +143,9 @@ def test_1_an_automatic_backup_runs_in_the_slot_and_syncs(appliance: Appliance) 
         lambda: '"logged_in": true' in appliance.run_in_guardian(*HEALTHZ), 60, "the restarted guardian logged in"
     )
     assert dt.datetime.now(dt.UTC) < window_end - dt.timedelta(seconds=10), "restarted inside the window"
-    time.sleep(max(0.0, (window_end - dt.datetime.now(dt.UTC)).total_seconds()) + 10)
+    containers.wait_for(  # the window is over: a second run would have started by then
+        lambda: dt.datetime.now(dt.UTC) > window_end + dt.timedelta(seconds=10), 240, "the window's end", interval=1
+    )
     assert _history(appliance)["scheduled"] == scheduled, "no second run of the window"
     names = [b["name"] for b in json.loads(appliance.cli("backups", "--json").stdout)["backups"]]
     in_window = [n for n in names if (moment := parse_backup_name(n)) and window <= moment < window_end]

@@ -81,9 +81,11 @@ def test_the_monitor_loop_runs_a_round_at_once_on_a_refresh_request() -> None:
     world.log_in()
     daemon = Daemon(world.parts)
     rounds: list[float] = []
+    first_round = threading.Event()
 
     def evaluate() -> list[dict[str, object]]:
         rounds.append(time.monotonic())
+        first_round.set()
         if len(rounds) == 2:  # as the signal handler does
             daemon.stopping.set()
             daemon.monitor_wakeup.set()
@@ -92,9 +94,7 @@ def test_the_monitor_loop_runs_a_round_at_once_on_a_refresh_request() -> None:
     object.__setattr__(world.parts.monitor, "evaluate_and_record", evaluate)
     watcher = threading.Thread(target=daemon.watch, args=(600.0,), daemon=True)
     watcher.start()
-    deadline = time.monotonic() + 5
-    while not rounds and time.monotonic() < deadline:
-        time.sleep(0.01)
+    first_round.wait(5)
     world.clock.advance(1)
     world.state.request_refresh()
     watcher.join(5)
