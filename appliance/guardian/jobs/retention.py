@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from appliance.domain.backups import Retention, local_copies_to_prune, parse_backup_name, to_prune
+from appliance.domain.backups import Retention, StoredFile, local_copies_to_prune, parse_backup_name, to_prune
 from appliance.guardian.ports import BackupsStore, Clock
 
 log = logging.getLogger(__name__)
@@ -38,15 +38,18 @@ class RetentionJob:
             log.info("rétention : copie locale %s supprimée (plus de %d jours)", name, self.local_days)
         return removed
 
+    def _newest(self) -> StoredFile | None:
+        return next((f for f in self.backups.data_backups() if parse_backup_name(f.name)), None)
+
     def expected_size(self) -> int | None:
         """What the next data backup should weigh: the newest one's size (None: no backup yet)."""
-        newest = next((f for f in self.backups.data_backups() if parse_backup_name(f.name)), None)
+        newest = self._newest()
         return None if newest is None else newest.size
 
     def room_warning(self) -> str | None:
         """A warning when the next data backup may not fit on the volume: less room left than
         the newest backup's size, with a margin. None when it fits or nothing tells."""
-        newest = next((f for f in self.backups.data_backups() if parse_backup_name(f.name)), None)
+        newest = self._newest()
         free = self.backups.free_bytes()
         if newest is None or free is None or free >= newest.size * ROOM_MARGIN:
             return None
