@@ -137,7 +137,7 @@ class FilesystemBackups:
             if not directory.is_dir():
                 continue
             for path in directory.glob(".*.part"):
-                with contextlib.suppress(FileNotFoundError):
+                with contextlib.suppress(OSError):  # gone already, or a read-only volume
                     path.unlink()
                     removed.append(path.name)
         return sorted(removed)

@@ -4,11 +4,9 @@ system-files generations of the volume it shares with the guardian (``g<N>/``)."
 
 from __future__ import annotations
 
-import http.cookiejar
 import importlib
 import json
 import logging
-import re
 import shutil
 import socket
 import urllib.error
@@ -26,8 +24,9 @@ log = logging.getLogger(__name__)
 
 
 class LocalWeb:
-    def __init__(self, base_url: str, timeout: float = 10) -> None:
+    def __init__(self, base_url: str, check_token: str, timeout: float = 10) -> None:
         self.base_url = base_url.rstrip("/")
+        self.check_token = check_token
         self.timeout = timeout
 
     def healthz(self) -> dict[str, Any]:
@@ -38,29 +37,36 @@ class LocalWeb:
         except (urllib.error.URLError, OSError, ValueError) as error:
             raise Unavailable(f"le serveur local ne répond pas à {self.base_url} : {error}") from error
 
-    def dossier_count(self, login: str, password: str) -> tuple[int | None, int]:
-        """Log in as ``login`` and list its dossiers: (data generation, count). This checks the
-        application end to end: users, rights and dossiers of the live generation."""
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    def dossier_count(self, login: str) -> tuple[int | None, int]:
+        """The application check, through the local server's check account: (data generation,
+        dossiers in ``login``'s rights) as the live generation's users, rights and dossiers
+        give them. No person's password travels to the LAN-facing server (docs/guardian.md)."""
+        query = urllib.parse.urlencode({"login": login})
+        request = urllib.request.Request(  # noqa: S310 - http(s) URL checked by the configuration
+            f"{self.base_url}/api/v1/check?{query}", headers={"Authorization": f"Bearer {self.check_token}"}
+        )
         try:
-            with opener.open(f"{self.base_url}/login", timeout=self.timeout) as response:
-                page = response.read().decode("utf-8", "replace")
-            token = re.search(r'name="csrf" value="([^"]+)"', page)
-            if not token:
-                raise Unavailable("la page de connexion du serveur local n'a pas de jeton CSRF")
-            form = urllib.parse.urlencode({"csrf": token.group(1), "login": login, "password": password}).encode()
-            login_request = urllib.request.Request(f"{self.base_url}/login", data=form)  # noqa: S310 - http(s), checked
-            with opener.open(login_request, timeout=self.timeout):
-                pass
-            with opener.open(f"{self.base_url}/api/v1/dossiers", timeout=self.timeout) as response:
-                body = json.loads(response.read())
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - checked
+                body = json.loads(response.read(65536))
         except urllib.error.HTTPError as error:
             raise Unavailable(
-                f"la vérification applicative du serveur local a échoué : HTTP {error.code} sur {error.url}"
+                f"la vérification applicative du serveur local a échoué : HTTP {error.code} ({_reason(error)})"
             ) from error
         except (urllib.error.URLError, OSError, ValueError) as error:
             raise Unavailable(f"la vérification applicative du serveur local a échoué : {error}") from error
-        return body.get("data_generation"), len(body.get("dossiers", []))
+        generation, count = body.get("data_generation"), body.get("dossiers")
+        if not isinstance(count, int) or not (generation is None or isinstance(generation, int)):
+            raise Unavailable("la vérification applicative du serveur local a reçu une réponse illisible")
+        return generation, count
+
+
+def _reason(error: urllib.error.HTTPError) -> str:
+    """The message of the server's JSON error, else the HTTP reason."""
+    try:
+        message = json.loads(error.read(4096)).get("message")
+    except (OSError, ValueError, AttributeError):
+        message = None
+    return str(message) if isinstance(message, str) else str(error.reason)
 
 
 class LocalContainer:
@@ -120,8 +126,8 @@ class HttpLocalServer:
     def healthz(self) -> dict[str, Any]:
         return self.web.healthz()
 
-    def dossier_count(self, login: str, password: str) -> tuple[int | None, int]:
-        return self.web.dossier_count(login, password)
+    def dossier_count(self, login: str) -> tuple[int | None, int]:
+        return self.web.dossier_count(login)
 
     def reload(self) -> None:
         self.container.signal_reload()

@@ -59,6 +59,14 @@ class LocalSettings:
     server_url: str = setting(
         "NEOCUMA_LOCAL_URL", "http://neocuma:8080", "NeoCuma Web of the local server.", schemes=("http", "https")
     )
+    check_token: str = setting(
+        "NEOCUMA_LOCAL_CHECK_TOKEN",
+        "",
+        "The local server's check account (its NEOCUMA_CHECK_TOKEN): the application check reads the live"
+        " generation with it, never with the central password; created inside the stack.",
+        secret=True,
+        required=True,
+    )
     system_dir: Path = setting(
         "NEOCUMA_SYSTEM_DIR",
         Path("/var/lib/neocuma/system"),

@@ -17,6 +17,7 @@ from appliance.errors import ConfigError
 ROLES = ("central", "local")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _PORT = {"minimum": 1, "maximum": 65535}
+MIN_TOKEN_LENGTH = 24
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,13 @@ class SshSettings:
 @dataclass(frozen=True)
 class WebSettings:
     port: int = setting("NEOCUMA_HTTP_PORT", 8080, "Port of NeoCuma Web.", **_PORT)
+    check_token: str = setting(
+        "NEOCUMA_CHECK_TOKEN",
+        "",
+        "Local role: the guardian's check account, a token for GET /api/v1/check (its application check"
+        " without a person's password); created inside the stack. Empty: no check account.",
+        secret=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -194,6 +202,10 @@ def load_server_config(environ: Mapping[str, str] | None = None, known_elsewhere
         )
     if config.seed.on_first_start and not config.seed.password:
         problems.append("NEOCUMA_SEED_PASSWORD (or NEOCUMA_SEED_PASSWORD_FILE) is required to seed on first start")
+    if config.web.check_token and config.server.role != "local":
+        problems.append("NEOCUMA_CHECK_TOKEN is only for the local role (the guardian's application check)")
+    if config.web.check_token and len(config.web.check_token) < MIN_TOKEN_LENGTH:
+        problems.append(f"NEOCUMA_CHECK_TOKEN must be at least {MIN_TOKEN_LENGTH} characters long")
     if problems:
         raise ConfigError(problems)
     return dataclasses.replace(config, loaded=loaded)

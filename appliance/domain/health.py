@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from appliance.domain.backups import FUTURE_TOLERANCE
+
 REMOTE, BACKUPS, LOCAL, SYNC = "serveur_distant", "sauvegardes", "serveur_local", "synchronisation"
 LABELS = {
     REMOTE: "Serveur NeoCuma distant",
@@ -105,6 +107,14 @@ def _backups(facts: Facts) -> Indicator:
         return Indicator(BACKUPS, NEUTRAL, "désactivées (Paramétrages)")
     if facts.last_scheduled_ok is False:
         return Indicator(BACKUPS, FAILED, f"la dernière sauvegarde programmée a échoué : {facts.last_scheduled_error}")
+    if facts.last_backup_at is not None and facts.last_backup_at > facts.now + FUTURE_TOLERANCE:
+        # Its age would read as negative: never late, whatever happens after it.
+        return Indicator(
+            BACKUPS,
+            FAILED,
+            f"la sauvegarde la plus récente, {facts.newest_backup}, est datée dans le futur "
+            "(l'horloge a-t-elle reculé ?) : son âge ne dit rien et une synchronisation la refuserait",
+        )
     reference = facts.last_backup_at or facts.watching_since
     if facts.now - reference > facts.backup_max_age:
         hours = (facts.now - reference).total_seconds() / 3600

@@ -106,10 +106,13 @@ def decide(
     run = None
     if current is not None and current.key != last_window and now >= planned_start(current, centre):
         run = current
+    # A last window ahead of the clock (it went back since) says nothing of the windows
+    # before it: those missed are reported all the same.
+    after = last_window if last_window is not None and last_window <= Window(now, now).key else None
     missed = [
         w
         for w in windows_between(slot, hours, watched_since, now)
-        if w.end <= now and w.key != last_window and (last_window is None or w.key > last_window)
+        if w.end <= now and w.key != last_window and (after is None or w.key > after)
     ]
     upcoming = next(
         (

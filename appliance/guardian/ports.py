@@ -167,8 +167,9 @@ class LocalServer(Protocol):
         """The local server's /healthz; raises Unavailable when it does not answer."""
         ...
 
-    def dossier_count(self, login: str, password: str) -> tuple[int | None, int]:
-        """Log in to NeoCuma Web and list the dossiers: (data generation, count)."""
+    def dossier_count(self, login: str) -> tuple[int | None, int]:
+        """The application check through the local server's check account: (data generation,
+        dossiers in ``login``'s rights); raises Unavailable."""
         ...
 
     def reload(self) -> None:

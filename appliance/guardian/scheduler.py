@@ -52,14 +52,22 @@ class Scheduler:
         schedule = self.state.document(SCHEDULE)
         now = self.clock.now()
         watched = parse_stamp(schedule.get("watched_since")) or self.state.watching_since()
+        if watched > now:
+            # The clock went back: windows are watched again from now on, not from a moment
+            # that lies ahead (the misses until then would never be reported).
+            log.warning("l'horloge a reculé : créneaux surveillés depuis %s, plus depuis %s", stamp(now), stamp(watched))
+            watched = now
+            schedule["watched_since"] = stamp(now)
         decision = decide(now, slot, settings.effective_hours(slot), centre.code, schedule.get("last_window"), watched)
         self.last_decision = decision
         if decision.missed:
-            for window in decision.missed:
+            for window in decision.missed[-5:]:
                 log.warning(
                     "créneau de sauvegarde manqué : %s (le guardian ne tournait pas ou une autre opération occupait le créneau)",
                     window.key,
                 )
+            if len(decision.missed) > 5:  # a clock jumped forward: one line, not one per window
+                log.warning("et %d créneaux manqués plus anciens", len(decision.missed) - 5)
             self.state.record(
                 "missed", windows=", ".join(w.key for w in decision.missed[-5:]), count=len(decision.missed)
             )

@@ -78,7 +78,9 @@ def adapters(config: GuardianConfig) -> Ports:
             config.remote.host, config.remote.port, state_dir / "known_hosts", float(config.remote.transfer_timeout)
         ),
         local=HttpLocalServer(
-            LocalWeb(local.server_url), LocalContainer(local.docker_url, local.server_service), local.system_dir
+            LocalWeb(local.server_url, local.check_token),
+            LocalContainer(local.docker_url, local.server_service),
+            local.system_dir,
         ),
         notifier=MailAndWebhookNotifier(
             MailSettings(

@@ -182,7 +182,10 @@ class Importer:
             connection.commit()
             return result
         except mysql.connector.Error as error:
-            raise Unavailable(f"the import of {target.code} failed and was rolled back: {error.msg}") from error
+            raise Unavailable(
+                f"l'import du dossier {target.code} a échoué et a été annulé, rien n'a été modifié ({error.msg}) :"
+                " relancez la restauration"
+            ) from error
         finally:
             with contextlib.suppress(mysql.connector.Error):
                 connection.rollback()  # a no-op after a commit
@@ -199,7 +202,9 @@ class Importer:
         schema = quote_identifier(target.schema)
         live = query_all(connection, "SELECT data_generation FROM neocuma_control.live WHERE id = 1 LOCK IN SHARE MODE")
         if live[0][0] != target.generation:
-            raise Unavailable("the live generation changed during the import; nothing was written, try again")
+            raise Unavailable(
+                "la génération en service a changé pendant l'import ; rien n'a été écrit, relancez la restauration"
+            )
         locked = query_all(
             connection, f"SELECT revision, exporte FROM {schema}.dossier WHERE id = %s FOR UPDATE", (target.id,)
         )

@@ -146,6 +146,7 @@ def serve(settings: ServerConfig) -> int:
         settings.server.display_name,
         parts.system_files,
         parts.metrics,
+        check_token=settings.web.check_token,
     )
     # Inside its container the server listens on every interface; compose publishes the port.
     web = create_server(app, host="0.0.0.0", port=settings.web.port, threads=8, ident="NeoCuma")  # noqa: S104

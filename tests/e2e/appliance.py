@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ROOT_PASSWORD = "e2e-root"
 SERVER_PASSWORD = "e2e-server"
 GUARDIAN_DB_PASSWORD = "e2e-guardian"
+CHECK_TOKEN = "e2e-check-account-token-0123456789"
 USER_PASSWORD = "E2e-Guardian-2026"
 PROJECT = f"neocumatest-appliance-{containers.SESSION}"
 GUARDIAN_HEALTH = {
@@ -116,6 +117,7 @@ def _guardian(appliance_volumes: dict[str, str], lan: Network) -> DockerContaine
             NEOCUMA_DB_HOST="mysql",
             NEOCUMA_DB_PASSWORD=GUARDIAN_DB_PASSWORD,
             NEOCUMA_LOCAL_URL="http://neocuma:8080",
+            NEOCUMA_LOCAL_CHECK_TOKEN=CHECK_TOKEN,
             NEOCUMA_DOCKER_URL="tcp://docker-proxy:2375",
             NEOCUMA_TRANSFER_TIMEOUT="10",
             NEOCUMA_HEALTH_TIMEOUT="60",
@@ -227,6 +229,7 @@ def running_appliance(
                 NEOCUMA_DB_HOST="mysql",
                 NEOCUMA_DB_PASSWORD=SERVER_PASSWORD,
                 NEOCUMA_SERVER_NAME="local",
+                NEOCUMA_CHECK_TOKEN=CHECK_TOKEN,
             )
             .with_volume_mapping(volumes["system"], "/var/lib/neocuma/system", "rw")
             .start()

@@ -28,7 +28,10 @@ DOSSIERS = [Dossier(100001, "120001", 5), Dossier(100002, "120002", 3), Dossier(
 
 
 def config(**environment: str) -> GuardianConfig:
-    return load_guardian(Path("/nonexistent/guardian.toml"), {"NEOCUMA_DB_PASSWORD": "x", **environment})
+    return load_guardian(
+        Path("/nonexistent/guardian.toml"),
+        {"NEOCUMA_DB_PASSWORD": "x", "NEOCUMA_LOCAL_CHECK_TOKEN": "c" * 32, **environment},
+    )
 
 
 @dataclass

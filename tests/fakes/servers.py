@@ -199,7 +199,7 @@ class FakeLocalServer:
         data, system = self.shown if self.lag else (live.data_generation, live.system_generation)
         return {"status": "ok", "data_generation": data, "system_generation": system, "mode": live.mode}
 
-    def dossier_count(self, login: str, password: str) -> tuple[int | None, int]:
+    def dossier_count(self, login: str) -> tuple[int | None, int]:
         if self.down:
             raise Unavailable("la vérification applicative du serveur local a échoué : refused")
         live = self.database.control.data_generation

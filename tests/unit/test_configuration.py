@@ -16,7 +16,7 @@ from appliance.configuration.server import ServerConfig
 from appliance.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
-GUARDIAN_BASE = {"NEOCUMA_DB_PASSWORD": "x"}
+GUARDIAN_BASE = {"NEOCUMA_DB_PASSWORD": "x", "NEOCUMA_LOCAL_CHECK_TOKEN": "c" * 32}
 
 
 def test_file_then_environment_then_secret_files(tmp_path: Path) -> None:
@@ -24,7 +24,15 @@ def test_file_then_environment_then_secret_files(tmp_path: Path) -> None:
     config_file.write_text('[remote]\nhost = "central.example.fr"\nport = 2200\n[backups]\nkeep = 5\n')
     secret = tmp_path / "db"
     secret.write_text("s3cret\n")
-    config = load_guardian(config_file, {"NEOCUMA_REMOTE_PORT": "2222", "NEOCUMA_DB_PASSWORD_FILE": str(secret)})
+    config = load_guardian(
+        config_file,
+        {
+            **GUARDIAN_BASE,
+            "NEOCUMA_REMOTE_PORT": "2222",
+            "NEOCUMA_DB_PASSWORD": "",
+            "NEOCUMA_DB_PASSWORD_FILE": str(secret),
+        },
+    )
     sources = config.loaded.sources
     assert config.remote.host == "central.example.fr" and sources["remote.host"].startswith("file")
     assert config.remote.port == 2222 and sources["remote.port"] == "environment NEOCUMA_REMOTE_PORT"
@@ -62,9 +70,9 @@ def test_every_problem_of_the_guardian_is_reported_together(tmp_path: Path) -> N
     text = str(caught.value)
     for words in ("NEOCUMA_REMOTE_PORT", "remote.colour", "NEOCUMA_BACKUPS_KEEP", "NEOCUMA_TRANSFER_TIMEOUT"):
         assert words in text
-    for words in ("NEOCUMA_DEMO_AUTOLOGIN", "NEOCUMA_DB_PASSWORD", "NEOCUMA_WEBHOOK_URL"):
+    for words in ("NEOCUMA_DEMO_AUTOLOGIN", "NEOCUMA_DB_PASSWORD", "NEOCUMA_LOCAL_CHECK_TOKEN", "NEOCUMA_WEBHOOK_URL"):
         assert words in text
-    assert len(caught.value.problems) == 7
+    assert len(caught.value.problems) == 8
 
 
 def test_a_broken_file_is_named(tmp_path: Path) -> None:
@@ -121,6 +129,21 @@ def test_seeding_is_for_the_central_role_only_and_needs_a_password() -> None:
     with pytest.raises(ConfigError) as caught:
         load_server({"NEOCUMA_ROLE": "local", "NEOCUMA_DB_PASSWORD": "x", "NEOCUMA_SEED_ON_FIRST_START": "1"})
     assert "central" in str(caught.value) and "NEOCUMA_SEED_PASSWORD" in str(caught.value)
+
+
+def test_the_check_account_is_for_the_local_role_and_a_long_token() -> None:
+    """Issue 12, finding 10: the guardian's application check uses a token, not a password."""
+    token = "t" * 32
+    assert (
+        load_server({"NEOCUMA_ROLE": "local", "NEOCUMA_DB_PASSWORD": "x", "NEOCUMA_CHECK_TOKEN": token}).web.check_token
+        == token
+    )
+    with pytest.raises(ConfigError, match="NEOCUMA_CHECK_TOKEN is only for the local role"):
+        load_server({"NEOCUMA_ROLE": "central", "NEOCUMA_DB_PASSWORD": "x", "NEOCUMA_CHECK_TOKEN": token})
+    with pytest.raises(ConfigError, match="at least 24 characters"):
+        load_server({"NEOCUMA_ROLE": "local", "NEOCUMA_DB_PASSWORD": "x", "NEOCUMA_CHECK_TOKEN": "short"})
+    with pytest.raises(ConfigError, match="NEOCUMA_LOCAL_CHECK_TOKEN"):
+        load_guardian(Path("/nonexistent.toml"), {"NEOCUMA_DB_PASSWORD": "x"})
 
 
 def test_every_setting_is_declared_once_with_a_description() -> None:

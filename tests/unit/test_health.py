@@ -94,3 +94,15 @@ def test_sync_after_backup_off_and_a_fresh_backup_fail_nothing() -> None:
 def test_grace_after_first_start() -> None:
     fresh = _facts(last_backup_at=None, last_scheduled_ok=None, watching_since=NOW - dt.timedelta(hours=1))
     assert _states(fresh)[BACKUPS] == OK
+
+
+def test_a_newest_backup_dated_in_the_future_is_red_not_fresh_for_ever() -> None:
+    """After the clock went back, the newest backup is dated ahead: its age is negative, so
+    it would never be late, and a sync refuses it. The indicator says so (issue 12's
+    clock jump)."""
+    ahead = _facts(last_backup_at=NOW + dt.timedelta(days=3), newest_backup="2026-12-01T12-00-00Z.zip")
+    backups = {i.name: i for i in evaluate(ahead)}[BACKUPS]
+    assert backups.failed and "2026-12-01T12-00-00Z.zip" in backups.cause and "datée dans le futur" in backups.cause
+    within_tolerance = _facts(last_backup_at=NOW + dt.timedelta(minutes=4))
+    assert _states(within_tolerance)[BACKUPS] == OK, "a clock a few minutes behind the remote's is no alarm"
+    assert _states(_facts(backups_enabled=False, last_backup_at=NOW + dt.timedelta(days=3)))[BACKUPS] == NEUTRAL

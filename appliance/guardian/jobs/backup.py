@@ -52,11 +52,20 @@ class SystemBackupResult:
 
 
 def disk_error(error: OSError, name: str) -> ApplianceError:
-    """A failed write as the operator should read it: a full volume says so."""
+    """A failed write as the operator should read it: a full or read-only volume says so
+    (in French: the system's own words are English)."""
+    kept = "rien n'a été listé, les sauvegardes précédentes sont intactes"
     if error.errno == errno.ENOSPC:
+        return Unavailable(f"le volume des sauvegardes est plein pendant l'écriture de {name} : {kept}")
+    if error.errno == errno.EROFS:
         return Unavailable(
-            f"le volume des sauvegardes est plein pendant l'écriture de {name} : rien n'a été listé, "
-            "les sauvegardes précédentes sont intactes"
+            f"le volume des sauvegardes est en lecture seule : impossible d'écrire {name} ; {kept}. "
+            "Remontez-le en lecture-écriture"
+        )
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return Unavailable(
+            f"écriture de {name} refusée dans le volume des sauvegardes (droits d'accès) ; {kept}. "
+            "Le guardian (utilisateur 10001) doit pouvoir y écrire"
         )
     return Unavailable(f"impossible d'écrire {name} : {error.strerror or error}")
 
@@ -179,7 +188,7 @@ class BackupJob:
                 "sauvegarde système abandonnée"
             ) from error
         except OSError as error:
-            if error.errno == errno.ENOSPC:
+            if error.errno in (errno.ENOSPC, errno.EROFS):  # EACCES may be the remote's answer
                 raise disk_error(error, staged.name) from error
             raise Unavailable(f"la sauvegarde système a échoué : {error}") from error
         return len(entries), size

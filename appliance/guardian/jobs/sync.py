@@ -207,7 +207,7 @@ class SyncJob:
                 health = self.local.healthz()
                 if (health.get("data_generation"), health.get("system_generation")) == (generation, system):
                     credentials = self.state.credentials()
-                    seen, count = self.local.dossier_count(credentials.login, credentials.password)
+                    seen, count = self.local.dossier_count(credentials.login)
                     if seen == generation and count == dossiers:
                         return
                     last = f"la vérification applicative voit la génération {seen} avec {count} dossiers"

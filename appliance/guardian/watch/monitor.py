@@ -71,7 +71,7 @@ class Monitor:
             return health, None, None
         try:
             credentials = self.state.credentials()
-            _generation, count = self.local.dossier_count(credentials.login, credentials.password)
+            _generation, count = self.local.dossier_count(credentials.login)
             if count == 0:
                 return health, "aucun dossier visible pour le compte du guardian", False
             return health, None, True

@@ -79,6 +79,7 @@ class _DossierPlan:
     principal: bool
     exporte: bool
     index: int
+    prefix: str  # of the dossier's code and code HCCA
 
 
 def generate(options: GeneratorOptions) -> Iterator[Batch]:
@@ -134,12 +135,22 @@ def _centre_row(centre: Centre) -> Row:
     return (centre.code, centre.name, centre.departement, address)
 
 
+def _code_prefixes(centres: tuple[Centre, ...]) -> list[str]:
+    """Each centre's dossier-code prefix: its département; centres without one (AGC
+    AQUITAINE, NEOLOGIK) take 99, 98, … in turn, skipping a département's number, so
+    dossier codes (unique on the server) never collide when several are generated."""
+    taken = {centre.departement for centre in centres if centre.departement}
+    spare = (f"{number:02d}" for number in range(99, 9, -1) if f"{number:02d}" not in taken)
+    return [centre.departement or next(spare) for centre in centres]
+
+
 def _plan_dossiers(options: GeneratorOptions) -> list[_DossierPlan]:
     plans: list[_DossierPlan] = []
     next_id = 100001
+    prefixes = _code_prefixes(options.centres)
     for centre_index, centre in enumerate(options.centres):
         rng = random.Random(f"{options.seed}:centre:{centre.code}")
-        prefix = centre.departement or "99"
+        prefix = prefixes[centre_index]
         count = options.dossiers_of(centre_index)
         communes = rng.sample(voc.COMMUNES, k=min(len(voc.COMMUNES), count))
         for index in range(count):
@@ -163,6 +174,7 @@ def _plan_dossiers(options: GeneratorOptions) -> list[_DossierPlan]:
                     principal=index == 0,
                     exporte=centre_index == 0 and index == 3 and count >= 5,
                     index=index,
+                    prefix=prefix,
                 )
             )
             next_id += 1
@@ -171,12 +183,11 @@ def _plan_dossiers(options: GeneratorOptions) -> list[_DossierPlan]:
 
 def _dossier_row(plan: _DossierPlan, options: GeneratorOptions) -> Row:
     modified = dt.datetime(options.end_year, 6, 1, 8, 0, 0) + dt.timedelta(minutes=plan.id % 5000)
-    prefix = plan.centre.departement or "99"
     return (
         plan.id,
         plan.centre.code,
         plan.code,
-        f"H{prefix}{plan.index + 1:05d}",
+        f"H{plan.prefix}{plan.index + 1:05d}",
         plan.name,
         plan.kind,
         1 if plan.principal else 0,

@@ -4,6 +4,7 @@ the data generation it was read from; writes need the session's CSRF token in th
 
 from __future__ import annotations
 
+import hmac
 import logging
 from typing import Any
 
@@ -57,6 +58,24 @@ def _page() -> int:
 def session_info() -> Any:
     user = _user()
     return jsonify(user=user.login, profil=user.profile, csrf=csrf_token(session))
+
+
+@blueprint.get("/check")
+def application_check() -> Any:
+    """The guardian's application check through the local server's check account
+    (docs/guardian.md): the dossiers in ``login``'s rights in the live generation, read
+    through its users, rights and dossiers, with a token instead of a person's password."""
+    token = web_context().check_token
+    offered = request.headers.get("Authorization", "")
+    if not token or not hmac.compare_digest(offered.encode(), f"Bearer {token}".encode()):
+        log.warning("web: application check refused (check account token missing or wrong)")
+        return _error(401, "unauthenticated", "compte de vérification refusé")
+    login = request.args.get("login", "")
+    snapshot = view()
+    user = snapshot.find_user(login) if snapshot.live.schema and login else None
+    if user is None or not user.active:
+        return _error(404, "not_found", "utilisateur inconnu ou inactif dans la génération servie")
+    return _answer(user=user.login, dossiers=len(snapshot.dossiers_for(user.id)))
 
 
 @blueprint.get("/dossiers")

@@ -34,8 +34,10 @@ def create_app(
     system_files: SystemFiles,
     metrics: ServerMetrics | None = None,
     secure_cookies: bool = False,
+    check_token: str = "",
 ) -> Flask:
-    """Build NeoCuma Web over ``store``; ``secret`` signs the session cookies."""
+    """Build NeoCuma Web over ``store``; ``secret`` signs the session cookies; ``check_token``
+    opens GET /api/v1/check to the guardian (the local server's check account)."""
     app = Flask(__name__)
     configure(app, secret=secret, cookie_name="neocuma_session", secure_cookies=secure_cookies)
     app.config.update(JSON_SORT_KEYS=False)
@@ -46,6 +48,7 @@ def create_app(
         server_name=server_name,
         templates=SystemTemplates(system_files),
         metrics=metrics or ServerMetrics(store.live, role),
+        check_token=check_token,
     )
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)

@@ -20,6 +20,8 @@ class WebContext:
     server_name: str
     templates: SystemTemplates
     metrics: ServerMetrics
+    # The local server's check account (NEOCUMA_CHECK_TOKEN); empty: none.
+    check_token: str = ""
 
 
 def web_context() -> WebContext:

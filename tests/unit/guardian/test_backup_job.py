@@ -131,6 +131,25 @@ def test_a_failed_rename_is_reported_as_a_disk_error(world: FakeWorld) -> None:
     assert world.backups.data_names() == []
 
 
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (errno.EROFS, "le volume des sauvegardes est en lecture seule"),
+        (errno.EACCES, "refusée dans le volume des sauvegardes (droits d'accès)"),
+    ],
+)
+def test_a_read_only_or_forbidden_volume_is_named_in_french(world: FakeWorld, code: int, words: str) -> None:
+    first = world.parts.actions.data_backup().name
+    world.clock.advance(3600)
+    world.backups.fail_commit = OSError(code, "Read-only file system")
+    with pytest.raises(Unavailable) as raised:
+        world.parts.actions.data_backup()
+    assert words in str(raised.value) and "les sauvegardes précédentes sont intactes" in str(raised.value)
+    assert "Read-only" not in str(raised.value), "the system's English words are not the message"
+    assert world.backups.data_names() == [first]
+    assert world.parts.state.history()["backup"]["ok"] is False
+
+
 def test_a_backup_that_does_not_verify_is_never_listed(world: FakeWorld) -> None:
     def change_a_row(members: dict[str, bytes]) -> None:
         members["dossiers/120002/tiers.tsv"] = members["dossiers/120002/tiers.tsv"].replace(b"\t0\t", b"\t9\t")

@@ -32,6 +32,7 @@ def _keep_logging() -> Iterator[None]:
 @pytest.fixture()
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeWorld:
     monkeypatch.setenv("NEOCUMA_DB_PASSWORD", "x")
+    monkeypatch.setenv("NEOCUMA_LOCAL_CHECK_TOKEN", "c" * 32)
     monkeypatch.setenv("NEOCUMA_GUARDIAN_STATE_DIR", str(tmp_path))
     monkeypatch.setenv("NEOCUMA_GUARDIAN_CONFIG", str(tmp_path / "none.toml"))
     world = FakeWorld()

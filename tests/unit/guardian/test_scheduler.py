@@ -145,9 +145,9 @@ def test_a_run_that_ends_after_its_window_is_logged(caplog: pytest.LogCaptureFix
     world.clock.set(PLANNED)
     original = world.parts.actions.sync_job.local.dossier_count
 
-    def slow(login: str, password: str) -> tuple[int | None, int]:
+    def slow(login: str) -> tuple[int | None, int]:
         world.clock.set(WINDOW.end + dt.timedelta(minutes=1))
-        return original(login, password)
+        return original(login)
 
     world.local.dossier_count = slow  # type: ignore[method-assign]
     with caplog.at_level(logging.WARNING):
@@ -168,3 +168,28 @@ def test_an_unexpected_error_in_a_scheduled_run_is_recorded_as_its_failure() -> 
     assert isinstance(runner.errors[0], TypeError)
     assert world.history("scheduled")["ok"] is False
     assert world.history("scheduled")["error"] == "erreur interne : TypeError: unexpected manifest"
+
+
+def _planned(day: int) -> dt.datetime:
+    return planned_start(window_at(FD12.slot, dt.date(2026, 11, day), 14), "FD12")
+
+
+def test_a_clock_jumped_forward_then_back_neither_replays_nor_hides_windows(caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 12's clock jump: forward a month, the windows skipped are reported in one
+    record and never run; back to the true date, the day's window runs (the month-ahead
+    one it ran is no reason to skip it) and a window missed after that is still reported."""
+    world, scheduler, runner = _world()
+    world.clock.set(PLANNED)
+    scheduler.tick()
+    world.clock.set(planned_start(window_at(FD12.slot, dt.date(2026, 12, 28), 14), "FD12"))
+    scheduler.tick()
+    assert len(runner.started) == 2 and world.history("missed")["count"] == 29, "skipped, not replayed"
+    world.clock.set(WINDOW.end + dt.timedelta(hours=6))  # back: 20:10 on the true day
+    with caplog.at_level(logging.WARNING):
+        scheduler.tick()
+    assert "l'horloge a reculé" in caplog.text
+    world.clock.set(_planned(30))  # the 29th's window passed while the guardian was down
+    assert scheduler.tick().run == window_at(FD12.slot, dt.date(2026, 11, 30), 14)  # type: ignore[union-attr]
+    assert len(runner.started) == 3 and runner.errors == []
+    missed = world.history("missed")
+    assert missed["count"] == 1 and missed["windows"] == "2026-11-29T14:00Z", missed
