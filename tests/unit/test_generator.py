@@ -72,6 +72,23 @@ def test_several_centres_dossiers_and_one_exporte(tables: dict[str, list[tuple[o
     assert {row[5] for row in dossiers} >= {"CUMA", "FDCUMA", "Societe", "AGC"}
 
 
+def test_every_centre_of_the_table_at_once_gets_unique_dossier_codes() -> None:
+    # AGC AQUITAINE and NEOLOGIK have no département: both took the prefix 99, and seeding
+    # them together failed on dossier.code's unique key (found by bench/load.py).
+    every = tuple(CENTRES.values())
+    batches = [
+        b
+        for b in generate(_options(centres=every, dossiers=3, other_centre_dossiers=3, years=1))
+        if b.table.name == "dossier"
+    ]
+    dossiers = [row for batch in batches for row in batch.rows]
+    assert len(dossiers) == 3 * len(every)
+    for column in (2, 3):  # code, code_hcca
+        assert len({row[column] for row in dossiers}) == len(dossiers)
+    prefixes = {row[1]: str(row[2])[:2] for row in dossiers}
+    assert (prefixes["FD12"], prefixes["AGC AQUITAINE"], prefixes["NEOLOGIK"]) == ("12", "99", "98")
+
+
 def test_members_zero_padded_some_inactive_some_deceased(tables: dict[str, list[tuple[object, ...]]]) -> None:
     members = [row for row in tables["tiers"] if row[2] == "adherent"]
     assert all(isinstance(row[3], str) and len(row[3]) == 3 and row[3].isdigit() for row in members)
