@@ -128,3 +128,15 @@ def test_the_central_servers_templates_render_only_allowed_html(tmp_path: Path) 
     assert '<img src="logo.png">' in html
     for banned in ("script", "onclick", "onerror", "javascript:", "<style", "iframe", "steal"):
         assert banned not in html, (banned, html)
+
+
+def test_the_demo_header_renders_with_what_the_pages_give_it(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The demo entete.html used {{ centre.nom }}, which no page passes: every page of a
+    demo-seeded server logged an ERROR and showed no header (found by bench/load.py)."""
+    from appliance.server.seed.demo_files import write_demo_files
+    from appliance.server.web.system_templates import SystemTemplates
+
+    write_demo_files(tmp_path / "g1", "central", 1, ["120001"])
+    html = str(SystemTemplates(SystemFiles(tmp_path)).render(1, "entete.html", server_name="central"))  # as base.html
+    assert "NeoCuma — central" in html
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

@@ -15,7 +15,8 @@ _TEMPLATES = {
     "<table>{% for ligne in lignes %}<tr><td>{{ ligne.libelle }}</td><td>{{ ligne.montant_ht }}</td></tr>{% endfor %}</table>\n",
     "modeles/bon_travaux.html": "<h1>Bon de travaux {{ bon.numero }}</h1>\n<p>{{ bon.date }} : {{ bon.quantite }} {{ activite.unite_code }}</p>\n",
     "modeles/releve_compte.html": "<h1>Relevé de compte adhérent</h1>\n<p>{{ tiers.code }} {{ tiers.nom }}</p>\n",
-    "modeles/entete.html": "<header>NeoCuma — {{ centre.nom }}</header>\n",
+    # NeoCuma Web's pages render the header with server_name only (base.html).
+    "modeles/entete.html": "<header>NeoCuma — {{ server_name }}</header>\n",
 }
 
 
