@@ -36,7 +36,7 @@ MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 
 def valid_dossier_code(code: str) -> bool:
     """Whether ``code`` can name a dossier (and a directory of the backup)."""
-    return bool(DOSSIER_CODE_PATTERN.match(code))
+    return bool(DOSSIER_CODE_PATTERN.fullmatch(code))  # match() let "120001\n" through
 
 
 def centre_member(table: Table) -> str:

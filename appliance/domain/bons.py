@@ -8,6 +8,7 @@ problem is reported at once, in French, keyed by the field it concerns.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -15,6 +16,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from appliance.domain.numbers import whole
 
 MAX_QUANTITY = Decimal("100000")
+# What Decimal() and date.fromisoformat() read is wider than what a person writes: "١٢" or
+# "1_0" as numbers, "20260304" or "2026-W10-3" as days. Only these forms, in ASCII digits.
+_QUANTITY = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -96,9 +101,10 @@ def validate_bon(
         errors["activite_id"] = "activité inconnue dans ce dossier"
     day: dt.date | None = None
     raw_day = form.get("date")
+    text_day = raw_day.strip() if isinstance(raw_day, str) else ""
     try:
-        day = dt.date.fromisoformat(str(raw_day).strip()) if raw_day is not None else None
-    except ValueError:
+        day = dt.date.fromisoformat(text_day) if _DAY.fullmatch(text_day) else None
+    except ValueError:  # February 30th
         day = None
     exercice = None
     if day is None:
@@ -112,9 +118,10 @@ def validate_bon(
         else:
             exercice = containing[0]
     quantity: Decimal | None = None
+    raw_quantity = str(form.get("quantite", "")).strip().replace(",", ".")
     try:
-        quantity = Decimal(str(form.get("quantite", "")).strip().replace(",", "."))
-    except InvalidOperation:
+        quantity = Decimal(raw_quantity) if _QUANTITY.fullmatch(raw_quantity) else None
+    except InvalidOperation:  # an exponent past what Decimal holds
         quantity = None
     if quantity is None or not quantity.is_finite():
         errors["quantite"] = "quantité invalide"

@@ -12,7 +12,7 @@ import shlex
 from dataclasses import dataclass
 
 from appliance.domain.backup_format import valid_dossier_code
-from appliance.domain.numbers import ascii_digits
+from appliance.domain.numbers import ascii_digits, whole
 
 PROTOCOL_NAME = "neocuma-guardian"
 SUPPORTED_VERSIONS = (1,)
@@ -58,7 +58,14 @@ class ProtocolError(Exception):
         return EXIT_STATUS.get(self.code, 1)
 
     def line(self) -> str:
-        return f"error {self.code}: {self.message}\n"
+        """The reply's one line. A message quotes what the client sent: what is not printable
+        there (line breaks, terminal escapes, bidi marks) is written escaped."""
+        message = "".join(c if c.isprintable() or c == " " else _escaped(c) for c in self.message)
+        return f"error {self.code}: {message}\n"
+
+
+def _escaped(char: str) -> str:
+    return char.encode("unicode_escape", "backslashreplace").decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -89,10 +96,10 @@ def parse_request(raw: bytes) -> Request:
         raise ProtocolError(
             "bad_request", f"« {head[:40]} » n'est pas une version du protocole (attendu : v1 <commande>)"
         )
-    version = int(head[1:])
+    version = whole(head[1:])  # None past 18 digits: int() refuses a text of over 4,300
     if version not in SUPPORTED_VERSIONS:
         supported = ", ".join(f"v{v}" for v in SUPPORTED_VERSIONS)
-        raise ProtocolError("unsupported_version", f"version v{version} non prise en charge (versions : {supported})")
+        raise ProtocolError("unsupported_version", f"version {head[:40]} non prise en charge (versions : {supported})")
     if len(words) < 2:
         raise ProtocolError("bad_request", "commande manquante après la version")
     command, args = words[1], words[2:]

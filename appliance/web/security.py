@@ -19,8 +19,12 @@ def csrf_token(session: MutableMapping[str, Any]) -> str:
 
 
 def csrf_valid(session: MutableMapping[str, Any], submitted: str | None) -> bool:
+    """Whether ``submitted`` is the session's token; any other text is refused, never an
+    exception (``compare_digest`` raises TypeError on a text that is not ASCII)."""
     expected = session.get("csrf")
-    return isinstance(expected, str) and isinstance(submitted, str) and hmac.compare_digest(expected, submitted)
+    if not isinstance(expected, str) or not isinstance(submitted, str):
+        return False
+    return hmac.compare_digest(expected.encode("utf-8", "surrogatepass"), submitted.encode("utf-8", "surrogatepass"))
 
 
 def local_path(target: str) -> bool:

@@ -48,6 +48,11 @@ def test_every_page_of_a_dossier_renders_for_a_comptable(central: Central) -> No
     for odd in ("²", "١", "9" * 40):  # digits to str.isdigit, not to int(); far too big
         assert client.get(f"/dossiers/{code}/exercices/{exercices[0]['id']}/bons?page={odd}").status_code == 400
         assert client.get(f"/api/v1/dossiers/{code}/exercices/{exercices[0]['id']}/bons?page={odd}").status_code == 400
+    # Werkzeug's <int:> read other digits too (the hostile requests found "١" showing exercice 1).
+    for digits in ("٠١٢٣٤٥٦٧٨٩", "０１２３４５６７８９"):
+        odd_id = str(exercices[0]["id"]).translate(str.maketrans("0123456789", digits))
+        assert client.get(f"/dossiers/{code}/exercices/{odd_id}/bons").status_code == 404
+        assert client.get(f"/api/v1/dossiers/{code}/exercices/{odd_id}/factures").status_code == 404
 
 
 def test_a_comptable_sees_only_his_dossier_in_pages_and_api(central: Central) -> None:

@@ -151,6 +151,14 @@ def test_refusals_leave_the_database_unchanged(central: Central) -> None:
     login(client, "compta1.fd12")
     body = _bon(central, dossier_id, exercice, member)
     assert client.post(f"/api/v1/dossiers/{code}/bons", json=body).status_code == 403  # no CSRF token
+    # A token that is not ASCII made compare_digest raise: HTTP 500 (found by the hostile requests).
+    assert client.post(f"/api/v1/dossiers/{code}/bons", json=body, headers={"X-CSRF-Token": "é"}).status_code == 403
+    page = f"/dossiers/{code}/exercices/{exercice}/bons"
+    assert client.post(f"/dossiers/{code}/bons", data=dict(body, csrf="jeton-é")).status_code == 400
+    # Digits that are not ASCII, and a number for a date, made a bon (found the same way).
+    for odd in ({"quantite": "١٢"}, {"quantite": "３,５"}, {"date": int(body["date"].replace("-", ""))}):
+        reply = client.post(f"/dossiers/{code}/bons", data=dict(body, **odd, csrf=csrf(client, page)))
+        assert reply.status_code == 422, odd
     token = api_token(client)
     invalid = client.post(
         f"/api/v1/dossiers/{code}/bons", json=dict(body, date="1999-01-01", tiers_id=0), headers={"X-CSRF-Token": token}

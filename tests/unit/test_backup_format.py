@@ -84,7 +84,7 @@ def test_garbage_is_refused() -> None:
 def test_dossier_codes() -> None:
     assert valid_dossier_code("120001")
     assert valid_dossier_code("AGC-01.b")
-    for bad in ("", "../x", "a/b", "-x", "x" * 40, "a b"):
+    for bad in ("", "../x", "a/b", "-x", "x" * 40, "a b", "120001\n", "１２０００１"):
         assert not valid_dossier_code(bad)
 
 

@@ -50,6 +50,14 @@ def test_a_valid_bon_is_priced_from_the_activity_rate() -> None:
         ({"quantite": "1e9"}, "quantite", "dépasse"),
         ({"quantite": "NaN"}, "quantite", "invalide"),
         ({"quantite": "beaucoup"}, "quantite", "invalide"),
+        # Decimal() reads other digits and underscores; date.fromisoformat() other ISO forms
+        # and str() made a number a date: each made a bon (found by the hostile requests).
+        ({"quantite": "١٢"}, "quantite", "invalide"),
+        ({"quantite": "３,５"}, "quantite", "invalide"),
+        ({"quantite": "1_0"}, "quantite", "invalide"),
+        ({"date": "20260304"}, "date", "invalide"),
+        ({"date": "2026-W10-3"}, "date", "invalide"),
+        ({"date": 20260304}, "date", "invalide"),
     ],
 )
 def test_each_bad_field_is_named(overrides: dict[str, object], field: str, words: str) -> None:

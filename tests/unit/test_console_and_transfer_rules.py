@@ -7,7 +7,7 @@ import pytest
 
 from appliance.domain.dossiers import changed_on_remote
 from appliance.domain.states import Baseline
-from appliance.web.security import local_path
+from appliance.web.security import csrf_valid, local_path
 
 
 @pytest.mark.parametrize("target", ["/", "/statut", "/sauvegardes?tri=date", "/logs#fin"])
@@ -42,3 +42,11 @@ def test_without_a_baseline_only_equal_revisions_prove_the_remote_did_not_change
     assert not changed_on_remote(7, 7, None)
     assert changed_on_remote(8, 7, None)
     assert changed_on_remote(3, 7, None)
+
+
+@pytest.mark.parametrize("submitted", ["é", "jeton-é", "\ud800", "\x00", "", "token "])
+def test_a_csrf_token_that_is_not_the_sessions_is_refused_never_an_error(submitted: str) -> None:
+    """A token of non-ASCII text raised TypeError in compare_digest: HTTP 500 on every form
+    and on the API (found by the hostile requests)."""
+    assert not csrf_valid({"csrf": "token"}, submitted)
+    assert csrf_valid({"csrf": "token"}, "token")

@@ -32,6 +32,9 @@ def test_valid_requests() -> None:
         (b"v2 whoami", "unsupported_version"),
         ("v² whoami".encode(), "bad_request"),  # isdigit() is True for "²", int() refuses it
         ("v١ whoami".encode(), "bad_request"),  # an Arabic-Indic one, which int() reads as 1
+        (b"v" + b"1" * 5000 + b" whoami", "unsupported_version"),  # int() raised ValueError past 4,300 digits
+        (b"v1 export '120001\n'", "bad_request"),  # the code's pattern ended in $, which matches before a \n
+        (b"v1 import '120001\n'", "bad_request"),
         (b"v1 export " + b"x" * MAX_REQUEST_BYTES, "request_too_large"),
         (b"v1 export " + b" ".join(b"%d" % i for i in range(MAX_DOSSIERS_PER_REQUEST + 1)), "request_too_large"),
     ],
@@ -41,3 +44,14 @@ def test_bad_requests_are_refused_with_a_code(raw: bytes, code: str) -> None:
     assert error.code == code
     assert error.exit_status != 0
     assert error.line().startswith(f"error {code}: ")
+
+
+@pytest.mark.parametrize(
+    "raw", [b"'v1\nerror ok: forged' whoami", "v1 '\x1b[2J\x9b\u202e'".encode(), "v1 \u2028x".encode()]
+)
+def test_a_refusal_quoting_what_was_sent_stays_one_printable_line(raw: bytes) -> None:
+    """The seeded hostile requests found refusals quoting line breaks and terminal escapes:
+    the protocol's error reply is one line."""
+    line = _refusal(raw).line()
+    assert line.count("\n") == 1 and line.endswith("\n")
+    assert line[:-1].isprintable(), line

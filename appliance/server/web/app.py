@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, redirect, render_template, request, session, url_for
+from werkzeug.routing import IntegerConverter
 
 from appliance import __version__
 from appliance.domain.passwords import dummy_hash, verify_password
@@ -26,6 +27,12 @@ log = logging.getLogger(__name__)
 _NO_SNAPSHOT = ("healthz", "metrics", "static")
 
 
+class AsciiInteger(IntegerConverter):
+    """``<int:…>`` of ASCII digits only: werkzeug's matches any digit, "١" read as 1."""
+
+    regex = r"[0-9]+"
+
+
 def create_app(
     store: Store,
     secret: bytes,
@@ -39,6 +46,7 @@ def create_app(
     """Build NeoCuma Web over ``store``; ``secret`` signs the session cookies; ``check_token``
     opens GET /api/v1/check to the guardian (the local server's check account)."""
     app = Flask(__name__)
+    app.url_map.converters["int"] = AsciiInteger  # before the blueprints' rules use it
     configure(app, secret=secret, cookie_name="neocuma_session", secure_cookies=secure_cookies)
     app.config.update(JSON_SORT_KEYS=False)
     app.extensions["neocuma"] = WebContext(
