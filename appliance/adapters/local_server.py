@@ -9,6 +9,7 @@ import json
 import logging
 import shutil
 import socket
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,16 +24,34 @@ from appliance.errors import Unavailable
 log = logging.getLogger(__name__)
 
 
+def pinned_context(certificate: Path) -> ssl.SSLContext:
+    """TLS that trusts exactly ``certificate`` (the one NeoCuma Web serves, read from the same
+    file): no other authority, and no host name check, since the stack reaches the server by
+    its service name, which a LAN certificate does not carry. Raises Unavailable."""
+    try:
+        context = ssl.create_default_context(cafile=str(certificate))
+    except (OSError, ssl.SSLError) as error:
+        raise Unavailable(f"certificat du serveur local illisible ({certificate}) : {error}") from error
+    context.check_hostname = False
+    # The certificate itself is the anchor, even when an authority signed it.
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    return context
+
+
 class LocalWeb:
-    def __init__(self, base_url: str, check_token: str, timeout: float = 10) -> None:
+    def __init__(self, base_url: str, check_token: str, certificate: Path | None = None, timeout: float = 10) -> None:
         self.base_url = base_url.rstrip("/")
+        if certificate is not None and self.base_url.startswith("http://"):
+            self.base_url = "https://" + self.base_url.removeprefix("http://")
+        self.context = pinned_context(certificate) if certificate is not None else None
         self.check_token = check_token
         self.timeout = timeout
 
     def healthz(self) -> dict[str, Any]:
         """The local server's /healthz; raises Unavailable when it does not answer."""
         try:
-            with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=self.timeout) as response:  # noqa: S310 - http(s) URL checked by the configuration
+            url = f"{self.base_url}/healthz"
+            with urllib.request.urlopen(url, timeout=self.timeout, context=self.context) as response:  # noqa: S310 - http(s) URL checked by the configuration
                 return dict(json.loads(response.read(65536)))
         except (urllib.error.URLError, OSError, ValueError) as error:
             raise Unavailable(f"le serveur local ne répond pas à {self.base_url} : {error}") from error
@@ -46,7 +65,7 @@ class LocalWeb:
             f"{self.base_url}/api/v1/check?{query}", headers={"Authorization": f"Bearer {self.check_token}"}
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - checked
+            with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as response:  # noqa: S310
                 body = json.loads(response.read(65536))
         except urllib.error.HTTPError as error:
             raise Unavailable(

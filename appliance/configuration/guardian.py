@@ -67,6 +67,12 @@ class LocalSettings:
         secret=True,
         required=True,
     )
+    tls_certificate: str = setting(
+        "NEOCUMA_LOCAL_TLS_CERTIFICATE_PATH",
+        "",
+        "The certificate NeoCuma Web serves HTTPS with, when it does: the guardian then reaches it over"
+        " HTTPS and trusts exactly that certificate; empty: HTTP inside the stack.",
+    )
     system_dir: Path = setting(
         "NEOCUMA_SYSTEM_DIR",
         Path("/var/lib/neocuma/system"),
@@ -196,8 +202,21 @@ class ConsoleSettings:
         dotenv=True,
     )
 
+    tls_certificate: str = setting(
+        "NEOCUMA_CONSOLE_TLS_CERTIFICATE_PATH",
+        "",
+        "PEM certificate (chain after it) the console serves HTTPS with; empty: plain HTTP (docs/security.md).",
+        dotenv=True,
+    )
+    tls_key: str = setting(
+        "NEOCUMA_CONSOLE_TLS_KEY_PATH",
+        "",
+        "Private key of that certificate (readable by the container's user).",
+        dotenv=True,
+    )
+
     def public_url(self) -> str:
-        return self.url or "http://localhost:8000/"
+        return self.url or ("https" if self.tls_certificate else "http") + "://localhost:8000/"
 
 
 @dataclass(frozen=True)
@@ -288,5 +307,9 @@ def load_guardian_config(
                 "on a centre's host, log in with `neocuma-guardian login`; to run the demo, remove "
                 "NEOCUMA_DEPLOYMENT=production from .env"
             ]
+        )
+    if bool(config.console.tls_certificate) != bool(config.console.tls_key):
+        raise ConfigError(
+            ["NEOCUMA_CONSOLE_TLS_CERTIFICATE_PATH and NEOCUMA_CONSOLE_TLS_KEY_PATH go together (one is empty)"]
         )
     return dataclasses.replace(config, loaded=loaded)

@@ -26,6 +26,13 @@ OTHER_VARIABLES = (
     ),
     Variable("NEOCUMA_WEB_PORT", "compose", "Host port of the local NeoCuma Web (default 8080)."),
     Variable("NEOCUMA_CONSOLE_PORT", "compose", "Host port of the guardian's console and /metrics (default 8000)."),
+    Variable("NEOCUMA_WEB_BIND", "compose", "Host address NeoCuma Web is published on (default 0.0.0.0, every IPv4)."),
+    Variable("NEOCUMA_CONSOLE_BIND", "compose", "Host address the console is published on (default 0.0.0.0)."),
+    Variable(
+        "NEOCUMA_TLS_DIR",
+        "compose",
+        "Host directory mounted at /etc/neocuma/tls in NeoCuma Web and the guardian (default ./config/tls).",
+    ),
     Variable(
         "NEOCUMA_LOCAL_NAME", "compose", "Name the local server shows (NEOCUMA_SERVER_NAME of the neocuma service)."
     ),

@@ -148,6 +148,15 @@ class WebSettings:
         " without a person's password); created inside the stack. Empty: no check account.",
         secret=True,
     )
+    tls_certificate: str = setting(
+        "NEOCUMA_TLS_CERTIFICATE_PATH",
+        "",
+        "PEM certificate (chain after it) NeoCuma Web serves HTTPS with; empty: plain HTTP (docs/security.md).",
+        dotenv=True,
+    )
+    tls_key: str = setting(
+        "NEOCUMA_TLS_KEY_PATH", "", "Private key of that certificate (readable by the container's user).", dotenv=True
+    )
 
 
 @dataclass(frozen=True)
@@ -206,6 +215,8 @@ def load_server_config(environ: Mapping[str, str] | None = None, known_elsewhere
         problems.append("NEOCUMA_CHECK_TOKEN is only for the local role (the guardian's application check)")
     if config.web.check_token and len(config.web.check_token) < MIN_TOKEN_LENGTH:
         problems.append(f"NEOCUMA_CHECK_TOKEN must be at least {MIN_TOKEN_LENGTH} characters long")
+    if bool(config.web.tls_certificate) != bool(config.web.tls_key):
+        problems.append("NEOCUMA_TLS_CERTIFICATE_PATH and NEOCUMA_TLS_KEY_PATH go together (one is empty)")
     if problems:
         raise ConfigError(problems)
     return dataclasses.replace(config, loaded=loaded)

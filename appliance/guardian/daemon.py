@@ -116,19 +116,20 @@ class Daemon:
 
 def serve(parts: Parts) -> int:
     """Run the daemon until SIGTERM or SIGINT; a running job gets 30 s to finish."""
-    from waitress import create_server
-
     from appliance.guardian.console.app import create_console
+    from appliance.web.serving import tls_files, web_server
 
     config = parts.config
     logs.setup(logging.INFO, stream=sys.stdout, json_file=config.state.dir / "logs" / "guardian.log", rotate=True)
     for warning in config.loaded.warnings:
         log.warning("configuration: %s", warning)
+    tls = tls_files(config.console.tls_certificate, config.console.tls_key, "NEOCUMA_CONSOLE_TLS_CERTIFICATE_PATH")
     daemon = Daemon(parts)
     port = config.console.port
     app = create_console(parts, daemon.runner, daemon.health)
-    # Inside its container the console listens on every interface; compose publishes it.
-    web = create_server(app, host="0.0.0.0", port=port, threads=WORKER_THREADS, ident="NeoCuma Guardian")  # noqa: S104
+    # Inside its container the console listens on every interface; compose publishes it on
+    # the address NEOCUMA_CONSOLE_BIND names.
+    web = web_server(app, "0.0.0.0", port, WORKER_THREADS, "NeoCuma Guardian", tls)  # noqa: S104
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         daemon.stopping.set()
@@ -140,7 +141,7 @@ def serve(parts: Parts) -> int:
     threading.Thread(target=daemon.run, args=(daemon.timers(),), name="guardian-tick", daemon=True).start()
     interval = float(config.monitor.interval)
     threading.Thread(target=daemon.watch, args=(interval,), name="guardian-monitor", daemon=True).start()
-    log.info("neocuma-guardian %s prêt sur le port %d", __version__, port)
+    log.info("neocuma-guardian %s prêt sur le port %d (%s)", __version__, port, "https" if tls else "http")
     with contextlib.suppress(OSError):
         web.run()
     daemon.stopping.set()

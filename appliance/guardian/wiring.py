@@ -78,7 +78,11 @@ def adapters(config: GuardianConfig) -> Ports:
             config.remote.host, config.remote.port, state_dir / "known_hosts", float(config.remote.transfer_timeout)
         ),
         local=HttpLocalServer(
-            LocalWeb(local.server_url, local.check_token),
+            LocalWeb(
+                local.server_url,
+                local.check_token,
+                Path(local.tls_certificate) if local.tls_certificate else None,
+            ),
             LocalContainer(local.docker_url, local.server_service),
             local.system_dir,
         ),

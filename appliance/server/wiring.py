@@ -123,13 +123,13 @@ def seed_if_empty(parts: ServerParts) -> None:
 
 def serve(settings: ServerConfig) -> int:
     """Run both listeners until SIGTERM or SIGINT."""
-    from waitress import create_server
-
     from appliance.adapters.state_files import load_or_create_secret
     from appliance.server.hostkey import load_or_create_host_key
     from appliance.server.ssh_listener import SshServer
     from appliance.server.web.app import create_app
+    from appliance.web.serving import tls_files, web_server
 
+    tls = tls_files(settings.web.tls_certificate, settings.web.tls_key, "NEOCUMA_TLS_CERTIFICATE_PATH")
     parts = build(settings)
     _wait_for_database(parts.pool, 120)
     settings.paths.system_dir.mkdir(parents=True, exist_ok=True)
@@ -146,10 +146,12 @@ def serve(settings: ServerConfig) -> int:
         settings.server.display_name,
         parts.system_files,
         parts.metrics,
+        secure_cookies=tls is not None,
         check_token=settings.web.check_token,
     )
-    # Inside its container the server listens on every interface; compose publishes the port.
-    web = create_server(app, host="0.0.0.0", port=settings.web.port, threads=8, ident="NeoCuma")  # noqa: S104
+    # Inside its container the server listens on every interface; compose publishes the port
+    # on the address NEOCUMA_WEB_BIND names.
+    web = web_server(app, "0.0.0.0", settings.web.port, 8, "NeoCuma", tls)  # noqa: S104
     system_files = parts.system_files
 
     def _stop(signum: int, frame: FrameType | None) -> None:
@@ -165,9 +167,10 @@ def serve(settings: ServerConfig) -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGHUP, _hangup)
     log.info(
-        "neocuma-server %s (%s role) ready: web on %d, ssh on %d",
+        "neocuma-server %s (%s role) ready: web (%s) on %d, ssh on %d",
         __version__,
         settings.server.role,
+        "https" if tls else "http",
         settings.web.port,
         ssh.port,
     )

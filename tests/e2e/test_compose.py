@@ -1,6 +1,7 @@
 """docker-compose.yml as a centre runs it: valid alone and with the demo file; the
 production services start to healthy without make from a .env made from the example, with
-secrets created inside the stack; and every setting a centre may put in .env reaches its
+secrets created inside the stack, NeoCuma Web and the console over HTTPS only and published
+on 127.0.0.1 only; and every setting a centre may put in .env reaches its
 container (`config show` there says it came from the environment). Runs on a unique project
 name and free host ports, so a running `make up` stack is left alone."""
 
@@ -16,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from appliance.adapters.local_server import pinned_context
 from tests.support import containers
+from tests.support.tls import self_signed
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +51,15 @@ CENTRE_SETTINGS = {
 
 
 MASKED = {"NEOCUMA_WEBHOOK_URL"}  # a URL that may hold a token
+# HTTPS with the certificates made for the test, published on the loopback only.
+TLS_SETTINGS = {
+    "NEOCUMA_TLS_CERTIFICATE_PATH": "/etc/neocuma/tls/neocuma.centre.example.crt",
+    "NEOCUMA_TLS_KEY_PATH": "/etc/neocuma/tls/neocuma.centre.example.key",
+    "NEOCUMA_CONSOLE_TLS_CERTIFICATE_PATH": "/etc/neocuma/tls/guardian.centre.example.crt",
+    "NEOCUMA_CONSOLE_TLS_KEY_PATH": "/etc/neocuma/tls/guardian.centre.example.key",
+    "NEOCUMA_WEB_BIND": "127.0.0.1",
+    "NEOCUMA_CONSOLE_BIND": "127.0.0.1",
+}
 
 
 def _free_port() -> int:
@@ -59,10 +71,12 @@ def _free_port() -> int:
 class Stack:
     """A compose project of this tree, configured by its own .env file only."""
 
-    def __init__(self, name: str, env_file: Path, web_port: str) -> None:
+    def __init__(self, name: str, env_file: Path, ports: dict[str, str], tls: Path) -> None:
         self.name = name
         self.env_file = env_file
-        self.web_port = web_port
+        self.web_port = ports["NEOCUMA_WEB_PORT"]
+        self.console_port = ports["NEOCUMA_CONSOLE_PORT"]
+        self.tls = tls
         # The caller's NEOCUMA_* (make exports some) would override the .env file.
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("NEOCUMA_", "COMPOSE_"))}
 
@@ -86,10 +100,22 @@ def stack(docker_client: object, tmp_path_factory: pytest.TempPathFactory) -> It
         "NEOCUMA_DEMO_SSH_PORT": str(_free_port()),
         "NEOCUMA_DEMO_WEB_PORT": str(_free_port()),
     }
-    extra = {"COMPOSE_PROJECT_NAME": name, "NEOCUMA_VERSION": containers.VERSION, **ports, **CENTRE_SETTINGS}
+    tls = tmp_path_factory.mktemp("tls")
+    for host in ("neocuma.centre.example", "guardian.centre.example"):
+        for path in self_signed(tls, host):
+            path.chmod(0o644)  # the containers' user (uid 10001) reads them; a centre would chgrp 10001
+    tls.chmod(0o755)
+    extra = {
+        "COMPOSE_PROJECT_NAME": name,
+        "NEOCUMA_VERSION": containers.VERSION,
+        "NEOCUMA_TLS_DIR": str(tls),
+        **ports,
+        **CENTRE_SETTINGS,
+        **TLS_SETTINGS,
+    }
     env_file = tmp_path_factory.mktemp("compose") / ".env"
     env_file.write_text(example + "\n" + "".join(f"{key}={value}\n" for key, value in extra.items()))
-    running = Stack(name, env_file, ports["NEOCUMA_WEB_PORT"])
+    running = Stack(name, env_file, ports, tls)
     try:
         yield running
     finally:
@@ -108,9 +134,18 @@ def test_production_services_start_healthy_without_make(stack: Stack) -> None:
     assert up.returncode == 0, up.stderr
     wait = subprocess.run([str(ROOT / "scripts" / "wait-healthy.sh"), name, "300"], capture_output=True, text=True)
     assert wait.returncode == 0, wait.stderr + wait.stdout
-    with urllib.request.urlopen(f"http://127.0.0.1:{stack.web_port}/healthz", timeout=10) as response:
+    web_certificate = stack.tls / "neocuma.centre.example.crt"
+    with urllib.request.urlopen(
+        f"https://127.0.0.1:{stack.web_port}/healthz", timeout=10, context=pinned_context(web_certificate)
+    ) as response:
         health = json.loads(response.read())
     assert health["role"] == "local" and health["data_generation"] is None and health["mode"] == "standby"
+    console = pinned_context(stack.tls / "guardian.centre.example.crt")
+    with urllib.request.urlopen(f"https://127.0.0.1:{stack.console_port}/login", timeout=10, context=console) as page:
+        assert page.status == 200 and "; Secure" in page.headers.get("Set-Cookie", "")
+    for port in (stack.web_port, stack.console_port):
+        with pytest.raises(OSError):  # HTTPS only: a plain request is refused (urllib's errors are OSErrors)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10)
     running = subprocess.run(
         [
             "docker",
@@ -158,6 +193,7 @@ def test_production_services_start_healthy_without_make(stack: Stack) -> None:
             "/run/neocuma-secrets/mysql/root-password",
             "/run/neocuma-secrets/server/db-password",
             "/run/neocuma-secrets/guardian/db-password",
+            "/run/neocuma-secrets/check/token",
         ],
         capture_output=True,
         text=True,
@@ -165,6 +201,7 @@ def test_production_services_start_healthy_without_make(stack: Stack) -> None:
     ).stdout.split("\n")
     assert listing[0].startswith("400 0 ")
     assert listing[1].startswith("400 10001 ") and listing[2].startswith("400 10001 ")
+    assert listing[3].startswith("400 10001 "), "the check account's token"
     grants = subprocess.run(
         [
             "docker",
@@ -201,11 +238,20 @@ def test_every_setting_of_the_dotenv_file_reaches_its_program(stack: Stack) -> N
             shown_value = {"true": "True"}.get(value, value)
             assert shown_value in line and f"environment {name}" in line, line
     assert "NEOCUMA_DEPLOYMENT" in lines and "'production'" in lines["NEOCUMA_DEPLOYMENT"]
+    for name in ("NEOCUMA_CONSOLE_TLS_CERTIFICATE_PATH", "NEOCUMA_CONSOLE_TLS_KEY_PATH"):
+        assert TLS_SETTINGS[name] in lines[name], lines[name]
+    local_tls = lines["NEOCUMA_LOCAL_TLS_CERTIFICATE_PATH"]
+    assert TLS_SETTINGS["NEOCUMA_TLS_CERTIFICATE_PATH"] in local_tls, "the guardian trusts NeoCuma Web's certificate"
     assert "unknown variable" not in shown.stderr, shown.stderr
     server = stack.exec("neocuma", "neocuma-server", "config", "show")
     assert server.returncode == 0, server.stderr
     level = next(line for line in server.stdout.splitlines() if line.startswith("NEOCUMA_LOG_LEVEL"))
     assert "'DEBUG'" in level and "environment NEOCUMA_LOG_LEVEL" in level
+    certificate = next(line for line in server.stdout.splitlines() if line.startswith("NEOCUMA_TLS_CERTIFICATE_PATH"))
+    assert TLS_SETTINGS["NEOCUMA_TLS_CERTIFICATE_PATH"] in certificate
+    for service, port in (("neocuma", "8080"), ("guardian", "8000")):
+        published = stack.compose("port", service, port)
+        assert published.returncode == 0 and published.stdout.strip().startswith("127.0.0.1:"), published
 
 
 def test_the_demo_is_refused_against_a_production_dotenv(stack: Stack) -> None:

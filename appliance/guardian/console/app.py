@@ -40,7 +40,7 @@ def create_console(parts: Parts, runner: JobRunner, health: Health) -> Flask:
         app,
         secret=parts.ports.state_store.secret("console-secret"),
         cookie_name="neocuma_guardian_session",
-        secure_cookies=parts.config.console.secure_cookies,
+        secure_cookies=parts.config.console.secure_cookies or bool(parts.config.console.tls_certificate),
     )
     app.extensions["guardian"] = ConsoleState(parts, runner, health)
     app.jinja_env.filters["moment"] = for_people  # one date format, Paris time beside UTC
