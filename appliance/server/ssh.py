@@ -157,9 +157,11 @@ class SessionInterface(paramiko.ServerInterface):
             _send_error(channel, error.line())
         except Unavailable as error:
             result = "unavailable"
-            status = ProtocolError("unavailable", str(error)).exit_status
+            refusal = ProtocolError("unavailable", str(error))
+            status = refusal.exit_status
             log.error("ssh %s: unavailable: %s", login, error)
-            _send_error(channel, f"error unavailable: {error}\n")
+            # One printable line, like every refusal: the message may quote a database error.
+            _send_error(channel, refusal.line())
         except (OSError, EOFError, paramiko.SSHException) as error:
             result = "connection_lost"
             status = 1
