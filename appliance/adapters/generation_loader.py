@@ -149,7 +149,7 @@ def _feed(backup: VerifiedBackup, session: _Session, pipes: dict[str, Path], pro
                         check.finish()
                         session.fed += check.size
                         fed.add(check.size)
-    except ZIP_DAMAGE as error:  # an OSError (the client gone) is handed on as it is
+    except ZIP_DAMAGE as error:  # an OSError (the client gone) is handed on as it is, to _wait
         session.error = BadRequest(f"{backup.name} est illisible : {error}")
     except BaseException as error:  # noqa: BLE001 - handed to the caller's thread, which raises it
         session.error = error
@@ -220,7 +220,11 @@ def _wait(running: list[tuple[_Session, ClientProcess, threading.Thread]]) -> li
             output = process.process.stdout.read()
         status, stderr = process.finish(timeout=6 * 3600)
         feeder.join(60)
-        if bucket.error is not None:  # the cause, when the feeder stopped the client
+        if isinstance(bucket.error, BrokenPipeError):
+            # The client went away mid-load (MySQL restarted, the connection lost): its
+            # own words say why, never a raw error of the pipe it no longer read.
+            problems.append(Unavailable(f"le chargement dans MySQL a échoué : {stderr or 'client mariadb arrêté'}"))
+        elif bucket.error is not None:  # the cause, when the feeder stopped the client
             problems.append(bucket.error)
         elif status != 0:
             problems.append(Unavailable(f"le chargement dans MySQL a échoué : {stderr}"))

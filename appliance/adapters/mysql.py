@@ -82,10 +82,12 @@ class ConnectionPool:
 
     A connection that raised during use is closed instead of being returned, and one idle
     for more than ``idle_check`` seconds is pinged before use, so a MySQL restart costs one
-    reconnection, not a failed request.
+    reconnection, not a failed request. The check is short: a ``docker restart`` of MariaDB
+    answers again within a second (0.7 s measured, tests/integration/test_mysql_restart.py),
+    and a connection lent within 0.25 s of its return (a busy server's) cannot have seen one.
     """
 
-    def __init__(self, settings: MysqlSettings, size: int = 8, wait: float = 10.0, idle_check: float = 30.0) -> None:
+    def __init__(self, settings: MysqlSettings, size: int = 8, wait: float = 10.0, idle_check: float = 0.25) -> None:
         self._settings = settings
         self._size = size
         self._wait = wait

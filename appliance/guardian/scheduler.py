@@ -55,7 +55,9 @@ class Scheduler:
         if watched > now:
             # The clock went back: windows are watched again from now on, not from a moment
             # that lies ahead (the misses until then would never be reported).
-            log.warning("l'horloge a reculé : créneaux surveillés depuis %s, plus depuis %s", stamp(now), stamp(watched))
+            log.warning(
+                "l'horloge a reculé : créneaux surveillés depuis %s, plus depuis %s", stamp(now), stamp(watched)
+            )
             watched = now
             schedule["watched_since"] = stamp(now)
         decision = decide(now, slot, settings.effective_hours(slot), centre.code, schedule.get("last_window"), watched)

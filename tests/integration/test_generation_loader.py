@@ -17,7 +17,7 @@ import pytest
 from appliance.adapters.backup_reader import VerifiedBackup, open_backup
 from appliance.adapters.generation_loader import load_generation
 from appliance.adapters.mysql import MysqlClient
-from appliance.errors import ApplianceError, BadRequest
+from appliance.errors import ApplianceError, BadRequest, Unavailable
 from tests.integration.conftest import USER_PASSWORD, Central
 from tests.support import oracle
 from tests.support.zips import rezip
@@ -99,6 +99,46 @@ def test_a_member_that_fails_its_check_stops_the_load_at_once_with_its_name(
     backup = _write(tmp_path, rezip(export, change_a_digit))
     with pytest.raises(BadRequest, match=f"{name}: its sha256 does not match the manifest"):
         _load(central, target, backup, tmp_path / "work", timeout=90)
+
+
+def test_a_client_whose_connection_is_lost_mid_load_fails_as_mysql_unavailable(
+    central: Central, export: bytes, target: Any, tmp_path: Path
+) -> None:
+    """MySQL restarted (here: the loading sessions killed) while the feeders still write:
+    the pipe breaks under them, and the load fails with the client's reason as Unavailable,
+    never a raw BrokenPipeError (issue 12: it reached the user as "erreur interne")."""
+    backup = _write(tmp_path, export)
+    killer = central.root_connection()
+    killed: list[int] = []
+
+    def kill_the_loads(done: int, total: int) -> None:
+        if killed:
+            return
+        rows = oracle.query(
+            killer, "SELECT id FROM information_schema.processlist WHERE db = %s AND command <> 'Sleep'", (SCHEMA,)
+        )
+        for (session,) in rows:
+            oracle.query(killer, f"KILL CONNECTION {int(session)}")
+            killed.append(int(session))
+
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            load_generation(
+                backup, MysqlClient(central.root), target, SCHEMA, tmp_path / "work", progress=kill_the_loads
+            )
+        except BaseException as error:  # noqa: BLE001 - handed to the test
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(90)
+    killer.close()
+    assert not thread.is_alive() and killed, "the loading sessions were killed and the loader stopped"
+    error = outcome.get("error")
+    assert isinstance(error, Unavailable), repr(error)
+    assert str(error).startswith("le chargement dans MySQL a échoué : ") and "Lost connection" in str(error), error
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 _BLOCK = 1 << 20
 REPORT_EVERY = 256 * 1024
 SYSTEM_MANIFEST = "MANIFEST"
+CLOCK_TRUSTED = 3600.0  # seconds from the central server's clock within which retention runs
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class BackupJob:
         name = backup_name(self.clock.now())
         staged = self.backups.new_data(name)
         try:
-            size = self._download(staged)
+            size, skew = self._download(staged)
             self.progress.update(step="sauvegarde des données : vérification")
             verified = self.backups.verify_data(staged.reader, name)
             login = self.state.credentials().login
@@ -121,8 +122,17 @@ class BackupJob:
             staged.discard()
             log.error("sauvegarde des données %s en échec : %s", name, error)
             raise
-        pruned = self.retention.prune_data(just_made=name)
-        self.retention.prune_local_copies()
+        pruned: list[str] = []
+        if abs(skew) <= CLOCK_TRUSTED:
+            pruned = self.retention.prune_data(just_made=name)
+            self.retention.prune_local_copies()
+        else:
+            # Ages measured on a clock gone wrong: ahead, every backup would look old.
+            log.warning(
+                "horloge du guardian décalée de %+.0f s par rapport au serveur distant : "
+                "rétention suspendue, aucune sauvegarde supprimée (synchronisez l'heure UTC)",
+                -skew,
+            )
         manifest = verified.manifest
         rows = sum(d.rows() for d in manifest.dossiers)
         result = BackupResult(name, size, len(manifest.dossiers), rows, self.clock.monotonic() - started, pruned)
@@ -136,13 +146,15 @@ class BackupJob:
         )
         return result
 
-    def _download(self, staged: StagedFile) -> int:
+    def _download(self, staged: StagedFile) -> tuple[int, float]:
+        """The backup's size, and how far the central server's clock is ahead of ours."""
         self.progress.update(
             step="sauvegarde des données : téléchargement", bytes_done=0, bytes_total=self.retention.expected_size()
         )
         try:
             with stored_session(self.central, self.state) as session, staged.writer() as sink:
-                return session.export([], _Counting(sink, self.progress))
+                skew = session.clock() - self.clock.now().timestamp()
+                return session.export([], _Counting(sink, self.progress)), skew
         except OSError as error:
             raise disk_error(error, staged.name) from error
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import io
+import logging
 import zipfile
 
 import pytest
@@ -63,6 +64,27 @@ def test_after_a_clock_going_back_the_new_backup_is_kept_and_old_ones_go(world: 
     assert result.name in world.backups.data_names(), "the backup just made stays"
     assert "2026-11-01T02-00-00Z.zip" not in world.backups.data_names()
     assert result.pruned == ["2026-11-01T02-00-00Z.zip"]
+
+
+def test_a_clock_jumped_forward_deletes_no_backup_and_retention_resumes_once_it_is_right(
+    world: FakeWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 12's clock jump: a guardian a month ahead of the central server would find every
+    backup older than its 14 days and delete all but the floor. Its backup is made, nothing
+    is deleted and the log says why; with the clock right again, retention runs."""
+    names = []
+    for _ in range(5):
+        names.append(world.parts.actions.data_backup().name)
+        world.clock.advance(86400)
+    world.clock.advance(30 * 86400)
+    world.central.skew = -(30 * 86400 + 5 * 86400)  # the central server still at the true date
+    with caplog.at_level(logging.WARNING):
+        ahead = world.parts.actions.data_backup()
+    assert ahead.pruned == [] and world.backups.data_names() == [*names, ahead.name]
+    assert "rétention suspendue, aucune sauvegarde supprimée" in caplog.text
+    world.clock.advance(60)
+    world.central.skew = 0.0  # the true date is a month on: the old backups may go now
+    assert world.parts.actions.data_backup().pruned == names[:4], "beyond the floor of 3"
 
 
 def test_local_copies_older_than_their_days_go_after_a_backup_but_the_newest_per_dossier(world: FakeWorld) -> None:
