@@ -90,7 +90,8 @@ def _reason(error: urllib.error.HTTPError) -> str:
 
 class LocalContainer:
     """The local server's container, reached through the Docker proxy (which lets through
-    only ping, version, a filtered list and SIGHUP); the guardian only signals it."""
+    only ping, version, a filtered list and SIGHUP to the local server of its own compose
+    project); the guardian only signals it."""
 
     def __init__(self, docker_url: str, service: str, timeout: float = 15) -> None:
         self.docker_url = docker_url
@@ -126,7 +127,11 @@ class LocalContainer:
 
         client = self._client()
         try:
-            self._find(client).kill(signal="SIGHUP")
+            # By name: the proxy lets SIGHUP reach only the local server of its compose
+            # project, which it knows by the names compose gives it (docker/docker-proxy).
+            found = self._find(client)
+            names = found.attrs.get("Names") or [found.id]
+            client.api.kill(str(names[0]).lstrip("/"), signal="SIGHUP")
         except DockerException as error:
             raise Unavailable(f"impossible d'envoyer le signal au serveur local : {error}") from error
         finally:

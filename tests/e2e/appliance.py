@@ -186,7 +186,10 @@ def running_appliance(
         )
         started += [remote_mysql, local_mysql]
         proxy = (
-            containers.container(containers.PROXY_IMAGE, lan, ("docker-proxy",))
+            # Its compose project label tells it which local server it may signal.
+            containers.container(
+                containers.PROXY_IMAGE, lan, ("docker-proxy",), labels={"com.docker.compose.project": PROJECT}
+            )
             .with_volume_mapping("/var/run/docker.sock", "/var/run/docker.sock", "ro")
             .start()
         )
@@ -222,6 +225,8 @@ def running_appliance(
                 ("neocuma",),
                 labels={"com.docker.compose.project": PROJECT, "com.docker.compose.service": "neocuma"},
             )
+            # The name compose v1 would give it: the one the Docker proxy lets SIGHUP reach.
+            .with_name(f"{PROJECT}_neocuma_1")
             .with_exposed_ports(2222, 8080)
             .with_command(["neocuma-server", "serve"])
             .with_envs(

@@ -416,20 +416,25 @@ def test_7_refusals_change_nothing_anywhere(appliance: Appliance) -> None:
 
 
 def test_8_the_docker_proxy_refuses_everything_but_what_the_guardian_needs(appliance: Appliance) -> None:
-    """Only ping, version, a filtered list and a bodiless kill whose whole query is
-    signal=SIGHUP pass (issue 12, finding 1: three ways to deliver another signal, and an
-    inspect showing another container's environment, used to pass)."""
-    outsider = appliance.remote.get_wrapped_container().id
+    """Only ping, version, a filtered list and a bodiless kill of the local server whose
+    whole query is signal=SIGHUP pass (issue 12, finding 1: three ways to deliver another
+    signal, an inspect showing another container's environment, and SIGHUP to any container
+    of the host used to pass)."""
+    outsider = appliance.remote.get_wrapped_container()
+    local_name = appliance.local.get_wrapped_container().name
     calls = [
         ("GET", "/_ping", None, 200),
         ("GET", "/v1.41/containers/json?filters=%7B%22label%22%3A%5B%22x%3Dy%22%5D%7D", None, 200),
-        ("POST", "/v1.41/containers/no-such-container/kill?signal=SIGHUP", None, 404),  # let through to Docker
+        ("POST", f"/v1.41/containers/{local_name}/kill?signal=SIGHUP", None, 204),  # the local server only
+        ("POST", f"/v1.41/containers/{outsider.name}/kill?signal=SIGHUP", None, 403),  # another container
+        ("POST", f"/v1.41/containers/{outsider.id}/kill?signal=SIGHUP", None, 403),
+        ("POST", f"/v1.41/containers/x/containers/{local_name}/kill?signal=SIGHUP", None, 403),
         ("GET", "/v1.41/containers/json", None, 403),  # unfiltered
-        ("GET", f"/v1.41/containers/{outsider}/json", None, 403),  # inspect: other workloads' secrets
-        ("POST", "/v1.41/containers/x/kill?signal=SIGKILL&signal=SIGHUP", None, 403),
-        ("POST", "/v1.41/containers/x/kill?sig%6Eal=KILL&signal=HUP", None, 403),
-        ("POST", "/v1.41/containers/x/kill?signal=SIGHUP", b"signal=SIGSTOP", 403),
-        ("POST", "/v1.41/containers/x/restart", None, 403),
+        ("GET", f"/v1.41/containers/{outsider.id}/json", None, 403),  # inspect: other workloads' secrets
+        ("POST", f"/v1.41/containers/{local_name}/kill?signal=SIGKILL&signal=SIGHUP", None, 403),
+        ("POST", f"/v1.41/containers/{local_name}/kill?sig%6Eal=KILL&signal=HUP", None, 403),
+        ("POST", f"/v1.41/containers/{local_name}/kill?signal=SIGHUP", b"signal=SIGSTOP", 403),
+        ("POST", f"/v1.41/containers/{local_name}/restart", None, 403),
         ("POST", "/v1.41/containers/create", b"{}", 403),
         ("POST", "/v1.41/containers/x/exec", b"{}", 403),
         ("GET", "/v1.41/images/json", None, 403),
