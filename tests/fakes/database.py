@@ -29,7 +29,7 @@ class FakeDatabase:
     def __init__(self) -> None:
         self.control = Live(None, None, "standby")
         self.schemas: dict[int, Generation] = {}
-        self.fail_load: ApplianceError | None = None
+        self.fail_load: Exception | None = None
         self.fail_switch: ApplianceError | None = None
         self.down: bool = False
         self.before_guard: Callable[[FakeDatabase], None] | None = None  # a LAN write racing the job

@@ -9,6 +9,7 @@ Refused in fallback mode: fallback work is never silently overwritten.
 
 from __future__ import annotations
 
+import errno
 import logging
 from dataclasses import dataclass
 
@@ -106,6 +107,13 @@ class SyncJob:
             self._drop_new(generation, system_generation != live.system_generation)
             raise BadRequest(
                 f"la sauvegarde {verified.name} ne se vérifie pas : {error}; synchronisation refusée"
+            ) from error
+        except OSError as error:
+            # A volume full, read-only or not writable: said so, the live pair kept.
+            self._drop_new(generation, system_generation != live.system_generation)
+            raise Unavailable(
+                f"synchronisation impossible : {volume_problem(error)} ; le serveur local garde la génération"
+                f" {live.data_generation}"
             ) from error
         except BaseException:
             self._drop_new(generation, system_generation != live.system_generation)
@@ -242,3 +250,15 @@ class SyncJob:
         for number in to_drop(self.local.system_generations(), keep_system):
             self.local.remove_system(number)
             log.info("génération de fichiers système g%d supprimée", number)
+
+
+def volume_problem(error: OSError) -> str:
+    """A failed write on a volume in the operator's words (the system's are English)."""
+    where = error.filename or "un volume"
+    if error.errno == errno.ENOSPC:
+        return f"plus de place pour écrire {where}"
+    if error.errno == errno.EROFS:
+        return f"{where} est sur un volume en lecture seule (remontez-le en lecture-écriture)"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return f"écriture refusée dans {where} (droits d'accès : le guardian, utilisateur 10001, doit pouvoir y écrire)"
+    return f"impossible d'écrire {where} : {error.strerror or error}"

@@ -5,6 +5,7 @@ crash at each step leaves for the next synchronisation to remove."""
 from __future__ import annotations
 
 import datetime as dt
+import errno
 
 import pytest
 
@@ -140,9 +141,23 @@ def test_a_crash_while_installing_the_system_files_drops_the_new_data_generation
         raise OSError(28, "No space left on device")
 
     world.local.install_system = broken  # type: ignore[method-assign,assignment]
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(Unavailable, match="synchronisation impossible : plus de place pour écrire un volume"):
         _sync(world)
     assert world.database.generations() == [] and world.local.system == {}
+
+
+def test_a_read_only_or_forbidden_volume_during_a_sync_says_so_and_keeps_the_live_pair(world: FakeWorld) -> None:
+    """Issue 12's faults: the load's work area (.work, on the backups volume) read-only or
+    not writable is a failure in the operator's words, never "erreur interne"."""
+    world.database.set_live(4, DOSSIERS[:1])
+    for error, words in (
+        (OSError(errno.EROFS, "Read-only file system", "/var/lib/guardian/backups/.work"), "en lecture seule"),
+        (PermissionError(errno.EACCES, "Permission denied", "/var/lib/guardian/backups/.work"), "droits d'accès"),
+    ):
+        world.database.fail_load = error
+        with pytest.raises(Unavailable, match=f"backups/.work .*{words}"):
+            _sync(world)
+        assert world.database.control.data_generation == 4 and world.database.generations() == [4]
 
 
 def test_a_crash_at_the_swap_leaves_the_live_pair_and_a_leftover_the_next_sync_removes(world: FakeWorld) -> None:
