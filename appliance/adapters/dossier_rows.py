@@ -9,11 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import mysql.connector
+
 from appliance.domain.backup_format import DossierEntry, dossier_member
 from appliance.domain.ddl import quote_identifier
 from appliance.domain.schema import DOSSIER_TABLES, Table
 from appliance.domain.sqltext import literal
 from appliance.errors import BadRequest
+
+# MariaDB's errors about a value or a row of the data: truncated, incorrect, out of range,
+# too long, NULL in a NOT NULL column, too few or too many fields, a duplicate key.
+_DATA_ERRORS = frozenset({1048, 1062, 1261, 1262, 1264, 1265, 1292, 1366, 1406})
 
 
 def load_table(cursor: Any, schema: str, table: Table, path: Path, replace: bool = False) -> int:
@@ -21,10 +27,17 @@ def load_table(cursor: Any, schema: str, table: Table, path: Path, replace: bool
     BadRequest on its first warning (a value it had to coerce, a duplicate key)."""
     columns = ", ".join(quote_identifier(c) for c in table.column_names)
     mode = " REPLACE" if replace else ""
-    cursor.execute(
-        f"LOAD DATA LOCAL INFILE {literal(str(path))}{mode} INTO TABLE {quote_identifier(schema)}.{quote_identifier(table.name)}"
-        f" CHARACTER SET utf8mb4 ({columns})"
-    )
+    try:
+        cursor.execute(
+            f"LOAD DATA LOCAL INFILE {literal(str(path))}{mode} INTO TABLE {quote_identifier(schema)}.{quote_identifier(table.name)}"
+            f" CHARACTER SET utf8mb4 ({columns})"
+        )
+    except mysql.connector.Error as error:
+        # With REPLACE, MariaDB's strict mode raises what it otherwise warns about: the
+        # backup's fault, not the database's (tests/integration/test_hostile_loads.py).
+        if error.errno in _DATA_ERRORS:
+            raise BadRequest(f"{table.name} : données invalides ({error.msg})") from error
+        raise
     loaded = int(cursor.rowcount)
     cursor.execute("SHOW WARNINGS")
     warnings: list[Any] = list(cursor.fetchall())

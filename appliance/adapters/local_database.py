@@ -30,7 +30,7 @@ from appliance.domain.dossiers import LocalDossier
 from appliance.domain.generations import Live, LoadReport
 from appliance.domain.pull_scope import check_pull_scope
 from appliance.domain.schema import DOSSIER_TABLES, TABLES_BY_NAME
-from appliance.errors import Refused, Unavailable
+from appliance.errors import BadRequest, Refused, Unavailable
 
 log = logging.getLogger(__name__)
 DossierGuard = Callable[[Mapping[str, LocalDossier]], None]
@@ -101,15 +101,11 @@ class MysqlLocalDatabase:
         self, generation: int, backup: VerifiedBackup, progress: Callable[[int, int], None] | None = None
     ) -> LoadReport:
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        schema = generation_schema_name(generation)
         with self.pool.acquire() as connection:
-            return load_generation(
-                backup,
-                self.client,
-                connection,
-                generation_schema_name(generation),
-                self.work_dir,
-                progress=progress,
-            )
+            report = load_generation(backup, self.client, connection, schema, self.work_dir, progress=progress)
+            _check_dossier_rows(connection, schema, backup)
+        return report
 
     def drop_generation(self, generation: int) -> None:
         with self.pool.acquire() as connection:
@@ -218,6 +214,20 @@ class MysqlLocalDatabase:
             server_role="local",
         )
         stream_export(request, self.client, sink, zip_level=6, now=lambda: now)
+
+
+def _check_dossier_rows(connection: MySQLConnectionAbstract, schema: str, backup: VerifiedBackup) -> None:
+    """The loaded dossiers are the manifest's, with its codes and revisions: its revisions
+    become the baselines, so rows saying otherwise would hide local work done later (or
+    invent some); raises BadRequest."""
+    rows = query_all(connection, f"SELECT id, code, revision FROM {quote_identifier(schema)}.dossier")
+    found = sorted((int(r[0]), str(r[1]), int(r[2])) for r in rows)
+    listed = sorted((d.id, d.code, d.revision) for d in backup.manifest.dossiers)
+    if found != listed:
+        differ = sorted(set(found) ^ set(listed))[:3]
+        raise BadRequest(
+            f"dossier : les lignes chargées ne sont pas les dossiers du manifeste (identifiant, code, révision : {differ})"
+        )
 
 
 def _extract(backup: VerifiedBackup, codes: list[str], directory: Path) -> None:

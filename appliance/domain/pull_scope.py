@@ -10,7 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from appliance.domain.backup_format import Manifest
+from appliance.domain.schema import TABLES_BY_NAME
 from appliance.errors import BadRequest
+
+_CODE = TABLES_BY_NAME["dossier"].column_names.index("code")
+_REVISION = TABLES_BY_NAME["dossier"].column_names.index("revision")
 
 
 def _rows(data: bytes) -> list[list[bytes]]:
@@ -26,10 +30,17 @@ def check_pull_scope(manifest: Manifest, centre_members: Mapping[str, bytes]) ->
     centre_code = str(manifest.centre.get("code", "")).encode()
     dossiers = _rows(centre_members["dossier"])
     _expect(dossiers, [str(e.id).encode() for e in manifest.dossiers], 0, "dossier", "id")
+    listed = {str(e.id).encode(): (e.code.encode(), str(e.revision).encode()) for e in manifest.dossiers}
     for row in dossiers:
         if len(row) < 2 or row[1] != centre_code:
             raise BadRequest(
                 f"descente refusée : le dossier {row[0][:20]!r} n'est pas du centre {centre_code.decode()}"
+            )
+        # The manifest's revisions become the baselines: a row saying otherwise would hide
+        # local work done later (or invent some).
+        if len(row) <= _REVISION or (row[_CODE], row[_REVISION]) != listed[row[0]]:
+            raise BadRequest(
+                f"descente refusée : la ligne du dossier {row[0][:20]!r} n'a pas le code et la révision du manifeste"
             )
     centres = _rows(centre_members["centre"])
     if [row[0] for row in centres] != [centre_code]:

@@ -151,6 +151,52 @@ def test_a_pull_replaces_the_dossiers_in_one_transaction_after_its_guard(
     root.close()
 
 
+def test_a_pulled_value_mariadb_refuses_is_an_invalid_backup_and_nothing_is_written(
+    database: MysqlLocalDatabase, backup: VerifiedBackup, local_mysql: tuple[Db, Db], central: Central, tmp_path: Path
+) -> None:
+    """Found by tests/integration/test_hostile_loads.py: the centre tables load with REPLACE,
+    where MariaDB's strict mode raises an error instead of a warning, and a bad value
+    (vouched for by the manifest) was reported as the database being unavailable."""
+    entry = backup.manifest.dossiers[0]
+    reply = central.ssh.ssh("resp.fd12", USER_PASSWORD, f"v1 export {entry.code}")
+    assert reply.returncode == 0, reply.stderr
+
+    def spoil(members: dict[str, bytes], manifest: dict[str, Any]) -> None:
+        lines = members["centre/utilisateur.tsv"].split(b"\n")
+        lines[0] = lines[0].rsplit(b"\t", 1)[0] + b"\toui"  # actif, a TINYINT
+        data = members["centre/utilisateur.tsv"] = b"\n".join(lines)
+        manifest["centre_tables"]["utilisateur"].update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+    (tmp_path / "spoiled.zip").write_bytes(rezip(reply.stdout, spoil))
+    spoiled = verify_backup(tmp_path / "spoiled.zip")
+    root = _root(local_mysql)
+    before = oracle.whole_schema_oracle(root, "neocuma_g1")
+    with pytest.raises(BadRequest, match=r"utilisateur : données invalides .*`actif`"):
+        database.replace_dossiers(1, spoiled, lambda now: None)
+    assert oracle.whole_schema_oracle(root, "neocuma_g1") == before, "nothing written"
+    root.close()
+
+
+def test_a_backup_whose_rows_give_a_dossier_another_revision_than_its_manifest_is_refused(
+    database: MysqlLocalDatabase, backup: VerifiedBackup, tmp_path: Path
+) -> None:
+    """Found by tests/integration/test_hostile_loads.py: a sync keeps the manifest's revisions
+    as its baselines, so a dossier row holding another one would hide local work done
+    later (or invent some). The manifest itself has no digest: only the load can tell."""
+
+    def bump(members: dict[str, bytes], manifest: dict[str, Any]) -> None:
+        manifest["dossiers"][0]["revision"] += 1
+
+    with backup.opener() as handle:
+        (tmp_path / "bumped.zip").write_bytes(rezip(handle.read(), bump))
+    database.create_generation(6)
+    try:
+        with pytest.raises(BadRequest, match="ne sont pas les dossiers du manifeste"):
+            database.load_generation(6, open_backup(tmp_path / "bumped.zip"))
+    finally:
+        database.drop_generation(6)
+
+
 def test_a_local_copy_is_a_backup_of_one_dossier(database: MysqlLocalDatabase, tmp_path: Path) -> None:
     dossier = next(iter(database.dossiers().values()))
     path = tmp_path / "copy.zip"

@@ -47,3 +47,17 @@ def test_a_row_of_anything_else_refuses_the_pull(table: str, change: object, wor
     centre[table] = change(centre[table])  # type: ignore[operator]
     with pytest.raises(BadRequest, match=words):
         check_pull_scope(manifest, centre)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), [(b"\t1\t2\t2026-01-01", b"\t1\t7\t2026-01-01"), (b"\t120001\t\\N", b"\t120009\t\\N")]
+)
+def test_a_dossier_row_without_the_manifests_code_and_revision_refuses_the_pull(old: bytes, new: bytes) -> None:
+    """Found by tests/integration/test_hostile_loads.py: the manifest's revisions become the
+    baselines, so a row holding another revision (or code) would hide local work done
+    later, or invent some."""
+    manifest, centre = _members()
+    assert old in centre["dossier"]
+    centre["dossier"] = centre["dossier"].replace(old, new, 1)
+    with pytest.raises(BadRequest, match="n'a pas le code et la révision du manifeste"):
+        check_pull_scope(manifest, centre)  # type: ignore[arg-type]
