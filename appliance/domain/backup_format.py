@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeGuard
 
 from appliance.domain.ddl import generation_ddl, quote_identifier
 from appliance.domain.schema import CENTRE_TABLES, DOSSIER_TABLES, REFERENCE_TABLES, Table
@@ -184,7 +184,7 @@ def parse_manifest(raw: bytes) -> Manifest:
             raise BadRequest(f"manifest.json: dossier {code} is listed twice")
         seen.add(code)
         dossier_id, revision = entry.get("id"), entry.get("revision")
-        if not isinstance(dossier_id, int) or not isinstance(revision, int) or dossier_id < 1 or revision < 0:
+        if not _count(dossier_id) or not _count(revision) or dossier_id < 1 or revision < 0:
             raise BadRequest(f"manifest.json: dossier {code} has an invalid id or revision")
         tables = _digests(entry.get("tables"), f"dossier {code}", with_rows=True)
         if set(tables) != known_dossier:
@@ -193,7 +193,7 @@ def parse_manifest(raw: bytes) -> Manifest:
             )
         dossiers.append(DossierEntry(dossier_id, code, revision, tables))
     schema_version = data.get("schema_version")
-    if not isinstance(schema_version, int):
+    if not _count(schema_version):
         raise BadRequest("manifest.json: 'schema_version' is not a number")
     created_at = data.get("created_at")
     if not isinstance(created_at, str):
@@ -235,9 +235,9 @@ def _digests(value: Any, where: str, with_rows: bool) -> dict[str, MemberDigest]
         sha, size, rows = digest.get("sha256"), digest.get("size"), digest.get("rows")
         if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
             raise BadRequest(f"manifest.json: {where}/{name} has no valid sha256")
-        if not isinstance(size, int) or size < 0:
+        if not _count(size) or size < 0:
             raise BadRequest(f"manifest.json: {where}/{name} has no valid size")
-        if with_rows and (not isinstance(rows, int) or rows < 0):
+        if with_rows and (not _count(rows) or rows < 0):
             raise BadRequest(f"manifest.json: {where}/{name} has no valid row count")
         result[str(name)] = MemberDigest(sha, size, rows if with_rows else None)
     return result
@@ -286,3 +286,8 @@ def _column_lists(value: object) -> dict[str, list[str]]:
             raise BadRequest(f"manifest.json: the columns of table {str(table)[:40]!r} are not a list of names")
         result[str(table)] = list(columns)
     return result
+
+
+def _count(value: object) -> TypeGuard[int]:
+    """A JSON integer: ``true`` is no number, though Python's bool is an int."""
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -61,6 +61,12 @@ def _mutated(change: object) -> bytes:
         (lambda d: d.update(tables={"tiers": 1}), "columns of table 'tiers'"),
         (lambda d: d.update(tables={"tiers": "code"}), "columns of table 'tiers'"),
         (lambda d: d.update(tables={"tiers": [1, 2]}), "columns of table 'tiers'"),
+        # JSON true is no number, though Python reads it as 1 (issue 12's hostile loads).
+        (lambda d: d["dossiers"][0].update(revision=True), "invalid id or revision"),
+        (lambda d: d["dossiers"][0].update(id=True), "invalid id or revision"),
+        (lambda d: d["dossiers"][0]["tables"]["tiers"].update(rows=True), "row count"),
+        (lambda d: d["dossiers"][0]["tables"]["tiers"].update(size=False), "valid size"),
+        (lambda d: d.update(schema_version=True), "schema_version"),
     ],
 )
 def test_bad_manifests_are_refused_with_the_reason(change: object, words: str) -> None:
