@@ -36,6 +36,17 @@ class _RunFilter(logging.Filter):
         return True
 
 
+class ClientResetIsNoError(logging.Filter):
+    """paramiko logs a client closing its connection abruptly (``neocuma-guardian login``
+    does, after reading the host key) as ERROR "Socket exception: Connection reset by peer":
+    no failure of ours, so INFO. A transfer it cuts fails, and that failure is logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and "Connection reset by peer" in record.getMessage():
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC, centiseconds), level, logger, run, message."""
 
@@ -91,3 +102,6 @@ def setup(
             root.addHandler(file_handler)
     for noisy in NOISY:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    transport = logging.getLogger("paramiko.transport")
+    if not any(isinstance(existing, ClientResetIsNoError) for existing in transport.filters):
+        transport.addFilter(ClientResetIsNoError())
