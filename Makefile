@@ -155,7 +155,7 @@ clean-test: ## remove what a killed test run left (labelled containers, networks
 test-unit: venv ## unit tests (pure logic and in-memory fakes, seconds)
 	$(PY) -m pytest tests/unit -q
 
-test-fuzz: venv ## seeded hostile backups against the guardian's verification (2,000 cases, about 10 s)
+test-fuzz: venv ## seeded hostile backups and requests (2,000 cases each, a few seconds)
 	$(PY) -m pytest tests/fuzz -q -m fuzz -s -W ignore::UserWarning
 
 fuzz: venv ## the same with 20,000 cases and a seed of your own: make fuzz SEED=7
