@@ -45,7 +45,7 @@ def safe_member_name(name: str) -> bool:
     return all(part not in ("", ".", "..") for part in parts) and ":" not in parts[0]
 
 
-def _check_members(archive: zipfile.ZipFile) -> None:
+def check_entries(archive: zipfile.ZipFile) -> None:
     seen: set[str] = set()
     for info in archive.infolist():
         if not safe_member_name(info.filename):
@@ -201,7 +201,7 @@ def open_backup(
 
 
 def _check_structure(archive: zipfile.ZipFile, max_unpacked: int | None) -> Manifest:
-    _check_members(archive)
+    check_entries(archive)
     names = set(archive.namelist())
     if MANIFEST_MEMBER not in names:
         raise BadRequest("the zip has no manifest.json")

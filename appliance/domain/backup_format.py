@@ -138,8 +138,9 @@ class VerifiedBackup:
     opener: Opener
 
 
-def parse_manifest(raw: bytes) -> Manifest:
-    """Parse and check a manifest; raises BadRequest naming the first problem found."""
+def load_manifest_json(raw: bytes, format_name: str = FORMAT_NAME) -> dict[str, Any]:
+    """The manifest's JSON object, checked for its size and its ``format`` and
+    ``format_version``; raises BadRequest."""
     if len(raw) > MAX_MANIFEST_BYTES:
         raise BadRequest(f"manifest.json is larger than {MAX_MANIFEST_BYTES} bytes")
     try:
@@ -150,94 +151,119 @@ def parse_manifest(raw: bytes) -> Manifest:
         raise BadRequest(f"manifest.json is not valid JSON: {error}") from error
     if not isinstance(data, dict):
         raise BadRequest("manifest.json is not a JSON object")
-    if data.get("format") != FORMAT_NAME:
-        raise BadRequest(f"manifest.json: format is {data.get('format')!r}, expected {FORMAT_NAME!r}")
+    if data.get("format") != format_name:
+        raise BadRequest(f"manifest.json: format is {data.get('format')!r}, expected {format_name!r}")
     if data.get("format_version") != FORMAT_VERSION:
         raise BadRequest(
             f"manifest.json: format_version {data.get('format_version')!r} is not supported (this software reads {FORMAT_VERSION})"
         )
-    members = _digests(data.get("members"), "members", with_rows=False)
-    for required in (SCHEMA_MEMBER, LOAD_MEMBER):
-        if required not in members:
-            raise BadRequest(f"manifest.json does not list {required}")
+    return data
+
+
+def parse_centre_tables(data: dict[str, Any]) -> dict[str, MemberDigest]:
+    """``centre_tables``: exactly the reference and centre tables of the data model."""
     known_centre = {t.name for t in REFERENCE_TABLES + CENTRE_TABLES}
-    centre_tables = _digests(data.get("centre_tables"), "centre_tables", with_rows=True)
+    centre_tables = parse_digests(data.get("centre_tables"), "centre_tables", with_rows=True)
     missing = sorted(known_centre - set(centre_tables))
     extra = sorted(set(centre_tables) - known_centre)
     if missing or extra:
         raise BadRequest(
             f"manifest.json: centre tables differ from the data model (missing {missing}, unknown {extra})"
         )
-    dossiers: list[DossierEntry] = []
-    seen: set[str] = set()
-    raw_dossiers = data.get("dossiers")
-    if not isinstance(raw_dossiers, list):
-        raise BadRequest("manifest.json: 'dossiers' is not a list")
-    known_dossier = {t.name for t in DOSSIER_TABLES}
-    for entry in raw_dossiers:
-        if not isinstance(entry, dict):
-            raise BadRequest("manifest.json: a dossier entry is not an object")
-        code = entry.get("code")
-        if not isinstance(code, str) or not valid_dossier_code(code):
-            raise BadRequest(f"manifest.json: invalid dossier code {code!r}")
-        if code in seen:
-            raise BadRequest(f"manifest.json: dossier {code} is listed twice")
-        seen.add(code)
-        dossier_id, revision = entry.get("id"), entry.get("revision")
-        if not _count(dossier_id) or not _count(revision) or dossier_id < 1 or revision < 0:
-            raise BadRequest(f"manifest.json: dossier {code} has an invalid id or revision")
-        tables = _digests(entry.get("tables"), f"dossier {code}", with_rows=True)
-        if set(tables) != known_dossier:
-            raise BadRequest(
-                f"manifest.json: dossier {code} does not list exactly the dossier tables of the data model"
-            )
-        dossiers.append(DossierEntry(dossier_id, code, revision, tables))
+    return centre_tables
+
+
+def parse_dossier_identity(entry: object, seen: set[str]) -> tuple[dict[str, Any], int, str, int]:
+    """A dossier entry's object, id, code and revision; ``seen`` collects the codes so a
+    dossier listed twice is refused."""
+    if not isinstance(entry, dict):
+        raise BadRequest("manifest.json: a dossier entry is not an object")
+    code = entry.get("code")
+    if not isinstance(code, str) or not valid_dossier_code(code):
+        raise BadRequest(f"manifest.json: invalid dossier code {code!r}")
+    if code in seen:
+        raise BadRequest(f"manifest.json: dossier {code} is listed twice")
+    seen.add(code)
+    dossier_id, revision = entry.get("id"), entry.get("revision")
+    if not is_count(dossier_id) or not is_count(revision) or dossier_id < 1 or revision < 0:
+        raise BadRequest(f"manifest.json: dossier {code} has an invalid id or revision")
+    return entry, dossier_id, code, revision
+
+
+def parse_dossier_tables(entry: dict[str, Any], code: str) -> dict[str, MemberDigest]:
+    """A dossier entry's ``tables``: exactly the dossier tables of the data model."""
+    tables = parse_digests(entry.get("tables"), f"dossier {code}", with_rows=True)
+    if set(tables) != {t.name for t in DOSSIER_TABLES}:
+        raise BadRequest(f"manifest.json: dossier {code} does not list exactly the dossier tables of the data model")
+    return tables
+
+
+def parse_header(data: dict[str, Any]) -> dict[str, Any]:
+    """The fields every manifest of this format family carries, as Manifest's keywords:
+    creation time, server, schema version, centre, user, columns and centre tables."""
     schema_version = data.get("schema_version")
-    if not _count(schema_version):
+    if not is_count(schema_version):
         raise BadRequest("manifest.json: 'schema_version' is not a number")
     created_at = data.get("created_at")
     if not isinstance(created_at, str):
         raise BadRequest("manifest.json: 'created_at' is missing")
-    return Manifest(
-        created_at=created_at,
-        server=_mapping(data.get("server"), "server"),
-        schema_version=schema_version,
-        centre=_texts(data.get("centre"), "centre"),
-        user=_texts(data.get("user"), "user"),
-        members=members,
-        centre_tables=centre_tables,
-        dossiers=dossiers,
-        tables=_column_lists(data.get("tables")),
-    )
+    return {
+        "created_at": created_at,
+        "server": parse_mapping(data.get("server"), "server"),
+        "schema_version": schema_version,
+        "centre": parse_texts(data.get("centre"), "centre"),
+        "user": parse_texts(data.get("user"), "user"),
+        "centre_tables": parse_centre_tables(data),
+        "tables": parse_column_lists(data.get("tables")),
+    }
 
 
-def _texts(value: Any, where: str) -> dict[str, str]:
+def parse_manifest(raw: bytes) -> Manifest:
+    """Parse and check a manifest; raises BadRequest naming the first problem found."""
+    data = load_manifest_json(raw)
+    members = parse_digests(data.get("members"), "members", with_rows=False)
+    for required in (SCHEMA_MEMBER, LOAD_MEMBER):
+        if required not in members:
+            raise BadRequest(f"manifest.json does not list {required}")
+    raw_dossiers = data.get("dossiers")
+    if not isinstance(raw_dossiers, list):
+        raise BadRequest("manifest.json: 'dossiers' is not a list")
+    header = parse_header(data)
+    dossiers: list[DossierEntry] = []
+    seen: set[str] = set()
+    for raw_entry in raw_dossiers:
+        entry, dossier_id, code, revision = parse_dossier_identity(raw_entry, seen)
+        dossiers.append(DossierEntry(dossier_id, code, revision, parse_dossier_tables(entry, code)))
+    return Manifest(members=members, dossiers=dossiers, **header)
+
+
+def parse_texts(value: Any, where: str) -> dict[str, str]:
     """An object of texts (``centre``, ``user``): a number or a list there is no name."""
     result = {}
-    for key, text in _mapping(value, where).items():
+    for key, text in parse_mapping(value, where).items():
         if not isinstance(text, str):
             raise BadRequest(f"manifest.json: {where}.{str(key)[:40]} is not a text")
         result[str(key)] = text
     return result
 
 
-def _mapping(value: Any, where: str) -> dict[str, Any]:
+def parse_mapping(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BadRequest(f"manifest.json: '{where}' is not an object")
     return value
 
 
-def _digests(value: Any, where: str, with_rows: bool) -> dict[str, MemberDigest]:
+def parse_digests(value: Any, where: str, with_rows: bool) -> dict[str, MemberDigest]:
     result: dict[str, MemberDigest] = {}
-    for name, digest in _mapping(value, where).items():
+    for name, digest in parse_mapping(value, where).items():
         if not isinstance(digest, Mapping):
             raise BadRequest(f"manifest.json: {where}/{name} is not an object")
         sha, size, rows = digest.get("sha256"), digest.get("size"), digest.get("rows")
         if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
             raise BadRequest(f"manifest.json: {where}/{name} has no valid sha256")
-        if not _count(size) or size < 0:
+        if not is_count(size) or size < 0:
             raise BadRequest(f"manifest.json: {where}/{name} has no valid size")
-        if with_rows and (not _count(rows) or rows < 0):
+        if with_rows and (not is_count(rows) or rows < 0):
             raise BadRequest(f"manifest.json: {where}/{name} has no valid row count")
         result[str(name)] = MemberDigest(sha, size, rows if with_rows else None)
     return result
@@ -278,16 +304,16 @@ def expected_scripts(manifest: Manifest) -> dict[str, bytes]:
     }
 
 
-def _column_lists(value: object) -> dict[str, list[str]]:
+def parse_column_lists(value: object) -> dict[str, list[str]]:
     """``tables``: each table's column names; raises BadRequest when it is not that."""
     result = {}
-    for table, columns in _mapping(value, "tables").items():
+    for table, columns in parse_mapping(value, "tables").items():
         if not isinstance(columns, list) or not all(isinstance(name, str) for name in columns):
             raise BadRequest(f"manifest.json: the columns of table {str(table)[:40]!r} are not a list of names")
         result[str(table)] = list(columns)
     return result
 
 
-def _count(value: object) -> TypeGuard[int]:
+def is_count(value: object) -> TypeGuard[int]:
     """A JSON integer: ``true`` is no number, though Python's bool is an int."""
     return isinstance(value, int) and not isinstance(value, bool)
