@@ -27,6 +27,7 @@ from appliance.errors import BadRequest
 
 FORMAT_NAME = "neocuma-data-backup"
 FORMAT_VERSION = 1
+CHANGES_FORMAT_NAME = "neocuma-data-changes"  # a delta: appliance/domain/delta_manifest.py
 MANIFEST_MEMBER = "manifest.json"
 SCHEMA_MEMBER = "schema.sql"
 LOAD_MEMBER = "load.sql"
@@ -140,7 +141,8 @@ class VerifiedBackup:
 
 def load_manifest_json(raw: bytes, format_name: str = FORMAT_NAME) -> dict[str, Any]:
     """The manifest's JSON object, checked for its size and its ``format`` and
-    ``format_version``; raises BadRequest."""
+    ``format_version``; raises BadRequest. A delta (``v1 export-changes``) is refused as a
+    complete backup, and the reverse, by its format name."""
     if len(raw) > MAX_MANIFEST_BYTES:
         raise BadRequest(f"manifest.json is larger than {MAX_MANIFEST_BYTES} bytes")
     try:
@@ -151,6 +153,10 @@ def load_manifest_json(raw: bytes, format_name: str = FORMAT_NAME) -> dict[str, 
         raise BadRequest(f"manifest.json is not valid JSON: {error}") from error
     if not isinstance(data, dict):
         raise BadRequest("manifest.json is not a JSON object")
+    if data.get("format") == CHANGES_FORMAT_NAME and format_name == FORMAT_NAME:
+        raise BadRequest(
+            f"manifest.json: format {CHANGES_FORMAT_NAME!r} is the delta of an export-changes, not a complete backup"
+        )
     if data.get("format") != format_name:
         raise BadRequest(f"manifest.json: format is {data.get('format')!r}, expected {format_name!r}")
     if data.get("format_version") != FORMAT_VERSION:
