@@ -1,7 +1,8 @@
 """The guardian protocol over SSH exec requests (documented in docs/protocol.md).
 
 A request is one exec command line: ``protocol`` (no version), or ``v<N> <command> [args]``.
-Replies to metadata commands are one JSON document on stdout; ``export`` writes a zip.
+Replies to metadata commands are one JSON document on stdout; ``export`` and ``export-changes``
+write a zip (``export-changes`` reads the guardian's revisions on stdin, ``domain.changes``).
 A refused request writes one line ``error <code>: <message>`` on stderr and exits with the
 status of its code. This module only parses and validates: it does no I/O.
 """
@@ -39,6 +40,7 @@ COMMANDS = {
     "whoami": "who am I: user, profile, centre and the dossiers in my rights",
     "dossiers": "the dossiers in my rights with flags, revision and row counts",
     "export": "a data backup (zip) of the named dossiers, or of all dossiers in my rights",
+    "export-changes": "a delta (zip): the dossiers in my rights that differ from the revisions sent on stdin",
     "time": "the server's UTC time",
     "import": "replace one dossier with the backup sent on stdin after the password typed again",
     "prerestores": "the pre-restore copies the server keeps (of one dossier, or of all)",

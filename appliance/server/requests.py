@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from appliance import __version__
 from appliance.adapters.backup_writer import ExportRequest
+from appliance.adapters.changes_writer import ChangesRequest
+from appliance.domain.changes import HeldDossier
 from appliance.domain.protocol import PROTOCOL_NAME, SUPPORTED_VERSIONS, ProtocolError
 from appliance.server.store import DossierInfo, RequestView, User
 
@@ -84,3 +87,16 @@ def resolve_export(view: RequestView, user: User, codes: tuple[str, ...], server
         server_name=server_name,
         server_role=role,
     )
+
+
+def resolve_changes(
+    view: RequestView, user: User, held: Mapping[str, HeldDossier], server_name: str, role: str
+) -> ChangesRequest:
+    """The delta of every dossier in the user's rights against what the guardian holds. A
+    held dossier outside the rights or unknown here is no refusal: the delta names it removed."""
+    export = resolve_export(view, user, (), server_name, role)
+    mine = {code for _, code in export.dossiers}
+    gone = sorted(code for code in held if code not in mine)
+    if gone:
+        log.info("export-changes for %s: held dossiers no longer in rights: %s", user.login, ", ".join(gone[:20]))
+    return ChangesRequest(export, dict(held))

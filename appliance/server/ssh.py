@@ -22,7 +22,8 @@ from typing import Any
 
 import paramiko
 
-from appliance.adapters.backup_writer import ClientStarter, stream_export
+from appliance.adapters.backup_writer import ClientStarter, ExportRequest, stream_export
+from appliance.adapters.changes_writer import ChangesRequest, stream_changes
 from appliance.domain.passwords import dummy_hash, verify_password
 from appliance.domain.protocol import ProtocolError, Request, parse_request
 from appliance.domain.schema import GUARDIAN_PROFILE, PROFILE_LABELS
@@ -30,6 +31,7 @@ from appliance.errors import ApplianceError, Unavailable
 from appliance.server import requests
 from appliance.server.importer import Importer
 from appliance.server.metrics import ServerMetrics
+from appliance.server.ssh_changes import read_held_document
 from appliance.server.ssh_import import handle_import
 from appliance.server.store import Store, User
 from appliance.server.systemfiles import SystemFiles
@@ -173,7 +175,7 @@ class SessionInterface(paramiko.ServerInterface):
             _send_error(channel, "error internal: erreur interne du serveur, voir son journal\n")
         finally:
             self.context.metrics.ssh_requests.labels(name, result).inc()
-            if name == "export":
+            if name in ("export", "export-changes"):
                 self.context.metrics.exports.labels(result).inc()
             if name == "import":
                 self.context.metrics.imports.labels(result).inc()
@@ -208,6 +210,8 @@ class SessionInterface(paramiko.ServerInterface):
             )
             _send_json(channel, reply)
             return
+        # The guardian's revisions are read before a database connection is taken.
+        held = read_held_document(channel) if request.command == "export-changes" else None
         with context.store.request() as view:
             if view.live.schema is None:
                 raise ProtocolError("unavailable", "ce serveur n'a encore aucune donnée synchronisée")
@@ -227,9 +231,35 @@ class SessionInterface(paramiko.ServerInterface):
                 copies = context.importer.copies.copies(wanted) if context.importer else []
                 _send_json(channel, {"copies": [c.as_json() for c in copies if c.dossier in mine]})
                 return
-            export = requests.resolve_export(view, self.user, request.dossiers, context.server_name, context.role)
+            resolved: ExportRequest | ChangesRequest = (
+                requests.resolve_changes(view, self.user, held, context.server_name, context.role)
+                if held is not None
+                else requests.resolve_export(view, self.user, request.dossiers, context.server_name, context.role)
+            )
+        self._stream(channel, resolved)
+
+    def _stream(self, channel: paramiko.Channel, resolved: ExportRequest | ChangesRequest) -> None:
+        """Write the export or the delta into the channel as the database client sends it."""
+        context = self.context
+        assert self.user is not None
         writer = io.BufferedWriter(_ChannelWriter(channel, context.export_max_rate), buffer_size=64 * 1024)
-        summary = stream_export(export, context.client, writer, context.zip_level, context.now)
+        if isinstance(resolved, ChangesRequest):
+            delta = stream_changes(resolved, context.client, writer, context.zip_level, context.now)
+            writer.flush()
+            context.metrics.export_bytes.inc(delta.uncompressed_bytes)
+            log.info(
+                "export-changes for %s: %d dossiers in rights, %d included, %d removed, %d rows,"
+                " %.1f MB of TSV in %.1f s",
+                self.user.login,
+                delta.dossiers,
+                delta.included,
+                delta.removed,
+                delta.rows,
+                delta.uncompressed_bytes / 1e6,
+                delta.seconds,
+            )
+            return
+        summary = stream_export(resolved, context.client, writer, context.zip_level, context.now)
         writer.flush()
         context.metrics.export_bytes.inc(summary.uncompressed_bytes)
         log.info(
@@ -245,7 +275,7 @@ class SessionInterface(paramiko.ServerInterface):
 def _no_shell() -> Request:
     raise ProtocolError(
         "bad_request",
-        "ce serveur n'offre pas de shell; commandes : protocol, v1 whoami, v1 dossiers, v1 export, v1 time",
+        "ce serveur n'offre pas de shell; commandes : protocol, v1 whoami, v1 dossiers, v1 export, v1 export-changes, v1 time",
     )
 
 

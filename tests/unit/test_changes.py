@@ -14,7 +14,7 @@ from appliance.domain.changes import (
     parse_held_document,
 )
 from appliance.domain.delta_manifest import DeltaDossier, DeltaManifest, parse_delta_manifest
-from appliance.domain.protocol import MAX_DOSSIERS_PER_REQUEST, ProtocolError
+from appliance.domain.protocol import MAX_DOSSIERS_PER_REQUEST, ProtocolError, parse_request
 from appliance.domain.schema import CENTRE_TABLES, DOSSIER_TABLES, REFERENCE_TABLES
 from appliance.errors import BadRequest
 
@@ -84,6 +84,12 @@ def test_a_bad_document_is_refused_with_a_french_message(raw: bytes, code: str) 
     assert caught.value.code == code
     assert caught.value.line().count("\n") == 1
     assert "document des révisions" in caught.value.message or "dossiers envoyés" in caught.value.message
+
+
+def test_the_request_takes_no_argument() -> None:
+    assert parse_request(b"v1 export-changes").command == "export-changes"
+    with pytest.raises(ProtocolError, match="ne prend pas d'argument"):
+        parse_request(b"v1 export-changes 120001")
 
 
 def _digest(rows: int = 1) -> dict[str, object]:

@@ -1,0 +1,87 @@
+"""Verifying a delta, the reply to ``v1 export-changes`` (docs/backup-format.md), in full.
+
+The same checks as a complete backup's (``backup_reader``), on what a delta holds: a zip
+with safe member names only, regular files, a ``manifest.json`` of format
+``neocuma-data-changes``; members exactly the centre tables and the tables of the dossiers
+the manifest marks included; each member's declared size, then, streamed, its size, sha256
+and row count, and every row of a dossier's table belonging to that dossier.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+
+from appliance.adapters.backup_reader import (
+    MAX_ENTRIES,
+    ZIP_ERRORS,
+    MemberCheck,
+    Source,
+    check_entries,
+    open_zip,
+    opener_of,
+)
+from appliance.domain.backup_format import MANIFEST_MEMBER, MAX_MANIFEST_BYTES, Opener, dossier_member
+from appliance.domain.delta_manifest import DeltaManifest, parse_delta_manifest
+from appliance.domain.schema import DOSSIER_TABLES
+from appliance.errors import BadRequest
+
+_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class VerifiedDelta:
+    """A delta whose every member was checked against its manifest."""
+
+    name: str
+    manifest: DeltaManifest
+    opener: Opener
+
+
+def verify_delta(
+    source: Source, max_unpacked: int | None = None, name: str | None = None, max_entries: int = MAX_ENTRIES
+) -> VerifiedDelta:
+    """Verify the delta ``source`` reads in full; raises BadRequest naming the first problem."""
+    opener, default_name = opener_of(source)
+    label = name or default_name
+    with open_zip(opener, label, max_entries) as archive:
+        manifest = _check_structure(archive, max_unpacked)
+        owners = {dossier_member(d.code, t): d.id for d in manifest.included() for t in DOSSIER_TABLES}
+        for member, digest in manifest.all_members().items():
+            check = MemberCheck(member, digest, owners.get(member))
+            try:
+                with archive.open(member) as handle:
+                    while block := handle.read(_BLOCK):
+                        check.update(block)
+            except ZIP_ERRORS as error:
+                raise BadRequest(f"{member} cannot be read: {error}") from error
+            check.finish()
+    return VerifiedDelta(label, manifest, opener)
+
+
+def _check_structure(archive: zipfile.ZipFile, max_unpacked: int | None) -> DeltaManifest:
+    check_entries(archive)
+    names = set(archive.namelist())
+    if MANIFEST_MEMBER not in names:
+        raise BadRequest("the zip has no manifest.json")
+    if archive.getinfo(MANIFEST_MEMBER).file_size > MAX_MANIFEST_BYTES:
+        raise BadRequest("manifest.json is too large")
+    try:
+        manifest = parse_delta_manifest(archive.read(MANIFEST_MEMBER))
+    except ZIP_ERRORS as error:
+        raise BadRequest(f"manifest.json cannot be read: {error}") from error
+    listed = manifest.all_members()
+    unlisted = sorted(names - set(listed) - {MANIFEST_MEMBER})
+    if unlisted:
+        raise BadRequest(f"members not in the manifest: {', '.join(unlisted[:5])}")
+    missing = sorted(set(listed) - names)
+    if missing:
+        raise BadRequest(f"members missing from the zip: {', '.join(missing[:5])}")
+    for member, digest in listed.items():
+        declared = archive.getinfo(member).file_size
+        if declared != digest.size:
+            raise BadRequest(f"{member}: the zip declares {declared} bytes, the manifest {digest.size}")
+    total = sum(digest.size for digest in listed.values())
+    if max_unpacked is not None and total > max_unpacked:
+        raise BadRequest(f"the delta unpacks to {total} bytes, over the limit of {max_unpacked}")
+    return manifest
