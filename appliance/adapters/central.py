@@ -6,12 +6,13 @@ have the documented shape becomes Unavailable naming the command."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from appliance.adapters.remote_ssh import KnownHosts, RemoteClient, RemoteSession, Sink, fingerprint
 from appliance.domain.backup_format import Opener
+from appliance.domain.changes import HeldDossier, held_document
 from appliance.domain.dossiers import ImportReply, RemoteDossier
 from appliance.domain.identity import WhoAmI
 from appliance.errors import Refused, Unavailable
@@ -71,6 +72,11 @@ class SshCentralSession:
 
     def export(self, codes: Sequence[str], sink: Sink) -> int:
         return self._session.export(codes, sink)
+
+    def export_changes(self, held: Mapping[str, HeldDossier], sink: Sink) -> int:
+        """The delta against the dossiers the guardian holds (``v1 export-changes``), streamed
+        into ``sink``; verify it with ``adapters.delta_reader.verify_delta``."""
+        return self._session.export_changes(held_document(held), sink)
 
     def import_dossier(self, code: str, password: str, backup: Opener) -> ImportReply:
         answer = self._session.import_dossier(code, password, backup)

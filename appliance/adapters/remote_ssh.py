@@ -208,6 +208,19 @@ class RemoteSession:
         self._finish(channel)
         return size
 
+    def export_changes(self, document: bytes, sink: Sink) -> int:
+        """Stream ``v1 export-changes`` into ``sink``, the guardian's revisions (``document``)
+        sent on stdin first; returns the delta's size. Raises as ``export``."""
+        channel = self._channel("v1 export-changes")
+        try:
+            channel.sendall(document)
+            channel.shutdown_write()
+        except (TimeoutError, OSError) as error:
+            log.info("envoi des révisions interrompu : %s", error)  # the server's reason, if any, wins
+        size = self._read_into(channel, sink)
+        self._finish(channel)
+        return size
+
     def import_dossier(self, code: str, password: str, backup: Opener) -> dict[str, Any]:
         """Send ``v1 import CODE``: the password typed again, then the backup."""
         import io

@@ -1,7 +1,7 @@
 """``v1 export-changes`` against the real endpoint and MariaDB: the delta holds the members of
 exactly the dossiers whose revision differs from what the guardian sent, lists every dossier
 in rights, names the ones that left, and refuses a bad document with nothing exported. The
-zips are read with zipfile and json only (the oracle), and once through the delta reader."""
+zips are read with zipfile and json only (the oracle), and once through the adapters."""
 
 from __future__ import annotations
 
@@ -206,3 +206,21 @@ def test_other_profiles_are_refused_as_for_export(central: Central, unchanged: N
     assert b"error forbidden_profile:" in result.stderr and "responsable départemental".encode() in result.stderr
     extra = central.ssh.ssh("resp.fd12", USER_PASSWORD, "v1 export-changes 120001", stdin=b'{"dossiers": {}}')
     assert extra.returncode == 2 and extra.stderr.startswith(b"error bad_request:")
+
+
+def test_the_central_server_adapter_streams_a_delta_that_verifies(central: Central, tmp_path: Path) -> None:
+    from appliance.adapters.central import SshCentralServer
+    from appliance.adapters.delta_reader import verify_delta
+    from appliance.domain.changes import HeldDossier
+
+    server = SshCentralServer("127.0.0.1", central.ssh_port, tmp_path / "known_hosts", 10)
+    server.pin(server.presented_fingerprint())
+    held = {code: HeldDossier(v["id"], v["revision"]) for code, v in _held(_full(central)).items()}
+    changed = sorted(held)[3]
+    held[changed] = HeldDossier(held[changed].id, held[changed].revision + 1)
+    target = tmp_path / "delta.zip"
+    with server.session("resp.fd12", USER_PASSWORD) as session, target.open("wb") as sink:
+        size = session.export_changes(held, sink)
+    assert size == target.stat().st_size
+    delta = verify_delta(target).manifest
+    assert [d.code for d in delta.included()] == [changed] and len(delta.dossiers) == len(held)
