@@ -96,6 +96,10 @@ def _script(session: _Session, schema: str, pipes: dict[str, Path]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+class ClientGone(Unavailable):
+    """The mariadb client stopped before it read its data; its standard error says why."""
+
+
 def _open_pipe(path: Path, process: ClientProcess, deadline: float) -> int:
     """Open a FIFO for writing once its reader (the client) opened it; fail if the client
     died first instead of blocking forever."""
@@ -106,7 +110,7 @@ def _open_pipe(path: Path, process: ClientProcess, deadline: float) -> int:
             if error.errno != 6:  # ENXIO: no reader yet
                 raise
             if process.process.poll() is not None:
-                raise Unavailable("le client mariadb s'est arrêté avant de lire ses données") from error
+                raise ClientGone("le client mariadb s'est arrêté avant de lire ses données") from error
             if time.monotonic() > deadline:
                 raise Unavailable("le client mariadb n'a pas commencé à lire en 10 minutes") from error
             time.sleep(0.01)
@@ -220,10 +224,11 @@ def _wait(running: list[tuple[_Session, ClientProcess, threading.Thread]]) -> li
             output = process.process.stdout.read()
         status, stderr = process.finish(timeout=6 * 3600)
         feeder.join(60)
-        if isinstance(bucket.error, BrokenPipeError):
+        if isinstance(bucket.error, (BrokenPipeError, ClientGone)):
             # The client went away mid-load (MySQL restarted, the connection lost): its
             # own words say why, never a raw error of the pipe it no longer read.
-            problems.append(Unavailable(f"le chargement dans MySQL a échoué : {stderr or 'client mariadb arrêté'}"))
+            gone = str(bucket.error) if isinstance(bucket.error, ClientGone) else "client mariadb arrêté"
+            problems.append(Unavailable(f"le chargement dans MySQL a échoué : {stderr or gone}"))
         elif bucket.error is not None:  # the cause, when the feeder stopped the client
             problems.append(bucket.error)
         elif status != 0:
