@@ -20,7 +20,9 @@ from appliance.domain.backup_format import (
     centre_member,
     dossier_member,
     expected_scripts,
+    parse_manifest,
 )
+from appliance.domain.delta_manifest import DeltaDossier, DeltaManifest
 from appliance.domain.schema import CENTRE_TABLES, DOSSIER_TABLES, REFERENCE_TABLES, SCHEMA_VERSION
 
 
@@ -125,3 +127,25 @@ def system_files_manifest(files: dict[str, bytes]) -> bytes:
 def system_zip(files: dict[str, bytes]) -> bytes:
     """A valid system.zip of ``files``."""
     return zip_members({**files, "MANIFEST": system_files_manifest(files)})
+
+
+def delta_members(full: dict[str, bytes], included: set[str], removed: list[str]) -> dict[str, bytes]:
+    """The members of the delta (``v1 export-changes``) a server would send for the snapshot
+    whose full backup is ``full``: the centre tables, the ``included`` dossiers' members."""
+    manifest = parse_manifest(full[MANIFEST_MEMBER])
+    members = {n: d for n, d in full.items() if n.startswith("centre/")}
+    members |= {n: d for n, d in full.items() if n.split("/")[1:2] and n.split("/")[1] in included}
+    delta = DeltaManifest(
+        created_at=manifest.created_at,
+        server=manifest.server,
+        schema_version=manifest.schema_version,
+        centre=manifest.centre,
+        user=manifest.user,
+        centre_tables=manifest.centre_tables,
+        dossiers=[
+            DeltaDossier(d.id, d.code, d.revision, d.tables if d.code in included else None) for d in manifest.dossiers
+        ],
+        removed=removed,
+        tables=manifest.tables,
+    )
+    return {**members, MANIFEST_MEMBER: delta.to_json()}
