@@ -1,0 +1,165 @@
+"""A complete data backup assembled from the previous verified backup and a verified delta
+(docs/backup-format.md, "Assembling a complete backup from a delta"), indistinguishable
+from a full export of the delta's snapshot but for the time it records.
+
+``domain/assembly.py`` decides which member comes from where; this module copies each
+member's compressed bytes as they are (``raw_zip``), inflating them on the way only to check
+them against the manifest (size, sha256, rows, every row that dossier's) and against the
+zip's own CRC-32. ``schema.sql``, ``load.sql`` and ``manifest.json`` are written last but
+for the scripts. The file goes to the sink's temporary name, is verified in full as a
+backup, and only then renamed to its final name; anything that does not match leaves
+nothing under that name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+from appliance.adapters.backup_reader import ZIP_ERRORS, MemberCheck, open_zip, verify_backup
+from appliance.adapters.delta_reader import VerifiedDelta
+from appliance.adapters.raw_zip import RawZipWriter, read_raw
+from appliance.domain.assembly import AssemblyPlan, Origin, PlannedMember, plan_assembly
+from appliance.domain.backup_format import MANIFEST_MEMBER, Opener, VerifiedBackup
+from appliance.errors import BadRequest
+
+_INFLATED = 4 << 20
+__all__ = ["AssembledSummary", "StagedSink", "assemble_backup"]
+
+
+class StagedSink(Protocol):
+    """A file written under a temporary name and renamed once complete
+    (``backups_store.StagedOnDisk``)."""
+
+    name: str
+
+    def writer(self) -> BinaryIO: ...
+
+    def reader(self) -> BinaryIO: ...
+
+    def commit(self) -> None: ...
+
+    def discard(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class AssembledSummary:
+    """What the assembled backup holds and where its dossiers came from."""
+
+    name: str
+    dossiers: int
+    from_delta: list[str]
+    from_previous: list[str]
+    removed: list[str]
+    size: int
+    seconds: float
+
+
+def assemble_backup(
+    previous: VerifiedBackup, delta: VerifiedDelta, sink: StagedSink, force_zip64: bool = False
+) -> AssembledSummary:
+    """Write to ``sink`` the complete backup of ``delta``'s snapshot, the members of the
+    dossiers it leaves out copied from ``previous``; verify it in full, then commit the sink.
+    Raises BadRequest (in French, naming the problem) and discards the sink when the previous
+    backup does not hold an unchanged dossier as the delta lists it, the schema versions
+    differ, or any member read does not match its manifest."""
+    started = time.monotonic()
+    plan = plan_assembly(previous.manifest, delta.manifest)
+    try:
+        with sink.writer() as output:
+            size = _write(plan, previous, delta, output, force_zip64)
+        verify_backup(sink.reader, name=sink.name)
+    except BadRequest as error:
+        sink.discard()
+        raise BadRequest(f"assemblage de {sink.name} refusé : {error}") from error
+    except BaseException:
+        sink.discard()
+        raise
+    sink.commit()
+    return AssembledSummary(
+        name=sink.name,
+        dossiers=len(plan.manifest.dossiers),
+        from_delta=plan.dossiers_from(Origin.DELTA),
+        from_previous=plan.dossiers_from(Origin.PREVIOUS),
+        removed=sorted({d.code for d in previous.manifest.dossiers} - {d.code for d in plan.manifest.dossiers}),
+        size=size,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _write(
+    plan: AssemblyPlan, previous: VerifiedBackup, delta: VerifiedDelta, output: BinaryIO, force_zip64: bool
+) -> int:
+    writer = RawZipWriter(output, force_zip64)
+    with contextlib.ExitStack() as stack:
+        sources = {
+            Origin.PREVIOUS: _Source(stack, previous.opener, previous.name, "la sauvegarde précédente"),
+            Origin.DELTA: _Source(stack, delta.opener, delta.name, "les changements"),
+        }
+        for member in plan.members:
+            if member.origin is Origin.WRITTEN:
+                writer.add_bytes(member.name, plan.scripts[member.name])
+            else:
+                sources[member.origin].copy(member, writer)
+    writer.add_bytes(MANIFEST_MEMBER, plan.manifest.to_json())
+    writer.close()
+    return writer.offset
+
+
+class _Source:
+    """A zip members are copied from: its directory (``zipfile``) and a second reader of its
+    file for the raw bytes."""
+
+    def __init__(self, stack: contextlib.ExitStack[bool | None], opener: Opener, name: str, label: str) -> None:
+        self.label = label
+        self.archive = stack.enter_context(open_zip(opener, name))
+        self.handle = stack.enter_context(opener())
+
+    def copy(self, member: PlannedMember, writer: RawZipWriter) -> None:
+        """Copy ``member``'s compressed bytes, checked as they go by; raises BadRequest."""
+        try:
+            info = self.archive.getinfo(member.name)
+        except KeyError as error:
+            raise BadRequest(f"{member.name} manque dans {self.label}") from error
+        if info.file_size != member.digest.size:
+            raise BadRequest(
+                f"{member.name} : {self.label} en déclare {info.file_size} octets, le manifeste {member.digest.size}"
+            )
+        try:
+            blocks = _checked(read_raw(self.handle, info), info, member)
+            writer.add(member.name, info.compress_type, info.CRC, info.compress_size, info.file_size, blocks)
+        except ZIP_ERRORS as error:
+            raise BadRequest(f"{member.name} ne peut être lu dans {self.label} : {error}") from error
+
+
+def _checked(blocks: Iterator[bytes], info: zipfile.ZipInfo, member: PlannedMember) -> Iterator[bytes]:
+    """``blocks`` passed through, while their inflated content is checked against the zip's
+    CRC-32 and the manifest's digest once the last block went by."""
+    check = MemberCheck(member.name, member.digest, member.dossier_id)
+    inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+    crc = 0
+    for block in blocks:
+        pending = block
+        while pending:  # inflated a bounded piece at a time: memory stays flat
+            if inflater is None:
+                data, pending = pending, b""
+            else:
+                data = inflater.decompress(pending, _INFLATED)
+                pending = inflater.unconsumed_tail
+            crc = zlib.crc32(data, crc)
+            check.update(data)
+        yield block
+    if inflater is not None:
+        tail = inflater.flush()
+        crc = zlib.crc32(tail, crc)
+        check.update(tail)
+        if not inflater.eof or inflater.unused_data:
+            raise BadRequest(f"{member.name} : le flux compressé ne se termine pas où le zip l'annonce")
+    if crc != info.CRC:
+        raise BadRequest(f"{member.name} : son CRC-32 ne correspond pas à celui du zip")
+    check.finish()
