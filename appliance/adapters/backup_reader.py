@@ -15,12 +15,13 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, TypeVar
 
 from appliance.domain.backup_format import (
     MANIFEST_MEMBER,
+    MAX_MANIFEST_BYTES,
     Manifest,
     MemberDigest,
     Opener,
@@ -196,19 +197,32 @@ def open_backup(
     opener, default_name = opener_of(source)
     label = name or default_name
     with open_zip(opener, label, max_entries) as archive:
-        manifest = _check_structure(archive, max_unpacked)
+        manifest = check_structure(archive, parse_manifest, max_unpacked)
     return VerifiedBackup(label, manifest, opener)
 
 
-def _check_structure(archive: zipfile.ZipFile, max_unpacked: int | None) -> Manifest:
+class _Listing(Protocol):
+    def all_members(self) -> dict[str, MemberDigest]: ...
+
+
+Listed = TypeVar("Listed", bound=_Listing)
+
+
+def check_structure(
+    archive: zipfile.ZipFile, parse: Callable[[bytes], Listed], max_unpacked: int | None, what: str = "backup"
+) -> Listed:
+    """The manifest of ``archive`` as ``parse`` reads it, once the zip's entries, its members
+    (exactly those the manifest lists) and their declared sizes (the manifest's, within
+    ``max_unpacked`` in all) are checked; raises BadRequest naming the first problem. Shared
+    by complete backups and export-changes deltas."""
     check_entries(archive)
     names = set(archive.namelist())
     if MANIFEST_MEMBER not in names:
         raise BadRequest("the zip has no manifest.json")
-    if archive.getinfo(MANIFEST_MEMBER).file_size > 16 * 1024 * 1024:
+    if archive.getinfo(MANIFEST_MEMBER).file_size > MAX_MANIFEST_BYTES:
         raise BadRequest("manifest.json is too large")
     try:
-        manifest = parse_manifest(archive.read(MANIFEST_MEMBER))
+        manifest = parse(archive.read(MANIFEST_MEMBER))
     except ZIP_ERRORS as error:
         raise BadRequest(f"manifest.json cannot be read: {error}") from error
     listed = manifest.all_members()
@@ -224,7 +238,7 @@ def _check_structure(archive: zipfile.ZipFile, max_unpacked: int | None) -> Mani
             raise BadRequest(f"{name}: the zip declares {declared} bytes, the manifest {digest.size}")
     total = sum(digest.size for digest in listed.values())
     if max_unpacked is not None and total > max_unpacked:
-        raise BadRequest(f"the backup unpacks to {total} bytes, over the limit of {max_unpacked}")
+        raise BadRequest(f"the {what} unpacks to {total} bytes, over the limit of {max_unpacked}")
     return manifest
 
 

@@ -9,7 +9,6 @@ and row count, and every row of a dossier's table belonging to that dossier.
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 
 from appliance.adapters.backup_reader import (
@@ -17,11 +16,11 @@ from appliance.adapters.backup_reader import (
     ZIP_ERRORS,
     MemberCheck,
     Source,
-    check_entries,
+    check_structure,
     open_zip,
     opener_of,
 )
-from appliance.domain.backup_format import MANIFEST_MEMBER, MAX_MANIFEST_BYTES, Opener, dossier_member
+from appliance.domain.backup_format import Opener, dossier_member
 from appliance.domain.delta_manifest import DeltaManifest, parse_delta_manifest
 from appliance.domain.schema import DOSSIER_TABLES
 from appliance.errors import BadRequest
@@ -45,7 +44,7 @@ def verify_delta(
     opener, default_name = opener_of(source)
     label = name or default_name
     with open_zip(opener, label, max_entries) as archive:
-        manifest = _check_structure(archive, max_unpacked)
+        manifest = check_structure(archive, parse_delta_manifest, max_unpacked, "delta")
         owners = {dossier_member(d.code, t): d.id for d in manifest.included() for t in DOSSIER_TABLES}
         for member, digest in manifest.all_members().items():
             check = MemberCheck(member, digest, owners.get(member))
@@ -57,31 +56,3 @@ def verify_delta(
                 raise BadRequest(f"{member} cannot be read: {error}") from error
             check.finish()
     return VerifiedDelta(label, manifest, opener)
-
-
-def _check_structure(archive: zipfile.ZipFile, max_unpacked: int | None) -> DeltaManifest:
-    check_entries(archive)
-    names = set(archive.namelist())
-    if MANIFEST_MEMBER not in names:
-        raise BadRequest("the zip has no manifest.json")
-    if archive.getinfo(MANIFEST_MEMBER).file_size > MAX_MANIFEST_BYTES:
-        raise BadRequest("manifest.json is too large")
-    try:
-        manifest = parse_delta_manifest(archive.read(MANIFEST_MEMBER))
-    except ZIP_ERRORS as error:
-        raise BadRequest(f"manifest.json cannot be read: {error}") from error
-    listed = manifest.all_members()
-    unlisted = sorted(names - set(listed) - {MANIFEST_MEMBER})
-    if unlisted:
-        raise BadRequest(f"members not in the manifest: {', '.join(unlisted[:5])}")
-    missing = sorted(set(listed) - names)
-    if missing:
-        raise BadRequest(f"members missing from the zip: {', '.join(missing[:5])}")
-    for member, digest in listed.items():
-        declared = archive.getinfo(member).file_size
-        if declared != digest.size:
-            raise BadRequest(f"{member}: the zip declares {declared} bytes, the manifest {digest.size}")
-    total = sum(digest.size for digest in listed.values())
-    if max_unpacked is not None and total > max_unpacked:
-        raise BadRequest(f"the delta unpacks to {total} bytes, over the limit of {max_unpacked}")
-    return manifest
