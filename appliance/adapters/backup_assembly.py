@@ -18,14 +18,13 @@ import time
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from appliance.adapters.backup_reader import ZIP_ERRORS, MemberCheck, open_zip, verify_backup
-from appliance.adapters.delta_reader import VerifiedDelta
 from appliance.adapters.raw_zip import RawZipWriter, read_raw
-from appliance.domain.assembly import AssemblyPlan, Origin, PlannedMember, plan_assembly
+from appliance.domain.assembly import AssembledSummary, AssemblyPlan, Origin, PlannedMember, plan_assembly
 from appliance.domain.backup_format import MANIFEST_MEMBER, Opener, VerifiedBackup
+from appliance.domain.delta_manifest import VerifiedDelta
 from appliance.errors import BadRequest
 
 _INFLATED = 4 << 20
@@ -45,19 +44,6 @@ class StagedSink(Protocol):
     def commit(self) -> None: ...
 
     def discard(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class AssembledSummary:
-    """What the assembled backup holds and where its dossiers came from."""
-
-    name: str
-    dossiers: int
-    from_delta: list[str]
-    from_previous: list[str]
-    removed: list[str]
-    size: int
-    seconds: float
 
 
 def assemble_backup(
@@ -83,7 +69,7 @@ def assemble_backup(
     sink.commit()
     return AssembledSummary(
         name=sink.name,
-        dossiers=len(plan.manifest.dossiers),
+        manifest=plan.manifest,
         from_delta=plan.dossiers_from(Origin.DELTA),
         from_previous=plan.dossiers_from(Origin.PREVIOUS),
         removed=sorted({d.code for d in previous.manifest.dossiers} - {d.code for d in plan.manifest.dossiers}),

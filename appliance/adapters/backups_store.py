@@ -14,12 +14,16 @@ import shutil
 from pathlib import Path
 from typing import BinaryIO
 
+from appliance.adapters.backup_assembly import StagedSink, assemble_backup
 from appliance.adapters.backup_reader import open_backup, verify_backup
 from appliance.adapters.backup_subset import write_dossier_subset
+from appliance.adapters.delta_reader import verify_delta
 from appliance.adapters.state_files import fsync_directory
 from appliance.adapters.system_zip import verify_system_zip
+from appliance.domain.assembly import AssembledSummary
 from appliance.domain.backup_format import Manifest, Opener, VerifiedBackup
 from appliance.domain.backups import StoredFile
+from appliance.domain.delta_manifest import VerifiedDelta
 from appliance.errors import ApplianceError
 
 __all__ = ["FilesystemBackups", "StagedOnDisk"]
@@ -146,6 +150,12 @@ class FilesystemBackups:
         """The backup ``opener`` reads, checked in full (every member's size, sha256 and
         rows) or, with ``full=False``, its structure and manifest only; raises BadRequest."""
         return verify_backup(opener, name=name) if full else open_backup(opener, name=name)
+
+    def verify_delta(self, opener: Opener, name: str) -> VerifiedDelta:
+        return verify_delta(opener, name=name)
+
+    def assemble_data(self, previous: VerifiedBackup, delta: VerifiedDelta, staged: StagedSink) -> AssembledSummary:
+        return assemble_backup(previous, delta, staged)
 
     def extract_dossier(self, backup: VerifiedBackup, code: str, sink: BinaryIO, now: dt.datetime) -> None:
         write_dossier_subset(backup, code, sink, now)

@@ -9,8 +9,6 @@ and row count, and every row of a dossier's table belonging to that dossier.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from appliance.adapters.backup_reader import (
     MAX_ENTRIES,
     ZIP_ERRORS,
@@ -20,21 +18,13 @@ from appliance.adapters.backup_reader import (
     open_zip,
     opener_of,
 )
-from appliance.domain.backup_format import Opener, dossier_member
-from appliance.domain.delta_manifest import DeltaManifest, parse_delta_manifest
+from appliance.domain.backup_format import dossier_member
+from appliance.domain.delta_manifest import VerifiedDelta, parse_delta_manifest
 from appliance.domain.schema import DOSSIER_TABLES
 from appliance.errors import BadRequest
 
 _BLOCK = 1 << 20
-
-
-@dataclass(frozen=True)
-class VerifiedDelta:
-    """A delta whose every member was checked against its manifest."""
-
-    name: str
-    manifest: DeltaManifest
-    opener: Opener
+__all__ = ["VerifiedDelta", "verify_delta"]
 
 
 def verify_delta(

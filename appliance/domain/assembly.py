@@ -75,6 +75,23 @@ class AssemblyPlan:
         return [dossier.code for dossier in self.manifest.dossiers if dossier.code in codes]
 
 
+@dataclass(frozen=True)
+class AssembledSummary:
+    """What an assembled backup holds and where its dossiers came from."""
+
+    name: str
+    manifest: Manifest
+    from_delta: list[str]
+    from_previous: list[str]
+    removed: list[str]
+    size: int
+    seconds: float
+
+    @property
+    def dossiers(self) -> int:
+        return len(self.manifest.dossiers)
+
+
 def plan_assembly(previous: Manifest, delta: DeltaManifest) -> AssemblyPlan:
     """The plan of the complete backup of ``delta``'s snapshot; raises BadRequest (in
     French, naming the problem) when the previous backup cannot supply it."""

@@ -22,6 +22,7 @@ from appliance.domain.backup_format import (
     CHANGES_FORMAT_NAME,
     FORMAT_VERSION,
     MemberDigest,
+    Opener,
     centre_member,
     dossier_member,
     load_manifest_json,
@@ -88,6 +89,16 @@ class DeltaManifest:
             "removed": self.removed,
         }
         return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class VerifiedDelta:
+    """A delta whose every member was checked against its manifest
+    (``adapters/delta_reader.verify_delta``); ``opener`` reads its bytes."""
+
+    name: str
+    manifest: DeltaManifest
+    opener: Opener
 
 
 def _dossier_json(dossier: DeltaDossier) -> dict[str, Any]:

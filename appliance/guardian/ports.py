@@ -18,8 +18,11 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, BinaryIO, Protocol
 
+from appliance.domain.assembly import AssembledSummary
 from appliance.domain.backup_format import Manifest, Opener, VerifiedBackup
 from appliance.domain.backups import StoredFile
+from appliance.domain.changes import HeldDossier
+from appliance.domain.delta_manifest import VerifiedDelta
 from appliance.domain.dossiers import ImportReply, LocalDossier, RemoteDossier
 from appliance.domain.generations import Live, LoadReport
 from appliance.domain.identity import WhoAmI
@@ -129,6 +132,12 @@ class CentralSession(Protocol):
     def export(self, codes: Sequence[str], sink: Sink) -> int:
         """Stream a backup of ``codes`` (all in rights when empty) into ``sink``; returns its
         size; raises Unavailable (cut, stalled) or a refusal."""
+        ...
+
+    def export_changes(self, held: Mapping[str, HeldDossier], sink: Sink) -> int:
+        """Stream the delta (``v1 export-changes``) against the dossiers the guardian holds
+        into ``sink``; returns its size; raises as ``export`` (RemoteRefused ``bad_request``
+        from a server that does not know the command)."""
         ...
 
     def import_dossier(self, code: str, password: str, backup: Opener) -> ImportReply:
@@ -296,6 +305,16 @@ class BackupsStore(Protocol):
         """The data backup ``opener`` reads, checked in full (every member's size, sha256 and
         rows) or, with ``full=False``, its structure and manifest only (a loader checks the
         content as it streams); raises BadRequest naming the first problem."""
+        ...
+
+    def verify_delta(self, opener: Opener, name: str) -> VerifiedDelta:
+        """A delta (``v1 export-changes``) checked in full; raises BadRequest."""
+        ...
+
+    def assemble_data(self, previous: VerifiedBackup, delta: VerifiedDelta, staged: StagedFile) -> AssembledSummary:
+        """Write into ``staged`` the complete backup of ``delta``'s snapshot, the unchanged
+        dossiers' members copied from ``previous`` as they are; verified in full, then
+        committed. Raises BadRequest (and discards ``staged``) when anything does not match."""
         ...
 
     def extract_dossier(self, backup: VerifiedBackup, code: str, sink: BinaryIO, now: dt.datetime) -> None:

@@ -8,18 +8,19 @@ from __future__ import annotations
 import contextlib
 import io
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from appliance.adapters.system_zip import verify_system_zip
 from appliance.domain.backup_format import Opener
+from appliance.domain.changes import HeldDossier
 from appliance.domain.dossiers import ImportReply, RemoteDossier
 from appliance.domain.identity import WhoAmI
 from appliance.errors import HostKeyChanged, HostKeyUnknown, Refused, RemoteRefused, Unavailable
 from appliance.guardian.ports import Sink
 from tests.fakes.database import FakeDatabase
-from tests.support.backups import Dossier, backup_members, system_files_manifest, zip_members
+from tests.support.backups import Dossier, backup_members, delta_members, system_files_manifest, zip_members
 
 KEY = "SHA256:centralKeyOfTheDemo0000000000000000000000"
 OTHER_KEY = "SHA256:anotherKey000000000000000000000000000000000"
@@ -63,6 +64,9 @@ class FakeCentral:
     sessions: int = 0
     imports: list[tuple[str, str]] = field(default_factory=list)
     sent: list[bytes] = field(default_factory=list)
+    knows_changes: bool = True  # False: a server older than v1 export-changes
+    held_sent: list[dict[str, HeldDossier]] = field(default_factory=list)  # each export-changes' document
+    full_exports: int = 0
 
     def session(self, login: str, password: str) -> FakeSession:
         if not self.reachable:
@@ -144,7 +148,25 @@ class FakeSession:
         members = backup_members(chosen, login=self.central.export_login or self.login, centre=self.account.centre)
         if self.central.tamper is not None:
             self.central.tamper(members)
-        data = zip_members(members)
+        self.central.full_exports += 1
+        return self._send(zip_members(members), sink)
+
+    def export_changes(self, held: Mapping[str, HeldDossier], sink: Sink) -> int:
+        """The delta a real server sends: the full export's members of the dossiers held
+        with another ID système or revision (or not held), faults as ``export``."""
+        self._guardian_only()
+        self.central.held_sent.append(dict(held))
+        if not self.central.knows_changes:
+            raise RemoteRefused("bad_request", "commande inconnue : export-changes", 2)
+        chosen = [self.central.dossiers[code] for code in sorted(self.central.dossiers)]
+        full = backup_members(chosen, login=self.central.export_login or self.login, centre=self.account.centre)
+        if self.central.tamper is not None:
+            self.central.tamper(full)
+        included = {d.code for d in chosen if held.get(d.code) != HeldDossier(d.id, d.revision)}
+        removed = sorted(set(held) - set(self.central.dossiers))
+        return self._send(zip_members(delta_members(full, included, removed)), sink)
+
+    def _send(self, data: bytes, sink: Sink) -> int:
         if self.central.stall:
             raise Unavailable("rien n'a été reçu du serveur distant depuis 60 s après 0 octets : transfert abandonné")
         if self.central.cut_after is not None:
