@@ -120,6 +120,16 @@ class BackupsSettings:
         maximum=10000,
         dotenv=True,
     )
+    full_every_days: int = setting(
+        "NEOCUMA_BACKUPS_FULL_EVERY_DAYS",
+        7,
+        "A data backup is full (every dossier exported) when the last full one is this old;"
+        " the others ask for the dossiers that changed only. 0: every backup is full.",
+        unit="days",
+        minimum=0,
+        maximum=365,
+        dotenv=True,
+    )
     local_keep_days: int = setting(
         "NEOCUMA_LOCAL_COPIES_KEEP_DAYS",
         30,

@@ -96,6 +96,11 @@ def _parser(plugin: bool = False) -> argparse.ArgumentParser:
     which = backup.add_mutually_exclusive_group()
     which.add_argument("--data", action="store_true", help="la sauvegarde des données seule")
     which.add_argument("--system", action="store_true", help="la sauvegarde système seule")
+    backup.add_argument(
+        "--full",
+        action="store_true",
+        help="sauvegarde des données complète : tous les dossiers transférés, même inchangés",
+    )
     _json(backup)
     sync = sub.add_parser("sync", help="synchroniser le serveur local depuis les dernières sauvegardes")
     sync.add_argument("--backup", metavar="NOM", help="un fichier de data/ au lieu du plus récent")

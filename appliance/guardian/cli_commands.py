@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from appliance.domain.backup_format import valid_dossier_code
+from appliance.domain.backup_mode import describe_backup_run
 from appliance.domain.dossiers import dossier_rows
 from appliance.domain.numbers import whole
 from appliance.domain.settings import EVERY_HOUR, NIGHTLY
-from appliance.errors import ApplianceError
+from appliance.errors import ApplianceError, BadRequest
 from appliance.guardian.jobs.listing import list_backups
 from appliance.guardian.jobs.remote import stored_session
 from appliance.guardian.watch.check import check, parse_thresholds
@@ -133,12 +134,15 @@ def cmd_hostkey(parts: Parts, args: argparse.Namespace) -> int:
 def cmd_backup(parts: Parts, args: argparse.Namespace) -> int:
     document: dict[str, Any] = {}
     lines = []
+    if args.system and args.full:
+        raise BadRequest("--full concerne la sauvegarde des données : il ne va pas avec --system")
     if not args.system:
-        result = parts.actions.data_backup()
+        result = parts.actions.data_backup(full=args.full)
         document["data"] = dataclasses.asdict(result)
         lines.append(
             f"Sauvegarde des données : data/{result.name}, {result.dossiers} dossiers, {result.rows} lignes, {result.bytes / 1e6:.1f} Mo"
         )
+        lines.append(f"  {describe_backup_run(dataclasses.asdict(result))}")
     if not args.data:
         system = parts.actions.system_backup()
         document["system"] = dataclasses.asdict(system)

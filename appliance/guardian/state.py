@@ -19,6 +19,7 @@ CREDENTIALS, BASELINES, HISTORY, COUNTERS = "credentials", "baselines", "history
 STATUS, INDICATORS, SCHEDULE, DAEMON = "status", "indicators", "schedule", "daemon"
 SYNC_PENDING = "sync-pending"  # a switch made and not yet confirmed (jobs/sync.py)
 SETTINGS, VERIFIERS, REFRESH = "settings", "console_verifiers", "refresh-requested"
+FULL_BACKUP = "full-backup"  # the last full data backup (jobs/backup.py: the periodic full)
 
 
 def stamp(moment: dt.datetime) -> str:
@@ -85,6 +86,13 @@ class GuardianState:
             BASELINES,
             {code: {"remote": b.remote_revision, "local": b.local_revision} for code, b in sorted(baselines.items())},
         )
+
+    def last_full_backup(self) -> dt.datetime | None:
+        """When the last full data backup was made (None: never, or before this was kept)."""
+        return parse_stamp(self.store.read(FULL_BACKUP).get("at"))
+
+    def record_full_backup(self, name: str) -> None:
+        self.store.write(FULL_BACKUP, {"at": stamp(self.clock.now()), "name": name})
 
     def history(self) -> dict[str, Any]:
         return self.store.read(HISTORY)

@@ -139,7 +139,9 @@ def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
     actions = Actions(
         state=state,
         clock=clock,
-        backup=BackupJob(ports.central, state, ports.backups, clock, progress, retention),
+        backup=BackupJob(
+            ports.central, state, ports.backups, clock, progress, retention, dt.timedelta(days=kept.full_every_days)
+        ),
         sync_job=SyncJob(
             ports.database, ports.local, ports.backups, state, clock, progress, float(config.local.health_timeout)
         ),

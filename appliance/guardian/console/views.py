@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 from typing import Any
@@ -11,11 +12,13 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 
 from appliance.adapters.log_files import LEVELS, read_log_lines
 from appliance.domain.backup_format import valid_dossier_code
+from appliance.domain.backup_mode import describe_backup_run
 from appliance.domain.dossiers import dossier_rows, local_rows
 from appliance.domain.numbers import whole
 from appliance.domain.schedule import allowed_hours, night_hour
 from appliance.domain.settings import EVERY_HOUR, NIGHTLY
 from appliance.errors import ApplianceError, Refused
+from appliance.guardian.jobs.backup import BackupResult
 from appliance.guardian.jobs.listing import list_backups
 from appliance.guardian.jobs.remote import stored_session
 from appliance.guardian.state import SCHEDULE, STATUS
@@ -35,6 +38,7 @@ LEVEL_NAMES = {
 ACTIONS = {
     "run": "Sauvegarde et synchronisation",
     "backup": "Sauvegarde des données",
+    "full": "Sauvegarde complète des données",
     "system": "Sauvegarde système",
     "sync": "Synchronisation",
     "fallback": "Passage en mode secours",
@@ -65,6 +69,7 @@ def status() -> Any:
     status = parts.state.document(STATUS)
     with contextlib.suppress(ApplianceError):  # the mode now, not as the last probe saw it: the buttons depend on it
         status["mode"] = parts.ports.database.live().mode
+    last_backup = parts.state.history().get("backup", {})
     return render_template(
         "status.html",
         tab="statut",
@@ -72,6 +77,8 @@ def status() -> Any:
         schedule=parts.state.document(SCHEDULE),
         job=parts.progress.snapshot(),
         actions=ACTIONS,
+        last_backup=last_backup,
+        last_backup_moved=describe_backup_run(last_backup) if last_backup.get("ok") else "",
     )
 
 
@@ -80,7 +87,8 @@ def start_action(name: str) -> Any:
     actions = _parts().actions
     work = {
         "run": lambda: _summary(actions.run_all()),
-        "backup": lambda: f"sauvegarde {actions.data_backup().name}",
+        "backup": lambda: _backup_summary(actions.data_backup()),
+        "full": lambda: _backup_summary(actions.data_backup(full=True)),
         "system": lambda: f"system.zip : {actions.system_backup().files} fichiers",
         "sync": lambda: f"génération {actions.sync().data_generation} en service",
         "fallback": lambda: f"mode {actions.mode('fallback', False).mode}",
@@ -90,6 +98,10 @@ def start_action(name: str) -> Any:
         return render_template("message.html", title="Action inconnue", message=name), 404
     _state().runner.start(ACTIONS[name], work[name], user=_user())
     return redirect(url_for("views.status"))
+
+
+def _backup_summary(result: BackupResult) -> str:
+    return f"sauvegarde {result.name}, {describe_backup_run(dataclasses.asdict(result))}"
 
 
 def _summary(results: Any) -> str:

@@ -48,14 +48,14 @@ class Actions:
         facts = {key: value for key, value in getattr(result, "__dict__", {}).items() if isinstance(value, _SCALARS)}
         facts.update(ok=True, seconds=round(self.clock.monotonic() - started, 1))
         self.state.record(job, **facts)
-        moved = facts.get("bytes")
+        moved = facts.get("transferred", facts.get("bytes"))
         if isinstance(moved, int) and not isinstance(moved, bool):
             self.state.count_bytes(job, moved)
         return result
 
-    def data_backup(self) -> BackupResult:
+    def data_backup(self, full: bool = False) -> BackupResult:
         with self.state.lock("sauvegarde des données"):
-            return self._recorded("backup", self.backup.data)
+            return self._recorded("backup", lambda: self.backup.data(full))
 
     def system_backup(self) -> SystemBackupResult:
         with self.state.lock("sauvegarde système"):

@@ -1,8 +1,11 @@
 """Data and system backups (manual §12.3.3.1–12.3.3.3, docs/design.md §5).
 
-A data backup streams ``v1 export`` into a hidden temporary file of ``data/``, is verified
-in full against its manifest and synced, then renamed to ``YYYY-MM-DDTHH-MM-SSZ.zip``: a
-cut, stalled, corrupted or partial transfer is never listed. Retention (``retention.py``)
+A full data backup streams ``v1 export`` into a hidden temporary file of ``data/``, is
+verified in full against its manifest and synced, then renamed to
+``YYYY-MM-DDTHH-MM-SSZ.zip``: a cut, stalled, corrupted or partial transfer is never listed.
+An incremental one (``incremental.py``; ``domain/backup_mode.py`` chooses) moves only the
+dossiers that changed and assembles the same complete file; when it cannot, the job makes a
+full one and says why. Retention (``retention.py``)
 then deletes what is older than its days beyond a floor of the newest, never the backup
 just made; a warning comes first when the backup may not fit on the volume. ``system.zip`` is built from the remote's system files over
 SFTP, each file checked against the server's MANIFEST, and replaces the previous one only
@@ -11,6 +14,7 @@ once it verifies.
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import hashlib
 import logging
@@ -18,11 +22,14 @@ import stat
 import time
 import zipfile
 from dataclasses import dataclass
-from typing import BinaryIO
 
+from appliance.domain.backup_format import Manifest
+from appliance.domain.backup_mode import FULL, BackupMode, PreviousBackup, choose_backup_mode
 from appliance.domain.backups import backup_name
 from appliance.domain.system_manifest import SystemEntry, parse_system_manifest
 from appliance.errors import ApplianceError, BadRequest, Unavailable
+from appliance.guardian.jobs.incremental import FallBack, IncrementalBackup
+from appliance.guardian.jobs.progress import Counting
 from appliance.guardian.jobs.remote import stored_session
 from appliance.guardian.jobs.retention import RetentionJob
 from appliance.guardian.ports import BackupsStore, CentralServer, CentralSession, Clock, Reporter, StagedFile
@@ -30,7 +37,6 @@ from appliance.guardian.state import GuardianState
 
 log = logging.getLogger(__name__)
 _BLOCK = 1 << 20
-REPORT_EVERY = 256 * 1024
 SYSTEM_MANIFEST = "MANIFEST"
 CLOCK_TRUSTED = 3600.0  # seconds from the central server's clock within which retention runs
 
@@ -38,11 +44,28 @@ CLOCK_TRUSTED = 3600.0  # seconds from the central server's clock within which r
 @dataclass(frozen=True)
 class BackupResult:
     name: str
-    bytes: int
+    bytes: int  # the backup's size
     dossiers: int
     rows: int
     seconds: float
     pruned: list[str]
+    mode: str = FULL  # backup_mode.INCREMENTAL or FULL
+    reason: str = ""  # why this mode, in French
+    transferred: int = 0  # bytes received over the link
+    changed: int = 0  # dossiers whose members crossed the link (all of them in a full backup)
+    removed: int = 0  # dossiers of the previous backup no longer in rights
+
+
+@dataclass(frozen=True)
+class _Made:
+    """A backup listed in ``data/``: its manifest, size, and what crossed the link."""
+
+    manifest: Manifest
+    size: int
+    transferred: int
+    changed: int
+    removed: int
+    skew: float
 
 
 @dataclass(frozen=True)
@@ -71,24 +94,6 @@ def disk_error(error: OSError, name: str) -> ApplianceError:
     return Unavailable(f"impossible d'écrire {name} : {error.strerror or error}")
 
 
-class _Counting:
-    """A sink that reports the bytes written, every 256 KiB."""
-
-    def __init__(self, sink: BinaryIO, progress: Reporter) -> None:
-        self.sink = sink
-        self.progress = progress
-        self.size = 0
-        self.reported = 0
-
-    def write(self, data: bytes) -> int:
-        written = self.sink.write(data)
-        self.size += len(data)
-        if self.size - self.reported >= REPORT_EVERY:
-            self.progress.update(bytes_done=self.size)
-            self.reported = self.size
-        return written
-
-
 @dataclass(frozen=True)
 class BackupJob:
     central: CentralServer
@@ -97,22 +102,116 @@ class BackupJob:
     clock: Clock
     progress: Reporter
     retention: RetentionJob
+    full_every: dt.timedelta = dt.timedelta(days=7)  # the periodic full backup (0: always full)
 
-    def data(self) -> BackupResult:
-        """A data backup of every dossier in the user's rights; raises Unavailable (link,
-        stall, disk), BadRequest (it does not verify) or Refused (login, rights)."""
+    def data(self, full: bool = False) -> BackupResult:
+        """A data backup of every dossier in the user's rights: incremental (the changes
+        since the newest backup, assembled with it) unless ``full`` or ``backup_mode``
+        decides otherwise. Raises Unavailable (link, stall, disk), BadRequest (it does not
+        verify) or Refused (login, rights)."""
         started = self.clock.monotonic()
         self._clean_partials()
         if (warning := self.retention.room_warning()) is not None:
             log.warning("%s", warning)
             self.progress.update(step=f"sauvegarde des données : attention, {warning}")
         name = backup_name(self.clock.now())
+        credentials = self.state.credentials()
+        previous = self._previous()
+        mode = choose_backup_mode(
+            requested_full=full,
+            previous=previous,
+            login=credentials.login,
+            centre=credentials.centre,
+            last_full=self.state.last_full_backup(),
+            now=self.clock.now(),
+            full_every=self.full_every,
+        )
+        made: _Made | None = None
+        if mode.incremental and previous is not None:
+            outcome = self._incremental(name, previous.name, credentials.login)
+            if isinstance(outcome, str):
+                log.warning("sauvegarde incrémentale impossible, sauvegarde complète : %s", outcome)
+                self.progress.update(step=f"sauvegarde des données : complète, {outcome}")
+                mode = BackupMode(FULL, outcome)
+            else:
+                made = outcome
+        if made is None:
+            made = self._full(name, credentials.login)
+            self.state.record_full_backup(name)
+        pruned = self._retain(name, made.skew)
+        manifest = made.manifest
+        result = BackupResult(
+            name=name,
+            bytes=made.size,
+            dossiers=len(manifest.dossiers),
+            rows=sum(d.rows() for d in manifest.dossiers),
+            seconds=self.clock.monotonic() - started,
+            pruned=pruned,
+            mode=mode.kind,
+            reason=mode.reason,
+            transferred=made.transferred,
+            changed=made.changed,
+            removed=made.removed,
+        )
+        log.info(
+            "sauvegarde des données %s (%s : %s) : %d dossiers dont %d transférés, %d lignes, %.1f Mo, "
+            "%.1f Mo reçus en %.1f s",
+            name,
+            "incrémentale" if mode.incremental else "complète",
+            mode.reason,
+            result.dossiers,
+            result.changed,
+            result.rows,
+            made.size / 1e6,
+            made.transferred / 1e6,
+            result.seconds,
+        )
+        return result
+
+    def _previous(self) -> PreviousBackup | None:
+        """The newest backup of ``data/``, as its manifest says."""
+        stored = self.backups.data_backups()
+        if not stored:
+            return None
+        newest = stored[0].name
+        manifest = self.backups.manifest(newest)
+        if manifest is None:
+            return PreviousBackup(newest, None, None, None, problem="son manifeste ne peut être lu")
+        return PreviousBackup(newest, manifest.user.get("login"), manifest.centre.get("code"), len(manifest.dossiers))
+
+    def _incremental(self, name: str, previous: str, login: str) -> _Made | str:
+        """The incremental backup made, or why it could not be (then nothing was listed)."""
+        staged = self.backups.new_data(name)
+        job = IncrementalBackup(self.central, self.state, self.backups, self.clock, self.progress)
+        try:
+            increment = job.run(previous, staged, login)
+        except FallBack as fallback:
+            staged.discard()
+            return fallback.reason
+        except OSError as error:
+            staged.discard()
+            log.error("sauvegarde des données %s en échec : %s", name, error)
+            raise disk_error(error, name) from error
+        except BaseException as error:
+            staged.discard()
+            log.error("sauvegarde des données %s en échec : %s", name, error)
+            raise
+        assembled = increment.assembled
+        return _Made(
+            assembled.manifest,
+            assembled.size,
+            increment.transferred,
+            len(assembled.from_delta),
+            len(assembled.removed),
+            increment.skew,
+        )
+
+    def _full(self, name: str, login: str) -> _Made:
         staged = self.backups.new_data(name)
         try:
             size, skew = self._download(staged)
             self.progress.update(step="sauvegarde des données : vérification")
             verified = self.backups.verify_data(staged.reader, name)
-            login = self.state.credentials().login
             if verified.manifest.user.get("login") != login:
                 raise BadRequest(
                     f"la sauvegarde a été faite pour {verified.manifest.user.get('login')!r}, pas pour {login!r}"
@@ -122,29 +221,21 @@ class BackupJob:
             staged.discard()
             log.error("sauvegarde des données %s en échec : %s", name, error)
             raise
-        pruned: list[str] = []
-        if abs(skew) <= CLOCK_TRUSTED:
-            pruned = self.retention.prune_data(just_made=name)
-            self.retention.prune_local_copies()
-        else:
+        manifest = verified.manifest
+        return _Made(manifest, size, size, len(manifest.dossiers), 0, skew)
+
+    def _retain(self, name: str, skew: float) -> list[str]:
+        if abs(skew) > CLOCK_TRUSTED:
             # Ages measured on a clock gone wrong: ahead, every backup would look old.
             log.warning(
                 "horloge du guardian décalée de %+.0f s par rapport au serveur distant : "
                 "rétention suspendue, aucune sauvegarde supprimée (synchronisez l'heure UTC)",
                 -skew,
             )
-        manifest = verified.manifest
-        rows = sum(d.rows() for d in manifest.dossiers)
-        result = BackupResult(name, size, len(manifest.dossiers), rows, self.clock.monotonic() - started, pruned)
-        log.info(
-            "sauvegarde des données %s : %d dossiers, %d lignes, %.1f Mo en %.1f s",
-            name,
-            result.dossiers,
-            result.rows,
-            size / 1e6,
-            result.seconds,
-        )
-        return result
+            return []
+        pruned = self.retention.prune_data(just_made=name)
+        self.retention.prune_local_copies()
+        return pruned
 
     def _download(self, staged: StagedFile) -> tuple[int, float]:
         """The backup's size, and how far the central server's clock is ahead of ours."""
@@ -154,7 +245,7 @@ class BackupJob:
         try:
             with stored_session(self.central, self.state) as session, staged.writer() as sink:
                 skew = session.clock() - self.clock.now().timestamp()
-                return session.export([], _Counting(sink, self.progress)), skew
+                return session.export([], Counting(sink, self.progress)), skew
         except OSError as error:
             raise disk_error(error, staged.name) from error
 

@@ -10,11 +10,31 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from appliance.errors import ApplianceError, Refused
+from appliance.guardian.ports import Reporter
 
 log = logging.getLogger(__name__)
+REPORT_EVERY = 256 * 1024
+
+
+class Counting:
+    """A sink that reports the bytes written to ``progress``, every 256 KiB."""
+
+    def __init__(self, sink: BinaryIO, progress: Reporter) -> None:
+        self.sink = sink
+        self.progress = progress
+        self.size = 0
+        self.reported = 0
+
+    def write(self, data: bytes) -> int:
+        written = self.sink.write(data)
+        self.size += len(data)
+        if self.size - self.reported >= REPORT_EVERY:
+            self.progress.update(bytes_done=self.size)
+            self.reported = self.size
+        return written
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from appliance.domain.backup_mode import describe_backup_run
 from appliance.domain.moments import for_people
 from appliance.errors import ApplianceError
 from appliance.guardian.jobs.remote import stored_session
@@ -72,6 +73,8 @@ def lines(facts: dict[str, Any]) -> list[str]:
         f"Sauvegardes : dernière {latest or 'aucune'}"
         + (f" (échec le {for_people(backup['at'])} : {backup.get('error')})" if backup and not backup.get("ok") else "")
     )
+    if backup.get("ok") and (moved := describe_backup_run(backup)):
+        out.append(f"  sauvegarde des données du {for_people(backup['at'])} : {moved}")
     if local["ok"]:
         generation = local["health"].get("data_generation")
         state = "jamais synchronisé" if generation is None else f"génération {generation}"

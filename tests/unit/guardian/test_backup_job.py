@@ -116,14 +116,20 @@ def test_a_backup_that_may_not_fit_is_announced_before_it_starts(
     assert "pourrait ne pas tenir" not in caplog.text
 
 
-def test_a_cut_link_leaves_nothing_listed_and_earlier_backups_intact(world: FakeWorld) -> None:
+@pytest.mark.parametrize(
+    ("full", "partial"), [(True, "2026-11-28T13-00-00Z.zip"), (False, "2026-11-28T13-00-00Z.zip.changes")]
+)
+def test_a_cut_link_leaves_nothing_listed_and_earlier_backups_intact(
+    world: FakeWorld, full: bool, partial: str
+) -> None:
     first = world.parts.actions.data_backup().name
     world.clock.advance(3600)
     world.central.cut_after = 4000
     with pytest.raises(Unavailable, match="perdue après 4000 octets"):
-        world.parts.actions.data_backup()
+        world.parts.actions.data_backup(full=full)
     assert world.backups.data_names() == [first]
-    assert world.backups.discarded == ["2026-11-28T13-00-00Z.zip"], "the partial file was removed"
+    assert world.backups.discarded == [partial], "the partial file was removed"
+    assert world.central.full_exports == 1 + full, "a cut link is no reason for a full export"
     failed = world.history("backup")
     assert failed["ok"] is False and "perdue après" in failed["error"]
 
@@ -217,7 +223,7 @@ def test_progress_reports_the_steps_and_the_bytes(world: FakeWorld) -> None:
     assert totals[0] is None, "no estimate before the first backup"
     world.clock.advance(3600)
     steps.clear(), totals.clear()
-    world.parts.actions.backup.data()
+    world.parts.actions.backup.data(full=True)
     assert totals[0] == first.bytes, "the previous backup's size is the estimate"
 
 

@@ -112,6 +112,26 @@ def test_backup_and_sync_one_at_a_time(world: FakeWorld, capsys: pytest.CaptureF
     assert "→ génération 1, 3 dossiers" in capsys.readouterr().out
 
 
+def test_backup_says_what_moved_and_full_asks_for_every_dossier(
+    world: FakeWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.log_in()
+    assert run(world, "backup", "--data") == 0
+    assert "complète : 3 dossier(s) transféré(s) sur 3" in capsys.readouterr().out
+    world.central.write("120003")
+    world.clock.advance(3600)
+    assert run(world, "backup", "--data", "--json") == 0
+    data = json.loads(capsys.readouterr().out)["data"]
+    assert (data["mode"], data["changed"], data["dossiers"]) == ("incremental", 1, 3)
+    world.clock.advance(3600)
+    assert run(world, "backup", "--data", "--full") == 0
+    said = capsys.readouterr().out
+    assert "complète : 3 dossier(s) transféré(s) sur 3" in said and "(sauvegarde complète demandée)" in said
+    assert world.central.full_exports == 2
+    assert run(world, "backup", "--system", "--full") == 1
+    assert "--full concerne la sauvegarde des données" in capsys.readouterr().err
+
+
 def test_a_refusal_exits_1_with_its_reason(world: FakeWorld, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(world, "sync") == 1
     assert "neocuma-guardian: aucune sauvegarde de données" in capsys.readouterr().err

@@ -98,6 +98,23 @@ def test_the_run_button_starts_a_background_job_that_follows_the_whole_loop(cons
     assert console.post("/actions/explode").status_code == 404
 
 
+def test_the_status_page_says_what_the_last_backup_moved_and_a_full_one_can_be_asked_for(console: Console) -> None:
+    console.login()
+    console.post("/actions/backup")
+    assert "complète : 3 dossier(s)" in console.finish()["message"]
+    console.world.central.write("120001")
+    console.world.clock.advance(3600)
+    console.post("/actions/backup")
+    assert "incrémentale : 1 dossier(s) transféré(s) sur 3" in console.finish()["message"]
+    page = console.client.get("/statut").get_data(as_text=True)
+    assert 'id="last-backup"' in page and "incrémentale : 1 dossier(s) transféré(s) sur 3" in page
+    assert 'id="action-full"' in page
+    console.world.clock.advance(3600)
+    console.post("/actions/full")
+    last = console.finish()
+    assert last["ok"] is True and "(sauvegarde complète demandée)" in last["message"]
+
+
 def test_a_refused_action_is_shown_as_the_jobs_outcome(console: Console) -> None:
     console.login()
     console.post("/actions/standby")

@@ -170,7 +170,7 @@ def test_an_unexpected_error_is_recorded_as_a_failure_not_left_as_the_last_succe
     world.parts.actions.data_backup()
     assert world.history("backup")["ok"] is True
 
-    def broken() -> None:
+    def broken(full: bool = False) -> None:
         raise KeyError("manifest")
 
     object.__setattr__(world.parts.actions.backup, "data", broken)

@@ -159,7 +159,7 @@ def test_an_unexpected_error_in_a_scheduled_run_is_recorded_as_its_failure() -> 
     """Issue 12, finding 7: a bug turns the backups indicator red, not the last success."""
     world, scheduler, runner = _world()
 
-    def broken() -> None:
+    def broken(full: bool = False) -> None:
         raise TypeError("unexpected manifest")
 
     object.__setattr__(world.parts.actions.backup, "data", broken)
