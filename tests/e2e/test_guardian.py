@@ -1,9 +1,10 @@
 """The guardian end to end, on our images: the whole loop, the fallback story, link cuts and
 stalls, the guardian killed mid-sync under a 10 ms client, bad backups, a full disk, the
 refusals, the Docker proxy, a dossier put back on the central server from a dated backup, an
-outage longer than the freshness limit that leaves every container healthy, and issue 12's
+outage longer than the freshness limit that leaves every container healthy, issue 12's
 extra faults: the local MySQL restarted mid-sync, a read-only backups volume, a clock jumped
-forward then back (helpers in faults.py)."""
+forward then back (helpers in faults.py), and issue 13's incremental backups (helpers in
+incremental.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 
 from appliance.domain.backups import backup_name, parse_backup_name
-from tests.e2e import faults
+from tests.e2e import faults, incremental
 from tests.e2e.appliance import ROOT_PASSWORD, USER_PASSWORD, Appliance, running_appliance
 from tests.support import containers, oracle
 from tests.support.http import Poller
@@ -170,7 +171,7 @@ def test_3_a_link_cut_mid_backup_lists_nothing_and_the_next_run_succeeds(applian
 
     def backup() -> None:
         started = time.monotonic()
-        outcome["result"] = appliance.cli("backup", "--data")
+        outcome["result"] = appliance.cli("backup", "--data", "--full")  # a delta is too small to cut
         outcome["seconds"] = time.monotonic() - started
 
     thread = threading.Thread(target=backup)
@@ -712,3 +713,79 @@ def test_13_a_clock_jumped_forward_then_back_keeps_every_backup_and_fools_no_sch
 
 def _history(guardian: faults.Replacement) -> dict[str, Any]:
     return dict(json.loads(containers.exec_checked(guardian.target, ["cat", "/var/lib/guardian/state/history.json"])))
+
+
+def test_14_an_incremental_backup_moves_only_what_changed_and_the_local_server_is_exact(
+    appliance: Appliance,
+) -> None:
+    """Issue 13: after a full backup, two dossiers changed through NeoCuma Web, one added to
+    the rights, one taken out of them and one deleted; the next backup asks for the changes
+    only, and the local server then holds exactly the central rows of the dossiers in rights
+    (the oracle reads both databases by SQL, not through our code)."""
+    remote = appliance.remote_root()
+    doomed = incremental.create_dossier(remote, "129901")
+    taken: list[tuple[Any, ...]] = []
+    added: int | None = None
+    try:
+        full = json.loads(_ok(appliance.cli("backup", "--data", "--full", "--json")))["data"]
+        assert (full["mode"], full["reason"]) == ("full", "sauvegarde complète demandée")
+        mine = _rights(remote, "resp.fd12")
+        open_cumas = {
+            int(r[0])
+            for r in oracle.query(remote, "SELECT id FROM neocuma_g1.dossier WHERE exporte = 0 AND type = 'CUMA'")
+        }
+        changed = [(i, c) for i, c in mine if i in open_cumas][:2]
+        central = appliance.remote_web()
+        central.login("resp.fd12", USER_PASSWORD)
+        for dossier_id, code in changed:
+            entered = central.post_json(f"/api/v1/dossiers/{code}/bons", _bon(remote, "neocuma_g1", dossier_id))
+            assert entered.status == 201, entered.text
+        out_of_rights = next((i, c) for i, c in mine if (i, c) not in changed and i != doomed)
+        taken = incremental.take_rights_away(remote, out_of_rights[0])
+        incremental.delete_dossier(remote, doomed)
+        added = incremental.create_dossier(remote, "129902")
+        made = appliance.cli("backup", "--data", "--json")
+        data = json.loads(_ok(made))["data"]
+        assert (data["mode"], data["changed"], data["removed"]) == ("incremental", 3, 2), data
+        assert data["transferred"] < full["transferred"] * 0.2, (data["transferred"], full["transferred"])
+        assert "incrémentale" in made.stderr and "3 transférés" in made.stderr, made.stderr
+        assert f"{data['name']}" in _ok(appliance.cli("backups")) and "vérifiée" in _ok(appliance.cli("backups"))
+        assert "sauvegarde des données" in (status := _ok(appliance.cli("status"))) and "incrémentale" in status
+        _ok(appliance.cli("sync"))
+        now_mine = [i for i, _ in _rights(remote, "resp.fd12")]
+        assert added in now_mine and out_of_rights[0] not in now_mine and doomed not in now_mine
+        generation = _live(appliance)[0]
+        local = appliance.local_root()
+        present = {int(r[0]) for r in oracle.query(local, f"SELECT id FROM neocuma_g{generation}.dossier")}
+        local.close()
+        assert present == set(now_mine)
+        assert _local_oracles(appliance, now_mine) == oracle.dossier_oracles(remote, "neocuma_g1", now_mine)
+        print(
+            f"\nincremental backup: {data['changed']} of {data['dossiers']} dossiers, "
+            f"{data['transferred']} bytes against {full['transferred']} for the full one"
+        )
+    finally:
+        incremental.give_rights_back(remote, taken)
+        if added is not None:
+            incremental.delete_dossier(remote, added)
+        remote.close()
+    _ok(appliance.cli("run"))
+
+
+def test_15_a_damaged_previous_backup_gives_a_full_backup_that_says_so(appliance: Appliance) -> None:
+    """Issue 13: the newest backup damaged on disk after it was verified (one byte of an
+    unchanged dossier's member): the next backup does not build on it, makes a full one and
+    says why; the damaged file is left as it is for the operator to see."""
+    newest = json.loads(_ok(appliance.cli("backups", "--json")))["backups"][0]["name"]
+    damage = incremental.damage_largest_dossier_member(appliance, newest)
+    made = appliance.cli("backup", "--data", "--json")
+    data = json.loads(_ok(made))["data"]
+    assert data["mode"] == "full" and "ne peut servir de base" in data["reason"], data
+    assert damage["member"] in data["reason"], (damage, data["reason"])
+    assert "sauvegarde incrémentale impossible, sauvegarde complète" in made.stderr, made.stderr
+    assert incremental.sha256_in_guardian(appliance, newest) == damage["sha256"], "the damaged file is untouched"
+    listing = {e["name"]: e["status"] for e in json.loads(_ok(appliance.cli("backups", "--json")))["backups"]}
+    assert listing[data["name"]] == "vérifiée à l'écriture", listing
+    appliance.run_in_guardian("rm", f"/var/lib/guardian/backups/data/{newest}")
+    again = json.loads(_ok(appliance.cli("backup", "--data", "--json")))["data"]
+    assert again["mode"] == "incremental", "the next one builds on the full backup"

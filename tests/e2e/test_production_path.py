@@ -202,7 +202,7 @@ def test_2_login_shows_the_fingerprint_and_the_first_run_fills_the_local_server(
 def test_3_compose_stop_during_a_backup_lists_no_partial_file_and_holds_no_lock(host: Host) -> None:
     before = json.loads(_ok(host.guardian("backups", "--json")))["backups"]
     backup = subprocess.Popen(
-        [*host.command("exec", "-T", "guardian"), "neocuma-guardian", "backup", "--data"],
+        [*host.command("exec", "-T", "guardian"), "neocuma-guardian", "backup", "--data", "--full"],
         cwd=host.directory,
         env=host.env(),
         stdin=subprocess.DEVNULL,

@@ -250,7 +250,10 @@ class BackupJob:
             raise disk_error(error, staged.name) from error
 
     def _clean_partials(self) -> None:
-        """What a guardian stopped mid-transfer left (never listed, but it takes room)."""
+        """What a guardian stopped mid-transfer left (never listed, but it takes room): the
+        partial backups and the work area (a delta, a pull's download; under the one lock,
+        no other job is using it)."""
+        self.backups.clean_scratch()
         for name in self.backups.clean_partials():
             log.info("fichier inachevé %s d'une sauvegarde interrompue supprimé", name)
 
