@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -24,12 +25,20 @@ from appliance.adapters.backup_writer import ExportRequest, stream_export
 from appliance.adapters.dossier_rows import load_table, replace_dossier_rows
 from appliance.adapters.generation_loader import load_generation
 from appliance.adapters.mysql import ConnectionPool, MysqlClient, MysqlSettings, connect, query_all
+from appliance.adapters.standby_generation import (
+    apply_plan,
+    extract_checked,
+    read_content,
+    record_full_load,
+    rename_into,
+)
 from appliance.domain.backup_format import DossierEntry, VerifiedBackup, centre_member, dossier_member
 from appliance.domain.ddl import generation_schema_name, quote_identifier
 from appliance.domain.dossiers import LocalDossier
 from appliance.domain.generations import Live, LoadReport
 from appliance.domain.pull_scope import check_pull_scope
 from appliance.domain.schema import DOSSIER_TABLES, TABLES_BY_NAME
+from appliance.domain.standby import StandbyContent, StandbyPlan
 from appliance.errors import BadRequest, Refused, Unavailable
 
 log = logging.getLogger(__name__)
@@ -98,14 +107,60 @@ class MysqlLocalDatabase:
             generations.create_generation_schema(connection, generation)
 
     def load_generation(
-        self, generation: int, backup: VerifiedBackup, progress: Callable[[int, int], None] | None = None
+        self,
+        generation: int,
+        backup: VerifiedBackup,
+        progress: Callable[[int, int], None] | None = None,
+        built_at: dt.datetime | None = None,
     ) -> LoadReport:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         schema = generation_schema_name(generation)
         with self.pool.acquire() as connection:
             report = load_generation(backup, self.client, connection, schema, self.work_dir, progress=progress)
             _check_dossier_rows(connection, schema, backup)
+            try:
+                record_full_load(connection, schema, backup.manifest, backup.name, built_at or dt.datetime.now(dt.UTC))
+            except mysql.connector.Error as error:
+                raise Unavailable(f"inventaire de la génération {generation} non écrit : {error.msg}") from error
         return report
+
+    def standby_content(self, generation: int) -> StandbyContent | None:
+        with self.pool.acquire() as connection:
+            return read_content(connection, generation_schema_name(generation), generation)
+
+    def refresh_generation(
+        self,
+        standby: int,
+        target: int,
+        backup: VerifiedBackup,
+        plan: StandbyPlan,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> LoadReport:
+        """Bring ``standby`` to ``backup`` by ``plan`` in one transaction, then rename its
+        tables into the new generation ``target`` (``adapters/standby_generation.py``)."""
+        started = time.monotonic()
+        schema = generation_schema_name(standby)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        directory = Path(tempfile.mkdtemp(prefix="standby-", dir=self.work_dir))
+        try:
+            size = extract_checked(backup, plan, directory)
+            if progress is not None:
+                progress(size, size)
+            loading = time.monotonic()
+            opened = connect(self.settings, local_infile_dir=str(directory))
+            try:
+                with _transaction(opened, "la mise à jour de la génération de réserve a été annulée") as connection:
+                    rows = apply_plan(connection, schema, backup, plan, directory)
+            finally:
+                opened.close()
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+        checked = time.monotonic()
+        with self.pool.acquire() as connection:
+            generations.create_generation_schema(connection, target)
+            rename_into(connection, schema, generation_schema_name(target))
+            generations.drop_generation_schema(connection, standby)
+        return LoadReport(rows, size, checked - loading, loading - started)
 
     def drop_generation(self, generation: int) -> None:
         with self.pool.acquire() as connection:

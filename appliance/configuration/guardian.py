@@ -96,6 +96,16 @@ class LocalSettings:
         maximum=3600,
         dotenv=True,
     )
+    sync_full_every_days: int = setting(
+        "NEOCUMA_SYNC_FULL_EVERY_DAYS",
+        7,
+        "A synchronisation loads a new generation in full when the standby generation was last built in full"
+        " this long ago; the others replace only the dossiers that changed. 0: every synchronisation is full.",
+        unit="days",
+        minimum=0,
+        maximum=365,
+        dotenv=True,
+    )
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,11 @@ def _parser(plugin: bool = False) -> argparse.ArgumentParser:
     _json(backup)
     sync = sub.add_parser("sync", help="synchroniser le serveur local depuis les dernières sauvegardes")
     sync.add_argument("--backup", metavar="NOM", help="un fichier de data/ au lieu du plus récent")
+    sync.add_argument(
+        "--full",
+        action="store_true",
+        help="chargement complet d'une nouvelle génération, sans partir de la génération de réserve",
+    )
     _json(sync)
     run = sub.add_parser(
         "run",

@@ -152,12 +152,14 @@ def cmd_backup(parts: Parts, args: argparse.Namespace) -> int:
 
 
 def cmd_sync(parts: Parts, args: argparse.Namespace) -> int:
-    result = parts.actions.sync(args.backup)
+    result = parts.actions.sync(args.backup, args.full)
+    kind = "incrémentale" if result.mode == "incremental" else "complète"
     _report(
         args,
         dataclasses.asdict(result),
         [
-            f"Synchronisation : {result.backup} → génération {result.data_generation}, {result.dossiers} dossiers, {result.seconds:.1f} s"
+            f"Synchronisation : {result.backup} → génération {result.data_generation}, {result.dossiers} dossiers, {result.seconds:.1f} s",
+            f"  {kind} : {result.changed} dossier(s) rechargé(s) sur {result.dossiers} ({result.reason})",
         ],
     )
     return 0

@@ -26,6 +26,7 @@ from appliance.domain.delta_manifest import VerifiedDelta
 from appliance.domain.dossiers import ImportReply, LocalDossier, RemoteDossier
 from appliance.domain.generations import Live, LoadReport
 from appliance.domain.identity import WhoAmI
+from appliance.domain.standby import StandbyContent, StandbyPlan
 
 DossierGuard = Callable[[Mapping[str, LocalDossier]], None]
 """Called inside a transaction that holds the control row, with the live generation's
@@ -78,10 +79,28 @@ class LocalDatabase(Protocol):
         ...
 
     def load_generation(
-        self, generation: int, backup: VerifiedBackup, progress: LoadProgress | None = None
+        self,
+        generation: int,
+        backup: VerifiedBackup,
+        progress: LoadProgress | None = None,
+        built_at: dt.datetime | None = None,
     ) -> LoadReport:
-        """Fill the empty ``generation`` from ``backup``, checking every member as it loads;
-        raises BadRequest (the data does not match its manifest) or Unavailable."""
+        """Fill the empty ``generation`` from ``backup``, checking every member as it loads,
+        and record what it holds (built in full at ``built_at``); raises BadRequest (the
+        data does not match its manifest) or Unavailable."""
+        ...
+
+    def standby_content(self, generation: int) -> StandbyContent | None:
+        """What ``generation`` holds by its record, with its dossiers' IDs and revisions
+        now; None when it has no record."""
+        ...
+
+    def refresh_generation(
+        self, standby: int, target: int, backup: VerifiedBackup, plan: StandbyPlan, progress: LoadProgress | None = None
+    ) -> LoadReport:
+        """Bring the standby generation to ``backup`` by ``plan`` in one transaction (rolled
+        back whole on any mismatch: BadRequest, or Unavailable), then move its tables into
+        the new generation ``target``; ``standby`` no longer exists after."""
         ...
 
     def drop_generation(self, generation: int) -> None: ...

@@ -143,7 +143,14 @@ def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
             ports.central, state, ports.backups, clock, progress, retention, dt.timedelta(days=kept.full_every_days)
         ),
         sync_job=SyncJob(
-            ports.database, ports.local, ports.backups, state, clock, progress, float(config.local.health_timeout)
+            ports.database,
+            ports.local,
+            ports.backups,
+            state,
+            clock,
+            progress,
+            float(config.local.health_timeout),
+            dt.timedelta(days=config.local.sync_full_every_days),
         ),
         transfers=Transfers(ports.database, ports.central, ports.backups, state, copies, progress),
         modes=Modes(ports.database, state, copies),

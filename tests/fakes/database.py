@@ -13,16 +13,24 @@ from appliance.adapters.backup_reader import verify_members
 from appliance.domain.backup_format import VerifiedBackup
 from appliance.domain.dossiers import LocalDossier
 from appliance.domain.generations import Live, LoadReport
+from appliance.domain.standby import HeldContent, StandbyContent, StandbyPlan, dossier_digest
 from appliance.errors import ApplianceError, Refused, Unavailable
 from tests.support.backups import Dossier, backup_zip
 
 Guard = Callable[[Mapping[str, LocalDossier]], None]
 
 
+def _record(backup: VerifiedBackup) -> dict[str, HeldContent]:
+    return {d.code: HeldContent(d.id, d.revision, dossier_digest(d)) for d in backup.manifest.dossiers}
+
+
 @dataclass
 class Generation:
     dossiers: dict[str, LocalDossier] = field(default_factory=dict)
     loaded_from: str | None = None
+    record: dict[str, HeldContent] | None = None  # None: no record (as before incremental syncs)
+    built_at: dt.datetime | None = None
+    schema_version: int = 1
 
 
 class FakeDatabase:
@@ -37,6 +45,8 @@ class FakeDatabase:
         self.replaced: list[list[str]] = []
         self.modes: list[str] = []
         self.exported: list[str] = []
+        self.refreshed: list[tuple[int, int, tuple[str, ...]]] = []  # (standby, target, replaced)
+        self.fail_refresh: ApplianceError | None = None
 
     def _up(self) -> None:
         if self.down:
@@ -59,7 +69,11 @@ class FakeDatabase:
         self.schemas[generation] = Generation()
 
     def load_generation(
-        self, generation: int, backup: VerifiedBackup, progress: Callable[[int, int], None] | None = None
+        self,
+        generation: int,
+        backup: VerifiedBackup,
+        progress: Callable[[int, int], None] | None = None,
+        built_at: dt.datetime | None = None,
     ) -> LoadReport:
         self._up()
         if self.fail_load is not None:
@@ -72,8 +86,54 @@ class FakeDatabase:
         self.schemas[generation] = Generation(
             {d.code: LocalDossier(d.id, d.code, f"CUMA {d.code}", d.revision) for d in backup.manifest.dossiers},
             backup.name,
+            _record(backup),
+            built_at or dt.datetime.now(dt.UTC),
+            backup.manifest.schema_version,
         )
         return LoadReport(rows, 0, 0.1, 0.1)
+
+    def standby_content(self, generation: int) -> StandbyContent | None:
+        self._up()
+        held = self.schemas.get(generation)
+        if held is None or held.record is None or held.built_at is None:
+            return None
+        return StandbyContent(
+            generation,
+            held.loaded_from or "",
+            held.built_at,
+            held.schema_version,
+            dict(held.record),
+            {code: (d.id, d.revision) for code, d in held.dossiers.items()},
+        )
+
+    def refresh_generation(
+        self,
+        standby: int,
+        target: int,
+        backup: VerifiedBackup,
+        plan: StandbyPlan,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> LoadReport:
+        self._up()
+        if self.fail_refresh is not None:
+            raise self.fail_refresh
+        manifest = backup.manifest
+        members = {n: d for n, d in manifest.all_members().items() if n.startswith("centre/")}
+        members |= {
+            n: d for n, d in manifest.all_members().items() if n.split("/")[1:2] and n.split("/")[1] in plan.replace
+        }
+        verify_members(backup, members)  # as the adapter: what it loads, checked
+        before = self.schemas.pop(standby)
+        self.schemas[target] = Generation(
+            {d.code: LocalDossier(d.id, d.code, f"CUMA {d.code}", d.revision) for d in manifest.dossiers},
+            backup.name,
+            _record(backup),
+            before.built_at,
+            manifest.schema_version,
+        )
+        self.refreshed.append((standby, target, plan.replace))
+        rows = sum(d.rows() for d in manifest.dossiers if d.code in plan.replace)
+        return LoadReport(rows, 0, 0.01, 0.01)
 
     def drop_generation(self, generation: int) -> None:
         self._up()

@@ -79,7 +79,10 @@ def backup_members(
     for dossier in dossiers:
         tables = {}
         for table in DOSSIER_TABLES:
-            data = b"".join(f"{dossier.id}\t{n}\t{table.name}\n".encode() for n in range(dossier.rows))
+            # The revision in the rows: a dossier written on the server changes content too.
+            data = b"".join(
+                f"{dossier.id}\t{n}\t{table.name}\tr{dossier.revision}\n".encode() for n in range(dossier.rows)
+            )
             members[dossier_member(dossier.code, table)] = data
             tables[table.name] = _digest(data, dossier.rows)
         entries.append(DossierEntry(dossier.id, dossier.code, dossier.revision, tables))

@@ -61,9 +61,9 @@ class Actions:
         with self.state.lock("sauvegarde système"):
             return self._recorded("system_backup", self.backup.system)
 
-    def sync(self, requested: str | None = None) -> SyncResult:
+    def sync(self, requested: str | None = None, full: bool = False) -> SyncResult:
         with self.state.lock("synchronisation"):
-            return self._recorded("sync", lambda: self.sync_job.run(requested))
+            return self._recorded("sync", lambda: self.sync_job.run(requested, full))
 
     def run_all(self) -> tuple[BackupResult, SystemBackupResult, SyncResult]:
         """ "Lancer une Sauvegarde/Synchronisation maintenant": data backup, system backup, sync."""

@@ -9,13 +9,15 @@ Refused in fallback mode: fallback work is never silently overwritten.
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import logging
 from dataclasses import dataclass
 
 from appliance.domain.backup_format import VerifiedBackup
 from appliance.domain.backups import choose_backup
-from appliance.domain.generations import FALLBACK, Live, leftovers, next_generation, to_drop
+from appliance.domain.generations import FALLBACK, Live, LoadReport, leftovers, next_generation, to_drop
+from appliance.domain.standby import FULL, SyncMode, choose_sync_mode
 from appliance.domain.states import Baseline
 from appliance.errors import ApplianceError, BadRequest, Refused, Unavailable
 from appliance.guardian.ports import BackupsStore, Clock, LocalDatabase, LocalServer, Reporter
@@ -33,6 +35,9 @@ class SyncResult:
     dossiers: int
     rows: int
     seconds: float
+    mode: str = FULL  # standby.INCREMENTAL or FULL
+    reason: str = ""  # why, in French
+    changed: int = 0  # dossiers whose rows were loaded (all of them in a full load)
 
 
 @dataclass(frozen=True)
@@ -44,11 +49,14 @@ class SyncJob:
     clock: Clock
     progress: Reporter
     health_timeout: float
+    full_every: dt.timedelta = dt.timedelta(days=7)  # the periodic full rebuild (0: always full)
 
-    def run(self, requested: str | None = None) -> SyncResult:
-        """Make the local server serve the newest backup (or ``requested``); raises Refused
-        (fallback mode, no usable backup), BadRequest (the backup does not verify) or
-        Unavailable; on any failure the local server keeps serving its previous generation."""
+    def run(self, requested: str | None = None, full: bool = False) -> SyncResult:
+        """Make the local server serve the newest backup (or ``requested``): the standby
+        generation brought up to date (incremental) unless ``full`` or ``choose_sync_mode``
+        decides a full load. Raises Refused (fallback mode, no usable backup), BadRequest
+        (the backup does not verify) or Unavailable; on any failure the local server keeps
+        serving its previous generation."""
         started = self.clock.monotonic()
         live = self.database.live()
         if live.mode == FALLBACK:
@@ -61,19 +69,42 @@ class SyncJob:
         verified, has_system = self._checked_backup(requested)
         self._clean_leftovers(live)
         generation = next_generation(self.database.generations(), live)
-        self.database.create_generation(generation)
+        mode = self._mode(full, live, verified)
         dossiers = len(verified.manifest.dossiers)
-        self.progress.update(step=f"synchronisation : chargement de la génération {generation}", dossiers=dossiers)
-        system_generation, rows = self._build(generation, verified, has_system, live)
+        system_generation, rows, mode = self._build(generation, verified, has_system, live, mode)
         self._switch_and_confirm(verified, generation, system_generation, live)
         self._prune({generation, live.data_generation}, {system_generation, live.system_generation})
         self.state.save_baselines({d.code: Baseline(d.revision, d.revision) for d in verified.manifest.dossiers})
         self.state.save_document(SYNC_PENDING, {})
         seconds = self.clock.monotonic() - started
+        changed = dossiers if mode.plan is None else len(mode.plan.replace)
         log.info(
-            "synchronisation depuis %s faite : génération %d en service en %.1f s", verified.name, generation, seconds
+            "synchronisation depuis %s faite (%s : %s) : génération %d en service, %d dossiers rechargés sur %d, en %.1f s",
+            verified.name,
+            "incrémentale" if mode.incremental else "complète",
+            mode.reason,
+            generation,
+            changed,
+            dossiers,
+            seconds,
         )
-        return SyncResult(verified.name, generation, system_generation, dossiers, rows, seconds)
+        return SyncResult(
+            verified.name, generation, system_generation, dossiers, rows, seconds, mode.kind, mode.reason, changed
+        )
+
+    def _mode(self, full: bool, live: Live, verified: VerifiedBackup) -> SyncMode:
+        below = [
+            g for g in self.database.generations() if live.data_generation is not None and g < live.data_generation
+        ]
+        standby = max(below, default=None)
+        return choose_sync_mode(
+            requested_full=full,
+            standby=standby,
+            content=None if standby is None else self.database.standby_content(standby),
+            manifest=verified.manifest,
+            now=self.clock.now(),
+            full_every=self.full_every,
+        )
 
     def _checked_backup(self, requested: str | None) -> tuple[VerifiedBackup, bool]:
         """The backup to load, its structure and manifest checked (every member's content is
@@ -92,14 +123,15 @@ class SyncJob:
                 raise BadRequest(f"system.zip ne se vérifie pas : {error}; synchronisation refusée") from error
         return verified, has_system
 
-    def _build(self, generation: int, verified: VerifiedBackup, has_system: bool, live: Live) -> tuple[int | None, int]:
-        """Load the data generation and install the system files beside the live ones; on
-        any failure remove what was built and raise."""
+    def _build(
+        self, generation: int, verified: VerifiedBackup, has_system: bool, live: Live, mode: SyncMode
+    ) -> tuple[int | None, int, SyncMode]:
+        """Build the data generation (the standby refreshed, else a full load) and install
+        the system files beside the live ones; on any failure remove what was built and
+        raise."""
         system_generation = live.system_generation
         try:
-            report = self.database.load_generation(
-                generation, verified, lambda done, total: self.progress.update(bytes_done=done, bytes_total=total)
-            )
+            report, mode = self._data(generation, verified, mode)
             if has_system:
                 self.local.install_system(generation, self.backups.system_opener())
                 system_generation = generation
@@ -126,7 +158,30 @@ class SyncJob:
             report.load_seconds,
             report.check_seconds,
         )
-        return system_generation, report.rows
+        return system_generation, report.rows, mode
+
+    def _data(self, generation: int, verified: VerifiedBackup, mode: SyncMode) -> tuple[LoadReport, SyncMode]:
+        def progress(done: int, total: int) -> None:
+            self.progress.update(bytes_done=done, bytes_total=total)
+
+        if mode.incremental and mode.plan is not None and mode.standby is not None:
+            standby = mode.standby
+            self.progress.update(
+                step=f"synchronisation : mise à jour de la génération de réserve {standby} ({len(mode.plan.replace)} dossiers)",
+                dossiers=len(mode.plan.replace),
+            )
+            try:
+                return self.database.refresh_generation(standby, generation, verified, mode.plan, progress), mode
+            except (BadRequest, Unavailable) as error:
+                reason = f"mise à jour de la génération de réserve {standby} impossible : {error}"
+                log.warning("%s ; chargement complet", reason)
+                mode = SyncMode(FULL, reason)
+                self.database.drop_generation(generation)  # created if only the rename failed
+        self.database.create_generation(generation)
+        self.progress.update(
+            step=f"synchronisation : chargement de la génération {generation}", dossiers=len(verified.manifest.dossiers)
+        )
+        return self.database.load_generation(generation, verified, progress, self.clock.now()), mode
 
     def _switch_and_confirm(
         self, verified: VerifiedBackup, generation: int, system: int | None, previous: Live

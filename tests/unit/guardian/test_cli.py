@@ -317,7 +317,7 @@ def test_an_interrupted_command_exits_130(world: FakeWorld) -> None:
     def interrupted() -> None:
         raise KeyboardInterrupt
 
-    object.__setattr__(world.parts.actions, "sync", lambda requested=None: interrupted())
+    object.__setattr__(world.parts.actions, "sync", lambda requested=None, full=False: interrupted())
     assert run(world, "sync") == 130
 
 
