@@ -81,3 +81,36 @@ def damage_largest_dossier_member(appliance: Appliance, name: str) -> dict[str, 
 def sha256_in_guardian(appliance: Appliance, name: str) -> str:
     out = appliance.run_in_guardian("sha256sum", f"/var/lib/guardian/backups/data/{name}")
     return out.split()[0]
+
+
+def change_by_sql(connection: Any, dossier_ids: list[int]) -> None:
+    """A change on the central server the way the application makes one: rows and revision."""
+    marks = ", ".join(["%s"] * len(dossier_ids))
+    oracle.query(
+        connection, f"UPDATE {CENTRAL}.tiers SET nom = CONCAT(nom, ' *') WHERE dossier_id IN ({marks})", dossier_ids
+    )
+    oracle.query(connection, f"UPDATE {CENTRAL}.dossier SET revision = revision + 1 WHERE id IN ({marks})", dossier_ids)
+
+
+def guardian_waits_for_a_lock(appliance: Appliance) -> bool:
+    local = appliance.local_root()
+    try:
+        rows = oracle.query(
+            local,
+            "SELECT COUNT(*) FROM information_schema.processlist"
+            " WHERE user = 'neocuma_guardian' AND state LIKE 'Waiting for table%%'",
+        )
+    finally:
+        local.close()
+    return int(rows[0][0]) > 0
+
+
+def guardian_sessions(appliance: Appliance) -> int:
+    local = appliance.local_root()
+    try:
+        rows = oracle.query(
+            local, "SELECT COUNT(*) FROM information_schema.processlist WHERE user = 'neocuma_guardian'"
+        )
+    finally:
+        local.close()
+    return int(rows[0][0])

@@ -237,7 +237,8 @@ def test_4_the_guardian_killed_mid_sync_never_breaks_the_local_server(appliance:
             ("at the switch", None),
         ):
             generation_before = _live(appliance)[0]
-            syncing = threading.Thread(target=lambda: appliance.cli("sync"))
+            # A full load: the kills need its steps (test 16 kills an incremental one).
+            syncing = threading.Thread(target=lambda: appliance.cli("sync", "--full"))
             syncing.start()
             if condition is None:
                 containers.wait_for(
@@ -253,7 +254,7 @@ def test_4_the_guardian_killed_mid_sync_never_breaks_the_local_server(appliance:
         # Killed at the switch, the guardian left it unconfirmed: once restarted, it settles
         # it in the background first, and a command meanwhile is told an operation runs.
         result = containers.wait_for(
-            lambda: r if "déjà en cours" not in (r := appliance.cli("sync")).stderr else None, 120, "the sync"
+            lambda: r if "déjà en cours" not in (r := appliance.cli("sync", "--full")).stderr else None, 120, "the sync"
         )
     samples, failures = poller.samples, poller.failures
     _ok(result)
@@ -789,3 +790,57 @@ def test_15_a_damaged_previous_backup_gives_a_full_backup_that_says_so(appliance
     appliance.run_in_guardian("rm", f"/var/lib/guardian/backups/data/{newest}")
     again = json.loads(_ok(appliance.cli("backup", "--data", "--json")))["data"]
     assert again["mode"] == "incremental", "the next one builds on the full backup"
+
+
+def test_16_the_guardian_killed_inside_an_incremental_sync_leaves_the_standby_whole(appliance: Appliance) -> None:
+    """Issue 13: two dossiers changed on the central server; the sync refreshing the standby
+    generation is held inside its transaction (a root session locks one of its tables) and
+    the guardian is killed there. The local server keeps serving one whole generation, the
+    standby is as it was, and the next sync (incremental) copies the central rows exactly."""
+    _ok(appliance.cli("run"))
+    _ok(appliance.cli("sync"))  # two generations, each with its record
+    remote = appliance.remote_root()
+    mine = [i for i, _ in _rights(remote, "resp.fd12")]
+    incremental.change_by_sql(remote, mine[:2])
+    _ok(appliance.cli("backup", "--data"))
+    live = _live(appliance)
+    standby = min(faults.schemas(appliance))
+    assert standby < (live[0] or 0), faults.schemas(appliance)
+    local = appliance.local_root()
+    held = oracle.dossier_oracles(local, f"neocuma_g{standby}", mine)
+    web = appliance.local_web()
+    assert web.login("compta.fd12", USER_PASSWORD).status == 200
+    locker = appliance.local_root()
+    with Poller(web) as poller:
+        oracle.query(locker, f"LOCK TABLES neocuma_g{standby}.tiers WRITE")
+        syncing = threading.Thread(target=lambda: appliance.cli("sync"))
+        syncing.start()
+        try:
+            containers.wait_for(
+                lambda: incremental.guardian_waits_for_a_lock(appliance), 120, "the refresh inside its transaction"
+            )
+            appliance.guardian.get_wrapped_container().kill()
+            syncing.join(60)
+        finally:
+            oracle.query(locker, "UNLOCK TABLES")
+            locker.close()
+        containers.wait_for(lambda: incremental.guardian_sessions(appliance) == 0, 60, "the killed sessions gone")
+        assert _live(appliance) == live, "killed before the switch: the same pair is live"
+        assert oracle.dossier_oracles(local, f"neocuma_g{standby}", mine) == held, "the standby is as it was"
+        local.close()
+        appliance.guardian.get_wrapped_container().start()
+        containers.wait_healthy(appliance.guardian, 120)
+        result = containers.wait_for(
+            lambda: r if "déjà en cours" not in (r := appliance.cli("sync", "--json")).stderr else None, 120, "the sync"
+        )
+    synced = json.loads(_ok(result))
+    assert synced["mode"] == "incremental" and synced["changed"] == 2, synced
+    answers = [body for _, _, body in poller.samples if isinstance(body, dict)]
+    assert len(poller.samples) > 100 and not poller.failures
+    assert len({tuple(sorted(d["code"] for d in body["dossiers"])) for body in answers}) == 1
+    assert _local_oracles(appliance, mine) == oracle.dossier_oracles(remote, "neocuma_g1", mine)
+    remote.close()
+    print(
+        f"\nkilled inside an incremental sync: {len(poller.samples)} queries, {len(poller.failures)} failed,"
+        f" longest {max(s[0] for s in poller.samples) * 1000:.0f} ms; next sync {synced['reason']}"
+    )
