@@ -4,9 +4,9 @@ Starts the whole appliance (central server seeded with one centre, local MySQL a
 Docker proxy, guardian) from our images, then, each --runs times on the same data and the
 same MariaDB configuration:
 
-- the guardian's full data backup (export over SSH, verification, fsync) against
+- the guardian's full data backup (``--full``: export over SSH, verification, fsync) against
   `mariadb-dump --single-transaction | gzip` of the same server;
-- the guardian's full sync (from the zip on disk until /healthz shows the new generation
+- the guardian's full sync (``--full``, from the zip on disk until /healthz shows the new generation
   and the application check passes, full re-verification included) against
   `mariadb < dump.sql` and `myloader` into the local MySQL;
 - a client querying the local server every 10 ms during each sync: failed and longest;
@@ -110,14 +110,14 @@ def main() -> int:
             )
         # Warm-up, not measured: the local server gets its first generation, so the 10 ms
         # client can log in before the measured syncs.
-        _measured(appliance, "backup", "--data")
-        _measured(appliance, "sync")
+        _measured(appliance, "backup", "--data", "--full")
+        _measured(appliance, "sync", "--full")
         figures: dict[str, list[float]] = {k: [] for k in ("backup", "dump_gzip", "sync", "plain", "myloader")}
         peaks: list[int] = []
         queries = failures = 0
         longest = 0.0
         for run in range(args.runs):
-            seconds, own, children = _measured(appliance, "backup", "--data")
+            seconds, own, children = _measured(appliance, "backup", "--data", "--full")
             figures["backup"].append(seconds)
             peaks.append(max(own, children))
             figures["dump_gzip"].append(
@@ -129,7 +129,7 @@ def main() -> int:
             if web.login("compta.fd12", USER_PASSWORD).status != 200:
                 raise SystemExit("the 10 ms client cannot log in to the local server")
             with Poller(web) as poller:
-                seconds, own, children = _measured(appliance, "sync")
+                seconds, own, children = _measured(appliance, "sync", "--full")
             figures["sync"].append(seconds)
             peaks.append(max(own, children))
             queries += len(poller.samples)
