@@ -7,8 +7,8 @@ dropped: ``guardian_generation`` (one row: the backup it was last brought to, wh
 last built in full, the schema version) and ``guardian_content`` (per dossier: code, ID
 système, revision, digest). The local server never reads them.
 
-A refresh extracts the members it needs (the replaced dossiers' tables, the centre and
-reference tables), each checked against the manifest as it is written (size, sha256, rows,
+A refresh checks the scripts (``schema.sql``, ``load.sql``) and extracts the members it
+needs (the replaced dossiers' tables, the centre and reference tables), each checked against the manifest as it is written (size, sha256, rows,
 every row that dossier's), then, in **one** transaction on the standby: deletes the rows of
 the dossiers that left, replaces the rows of the changed ones (each table's count checked),
 reloads the centre and reference tables whole, checks that the ``dossier`` table lists
@@ -20,6 +20,7 @@ standby is as it was. Then its tables are renamed into the new generation in one
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -128,20 +129,26 @@ def extract_checked(backup: VerifiedBackup, plan: StandbyPlan, directory: Path) 
         wanted += [(dossier_member(code, t), entry.tables[t.name], entry.id) for t in DOSSIER_TABLES]
     size = 0
     with open_zip(backup.opener, backup.name) as archive:
+        for name, digest in manifest.members.items():  # the scripts: checked, not loaded
+            _copy_checked(archive, name, MemberCheck(name, digest, None), None)
         for name, digest, owner in wanted:
-            check = MemberCheck(name, digest, owner)
             target = directory / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with archive.open(name) as member, target.open("wb") as sink:
-                    while block := member.read(_BLOCK):
-                        check.update(block)
-                        sink.write(block)
-            except ZIP_ERRORS as error:
-                raise BadRequest(f"{name} ne peut être lu : {error}") from error
-            check.finish()
+            _copy_checked(archive, name, MemberCheck(name, digest, owner), target)
             size += digest.size
     return size
+
+
+def _copy_checked(archive: Any, name: str, check: MemberCheck, target: Path | None) -> None:
+    try:
+        with archive.open(name) as member, target.open("wb") if target else contextlib.nullcontext() as sink:
+            while block := member.read(_BLOCK):
+                check.update(block)
+                if sink is not None:
+                    sink.write(block)
+    except ZIP_ERRORS as error:
+        raise BadRequest(f"{name} ne peut être lu : {error}") from error
+    check.finish()
 
 
 def apply_plan(
