@@ -6,21 +6,23 @@ from a full export of the delta's snapshot but for the time it records.
 member's compressed bytes as they are (``raw_zip``), inflating them on the way only to check
 them against the manifest (size, sha256, rows, every row that dossier's) and against the
 zip's own CRC-32. ``schema.sql``, ``load.sql`` and ``manifest.json`` are written last but
-for the scripts. The file goes to the sink's temporary name, is verified in full as a
-backup, and only then renamed to its final name; anything that does not match leaves
-nothing under that name.
+for the scripts. The file goes to the sink's temporary name; once written it is read back
+(its sha256 must be that of the bytes written) and opened as a backup (zip directory,
+members exactly the manifest's, the manifest the one written), and only then renamed to
+its final name; anything that does not match leaves nothing under that name.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import time
 import zipfile
 import zlib
 from collections.abc import Iterator
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, cast
 
-from appliance.adapters.backup_reader import ZIP_ERRORS, MemberCheck, open_zip, verify_backup
+from appliance.adapters.backup_reader import ZIP_ERRORS, MemberCheck, open_backup, open_zip
 from appliance.adapters.raw_zip import RawZipWriter, read_raw
 from appliance.domain.assembly import AssembledSummary, AssemblyPlan, Origin, PlannedMember, plan_assembly
 from appliance.domain.backup_format import MANIFEST_MEMBER, Opener, VerifiedBackup
@@ -28,6 +30,7 @@ from appliance.domain.delta_manifest import VerifiedDelta
 from appliance.errors import BadRequest
 
 _INFLATED = 4 << 20
+_READ = 4 << 20
 __all__ = ["AssembledSummary", "StagedSink", "assemble_backup"]
 
 
@@ -50,7 +53,8 @@ def assemble_backup(
     previous: VerifiedBackup, delta: VerifiedDelta, sink: StagedSink, force_zip64: bool = False
 ) -> AssembledSummary:
     """Write to ``sink`` the complete backup of ``delta``'s snapshot, the members of the
-    dossiers it leaves out copied from ``previous``; verify it in full, then commit the sink.
+    dossiers it leaves out copied from ``previous``, each member checked as it is copied;
+    read it back and open it as a backup, then commit the sink.
     Raises BadRequest (in French, naming the problem) and discards the sink when the previous
     backup does not hold an unchanged dossier as the delta lists it, the schema versions
     differ, or any member read does not match its manifest."""
@@ -58,8 +62,9 @@ def assemble_backup(
     plan = plan_assembly(previous.manifest, delta.manifest)
     try:
         with sink.writer() as output:
-            size = _write(plan, previous, delta, output, force_zip64)
-        verify_backup(sink.reader, name=sink.name)
+            hashed = _Hashed(output)
+            size = _write(plan, previous, delta, cast(BinaryIO, hashed), force_zip64)
+        _check_written(sink, hashed.digest.hexdigest(), plan)
     except BadRequest as error:
         sink.discard()
         raise BadRequest(f"assemblage de {sink.name} refusé : {error}") from error
@@ -76,6 +81,36 @@ def assemble_backup(
         size=size,
         seconds=time.monotonic() - started,
     )
+
+
+class _Hashed:
+    """``output`` with a sha256 of every byte written to it."""
+
+    def __init__(self, output: BinaryIO) -> None:
+        self.output = output
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.output.write(data)
+
+    def flush(self) -> None:
+        self.output.flush()
+
+
+def _check_written(sink: StagedSink, written: str, plan: AssemblyPlan) -> None:
+    """The file on disk is, byte for byte, what was written (each member's content was
+    checked as it went by), and it opens as the planned backup: its zip directory, its
+    members exactly the manifest's with their sizes, the manifest itself. Reading it back is
+    a sha256 pass over compressed bytes, not a second inflation of every member."""
+    digest = hashlib.sha256()
+    with sink.reader() as handle:
+        while block := handle.read(_READ):
+            digest.update(block)
+    if digest.hexdigest() != written:
+        raise BadRequest("le fichier écrit ne relit pas les octets écrits")
+    if open_backup(sink.reader, name=sink.name).manifest != plan.manifest:
+        raise BadRequest("le manifeste relu n'est pas celui qui a été écrit")
 
 
 def _write(

@@ -9,30 +9,30 @@ système, revision, digest). The local server never reads them.
 
 A refresh checks the scripts (``schema.sql``, ``load.sql``) and extracts the members it
 needs (the replaced dossiers' tables, the centre and reference tables), each checked against the manifest as it is written (size, sha256, rows,
-every row that dossier's), then, in **one** transaction on the standby: deletes the rows of
-the dossiers that left, replaces the rows of the changed ones (each table's count checked),
-reloads the centre and reference tables whole, checks that the ``dossier`` table lists
-exactly the manifest's dossiers and that no dossier table holds rows of another, and
-rewrites the record. Any failure rolls it all back: the
+every row that dossier's), then, in **one** transaction on the standby, table by table:
+deletes the rows of the dossiers that left or changed, loads the changed ones' rows in one
+``LOAD DATA`` (each dossier's count checked), reloads the centre and reference tables
+whole, checks that the ``dossier`` table lists exactly the manifest's dossiers and that no
+dossier table holds rows of another, and rewrites the record. Any failure rolls it all back: the
 standby is as it was. Then its tables are renamed into the new generation in one
 ``RENAME TABLE`` statement, and the emptied schema is dropped.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from mysql.connector.abstracts import MySQLConnectionAbstract
 
 from appliance.adapters.backup_reader import ZIP_ERRORS, MemberCheck, open_zip
-from appliance.adapters.dossier_rows import load_table, replace_dossier_rows
+from appliance.adapters.dossier_rows import load_table
 from appliance.adapters.mysql import query_all
-from appliance.domain.backup_format import Manifest, MemberDigest, VerifiedBackup, centre_member, dossier_member
+from appliance.domain.backup_format import DossierEntry, Manifest, VerifiedBackup, centre_member, dossier_member
 from appliance.domain.ddl import quote_identifier
-from appliance.domain.schema import CENTRE_TABLES, DOSSIER_TABLES, REFERENCE_TABLES
+from appliance.domain.schema import CENTRE_TABLES, DOSSIER_TABLES, REFERENCE_TABLES, Table
 from appliance.domain.standby import HeldContent, StandbyContent, StandbyPlan, dossier_digest
 from appliance.errors import BadRequest
 
@@ -116,32 +116,42 @@ def read_content(connection: MySQLConnectionAbstract, schema: str, generation: i
     )
 
 
+def _batch(directory: Path, table: Table) -> Path:
+    return directory / "batch" / f"{table.name}.tsv"
+
+
 def extract_checked(backup: VerifiedBackup, plan: StandbyPlan, directory: Path) -> int:
     """Write the members a refresh loads into ``directory``, each checked against the
-    manifest as it goes by; returns their bytes; raises BadRequest."""
+    manifest as it goes by: the centre and reference tables one file each, and per dossier
+    table one file holding the replaced dossiers' members one after the other (one
+    ``LOAD DATA`` per table). Returns their bytes; raises BadRequest."""
     manifest = backup.manifest
     by_code = {entry.code: entry for entry in manifest.dossiers}
-    wanted: list[tuple[str, MemberDigest, int | None]] = []
-    for table in REFERENCE_TABLES + CENTRE_TABLES:
-        wanted.append((centre_member(table), manifest.centre_tables[table.name], None))
-    for code in plan.replace:
-        entry = by_code[code]
-        wanted += [(dossier_member(code, t), entry.tables[t.name], entry.id) for t in DOSSIER_TABLES]
     size = 0
+    (directory / "batch").mkdir(parents=True, exist_ok=True)
     with open_zip(backup.opener, backup.name) as archive:
         for name, digest in manifest.members.items():  # the scripts: checked, not loaded
             _copy_checked(archive, name, MemberCheck(name, digest, None), None)
-        for name, digest, owner in wanted:
+        for table in REFERENCE_TABLES + CENTRE_TABLES:
+            name, digest = centre_member(table), manifest.centre_tables[table.name]
             target = directory / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            _copy_checked(archive, name, MemberCheck(name, digest, owner), target)
+            with target.open("wb") as sink:
+                _copy_checked(archive, name, MemberCheck(name, digest, None), sink)
             size += digest.size
+        for table in DOSSIER_TABLES:
+            with _batch(directory, table).open("wb") as sink:
+                for code in plan.replace:
+                    entry = by_code[code]
+                    name, digest = dossier_member(code, table), entry.tables[table.name]
+                    _copy_checked(archive, name, MemberCheck(name, digest, entry.id), sink)
+                    size += digest.size
     return size
 
 
-def _copy_checked(archive: Any, name: str, check: MemberCheck, target: Path | None) -> None:
+def _copy_checked(archive: Any, name: str, check: MemberCheck, sink: BinaryIO | None) -> None:
     try:
-        with archive.open(name) as member, target.open("wb") if target else contextlib.nullcontext() as sink:
+        with archive.open(name) as member:
             while block := member.read(_BLOCK):
                 check.update(block)
                 if sink is not None:
@@ -151,25 +161,29 @@ def _copy_checked(archive: Any, name: str, check: MemberCheck, target: Path | No
     check.finish()
 
 
+def _marks(values: Sequence[int]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
 def apply_plan(
     connection: MySQLConnectionAbstract, schema: str, backup: VerifiedBackup, plan: StandbyPlan, directory: Path
 ) -> int:
     """The refresh's statements, inside the caller's transaction; returns the rows loaded;
-    raises BadRequest when a count or the dossier list differs from the manifest."""
+    raises BadRequest when a count, the dossier list or a row's dossier differs from the
+    manifest."""
     manifest = backup.manifest
     quoted = quote_identifier(schema)
-    by_code = {entry.code: entry for entry in manifest.dossiers}
+    replaced = [entry for entry in manifest.dossiers if entry.code in set(plan.replace)]
+    emptied = sorted(set(plan.delete) | {entry.id for entry in replaced})
     cursor = connection.cursor()
     rows = 0
     try:
-        for identifier in plan.delete:
-            for table in DOSSIER_TABLES:
-                cursor.execute(
-                    f"DELETE FROM {quoted}.{quote_identifier(table.name)} WHERE dossier_id = %s", (identifier,)
-                )
-        for code in plan.replace:
-            entry = by_code[code]
-            rows += replace_dossier_rows(cursor, schema, entry.id, entry, directory)
+        for table in DOSSIER_TABLES:
+            name = f"{quoted}.{quote_identifier(table.name)}"
+            if emptied:
+                cursor.execute(f"DELETE FROM {name} WHERE dossier_id IN ({_marks(emptied)})", tuple(emptied))
+            if replaced:
+                rows += _load_dossiers(cursor, schema, table, replaced, _batch(directory, table))
         for table in REFERENCE_TABLES + CENTRE_TABLES:
             cursor.execute(f"DELETE FROM {quoted}.{quote_identifier(table.name)}")
             loaded = load_table(cursor, schema, table, directory / centre_member(table))
@@ -177,24 +191,54 @@ def apply_plan(
             if loaded != expected:
                 raise BadRequest(f"{table.name} : {loaded} lignes chargées, le manifeste en annonce {expected}")
             rows += loaded
-        listed_rows: list[Any] = list(query_all(connection, f"SELECT id, code, revision FROM {quoted}.dossier"))
-        found = sorted((int(r[0]), str(r[1]), int(r[2])) for r in listed_rows)
-        listed = sorted((d.id, d.code, d.revision) for d in manifest.dossiers)
-        if found != listed:
-            differ = sorted(set(found) ^ set(listed))[:3]
-            raise BadRequest(f"dossier : les lignes ne sont pas les dossiers du manifeste ({differ})")
-        ids = {d.id for d in manifest.dossiers}
-        for table in DOSSIER_TABLES:  # the primary key starts with dossier_id: an index walk
-            name = quote_identifier(table.name)
-            present = {int(r[0]) for r in query_all(connection, f"SELECT DISTINCT dossier_id FROM {quoted}.{name}")}
-            if stray := sorted(present - ids):
-                raise BadRequest(
-                    f"{table.name} : des lignes de dossiers absents de la sauvegarde (ID système {stray[:3]})"
-                )
+        _check_dossiers(connection, quoted, manifest)
         _write_record(cursor, quoted, manifest, backup.name, None)
     finally:
         cursor.close()
     return rows
+
+
+def _load_dossiers(cursor: Any, schema: str, table: Table, replaced: list[DossierEntry], path: Path) -> int:
+    """One LOAD DATA of the replaced dossiers' rows of ``table``, then each one's count."""
+    loaded = load_table(cursor, schema, table, path)
+    ids = [entry.id for entry in replaced]
+    cursor.execute(
+        f"SELECT dossier_id, COUNT(*) FROM {quote_identifier(schema)}.{quote_identifier(table.name)}"
+        f" WHERE dossier_id IN ({_marks(ids)}) GROUP BY dossier_id",
+        tuple(ids),
+    )
+    counted = {int(r[0]): int(r[1]) for r in cursor.fetchall()}
+    for entry in replaced:
+        expected = entry.tables[table.name].rows or 0
+        if counted.get(entry.id, 0) != expected:
+            raise BadRequest(
+                f"{table.name} : {counted.get(entry.id, 0)} lignes chargées pour le dossier {entry.code}, "
+                f"le manifeste en annonce {expected}"
+            )
+    return loaded
+
+
+def _check_dossiers(connection: MySQLConnectionAbstract, quoted: str, manifest: Manifest) -> None:
+    """The ``dossier`` table lists exactly the manifest's dossiers, and no dossier table
+    holds a row of another (a range scan of the primary key between the listed IDs)."""
+    found = sorted(
+        (int(r[0]), str(r[1]), int(r[2]))
+        for r in query_all(connection, f"SELECT id, code, revision FROM {quoted}.dossier")
+    )
+    listed = sorted((d.id, d.code, d.revision) for d in manifest.dossiers)
+    if found != listed:
+        differ = sorted(set(found) ^ set(listed))[:3]
+        raise BadRequest(f"dossier : les lignes ne sont pas les dossiers du manifeste ({differ})")
+    ids = sorted(d.id for d in manifest.dossiers)
+    where = f" WHERE dossier_id NOT IN ({_marks(ids)})" if ids else ""
+    for table in DOSSIER_TABLES:
+        stray = query_all(
+            connection, f"SELECT dossier_id FROM {quoted}.{quote_identifier(table.name)}{where} LIMIT 1", ids
+        )
+        if stray:
+            raise BadRequest(
+                f"{table.name} : des lignes d'un dossier absent de la sauvegarde (ID système {stray[0][0]})"
+            )
 
 
 def rename_into(connection: MySQLConnectionAbstract, standby: str, target: str) -> None:
