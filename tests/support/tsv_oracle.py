@@ -89,13 +89,16 @@ def by_table(members: dict[str, list[Row]]) -> dict[str, list[Row]]:
     return tables
 
 
-_LAYOUTS: dict[str, dict[str, list[str]]] = {}
+_LAYOUTS: dict[tuple[str, int, str], dict[str, list[str]]] = {}
 
 
 def layout(connection: Any, schema: str) -> dict[str, list[str]]:
-    """The columns of every table of ``schema``, in order (read once per schema name: the
-    tests never change a schema's tables)."""
-    if schema not in _LAYOUTS:
+    """The columns of every table of ``schema``, in order (read once per server and schema:
+    the tests never change a schema's tables, but two servers may hold schemas of one name
+    with different tables, e.g. a central ``neocuma_g1`` and a guardian's generation with
+    its record tables)."""
+    key = (str(connection.server_host), int(connection.server_port), schema)
+    if key not in _LAYOUTS:
         found: dict[str, list[str]] = {}
         for table, column in oracle.query(
             connection,
@@ -104,8 +107,8 @@ def layout(connection: Any, schema: str) -> dict[str, list[str]]:
             (schema,),
         ):
             found.setdefault(str(table), []).append(str(column))
-        _LAYOUTS[schema] = found
-    return _LAYOUTS[schema]
+        _LAYOUTS[key] = found
+    return _LAYOUTS[key]
 
 
 def checksums(
