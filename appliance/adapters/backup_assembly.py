@@ -2,7 +2,8 @@
 (docs/backup-format.md, "Assembling a complete backup from a delta"), indistinguishable
 from a full export of the delta's snapshot but for the time it records.
 
-``domain/assembly.py`` decides which member comes from where; this module copies each
+``domain/assembly.py`` decides which member comes from where (the delta, the previous
+backup, or the partial file of a cut transfer, ``resume.py``); this module copies each
 member's compressed bytes as they are (``raw_zip``), inflating them on the way only to check
 them against the manifest (size, sha256, rows, every row that dossier's) and against the
 zip's own CRC-32. ``schema.sql``, ``load.sql`` and ``manifest.json`` are written last but
@@ -19,14 +20,16 @@ import hashlib
 import time
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import BinaryIO, Protocol, cast
 
 from appliance.adapters.backup_reader import ZIP_ERRORS, MemberCheck, open_backup, open_zip
 from appliance.adapters.raw_zip import RawZipWriter, read_raw
+from appliance.adapters.resume import raw_blocks
 from appliance.domain.assembly import AssembledSummary, AssemblyPlan, Origin, PlannedMember, plan_assembly
 from appliance.domain.backup_format import MANIFEST_MEMBER, Opener, VerifiedBackup
 from appliance.domain.delta_manifest import VerifiedDelta
+from appliance.domain.salvage import Salvage
 from appliance.errors import BadRequest
 
 _INFLATED = 4 << 20
@@ -50,20 +53,26 @@ class StagedSink(Protocol):
 
 
 def assemble_backup(
-    previous: VerifiedBackup, delta: VerifiedDelta, sink: StagedSink, force_zip64: bool = False
+    previous: VerifiedBackup | None,
+    delta: VerifiedDelta,
+    sink: StagedSink,
+    force_zip64: bool = False,
+    salvaged: Sequence[Salvage] = (),
 ) -> AssembledSummary:
     """Write to ``sink`` the complete backup of ``delta``'s snapshot, the members of the
-    dossiers it leaves out copied from ``previous``, each member checked as it is copied;
-    read it back and open it as a backup, then commit the sink.
-    Raises BadRequest (in French, naming the problem) and discards the sink when the previous
-    backup does not hold an unchanged dossier as the delta lists it, the schema versions
-    differ, or any member read does not match its manifest."""
+    dossiers it leaves out copied from what a cut transfer salvaged or from ``previous``,
+    each member checked as it is copied; read it back and open it as a backup, then commit
+    the sink. Raises BadRequest (in French, naming the problem) and discards the sink when
+    neither holds an unchanged dossier as the delta lists it, the schema versions differ,
+    or any member read does not match its manifest."""
     started = time.monotonic()
-    plan = plan_assembly(previous.manifest, delta.manifest)
+    plan = plan_assembly(
+        previous.manifest if previous is not None else None, delta.manifest, [s.dossiers for s in salvaged]
+    )
     try:
         with sink.writer() as output:
             hashed = _Hashed(output)
-            size = _write(plan, previous, delta, cast(BinaryIO, hashed), force_zip64)
+            size = _write(plan, previous, delta, salvaged, cast(BinaryIO, hashed), force_zip64)
         _check_written(sink, hashed.digest.hexdigest(), plan)
     except BadRequest as error:
         sink.discard()
@@ -77,9 +86,13 @@ def assemble_backup(
         manifest=plan.manifest,
         from_delta=plan.dossiers_from(Origin.DELTA),
         from_previous=plan.dossiers_from(Origin.PREVIOUS),
-        removed=sorted({d.code for d in previous.manifest.dossiers} - {d.code for d in plan.manifest.dossiers}),
+        removed=sorted(
+            {d.code for d in (previous.manifest.dossiers if previous is not None else [])}
+            - {d.code for d in plan.manifest.dossiers}
+        ),
         size=size,
         seconds=time.monotonic() - started,
+        from_salvage=plan.dossiers_from(Origin.SALVAGED),
     )
 
 
@@ -114,17 +127,24 @@ def _check_written(sink: StagedSink, written: str, plan: AssemblyPlan) -> None:
 
 
 def _write(
-    plan: AssemblyPlan, previous: VerifiedBackup, delta: VerifiedDelta, output: BinaryIO, force_zip64: bool
+    plan: AssemblyPlan,
+    previous: VerifiedBackup | None,
+    delta: VerifiedDelta,
+    salvaged: Sequence[Salvage],
+    output: BinaryIO,
+    force_zip64: bool,
 ) -> int:
     writer = RawZipWriter(output, force_zip64)
     with contextlib.ExitStack() as stack:
-        sources = {
-            Origin.PREVIOUS: _Source(stack, previous.opener, previous.name, "la sauvegarde précédente"),
-            Origin.DELTA: _Source(stack, delta.opener, delta.name, "les changements"),
-        }
+        sources: dict[Origin, _Source] = {Origin.DELTA: _Source(stack, delta.opener, delta.name, "les changements")}
+        if plan.from_origin(Origin.PREVIOUS) and previous is not None:
+            sources[Origin.PREVIOUS] = _Source(stack, previous.opener, previous.name, "la sauvegarde précédente")
+        parts = [_PartialSource(stack, salvage) for salvage in salvaged]
         for member in plan.members:
             if member.origin is Origin.WRITTEN:
                 writer.add_bytes(member.name, plan.scripts[member.name])
+            elif member.origin is Origin.SALVAGED:
+                parts[member.part].copy(member, writer)
             else:
                 sources[member.origin].copy(member, writer)
     writer.add_bytes(MANIFEST_MEMBER, plan.manifest.to_json())
@@ -156,6 +176,26 @@ class _Source:
             writer.add(member.name, info.compress_type, info.CRC, info.compress_size, info.file_size, blocks)
         except ZIP_ERRORS as error:
             raise BadRequest(f"{member.name} ne peut être lu dans {self.label} : {error}") from error
+
+
+class _PartialSource:
+    """The partial file of a cut transfer, its salvaged members located by ``resume``."""
+
+    def __init__(self, stack: contextlib.ExitStack[bool | None], salvage: Salvage) -> None:
+        self.salvage = salvage
+        self.handle = stack.enter_context(salvage.opener())
+
+    def copy(self, member: PlannedMember, writer: RawZipWriter) -> None:
+        location = self.salvage.locations.get(member.name)
+        if location is None or location.size != member.digest.size:
+            raise BadRequest(f"{member.name} manque dans le transfert interrompu {self.salvage.name}")
+        info = zipfile.ZipInfo(member.name)
+        info.compress_type, info.CRC = location.method, location.crc
+        blocks = _checked(raw_blocks(self.handle, location), info, member)
+        try:
+            writer.add(member.name, location.method, location.crc, location.compressed, location.size, blocks)
+        except ZIP_ERRORS as error:
+            raise BadRequest(f"{member.name} ne peut être lu dans {self.salvage.name} : {error}") from error
 
 
 def _checked(blocks: Iterator[bytes], info: zipfile.ZipInfo, member: PlannedMember) -> Iterator[bytes]:

@@ -88,17 +88,26 @@ class MemberCheck:
             self.owned += window.count(self.needle)
             self.tail = window[-(len(self.needle) - 1) :]
 
-    def finish(self) -> None:
-        """Raise BadRequest naming the first mismatch with the manifest."""
-        name, digest = self.name, self.digest
+    def _check_owner(self) -> None:
         if self.prefix is not None and self.size:
             starts = 1 if self.first == self.prefix else 0
             # Every line starts at the beginning or right after a newline (the last newline
             # ends the file and starts nothing).
             if not self.tail.endswith(b"\n"):
-                raise BadRequest(f"{name}: the last row is not terminated")
+                raise BadRequest(f"{self.name}: the last row is not terminated")
             if starts + self.owned != self.rows:
-                raise BadRequest(f"{name}: a row belongs to another dossier")
+                raise BadRequest(f"{self.name}: a row belongs to another dossier")
+
+    def measured(self) -> MemberDigest:
+        """What went by, with no manifest to compare it with (a salvaged member); raises
+        BadRequest when a row is not that dossier's."""
+        self._check_owner()
+        return MemberDigest(self.sha.hexdigest(), self.size, self.rows)
+
+    def finish(self) -> None:
+        """Raise BadRequest naming the first mismatch with the manifest."""
+        name, digest = self.name, self.digest
+        self._check_owner()
         if self.size != digest.size:
             raise BadRequest(f"{name}: {self.size} bytes, the manifest says {digest.size}")
         if self.sha.hexdigest() != digest.sha256:

@@ -1,6 +1,6 @@
 """The backups volume as a BackupsStore (docs/design.md §5): ``data/`` (dated data
-backups), ``system.zip``, ``local/`` (local copies saved before an overwrite) and a work
-area ``.work/``. A new file is written under a hidden temporary name beside its final one,
+backups), ``system.zip``, ``local/`` (local copies saved before an overwrite), a work
+area ``.work/`` and ``.resume/``, what cut transfers received, kept for the next attempt. A new file is written under a hidden temporary name beside its final one,
 synced to disk, then renamed and the directory synced: a crash or a full disk leaves the
 previous files as they were and never a half-written one under a listed name."""
 
@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,12 +19,14 @@ from appliance.adapters.backup_assembly import StagedSink, assemble_backup
 from appliance.adapters.backup_reader import open_backup, verify_backup
 from appliance.adapters.backup_subset import write_dossier_subset
 from appliance.adapters.delta_reader import verify_delta
+from appliance.adapters.resume import salvage
 from appliance.adapters.state_files import fsync_directory
 from appliance.adapters.system_zip import verify_system_zip
 from appliance.domain.assembly import AssembledSummary
 from appliance.domain.backup_format import Manifest, Opener, VerifiedBackup
 from appliance.domain.backups import StoredFile
 from appliance.domain.delta_manifest import VerifiedDelta
+from appliance.domain.salvage import Salvage
 from appliance.errors import ApplianceError
 
 __all__ = ["FilesystemBackups", "StagedOnDisk"]
@@ -77,6 +80,7 @@ class FilesystemBackups:
         self.system_path = directory / "system.zip"
         self.local_dir = directory / "local"
         self.work_dir = directory / ".work"
+        self.resume_dir = directory / ".resume"
 
     def data_backups(self) -> list[StoredFile]:
         return _listing(self.data_dir)
@@ -136,7 +140,14 @@ class FilesystemBackups:
             return None
 
     def clean_partials(self) -> list[str]:
+        """Remove what a killed run left, but keep the partial data backups and deltas in
+        ``.resume/`` for the next backup to resume from (a killed guardian never got to
+        ``keep_partial``)."""
         removed = []
+        for directory, pattern in ((self.data_dir, ".*.zip.part"), (self.work_dir, ".*.changes.part")):
+            for path in directory.glob(pattern) if directory.is_dir() else []:
+                with contextlib.suppress(OSError):
+                    self._keep(path, path.name[1:-5])
         for directory in (self.data_dir, self.directory):
             if not directory.is_dir():
                 continue
@@ -146,6 +157,44 @@ class FilesystemBackups:
                     removed.append(path.name)
         return sorted(removed)
 
+    def keep_partial(self, staged: StagedSink) -> None:
+        """Keep what a cut transfer received in ``.resume/`` (docs/backup-format.md,
+        "Resuming a cut transfer"); the staged file is gone from its place afterwards."""
+        if not isinstance(staged, StagedOnDisk) or staged.committed or not staged.temporary.is_file():
+            return
+        self._keep(staged.temporary, staged.name)
+
+    def _keep(self, path: Path, name: str) -> None:
+        if path.stat().st_size == 0:
+            path.unlink()
+            return
+        self.resume_dir.mkdir(parents=True, exist_ok=True)
+        os.replace(path, self.resume_dir / f"{name}.part")
+        fsync_directory(self.resume_dir)
+
+    def salvages(self, max_age: dt.timedelta, now: dt.datetime, keep: int = 3) -> list[Salvage]:
+        """What the kept partial files hold, newest first; the older than ``max_age`` and
+        beyond the ``keep`` newest are deleted first."""
+        if not self.resume_dir.is_dir():
+            return []
+        found = sorted(
+            (path for path in self.resume_dir.iterdir() if path.is_file()),
+            key=lambda path: path.stat().st_mtime,
+            reverse=True,
+        )
+        kept = []
+        for n, path in enumerate(found):
+            age = now - dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+            if n >= keep or age > max_age:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                continue
+            kept.append(salvage(path.name, _opener(path)))
+        return kept
+
+    def drop_partials(self) -> None:
+        shutil.rmtree(self.resume_dir, ignore_errors=True)
+
     def verify_data(self, opener: Opener, name: str, full: bool = True) -> VerifiedBackup:
         """The backup ``opener`` reads, checked in full (every member's size, sha256 and
         rows) or, with ``full=False``, its structure and manifest only; raises BadRequest."""
@@ -154,8 +203,14 @@ class FilesystemBackups:
     def verify_delta(self, opener: Opener, name: str) -> VerifiedDelta:
         return verify_delta(opener, name=name)
 
-    def assemble_data(self, previous: VerifiedBackup, delta: VerifiedDelta, staged: StagedSink) -> AssembledSummary:
-        return assemble_backup(previous, delta, staged)
+    def assemble_data(
+        self,
+        previous: VerifiedBackup | None,
+        delta: VerifiedDelta,
+        staged: StagedSink,
+        salvaged: Sequence[Salvage] = (),
+    ) -> AssembledSummary:
+        return assemble_backup(previous, delta, staged, salvaged=salvaged)
 
     def extract_dossier(self, backup: VerifiedBackup, code: str, sink: BinaryIO, now: dt.datetime) -> None:
         write_dossier_subset(backup, code, sink, now)
@@ -172,6 +227,10 @@ class FilesystemBackups:
         if not name or "/" in name or "\\" in name or name.startswith(".") or "\x00" in name:
             raise ValueError(f"not a file name of {directory.name}/: {name!r}")
         return directory / name
+
+
+def _opener(path: Path) -> Opener:
+    return lambda: path.open("rb")
 
 
 def _listing(directory: Path) -> list[StoredFile]:

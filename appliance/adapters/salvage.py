@@ -20,8 +20,9 @@ from __future__ import annotations
 import struct
 import zipfile
 import zlib
-from dataclasses import dataclass
 from typing import BinaryIO
+
+from appliance.domain.salvage import Salvaged
 
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
 _LOCAL_SIGNATURE = 0x04034B50
@@ -32,19 +33,6 @@ _ENCRYPTED_FLAG = 0x01
 _BLOCK = 1 << 20
 _INFLATED = 4 << 20
 MAX_NAME = 4096
-
-
-@dataclass(frozen=True)
-class Salvaged:
-    """A member that arrived whole: its name, compression, CRC-32 and sizes as checked,
-    and where its compressed bytes start in the partial file."""
-
-    name: str
-    method: int
-    crc: int
-    compressed: int
-    size: int
-    data_offset: int
 
 
 def salvage_members(handle: BinaryIO) -> list[Salvaged]:

@@ -8,8 +8,9 @@ member comes from where and writes the complete manifest; it does no I/O
 
 - the centre tables come from the delta (it holds them whole);
 - the members of a dossier the delta includes come from the delta;
-- the members of a dossier the delta lists without its members come from the previous
-  backup, which must hold that dossier with the same code, ID système and revision;
+- the members of a dossier the delta lists without its members come from what a cut
+  transfer salvaged (``adapters/resume.py``), newest first, or else from the previous
+  backup: whichever holds that dossier with the same code, ID système and revision;
 - ``schema.sql`` and ``load.sql`` are written by ``expected_scripts`` for the schema version
   and the members; ``manifest.json`` last.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from appliance.domain.backup_format import (
@@ -33,8 +35,9 @@ from appliance.domain.backup_format import (
     dossier_member,
     expected_scripts,
 )
+from appliance.domain.changes import HeldDossier
 from appliance.domain.delta_manifest import DeltaManifest
-from appliance.domain.schema import CENTRE_TABLES, DOSSIER_TABLES, REFERENCE_TABLES
+from appliance.domain.schema import CENTRE_TABLES, DOSSIER_TABLES, REFERENCE_TABLES, SCHEMA_VERSION
 from appliance.errors import BadRequest
 
 
@@ -44,6 +47,7 @@ class Origin(enum.Enum):
     WRITTEN = "written"  # schema.sql and load.sql, by expected_scripts
     DELTA = "delta"
     PREVIOUS = "previous"
+    SALVAGED = "salvaged"  # from the partial file of a cut transfer
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class PlannedMember:
     origin: Origin
     digest: MemberDigest
     dossier_id: int | None = None
+    part: int = 0  # for SALVAGED: which salvage (their order as given)
 
 
 @dataclass(frozen=True)
@@ -86,23 +91,38 @@ class AssembledSummary:
     removed: list[str]
     size: int
     seconds: float
+    from_salvage: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def dossiers(self) -> int:
         return len(self.manifest.dossiers)
 
 
-def plan_assembly(previous: Manifest, delta: DeltaManifest) -> AssemblyPlan:
+def plan_assembly(
+    previous: Manifest | None, delta: DeltaManifest, salvaged: Sequence[Mapping[str, DossierEntry]] = ()
+) -> AssemblyPlan:
     """The plan of the complete backup of ``delta``'s snapshot; raises BadRequest (in
-    French, naming the problem) when the previous backup cannot supply it."""
-    _check_compatible(previous, delta)
-    held = {dossier.code: dossier for dossier in previous.dossiers}
+    French, naming the problem) when neither what was salvaged nor the previous backup can
+    supply an unchanged dossier."""
+    if previous is not None:
+        _check_compatible(previous, delta)
+    if salvaged and delta.schema_version != SCHEMA_VERSION:
+        raise BadRequest(
+            f"les changements sont de la version de schéma {delta.schema_version}, le transfert interrompu"
+            f" a été lu selon la version {SCHEMA_VERSION}"
+        )
+    held = {dossier.code: dossier for dossier in previous.dossiers} if previous is not None else {}
     dossiers: list[DossierEntry] = []
-    origins: dict[str, Origin] = {}
+    origins: dict[str, tuple[Origin, int]] = {}
     for dossier in delta.dossiers:
         if dossier.tables is not None:
             dossiers.append(DossierEntry(dossier.id, dossier.code, dossier.revision, dict(dossier.tables)))
-            origins[dossier.code] = Origin.DELTA
+            origins[dossier.code] = (Origin.DELTA, 0)
+            continue
+        found = _salvaged(salvaged, dossier.code, dossier.id, dossier.revision)
+        if found is not None:
+            dossiers.append(found[0])
+            origins[dossier.code] = (Origin.SALVAGED, found[1])
             continue
         kept = held.get(dossier.code)
         if kept is None:
@@ -116,7 +136,7 @@ def plan_assembly(previous: Manifest, delta: DeltaManifest) -> AssemblyPlan:
                 f" et la révision {kept.revision}"
             )
         dossiers.append(DossierEntry(kept.id, kept.code, kept.revision, dict(kept.tables)))
-        origins[dossier.code] = Origin.PREVIOUS
+        origins[dossier.code] = (Origin.PREVIOUS, 0)
     manifest = Manifest(
         created_at=delta.created_at,
         server=dict(delta.server),
@@ -136,7 +156,27 @@ def plan_assembly(previous: Manifest, delta: DeltaManifest) -> AssemblyPlan:
     return AssemblyPlan(_members(manifest, origins), scripts, manifest)
 
 
-def _members(manifest: Manifest, origins: dict[str, Origin]) -> list[PlannedMember]:
+def _salvaged(
+    salvaged: Sequence[Mapping[str, DossierEntry]], code: str, dossier_id: int, revision: int
+) -> tuple[DossierEntry, int] | None:
+    """The first salvage holding ``code`` at that ID système and revision, and its index."""
+    for part, dossiers in enumerate(salvaged):
+        entry = dossiers.get(code)
+        if entry is not None and entry.id == dossier_id and entry.revision == revision:
+            return DossierEntry(entry.id, entry.code, entry.revision, dict(entry.tables)), part
+    return None
+
+
+def held_dossiers(previous: Manifest | None, salvaged: Sequence[Mapping[str, DossierEntry]]) -> dict[str, HeldDossier]:
+    """code -> (ID système, revision) of every dossier the guardian can supply: the previous
+    backup's, overridden by what was salvaged (the first salvage given wins)."""
+    held = {d.code: HeldDossier(d.id, d.revision) for d in previous.dossiers} if previous is not None else {}
+    for dossiers in reversed(salvaged):
+        held.update({code: HeldDossier(entry.id, entry.revision) for code, entry in dossiers.items()})
+    return held
+
+
+def _members(manifest: Manifest, origins: dict[str, tuple[Origin, int]]) -> list[PlannedMember]:
     """Every member in the order a full export writes them."""
     members = [PlannedMember(name, Origin.WRITTEN, manifest.members[name]) for name in (SCHEMA_MEMBER, LOAD_MEMBER)]
     for table in REFERENCE_TABLES + CENTRE_TABLES:
@@ -146,9 +186,10 @@ def _members(manifest: Manifest, origins: dict[str, Origin]) -> list[PlannedMemb
             members.append(
                 PlannedMember(
                     dossier_member(dossier.code, table),
-                    origins[dossier.code],
+                    origins[dossier.code][0],
                     dossier.tables[table.name],
                     dossier.id,
+                    origins[dossier.code][1],
                 )
             )
     return members

@@ -26,6 +26,7 @@ from appliance.domain.delta_manifest import VerifiedDelta
 from appliance.domain.dossiers import ImportReply, LocalDossier, RemoteDossier
 from appliance.domain.generations import Live, LoadReport
 from appliance.domain.identity import WhoAmI
+from appliance.domain.salvage import Salvage
 from appliance.domain.standby import StandbyContent, StandbyPlan
 
 DossierGuard = Callable[[Mapping[str, LocalDossier]], None]
@@ -330,10 +331,30 @@ class BackupsStore(Protocol):
         """A delta (``v1 export-changes``) checked in full; raises BadRequest."""
         ...
 
-    def assemble_data(self, previous: VerifiedBackup, delta: VerifiedDelta, staged: StagedFile) -> AssembledSummary:
+    def assemble_data(
+        self,
+        previous: VerifiedBackup | None,
+        delta: VerifiedDelta,
+        staged: StagedFile,
+        salvaged: Sequence[Salvage] = (),
+    ) -> AssembledSummary:
         """Write into ``staged`` the complete backup of ``delta``'s snapshot, the unchanged
-        dossiers' members copied from ``previous`` as they are; verified in full, then
-        committed. Raises BadRequest (and discards ``staged``) when anything does not match."""
+        dossiers' members copied as they are from what a cut transfer salvaged or from
+        ``previous``; checked as they are copied, read back, then committed. Raises
+        BadRequest (and discards ``staged``) when anything does not match."""
+        ...
+
+    def keep_partial(self, staged: StagedFile) -> None:
+        """Keep what a cut transfer wrote into ``staged`` for the next attempt to resume
+        from (docs/backup-format.md, "Resuming a cut transfer")."""
+        ...
+
+    def salvages(self, max_age: dt.timedelta, now: dt.datetime) -> list[Salvage]:
+        """What the kept partial files hold, newest first (older ones deleted)."""
+        ...
+
+    def drop_partials(self) -> None:
+        """Delete every kept partial file (a backup was made, or they led nowhere)."""
         ...
 
     def extract_dossier(self, backup: VerifiedBackup, code: str, sink: BinaryIO, now: dt.datetime) -> None:

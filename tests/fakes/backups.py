@@ -6,21 +6,24 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import io
+from collections.abc import Sequence
 from typing import BinaryIO
 
 from appliance.adapters.backup_assembly import StagedSink, assemble_backup
 from appliance.adapters.backup_reader import open_backup, verify_backup
 from appliance.adapters.backup_subset import write_dossier_subset
 from appliance.adapters.delta_reader import verify_delta
+from appliance.adapters.resume import salvage
 from appliance.adapters.system_zip import verify_system_zip
 from appliance.domain.assembly import AssembledSummary
 from appliance.domain.backup_format import Manifest, Opener, VerifiedBackup
 from appliance.domain.backups import StoredFile
 from appliance.domain.delta_manifest import VerifiedDelta
+from appliance.domain.salvage import Salvage
 from appliance.errors import ApplianceError
 from tests.fakes.basics import FakeClock
 
-DATA, SYSTEM, LOCAL, WORK = "data", "system", "local", "work"
+DATA, SYSTEM, LOCAL, WORK, RESUME = "data", "system", "local", "work", "resume"
 
 
 class _Writer(io.BytesIO):
@@ -77,7 +80,13 @@ class MemoryBackups:
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
         self.location = "/var/lib/guardian/backups"
-        self.files: dict[str, dict[str, tuple[bytes, dt.datetime]]] = {DATA: {}, SYSTEM: {}, LOCAL: {}, WORK: {}}
+        self.files: dict[str, dict[str, tuple[bytes, dt.datetime]]] = {
+            DATA: {},
+            SYSTEM: {},
+            LOCAL: {},
+            WORK: {},
+            RESUME: {},
+        }
         self.staged: list[MemoryStaged] = []
         self.discarded: list[str] = []
         self.free: int | None = None  # bytes the volume can still take; None: plenty
@@ -144,11 +153,35 @@ class MemoryBackups:
         return None if self.free is None else max(0, self.free - self.used())
 
     def clean_partials(self) -> list[str]:
+        """As the adapter: a killed run's partial data backups and deltas are kept for
+        resuming, the rest removed."""
+        for staged in self.staged:
+            if staged.in_progress() and (staged.area == DATA or staged.name.endswith(".changes")):
+                self.keep_partial(staged)
         removed = sorted(s.name for s in self.staged if s.in_progress())
         for staged in self.staged:
             if staged.in_progress():
                 staged.content = b""
         return removed
+
+    def keep_partial(self, staged: StagedSink) -> None:
+        assert isinstance(staged, MemoryStaged)
+        if staged.in_progress():
+            self.put(RESUME, f"{staged.name}.part", staged.content)
+            staged.content = b""
+
+    def salvages(self, max_age: dt.timedelta, now: dt.datetime) -> list[Salvage]:
+        kept = sorted(self.files[RESUME].items(), key=lambda item: item[1][1], reverse=True)
+        found = []
+        for n, (name, (content, modified)) in enumerate(kept):
+            if n >= 3 or now - modified > max_age:
+                del self.files[RESUME][name]
+                continue
+            found.append(salvage(name, lambda content=content: io.BytesIO(content)))  # type: ignore[misc]
+        return found
+
+    def drop_partials(self) -> None:
+        self.files[RESUME].clear()
 
     def clean_scratch(self) -> None:
         self.scratch_cleaned += 1
@@ -160,8 +193,14 @@ class MemoryBackups:
     def verify_delta(self, opener: Opener, name: str) -> VerifiedDelta:
         return verify_delta(opener, name=name)
 
-    def assemble_data(self, previous: VerifiedBackup, delta: VerifiedDelta, staged: StagedSink) -> AssembledSummary:
-        return assemble_backup(previous, delta, staged)
+    def assemble_data(
+        self,
+        previous: VerifiedBackup | None,
+        delta: VerifiedDelta,
+        staged: StagedSink,
+        salvaged: Sequence[Salvage] = (),
+    ) -> AssembledSummary:
+        return assemble_backup(previous, delta, staged, salvaged=salvaged)
 
     def extract_dossier(self, backup: VerifiedBackup, code: str, sink: BinaryIO, now: dt.datetime) -> None:
         write_dossier_subset(backup, code, sink, now)

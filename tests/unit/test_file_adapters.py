@@ -4,6 +4,7 @@ the alert notifier (a tiny SMTP server and an HTTP sink), and the real wiring.""
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import http.server
 import json
@@ -204,5 +205,13 @@ def test_unfinished_temporaries_are_removed_and_nothing_else(tmp_path: Path) -> 
     (tmp_path / "data" / ".2026-11-28T12-00-00Z.zip.part").write_bytes(b"half")
     (tmp_path / ".system.zip.part").write_bytes(b"half")
     (tmp_path / "data" / "2026-11-27T12-00-00Z.zip").write_bytes(b"kept")
-    assert store.clean_partials() == [".2026-11-28T12-00-00Z.zip.part", ".system.zip.part"]
+    (tmp_path / ".work").mkdir()
+    (tmp_path / ".work" / ".2026-11-28T13-00-00Z.zip.changes.part").write_bytes(b"a delta's start")
+    (tmp_path / ".work" / ".pull-120001.zip.part").write_bytes(b"a pull's start")
+    assert store.clean_partials() == [".system.zip.part"]
     assert [p.name for p in (tmp_path / "data").iterdir()] == ["2026-11-27T12-00-00Z.zip"]
+    kept = sorted(p.name for p in (tmp_path / ".resume").iterdir())
+    assert kept == ["2026-11-28T12-00-00Z.zip.part", "2026-11-28T13-00-00Z.zip.changes.part"], "kept to resume"
+    assert [s.dossiers for s in store.salvages(dt.timedelta(hours=24), dt.datetime.now(dt.UTC))] == [{}, {}]
+    store.drop_partials()
+    assert not (tmp_path / ".resume").exists()

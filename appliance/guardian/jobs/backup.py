@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from appliance.domain.backup_format import Manifest
 from appliance.domain.backup_mode import FULL, BackupMode, PreviousBackup, choose_backup_mode
 from appliance.domain.backups import backup_name
+from appliance.domain.salvage import Salvage
 from appliance.domain.system_manifest import SystemEntry, parse_system_manifest
 from appliance.errors import ApplianceError, BadRequest, Unavailable
-from appliance.guardian.jobs.incremental import FallBack, IncrementalBackup
+from appliance.guardian.jobs.incremental import FallBack, IncrementalBackup, is_cut
 from appliance.guardian.jobs.progress import Counting
 from appliance.guardian.jobs.remote import stored_session
 from appliance.guardian.jobs.retention import RetentionJob
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 _BLOCK = 1 << 20
 SYSTEM_MANIFEST = "MANIFEST"
 CLOCK_TRUSTED = 3600.0  # seconds from the central server's clock within which retention runs
+RESUME_WITHIN = dt.timedelta(hours=24)  # a cut transfer's partial file serves this long
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class BackupResult:
     transferred: int = 0  # bytes received over the link
     changed: int = 0  # dossiers whose members crossed the link (all of them in a full backup)
     removed: int = 0  # dossiers of the previous backup no longer in rights
+    resumed: int = 0  # dossiers copied from what a cut transfer had received
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class _Made:
     changed: int
     removed: int
     skew: float
+    resumed: int = 0
 
 
 @dataclass(frozen=True)
@@ -127,17 +131,27 @@ class BackupJob:
             full_every=self.full_every,
         )
         made: _Made | None = None
-        if mode.incremental and previous is not None:
-            outcome = self._incremental(name, previous.name, credentials.login)
+        salvaged = self._salvaged()
+        base = previous.name if mode.incremental and previous is not None else None
+        if base is not None or salvaged:
+            outcome = self._incremental(name, base, credentials.login, salvaged)
             if isinstance(outcome, str):
                 log.warning("sauvegarde incrémentale impossible, sauvegarde complète : %s", outcome)
                 self.progress.update(step=f"sauvegarde des données : complète, {outcome}")
                 mode = BackupMode(FULL, outcome)
+                self.backups.drop_partials()
             else:
                 made = outcome
+                if made.resumed:
+                    mode = BackupMode(
+                        mode.kind, f"{mode.reason}, reprise de {made.resumed} dossiers d'un transfert interrompu"
+                    )
+                if base is None:
+                    self.state.record_full_backup(name)
         if made is None:
             made = self._full(name, credentials.login)
             self.state.record_full_backup(name)
+        self.backups.drop_partials()
         pruned = self._retain(name, made.skew)
         manifest = made.manifest
         result = BackupResult(
@@ -152,6 +166,7 @@ class BackupJob:
             transferred=made.transferred,
             changed=made.changed,
             removed=made.removed,
+            resumed=made.resumed,
         )
         log.info(
             "sauvegarde des données %s (%s : %s) : %d dossiers dont %d transférés, %d lignes, %.1f Mo, "
@@ -179,12 +194,24 @@ class BackupJob:
             return PreviousBackup(newest, None, None, None, problem="son manifeste ne peut être lu")
         return PreviousBackup(newest, manifest.user.get("login"), manifest.centre.get("code"), len(manifest.dossiers))
 
-    def _incremental(self, name: str, previous: str, login: str) -> _Made | str:
+    def _salvaged(self) -> list[Salvage]:
+        """What cut transfers of the last RESUME_WITHIN received whole (docs/backup-format.md,
+        "Resuming a cut transfer")."""
+        found = [s for s in self.backups.salvages(RESUME_WITHIN, self.clock.now()) if s.dossiers]
+        if found:
+            log.info(
+                "reprise d'un transfert interrompu : %d dossiers (%.1f Mo) déjà reçus",
+                len({code for s in found for code in s.dossiers}),
+                sum(s.bytes_salvaged() for s in found) / 1e6,
+            )
+        return found
+
+    def _incremental(self, name: str, previous: str | None, login: str, salvaged: list[Salvage]) -> _Made | str:
         """The incremental backup made, or why it could not be (then nothing was listed)."""
         staged = self.backups.new_data(name)
         job = IncrementalBackup(self.central, self.state, self.backups, self.clock, self.progress)
         try:
-            increment = job.run(previous, staged, login)
+            increment = job.run(previous, staged, login, salvaged)
         except FallBack as fallback:
             staged.discard()
             return fallback.reason
@@ -204,6 +231,7 @@ class BackupJob:
             len(assembled.from_delta),
             len(assembled.removed),
             increment.skew,
+            increment.resumed,
         )
 
     def _full(self, name: str, login: str) -> _Made:
@@ -218,6 +246,8 @@ class BackupJob:
                 )
             _commit(staged)
         except BaseException as error:
+            if is_cut(error):
+                self.backups.keep_partial(staged)  # a cut link: the next run resumes from it
             staged.discard()
             log.error("sauvegarde des données %s en échec : %s", name, error)
             raise

@@ -9,16 +9,26 @@ schema version), a server that does not know the request, or a delta that does n
 raises ``FallBack`` with the reason in French: the job then makes a full backup and says
 why. A cut or stalled link is no reason for a full export (it would fail the same way) and
 a full disk neither: those raise as in a full backup.
+
+**Resuming** (docs/backup-format.md, "Resuming a cut transfer"): what a cut transfer
+received is kept; the next run sends, beside the previous backup's dossiers, those the cut
+transfer brought whole, and copies from it the ones the server leaves out. A full backup
+resumes the same way from its own partial file, without the previous backup. A cut
+transfer's partial file is kept again, so a run cut twice resumes from both.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from appliance.domain.assembly import AssembledSummary
+from appliance.domain.assembly import AssembledSummary, held_dossiers
 from appliance.domain.changes import HeldDossier
-from appliance.errors import BadRequest, RemoteRefused
+from appliance.domain.protocol import MAX_DOSSIERS_PER_REQUEST
+from appliance.domain.salvage import Salvage
+from appliance.errors import BadRequest, RemoteRefused, Unavailable
 from appliance.guardian.jobs.progress import Counting
 from appliance.guardian.jobs.remote import stored_session
 from appliance.guardian.ports import BackupsStore, CentralServer, Clock, Reporter, StagedFile
@@ -43,6 +53,7 @@ class Increment:
     assembled: AssembledSummary
     transferred: int  # the delta's size: the bytes that crossed the link
     skew: float  # how far the central clock is ahead of ours
+    resumed: int = 0  # dossiers copied from what a cut transfer had received
 
 
 @dataclass(frozen=True)
@@ -53,18 +64,31 @@ class IncrementalBackup:
     clock: Clock
     progress: Reporter
 
-    def run(self, previous_name: str, staged: StagedFile, login: str) -> Increment:
+    def run(
+        self, previous_name: str | None, staged: StagedFile, login: str, salvaged: Sequence[Salvage] = ()
+    ) -> Increment:
         """Assemble into ``staged`` (committed once it verifies) the backup of the dossiers
-        in rights now, from ``previous_name`` and the changes since; raises FallBack, or as a
-        full backup does (Unavailable, BadRequest, Refused, OSError)."""
-        try:
-            previous = self.backups.verify_data(self.backups.data_opener(previous_name), previous_name, full=False)
-        except BadRequest as error:
-            raise FallBack(f"la sauvegarde précédente {previous_name} est illisible : {error}") from error
-        held = {d.code: HeldDossier(d.id, d.revision) for d in previous.manifest.dossiers}
+        in rights now, from ``previous_name`` and what ``salvaged`` holds, and the changes
+        since; raises FallBack, or as a full backup does (Unavailable, BadRequest, Refused,
+        OSError)."""
+        previous = None
+        if previous_name is not None:
+            try:
+                previous = self.backups.verify_data(self.backups.data_opener(previous_name), previous_name, full=False)
+            except BadRequest as error:
+                raise FallBack(f"la sauvegarde précédente {previous_name} est illisible : {error}") from error
+        held = held_dossiers(previous.manifest if previous is not None else None, [s.dossiers for s in salvaged])
+        if len(held) > MAX_DOSSIERS_PER_REQUEST:
+            raise FallBack(f"{len(held)} dossiers tenus, plus que les {MAX_DOSSIERS_PER_REQUEST} d'une demande")
+        since = previous_name or "le transfert interrompu"
         scratch = self.backups.new_scratch(f"{staged.name}.changes")
+        cut = False
         try:
-            transferred, skew = self._download(held, scratch, previous_name)
+            try:
+                transferred, skew = self._download(held, scratch, since)
+            except Unavailable as error:
+                cut = is_cut(error)  # what arrived is kept for the next attempt
+                raise
             self.progress.update(step=f"{_STEP} : vérification des changements")
             try:
                 delta = self.backups.verify_delta(scratch.reader, f"changements pour {staged.name}")
@@ -75,15 +99,17 @@ class IncrementalBackup:
                 raise BadRequest(f"les changements ont été faits pour {made_for!r}, pas pour {login!r}")
             self.progress.update(step=f"{_STEP} : assemblage", dossiers=len(delta.manifest.included()))
             try:
-                assembled = self.backups.assemble_data(previous, delta, staged)
+                assembled = self.backups.assemble_data(previous, delta, staged, salvaged)
             except BadRequest as error:
-                raise FallBack(f"la sauvegarde précédente {previous_name} ne peut servir de base : {error}") from error
+                raise FallBack(f"{_base(previous_name, salvaged)} ne peut servir de base : {error}") from error
         finally:
+            if cut:
+                self.backups.keep_partial(scratch)
             scratch.discard()
-        return Increment(assembled, transferred, skew)
+        return Increment(assembled, transferred, skew, len(assembled.from_salvage))
 
-    def _download(self, held: dict[str, HeldDossier], scratch: StagedFile, previous_name: str) -> tuple[int, float]:
-        self.progress.update(step=f"{_STEP} : changements depuis {previous_name}", bytes_done=0)
+    def _download(self, held: dict[str, HeldDossier], scratch: StagedFile, since: str) -> tuple[int, float]:
+        self.progress.update(step=f"{_STEP} : changements depuis {since}", bytes_done=0)
         with stored_session(self.central, self.state) as session, scratch.writer() as sink:
             skew = session.clock() - self.clock.now().timestamp()
             try:
@@ -93,3 +119,19 @@ class IncrementalBackup:
                     raise
                 raise FallBack(f"le serveur distant n'envoie pas les seuls changements ({error})") from error
         return size, skew
+
+
+def is_cut(error: BaseException) -> bool:
+    """A transfer that failed on the link (cut, stalled), not on the disk: what it wrote
+    is worth keeping for the next attempt."""
+    cause = error.__cause__
+    disk = isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM)
+    return isinstance(error, Unavailable) and not disk
+
+
+def _base(previous_name: str | None, salvaged: Sequence[Salvage]) -> str:
+    """What the unchanged dossiers were to be copied from, in French."""
+    parts = [f"la sauvegarde précédente {previous_name}"] if previous_name else []
+    if salvaged:
+        parts.append("le transfert interrompu")
+    return " avec ".join(parts)

@@ -128,7 +128,8 @@ def test_a_cut_link_leaves_nothing_listed_and_earlier_backups_intact(
     with pytest.raises(Unavailable, match="perdue après 4000 octets"):
         world.parts.actions.data_backup(full=full)
     assert world.backups.data_names() == [first]
-    assert world.backups.discarded == [partial], "the partial file was removed"
+    assert world.backups.discarded == [], "nothing was thrown away"
+    assert list(world.backups.files["resume"]) == [f"{partial}.part"], "kept for the next attempt"
     assert world.central.full_exports == 1 + full, "a cut link is no reason for a full export"
     failed = world.history("backup")
     assert failed["ok"] is False and "perdue après" in failed["error"]
@@ -282,4 +283,6 @@ def test_a_backup_removes_what_an_interrupted_one_left(world: FakeWorld, caplog:
         sink.write(b"the first half of a backup")
     caplog.set_level("INFO")
     world.parts.actions.data_backup()
-    assert not left.in_progress() and "fichier inachevé 2026-11-28T11-00-00Z.zip" in caplog.text
+    assert not left.in_progress(), "moved out of data/"
+    assert world.backups.files["resume"] == {}, "nothing to resume from in it: dropped once a backup was made"
+    assert "reprise" not in caplog.text
