@@ -158,14 +158,12 @@ def test_2_the_fallback_story(appliance: Appliance) -> None:
     remote.close()
 
 
-def _part_size(appliance: Appliance) -> int:
-    listing = appliance.run_in_guardian(
-        "sh", "-c", "stat -c %s /var/lib/guardian/backups/data/.*.part 2>/dev/null || echo 0"
-    )
+def _part_size(appliance: Appliance, pattern: str = "/var/lib/guardian/backups/data/.*.part") -> int:
+    listing = appliance.run_in_guardian("sh", "-c", f"stat -c %s {pattern} 2>/dev/null || echo 0")
     return max(int(value) for value in listing.split())
 
 
-def test_3_a_link_cut_mid_backup_lists_nothing_and_the_next_run_succeeds(appliance: Appliance) -> None:
+def test_3_a_link_cut_mid_backup_lists_nothing_and_the_next_backup_resumes(appliance: Appliance) -> None:
     before = sorted(e["name"] for e in json.loads(_ok(appliance.cli("backups", "--json")))["backups"])
     outcome: dict[str, Any] = {}
 
@@ -192,13 +190,28 @@ def test_3_a_link_cut_mid_backup_lists_nothing_and_the_next_run_succeeds(applian
     assert stalled_for < 10 + 15, f"the stalled transfer failed after {stalled_for:.0f} s, its timeout is 10 s"
     after = sorted(e["name"] for e in json.loads(_ok(appliance.cli("backups", "--json")))["backups"])
     assert after == before, "nothing listed"
-    assert _part_size(appliance) == 0, "no partial file left"
+    assert _part_size(appliance) == 0, "no partial file left in data/"
+    kept = _part_size(appliance, "/var/lib/guardian/backups/.resume/*.part")
+    assert kept >= 1_000_000, f"what arrived is kept to resume from ({kept} bytes)"
     logged = appliance.run_in_guardian("sh", "-c", "tail -n 50 /var/lib/guardian/state/logs/guardian.log")
     assert any(
         "sauvegarde des données" in line and "en échec" in line and "rien n'a été reçu" in line
         for line in logged.splitlines()
     ), logged[-2000:]
+    # Issue 13, item 4: the next full backup resumes, asking only for the rest.
+    data = json.loads(_ok(appliance.cli("backup", "--data", "--full", "--json")))["data"]
+    assert data["mode"] == "full" and data["resumed"] > 0 and "reprise de" in data["reason"], data
+    assert data["transferred"] < data["bytes"], (data["transferred"], data["bytes"], kept)
+    assert _part_size(appliance, "/var/lib/guardian/backups/.resume/*.part") == 0, "used, then dropped"
+    print(
+        f"\ncut after {kept} bytes, resumed: {data['resumed']} dossiers from the partial file, "
+        f"{data['transferred']} bytes received for a backup of {data['bytes']}"
+    )
     _ok(appliance.cli("run"))
+    remote = appliance.remote_root()
+    mine = [i for i, _ in _rights(remote, "resp.fd12")]
+    assert _local_oracles(appliance, mine) == oracle.dossier_oracles(remote, "neocuma_g1", mine)
+    remote.close()
 
 
 def test_4_the_guardian_killed_mid_sync_never_breaks_the_local_server(appliance: Appliance) -> None:

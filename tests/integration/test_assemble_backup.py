@@ -3,7 +3,7 @@ against the real endpoint and MariaDB: it verifies alone, it is member for membe
 export B of the same snapshot (the manifest differs only by ``created_at``), and it restores
 with stock ``unzip`` + ``mariadb`` into the same rows as B; the previous backup's members are
 copied compressed as they are. A damaged or unsuitable previous backup is refused with nothing
-left under the final name."""
+left under the final name. A real export cut at 90 % resumes into the full export."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from appliance.adapters.backup_assembly import assemble_backup
 from appliance.adapters.backup_reader import verify_backup
 from appliance.adapters.backups_store import StagedOnDisk
 from appliance.adapters.delta_reader import verify_delta
+from appliance.adapters.resume import salvage
 from appliance.errors import BadRequest
 from tests.integration.conftest import USER_PASSWORD, Central
 from tests.integration.test_export import _restore_with_stock_tools
@@ -199,3 +200,45 @@ def test_a_previous_backup_without_an_unchanged_dossier_is_refused(central: Cent
     with pytest.raises(BadRequest, match=f"le dossier {codes[1]} est inchangé .* absent de la sauvegarde précédente"):
         assemble_backup(partial, delta, sink)
     assert not sink.final.exists() and not sink.temporary.exists()
+
+
+def test_a_real_export_cut_at_90_percent_resumes_into_the_full_export(central: Central, tmp_path: Path) -> None:
+    """The real server's streamed zip (data descriptors, ZIP64 sizes) cut at 90 %: the whole
+    dossiers before the cut are salvaged, sent as held, and the assembled backup, with no
+    previous one, is member for member the full export; the link carried the rest only."""
+    full = _export(central, tmp_path / "full.zip")
+    data = full.read_bytes()
+    partial = tmp_path / "partial.zip.part"
+    partial.write_bytes(data[: len(data) * 9 // 10])
+    found = salvage(partial.name, lambda: partial.open("rb"))
+    dossiers = _manifest(full)["dossiers"]
+    assert 0 < len(found.dossiers) < len(dossiers)
+    assert {c: (e.id, e.revision) for c, e in found.dossiers.items()} == {
+        d["code"]: (d["id"], d["revision"]) for d in dossiers if d["code"] in found.dossiers
+    }
+    held = {code: {"id": e.id, "revision": e.revision} for code, e in found.dossiers.items()}
+    result = central.ssh.ssh(
+        "resp.fd12", USER_PASSWORD, "v1 export-changes", stdin=json.dumps({"dossiers": held}).encode()
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    (tmp_path / "rest.zip").write_bytes(result.stdout)
+    assert len(result.stdout) < len(data) * 0.25, "only the rest crossed the link"
+    sink = StagedOnDisk(tmp_path / "data" / "2026-12-02T02-00-00Z.zip")
+    summary = assemble_backup(None, verify_delta(tmp_path / "rest.zip"), sink, salvaged=[found])
+    assert sorted(summary.from_salvage) == sorted(found.dossiers) and summary.from_previous == []
+    verify_backup(sink.final)
+    made, expected = _manifest(sink.final), _manifest(full)
+    assert made.pop("created_at") and expected.pop("created_at")
+    assert made == expected
+    with zipfile.ZipFile(sink.final) as mine, zipfile.ZipFile(full) as theirs:
+        assert mine.namelist() == theirs.namelist()
+        for name in mine.namelist():
+            if name != "manifest.json":
+                assert mine.read(name) == theirs.read(name), name
+    victim = tmp_path / "damaged.zip.part"
+    raw = bytearray(partial.read_bytes())
+    first = found.locations[f"dossiers/{sorted(found.dossiers)[0]}/tiers.tsv"]
+    raw[first.data_offset + first.compressed // 2] ^= 0x55
+    victim.write_bytes(bytes(raw))
+    damaged = salvage(victim.name, lambda: victim.open("rb"))
+    assert sorted(found.dossiers)[0] not in damaged.dossiers, "salvage stops at the damaged member"
