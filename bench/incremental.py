@@ -9,6 +9,7 @@ Starts the whole appliance from our images (central server seeded with FD12 only
   (one bon de travaux each), an incremental backup and an incremental sync;
 - `mariadb-dump --single-transaction | gzip` of the central server, `mariadb < dump.sql` and
   `myloader` into the local MySQL (when mydumper is installed);
+- a full backup whose link is cut once 90 % of it arrived, then the backup that resumes it;
 - a client querying the local server every 10 ms during each sync.
 
 For each step it prints the bytes over the link (the guardian's own count), the wall time
@@ -28,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -105,6 +107,33 @@ def _change(appliance: Appliance, count: int, offset: int) -> list[str]:
     return [code for _, code in chosen]
 
 
+def _partial_bytes(appliance: Appliance) -> int:
+    listing = appliance.run_in_guardian(
+        "sh", "-c", "stat -c %s /var/lib/guardian/backups/data/.*.part 2>/dev/null || echo 0"
+    )
+    return max(int(value) for value in listing.split())
+
+
+def _cut_at_90_percent(appliance: Appliance, size: int) -> float:
+    """Start a full backup, cut the guardian's link once 90 % of ``size`` arrived, wait for
+    the backup to fail; returns the share that had arrived when the link was cut."""
+    outcome: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: outcome.update(r=appliance.cli("backup", "--data", "--full")))
+    thread.start()
+    arrived = containers.wait_for(
+        lambda: (n := _partial_bytes(appliance)) >= size * 0.9 and n, 600, "90 % of the backup", interval=0.02
+    )
+    appliance.cut_link()
+    try:
+        thread.join(300)
+    finally:
+        appliance.restore_link()
+    if outcome["r"].returncode == 0:
+        raise SystemExit("the backup finished before the link was cut")
+    print(f"link cut after {arrived / 1e6:.2f} MB of {size / 1e6:.2f} MB: {outcome['r'].stderr.strip()[-120:]}")
+    return int(arrived) / size
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dossiers", type=int, default=300)
@@ -138,6 +167,9 @@ def main() -> int:
             offset += count
             run.backup(f"{share:.1%} changed")
             run.sync(f"{share:.1%} changed")
+        cut_share = _cut_at_90_percent(appliance, int(full_backup["bytes"]))
+        resumed = run.backup(f"cut {cut_share:.0%}, resumed", "--full")
+        print(f"resumed backup: {resumed['resumed']} dossiers from the partial file; {resumed['reason']}", flush=True)
         dump = _shell(
             f"mariadb-dump {remote} --single-transaction --skip-lock-tables neocuma_g1 | gzip > {work}/dump.sql.gz"
         )
@@ -173,7 +205,6 @@ def main() -> int:
         f"{'myloader -t 2':24} "
         + (f"{myloader:8.2f} s" if myloader is not None else "not measured (apt-get install mydumper)")
     )
-    print("backup cut at 90 % then resumed: not measured, resumable transfers are not built yet")
     print(
         f"10 ms client during the syncs: {run.queries} queries, {run.failures} failed, longest {run.longest * 1000:.0f} ms"
     )

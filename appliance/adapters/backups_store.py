@@ -21,7 +21,7 @@ from appliance.adapters.backup_subset import write_dossier_subset
 from appliance.adapters.delta_reader import verify_delta
 from appliance.adapters.resume import salvage
 from appliance.adapters.state_files import fsync_directory
-from appliance.adapters.system_zip import verify_system_zip
+from appliance.adapters.system_zip import manifest_digest, verify_system_zip
 from appliance.domain.assembly import AssembledSummary
 from appliance.domain.backup_format import Manifest, Opener, VerifiedBackup
 from appliance.domain.backups import StoredFile
@@ -218,6 +218,9 @@ class FilesystemBackups:
     def verify_system(self, opener: Opener) -> int:
         """Check a system.zip against its MANIFEST; returns its file count; raises BadRequest."""
         return len(verify_system_zip(opener))
+
+    def system_digest(self, opener: Opener) -> str:
+        return manifest_digest(opener)
 
     def _data_path(self, name: str) -> Path:
         return self._inside(self.data_dir, name)

@@ -27,6 +27,17 @@ def verify_system_zip(source: Source) -> list[SystemEntry]:
         return _verify(archive)
 
 
+def manifest_digest(source: Source) -> str:
+    """The sha256 of the MANIFEST of a verified ``system.zip``: the same files (paths, sizes
+    and digests, and the server's system generation) give the same digest."""
+    opener, _ = opener_of(source)
+    with open_zip(opener, NAME) as archive:
+        try:
+            return hashlib.sha256(archive.read(MANIFEST)).hexdigest()
+        except KeyError as error:
+            raise BadRequest(f"{NAME} n'a pas de MANIFEST") from error
+
+
 def _verify(archive: zipfile.ZipFile) -> list[SystemEntry]:
     infos = {info.filename: info for info in archive.infolist()}
     if MANIFEST not in infos:

@@ -146,7 +146,10 @@ def cmd_backup(parts: Parts, args: argparse.Namespace) -> int:
     if not args.data:
         system = parts.actions.system_backup()
         document["system"] = dataclasses.asdict(system)
-        lines.append(f"Sauvegarde système : system.zip, {system.files} fichiers, {system.bytes / 1e6:.1f} Mo")
+        lines.append(
+            f"Sauvegarde système : system.zip, {system.files} fichiers, {system.bytes / 1e6:.1f} Mo,"
+            f" dont {system.fetched} reçus ({system.transferred / 1e6:.1f} Mo), les autres inchangés"
+        )
     _report(args, document, lines)
     return 0
 
@@ -172,7 +175,7 @@ def cmd_run(parts: Parts, args: argparse.Namespace) -> int:
         {"data": dataclasses.asdict(data), "system": dataclasses.asdict(system), "sync": dataclasses.asdict(synced)},
         [
             f"Sauvegarde des données : data/{data.name} ({data.dossiers} dossiers)",
-            f"Sauvegarde système : system.zip ({system.files} fichiers)",
+            f"Sauvegarde système : system.zip ({system.files} fichiers, {system.fetched} reçus)",
             f"Synchronisation : génération {synced.data_generation} en service",
         ],
     )

@@ -366,6 +366,10 @@ class BackupsStore(Protocol):
         """Check a system.zip against its MANIFEST; returns its file count; raises BadRequest."""
         ...
 
+    def system_digest(self, opener: Opener) -> str:
+        """The sha256 of a verified system.zip's MANIFEST (same files, same digest)."""
+        ...
+
 
 class Notifier(Protocol):
     def send(self, subject: str, body: str, payload: dict[str, Any]) -> None:

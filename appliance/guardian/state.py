@@ -20,6 +20,7 @@ STATUS, INDICATORS, SCHEDULE, DAEMON = "status", "indicators", "schedule", "daem
 SYNC_PENDING = "sync-pending"  # a switch made and not yet confirmed (jobs/sync.py)
 SETTINGS, VERIFIERS, REFRESH = "settings", "console_verifiers", "refresh-requested"
 FULL_BACKUP = "full-backup"  # the last full data backup (jobs/backup.py: the periodic full)
+SYSTEM_INSTALLED = "system-installed"  # which system.zip the live system generation came from (jobs/sync.py)
 
 
 def stamp(moment: dt.datetime) -> str:
@@ -93,6 +94,20 @@ class GuardianState:
 
     def record_full_backup(self, name: str) -> None:
         self.store.write(FULL_BACKUP, {"at": stamp(self.clock.now()), "name": name})
+
+    def installed_system(self) -> tuple[int, str] | None:
+        """(system generation, sha256 of its system.zip's MANIFEST) last installed and
+        confirmed live; None when not known."""
+        document = self.store.read(SYSTEM_INSTALLED)
+        generation, digest = document.get("generation"), document.get("manifest")
+        if isinstance(generation, int) and not isinstance(generation, bool) and isinstance(digest, str):
+            return generation, digest
+        return None
+
+    def record_installed_system(self, generation: int, digest: str) -> None:
+        self.store.write(
+            SYSTEM_INSTALLED, {"generation": generation, "manifest": digest, "at": stamp(self.clock.now())}
+        )
 
     def history(self) -> dict[str, Any]:
         return self.store.read(HISTORY)

@@ -14,7 +14,7 @@ from appliance.adapters.backup_reader import open_backup, verify_backup
 from appliance.adapters.backup_subset import write_dossier_subset
 from appliance.adapters.delta_reader import verify_delta
 from appliance.adapters.resume import salvage
-from appliance.adapters.system_zip import verify_system_zip
+from appliance.adapters.system_zip import manifest_digest, verify_system_zip
 from appliance.domain.assembly import AssembledSummary
 from appliance.domain.backup_format import Manifest, Opener, VerifiedBackup
 from appliance.domain.backups import StoredFile
@@ -207,6 +207,9 @@ class MemoryBackups:
 
     def verify_system(self, opener: Opener) -> int:
         return len(verify_system_zip(opener))
+
+    def system_digest(self, opener: Opener) -> str:
+        return manifest_digest(opener)
 
     # For the tests -------------------------------------------------------------------
     def data_names(self) -> list[str]:

@@ -56,6 +56,7 @@ class FakeCentral:
     cut_after: int | None = None  # bytes of an export sent before the link drops
     stall: bool = False
     lying_system_file: bytes | None = None  # served instead of a system file (its MANIFEST is true)
+    system_fetched: list[str] = field(default_factory=list)  # the system files served, in order
     export_login: str | None = None  # the login the server writes in its manifests (None: the caller's)
     tamper: Callable[[dict[str, bytes]], None] | None = None  # changes an export's members after the manifest
     skew: float = 0.0  # seconds the central clock is ahead of the guardian's
@@ -195,6 +196,7 @@ class FakeSession:
     def system_file(self, path: str) -> Iterator[BinaryIO]:
         if self.central.stall:
             raise TimeoutError("timed out")
+        self.central.system_fetched.append(path)
         lie = self.central.lying_system_file
         yield io.BytesIO(lie if lie is not None else self.central.system_files[path])
 

@@ -21,6 +21,7 @@ from appliance.errors import ApplianceError, Refused
 from appliance.guardian.jobs.backup import BackupResult
 from appliance.guardian.jobs.listing import list_backups
 from appliance.guardian.jobs.remote import stored_session
+from appliance.guardian.jobs.system_backup import SystemBackupResult
 from appliance.guardian.state import SCHEDULE, STATUS
 from appliance.guardian.wiring import Parts
 
@@ -89,7 +90,7 @@ def start_action(name: str) -> Any:
         "run": lambda: _summary(actions.run_all()),
         "backup": lambda: _backup_summary(actions.data_backup()),
         "full": lambda: _backup_summary(actions.data_backup(full=True)),
-        "system": lambda: f"system.zip : {actions.system_backup().files} fichiers",
+        "system": lambda: _system_line(actions.system_backup()),
         "sync": lambda: f"génération {actions.sync().data_generation} en service",
         "fallback": lambda: f"mode {actions.mode('fallback', False).mode}",
         "standby": lambda: f"mode {actions.mode('standby', False).mode}",
@@ -106,9 +107,7 @@ def _backup_summary(result: BackupResult) -> str:
 
 def _summary(results: Any) -> str:
     data, system, synced = results
-    return (
-        f"sauvegarde {data.name}, system.zip ({system.files} fichiers), génération {synced.data_generation} en service"
-    )
+    return f"sauvegarde {data.name}, system.zip ({system.files} fichiers, {system.fetched} reçus), génération {synced.data_generation} en service"
 
 
 @blueprint.get("/api/job")
@@ -266,3 +265,7 @@ def log_lines() -> Any:
     return render_template(
         "logs.html", tab="logs", lines=lines, level=level, day=raw_day, levels=LEVELS, levels_fr=LEVEL_NAMES
     )
+
+
+def _system_line(result: SystemBackupResult) -> str:
+    return f"system.zip : {result.files} fichiers, dont {result.fetched} reçus (les autres inchangés)"

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from appliance.errors import ApplianceError
-from appliance.guardian.jobs.backup import BackupJob, BackupResult, SystemBackupResult
+from appliance.guardian.jobs.backup import BackupJob, BackupResult
 from appliance.guardian.jobs.modes import ModeResult, Modes
 from appliance.guardian.jobs.sync import SyncJob, SyncResult
+from appliance.guardian.jobs.system_backup import SystemBackupResult
 from appliance.guardian.jobs.transfers import PullResult, RestoreResult, Transfers
 from appliance.guardian.ports import Clock
 from appliance.guardian.state import GuardianState

@@ -7,33 +7,29 @@ An incremental one (``incremental.py``; ``domain/backup_mode.py`` chooses) moves
 dossiers that changed and assembles the same complete file; when it cannot, the job makes a
 full one and says why. Retention (``retention.py``)
 then deletes what is older than its days beyond a floor of the newest, never the backup
-just made; a warning comes first when the backup may not fit on the volume. ``system.zip`` is built from the remote's system files over
-SFTP, each file checked against the server's MANIFEST, and replaces the previous one only
-once it verifies.
+just made; a warning comes first when the backup may not fit on the volume. A cut
+transfer's partial file is kept for the next backup to resume from (``incremental.py``).
+``system.zip`` is ``system_backup.py``'s.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import errno
-import hashlib
 import logging
-import stat
-import time
-import zipfile
 from dataclasses import dataclass
 
 from appliance.domain.backup_format import Manifest
 from appliance.domain.backup_mode import FULL, BackupMode, PreviousBackup, choose_backup_mode
 from appliance.domain.backups import backup_name
 from appliance.domain.salvage import Salvage
-from appliance.domain.system_manifest import SystemEntry, parse_system_manifest
-from appliance.errors import ApplianceError, BadRequest, Unavailable
+from appliance.errors import BadRequest
+from appliance.guardian.jobs.disk import commit_staged, disk_error
 from appliance.guardian.jobs.incremental import FallBack, IncrementalBackup, is_cut
 from appliance.guardian.jobs.progress import Counting
 from appliance.guardian.jobs.remote import stored_session
 from appliance.guardian.jobs.retention import RetentionJob
-from appliance.guardian.ports import BackupsStore, CentralServer, CentralSession, Clock, Reporter, StagedFile
+from appliance.guardian.jobs.system_backup import SystemBackup, SystemBackupResult
+from appliance.guardian.ports import BackupsStore, CentralServer, Clock, Reporter, StagedFile
 from appliance.guardian.state import GuardianState
 
 log = logging.getLogger(__name__)
@@ -70,32 +66,6 @@ class _Made:
     removed: int
     skew: float
     resumed: int = 0
-
-
-@dataclass(frozen=True)
-class SystemBackupResult:
-    files: int
-    bytes: int
-    seconds: float
-
-
-def disk_error(error: OSError, name: str) -> ApplianceError:
-    """A failed write as the operator should read it: a full or read-only volume says so
-    (in French: the system's own words are English)."""
-    kept = "rien n'a été listé, les sauvegardes précédentes sont intactes"
-    if error.errno == errno.ENOSPC:
-        return Unavailable(f"le volume des sauvegardes est plein pendant l'écriture de {name} : {kept}")
-    if error.errno == errno.EROFS:
-        return Unavailable(
-            f"le volume des sauvegardes est en lecture seule : impossible d'écrire {name} ; {kept}. "
-            "Remontez-le en lecture-écriture"
-        )
-    if error.errno in (errno.EACCES, errno.EPERM):
-        return Unavailable(
-            f"écriture de {name} refusée dans le volume des sauvegardes (droits d'accès) ; {kept}. "
-            "Le guardian (utilisateur 10001) doit pouvoir y écrire"
-        )
-    return Unavailable(f"impossible d'écrire {name} : {error.strerror or error}")
 
 
 @dataclass(frozen=True)
@@ -244,7 +214,7 @@ class BackupJob:
                 raise BadRequest(
                     f"la sauvegarde a été faite pour {verified.manifest.user.get('login')!r}, pas pour {login!r}"
                 )
-            _commit(staged)
+            commit_staged(staged)
         except BaseException as error:
             if is_cut(error):
                 self.backups.keep_partial(staged)  # a cut link: the next run resumes from it
@@ -288,70 +258,6 @@ class BackupJob:
             log.info("fichier inachevé %s d'une sauvegarde interrompue supprimé", name)
 
     def system(self) -> SystemBackupResult:
-        """Fetch the remote's system files into ``system.zip``, which replaces the previous
-        one atomically once it verifies; the previous one stays until then."""
-        started = self.clock.monotonic()
+        """``system.zip`` anew (``system_backup.py``)."""
         self._clean_partials()
-        staged = self.backups.new_system()
-        self.progress.update(step="sauvegarde système", bytes_done=0)
-        try:
-            with stored_session(self.central, self.state) as session:
-                files, size = self._fetch_system(session, staged)
-            self.backups.verify_system(staged.reader)
-            _commit(staged)
-        except BaseException as error:
-            staged.discard()
-            log.error("sauvegarde système en échec : %s", error)
-            raise
-        result = SystemBackupResult(files, size, self.clock.monotonic() - started)
-        log.info("sauvegarde système : %d fichiers, %.1f Mo en %.1f s", result.files, size / 1e6, result.seconds)
-        return result
-
-    def _fetch_system(self, session: CentralSession, staged: StagedFile) -> tuple[int, int]:
-        size = 0
-        try:
-            manifest = session.system_manifest()
-            entries = parse_system_manifest(manifest.decode("utf-8", "replace"))
-            self.progress.update(bytes_done=0, bytes_total=sum(entry.size for entry in entries))
-            with staged.writer() as sink, zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-                for entry in entries:
-                    size += _copy_checked(session, entry, archive)
-                    self.progress.update(bytes_done=size)
-                archive.writestr(SYSTEM_MANIFEST, manifest)
-        except TimeoutError as error:
-            raise Unavailable(
-                f"rien n'a été reçu du serveur distant depuis {session.stall_timeout:.0f} s : "
-                "sauvegarde système abandonnée"
-            ) from error
-        except OSError as error:
-            if error.errno in (errno.ENOSPC, errno.EROFS):  # EACCES may be the remote's answer
-                raise disk_error(error, staged.name) from error
-            raise Unavailable(f"la sauvegarde système a échoué : {error}") from error
-        return len(entries), size
-
-
-def _commit(staged: StagedFile) -> None:
-    try:
-        staged.commit()
-    except OSError as error:
-        raise disk_error(error, staged.name) from error
-
-
-def _copy_checked(session: CentralSession, entry: SystemEntry, archive: zipfile.ZipFile) -> int:
-    digest = hashlib.sha256()
-    size = 0
-    info = zipfile.ZipInfo(entry.path, date_time=time.gmtime()[:6])
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = (stat.S_IFREG | 0o644) << 16
-    with session.system_file(entry.path) as source, archive.open(info, "w", force_zip64=True) as sink:
-        # Never more than the MANIFEST says, plus one byte to tell a longer file.
-        while size <= entry.size and (block := source.read(min(_BLOCK, entry.size + 1 - size))):
-            digest.update(block)
-            sink.write(block)
-            size += len(block)
-    if size != entry.size or digest.hexdigest() != entry.sha256:
-        raise BadRequest(
-            f"le fichier système {entry.path} ne correspond pas au MANIFEST du serveur "
-            f"({size} octets reçus, {entry.size} attendus)"
-        )
-    return size
+        return SystemBackup(self.central, self.state, self.backups, self.clock, self.progress).run()

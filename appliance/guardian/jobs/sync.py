@@ -38,6 +38,7 @@ class SyncResult:
     mode: str = FULL  # standby.INCREMENTAL or FULL
     reason: str = ""  # why, in French
     changed: int = 0  # dossiers whose rows were loaded (all of them in a full load)
+    system_installed: bool = False  # False: no system.zip, or the live system files kept (unchanged)
 
 
 @dataclass(frozen=True)
@@ -66,30 +67,44 @@ class SyncJob:
             )
         self.recover()
         self.progress.update(step="synchronisation : choix et contrôle de la sauvegarde")
-        verified, has_system = self._checked_backup(requested)
+        verified, system = self._checked_backup(requested)
         self._clean_leftovers(live)
         generation = next_generation(self.database.generations(), live)
         mode = self._mode(full, live, verified)
         dossiers = len(verified.manifest.dossiers)
-        system_generation, rows, mode = self._build(generation, verified, has_system, live, mode)
+        system_generation, rows, mode = self._build(generation, verified, system, live, mode)
         self._switch_and_confirm(verified, generation, system_generation, live)
+        installed = system is not None and system_generation == generation
+        if installed and system is not None and system_generation is not None:
+            self.state.record_installed_system(system_generation, system)
         self._prune({generation, live.data_generation}, {system_generation, live.system_generation})
         self.state.save_baselines({d.code: Baseline(d.revision, d.revision) for d in verified.manifest.dossiers})
         self.state.save_document(SYNC_PENDING, {})
         seconds = self.clock.monotonic() - started
         changed = dossiers if mode.plan is None else len(mode.plan.replace)
         log.info(
-            "synchronisation depuis %s faite (%s : %s) : génération %d en service, %d dossiers rechargés sur %d, en %.1f s",
+            "synchronisation depuis %s faite (%s : %s) : génération %d en service, %d dossiers rechargés sur %d,"
+            " fichiers système %s, en %.1f s",
             verified.name,
             "incrémentale" if mode.incremental else "complète",
             mode.reason,
             generation,
             changed,
             dossiers,
+            "installés" if installed else "inchangés" if system is not None else "absents",
             seconds,
         )
         return SyncResult(
-            verified.name, generation, system_generation, dossiers, rows, seconds, mode.kind, mode.reason, changed
+            verified.name,
+            generation,
+            system_generation,
+            dossiers,
+            rows,
+            seconds,
+            mode.kind,
+            mode.reason,
+            changed,
+            installed,
         )
 
     def _mode(self, full: bool, live: Live, verified: VerifiedBackup) -> SyncMode:
@@ -106,33 +121,39 @@ class SyncJob:
             full_every=self.full_every,
         )
 
-    def _checked_backup(self, requested: str | None) -> tuple[VerifiedBackup, bool]:
+    def _checked_backup(self, requested: str | None) -> tuple[VerifiedBackup, str | None]:
         """The backup to load, its structure and manifest checked (every member's content is
-        checked by the loader as it streams), and whether a verified system.zip goes with it."""
+        checked by the loader as it streams), and the MANIFEST digest of the verified
+        system.zip that goes with it (None: there is none)."""
         names = [stored.name for stored in self.backups.data_backups()]
         name = choose_backup(names, self.clock.now(), requested)
         try:
             verified = self.backups.verify_data(self.backups.data_opener(name), name, full=False)
         except BadRequest as error:
             raise BadRequest(f"la sauvegarde {name} ne se vérifie pas : {error}; synchronisation refusée") from error
-        has_system = self.backups.system_zip() is not None
-        if has_system:
-            try:
-                self.backups.verify_system(self.backups.system_opener())
-            except BadRequest as error:
-                raise BadRequest(f"system.zip ne se vérifie pas : {error}; synchronisation refusée") from error
-        return verified, has_system
+        if self.backups.system_zip() is None:
+            return verified, None
+        try:
+            self.backups.verify_system(self.backups.system_opener())
+            return verified, self.backups.system_digest(self.backups.system_opener())
+        except BadRequest as error:
+            raise BadRequest(f"system.zip ne se vérifie pas : {error}; synchronisation refusée") from error
 
     def _build(
-        self, generation: int, verified: VerifiedBackup, has_system: bool, live: Live, mode: SyncMode
+        self, generation: int, verified: VerifiedBackup, system: str | None, live: Live, mode: SyncMode
     ) -> tuple[int | None, int, SyncMode]:
         """Build the data generation (the standby refreshed, else a full load) and install
-        the system files beside the live ones; on any failure remove what was built and
-        raise."""
+        the system files beside the live ones, unless an incremental sync finds the live
+        ones installed from the same system.zip MANIFEST; on any failure remove what was
+        built and raise."""
         system_generation = live.system_generation
         try:
             report, mode = self._data(generation, verified, mode)
-            if has_system:
+            same = live.system_generation is not None and self.state.installed_system() == (
+                live.system_generation,
+                system,
+            )
+            if system is not None and not (mode.incremental and same):
                 self.local.install_system(generation, self.backups.system_opener())
                 system_generation = generation
         except BadRequest as error:

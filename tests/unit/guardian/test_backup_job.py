@@ -232,10 +232,40 @@ def test_the_system_backup_replaces_system_zip_only_once_it_verifies(world: Fake
     result = world.parts.actions.system_backup()
     assert result.files == 1 and world.backups.system_zip() is not None
     before = world.backups.files["system"]["system.zip"][0]
+    world.central.system_files["modeles/facture.html"] = b"<p>facture v2</p>"  # so that it is fetched
     world.central.lying_system_file = b"not what the MANIFEST says"
     with pytest.raises(BadRequest, match="ne correspond pas au MANIFEST du serveur"):
         world.parts.actions.system_backup()
     assert world.backups.files["system"]["system.zip"][0] == before, "the previous system.zip stays"
+
+
+def test_only_the_system_files_that_changed_cross_the_link(world: FakeWorld) -> None:
+    """Issue 13, item 3: a file the previous system.zip holds as the MANIFEST gives it is
+    copied from it; a changed, new or damaged one is fetched."""
+    world.central.system_files.update({"modeles/devis.html": b"<p>devis</p>", "logo.png": b"\x89PNG" * 300})
+    first = world.parts.actions.system_backup()
+    assert (first.files, first.fetched) == (3, 3) and world.central.system_fetched == sorted(world.central.system_files)
+    world.central.system_fetched.clear()
+    again = world.parts.actions.system_backup()
+    assert (again.files, again.fetched, again.transferred) == (3, 0, 0) and world.central.system_fetched == []
+    assert world.backups.verify_system(world.backups.system_opener()) == 3
+    world.central.system_files["modeles/devis.html"] = b"<p>devis v2</p>"
+    world.central.system_files["nouveau.txt"] = b"nouveau"
+    changed = world.parts.actions.system_backup()
+    assert (changed.files, changed.fetched) == (4, 2)
+    assert sorted(world.central.system_fetched) == ["modeles/devis.html", "nouveau.txt"]
+    with zipfile.ZipFile(io.BytesIO(world.backups.files["system"]["system.zip"][0])) as archive:
+        assert archive.read("modeles/devis.html") == b"<p>devis v2</p>" and archive.read("logo.png") == b"\x89PNG" * 300
+        damaged = bytearray(world.backups.files["system"]["system.zip"][0])
+        info = archive.getinfo("logo.png")
+    lengths = damaged[info.header_offset + 26 : info.header_offset + 30]
+    start = info.header_offset + 30 + int.from_bytes(lengths[:2], "little") + int.from_bytes(lengths[2:], "little")
+    damaged[start + info.compress_size // 2] ^= 0xFF
+    world.backups.put("system", "system.zip", bytes(damaged))
+    world.central.system_fetched.clear()
+    repaired = world.parts.actions.system_backup()
+    assert repaired.fetched >= 1 and "logo.png" in world.central.system_fetched, "a damaged copy is fetched again"
+    assert world.backups.verify_system(world.backups.system_opener()) == 4
 
 
 def test_a_system_file_longer_than_its_manifest_is_read_no_further(world: FakeWorld) -> None:
@@ -249,6 +279,7 @@ def test_a_system_file_longer_than_its_manifest_is_read_no_further(world: FakeWo
 
 def test_a_stalled_system_backup_keeps_the_previous_one(world: FakeWorld) -> None:
     world.parts.actions.system_backup()
+    world.central.system_files["modeles/facture.html"] = b"<p>facture v2</p>"  # so that it is fetched
     world.central.stall = True
     with pytest.raises(Unavailable, match="rien n'a été reçu du serveur distant depuis 60 s"):
         world.parts.actions.system_backup()

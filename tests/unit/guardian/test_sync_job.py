@@ -50,9 +50,26 @@ def test_the_newest_backup_becomes_the_live_pair_with_its_baselines(world: FakeW
 
 def test_the_previous_generation_is_kept_and_older_ones_dropped(world: FakeWorld) -> None:
     for expected in (1, 2, 3):
-        assert _sync(world).data_generation == expected
+        assert world.parts.actions.sync(None, full=True).data_generation == expected
     assert world.database.generations() == [2, 3]
-    assert world.local.system_generations() == [2, 3]
+    assert world.local.system_generations() == [2, 3], "a full sync installs the system files anew"
+
+
+def test_an_incremental_sync_keeps_the_live_system_files_while_system_zip_is_the_same(
+    world: FakeWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    assert [_sync(world).system_installed for _ in range(2)] == [True, True], "two full loads first"
+    third = _sync(world)
+    assert (third.mode, third.system_installed, third.system_generation) == ("incremental", False, 2)
+    assert world.database.control == Live(3, 2, "standby") and world.local.system_generations() == [2]
+    assert "fichiers système inchangés" in caplog.text
+    world.backups.put("system", "system.zip", system_zip({"modeles/facture.html": b"<p>nouvelle</p>"}))
+    fourth = _sync(world)
+    assert (fourth.mode, fourth.system_installed, fourth.system_generation) == ("incremental", True, 4)
+    assert world.local.system_generations() == [2, 4]
+    world.state.store.write("system-installed", {})  # not known (a guardian killed before it recorded)
+    assert _sync(world).system_installed is True, "unknown: installed again"
 
 
 def test_a_named_backup_is_loaded_instead_of_the_newest(world: FakeWorld) -> None:
