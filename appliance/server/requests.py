@@ -94,9 +94,11 @@ def resolve_changes(
 ) -> ChangesRequest:
     """The delta of every dossier in the user's rights against what the guardian holds. A
     held dossier outside the rights or unknown here is no refusal: the delta names it removed."""
+    now = {d.code: HeldDossier(d.id, d.revision) for d in view.dossiers_for(user.id)}
     export = resolve_export(view, user, (), server_name, role)
     mine = {code for _, code in export.dossiers}
     gone = sorted(code for code in held if code not in mine)
     if gone:
         log.info("export-changes for %s: held dossiers no longer in rights: %s", user.login, ", ".join(gone[:20]))
-    return ChangesRequest(export, dict(held))
+    candidates = frozenset(code for code in mine if held.get(code) != now.get(code))
+    return ChangesRequest(export, dict(held), candidates)

@@ -760,8 +760,8 @@ def test_14_an_incremental_backup_moves_only_what_changed_and_the_local_server_i
             assert entered.status == 201, entered.text
         out_of_rights = next((i, c) for i, c in mine if (i, c) not in changed and i != doomed)
         taken = incremental.take_rights_away(remote, out_of_rights[0])
+        added = incremental.create_dossier(remote, "129902")  # before the delete: another ID système
         incremental.delete_dossier(remote, doomed)
-        added = incremental.create_dossier(remote, "129902")
         made = appliance.cli("backup", "--data", "--json")
         data = json.loads(_ok(made))["data"]
         assert (data["mode"], data["changed"], data["removed"]) == ("incremental", 3, 2), data
@@ -779,6 +779,14 @@ def test_14_an_incremental_backup_moves_only_what_changed_and_the_local_server_i
         local.close()
         assert present == set(now_mine)
         assert _local_oracles(appliance, now_mine) == oracle.dossier_oracles(remote, "neocuma_g1", now_mine)
+        # The system files did not change on the central server: none crosses the link, and
+        # an incremental sync keeps the live system generation.
+        system = json.loads(_ok(appliance.cli("backup", "--system", "--json")))["system"]
+        assert system["files"] > 0 and (system["fetched"], system["transferred"]) == (0, 0), system
+        before_system = _live(appliance)[1]
+        again = json.loads(_ok(appliance.cli("sync", "--json")))
+        assert (again["mode"], again["system_installed"]) == ("incremental", False), again
+        assert _live(appliance)[1] == before_system == again["system_generation"]
         print(
             f"\nincremental backup: {data['changed']} of {data['dossiers']} dossiers, "
             f"{data['transferred']} bytes against {full['transferred']} for the full one"
