@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from typing import BinaryIO, Protocol, cast
 
 from appliance.adapters.backup_reader import ZIP_ERRORS, MemberCheck, open_backup, open_zip
+from appliance.adapters.raw_index import RawIndex, hashed, matches
 from appliance.adapters.raw_zip import RawZipWriter, read_raw
 from appliance.adapters.resume import raw_blocks
 from appliance.domain.assembly import AssembledSummary, AssemblyPlan, Origin, PlannedMember, plan_assembly
@@ -58,6 +59,7 @@ def assemble_backup(
     sink: StagedSink,
     force_zip64: bool = False,
     salvaged: Sequence[Salvage] = (),
+    previous_index: RawIndex | None = None,
 ) -> AssembledSummary:
     """Write to ``sink`` the complete backup of ``delta``'s snapshot, the members of the
     dossiers it leaves out copied from what a cut transfer salvaged or from ``previous``,
@@ -72,7 +74,7 @@ def assemble_backup(
     try:
         with sink.writer() as output:
             hashed = _Hashed(output)
-            size = _write(plan, previous, delta, salvaged, cast(BinaryIO, hashed), force_zip64)
+            size = _write(plan, previous, delta, salvaged, cast(BinaryIO, hashed), force_zip64, previous_index)
         _check_written(sink, hashed.digest.hexdigest(), plan)
     except BadRequest as error:
         sink.discard()
@@ -133,12 +135,15 @@ def _write(
     salvaged: Sequence[Salvage],
     output: BinaryIO,
     force_zip64: bool,
+    previous_index: RawIndex | None,
 ) -> int:
     writer = RawZipWriter(output, force_zip64)
     with contextlib.ExitStack() as stack:
         sources: dict[Origin, _Source] = {Origin.DELTA: _Source(stack, delta.opener, delta.name, "les changements")}
         if plan.from_origin(Origin.PREVIOUS) and previous is not None:
-            sources[Origin.PREVIOUS] = _Source(stack, previous.opener, previous.name, "la sauvegarde précédente")
+            sources[Origin.PREVIOUS] = _Source(
+                stack, previous.opener, previous.name, "la sauvegarde précédente", previous_index
+            )
         parts = [_PartialSource(stack, salvage) for salvage in salvaged]
         for member in plan.members:
             if member.origin is Origin.WRITTEN:
@@ -156,8 +161,16 @@ class _Source:
     """A zip members are copied from: its directory (``zipfile``) and a second reader of its
     file for the raw bytes."""
 
-    def __init__(self, stack: contextlib.ExitStack[bool | None], opener: Opener, name: str, label: str) -> None:
+    def __init__(
+        self,
+        stack: contextlib.ExitStack[bool | None],
+        opener: Opener,
+        name: str,
+        label: str,
+        index: RawIndex | None = None,
+    ) -> None:
         self.label = label
+        self.index = index or {}
         self.archive = stack.enter_context(open_zip(opener, name))
         self.handle = stack.enter_context(opener())
 
@@ -172,7 +185,12 @@ class _Source:
                 f"{member.name} : {self.label} en déclare {info.file_size} octets, le manifeste {member.digest.size}"
             )
         try:
-            blocks = _checked(read_raw(self.handle, info), info, member)
+            raw = read_raw(self.handle, info)
+            entry = self.index.get(member.name)
+            if entry is not None and matches(entry, info):
+                blocks = hashed(raw, member.name, entry.sha256)  # the bytes that verified, by their sha256
+            else:
+                blocks = _checked(raw, info, member)
             writer.add(member.name, info.compress_type, info.CRC, info.compress_size, info.file_size, blocks)
         except ZIP_ERRORS as error:
             raise BadRequest(f"{member.name} ne peut être lu dans {self.label} : {error}") from error

@@ -19,6 +19,7 @@ from appliance.adapters.backup_assembly import StagedSink, assemble_backup
 from appliance.adapters.backup_reader import open_backup, verify_backup
 from appliance.adapters.backup_subset import write_dossier_subset
 from appliance.adapters.delta_reader import verify_delta
+from appliance.adapters.raw_index import build_index, read_index, remove_index
 from appliance.adapters.resume import salvage
 from appliance.adapters.state_files import fsync_directory
 from appliance.adapters.system_zip import manifest_digest, verify_system_zip
@@ -100,6 +101,13 @@ class FilesystemBackups:
 
     def remove_data(self, name: str) -> None:
         self._data_path(name).unlink()
+        remove_index(self._index_path(name))
+
+    def index_data(self, name: str) -> None:
+        build_index(self._data_path(name), self._index_path(name))
+
+    def _index_path(self, name: str) -> Path:
+        return self.data_dir / ".index" / f"{self._data_path(name).name}.json"
 
     def system_zip(self) -> StoredFile | None:
         try:
@@ -210,7 +218,10 @@ class FilesystemBackups:
         staged: StagedSink,
         salvaged: Sequence[Salvage] = (),
     ) -> AssembledSummary:
-        return assemble_backup(previous, delta, staged, salvaged=salvaged)
+        index = (
+            None if previous is None else read_index(self._data_path(previous.name), self._index_path(previous.name))
+        )
+        return assemble_backup(previous, delta, staged, salvaged=salvaged, previous_index=index)
 
     def extract_dossier(self, backup: VerifiedBackup, code: str, sink: BinaryIO, now: dt.datetime) -> None:
         write_dossier_subset(backup, code, sink, now)

@@ -92,6 +92,7 @@ class MemoryBackups:
         self.free: int | None = None  # bytes the volume can still take; None: plenty
         self.fail_commit: OSError | None = None
         self.scratch_cleaned = 0
+        self.indexed: list[str] = []
 
     def used(self) -> int:
         return sum(len(data) for area in self.files.values() for data, _ in area.values())
@@ -121,6 +122,9 @@ class MemoryBackups:
 
     def remove_data(self, name: str) -> None:
         del self.files[DATA][name]
+
+    def index_data(self, name: str) -> None:
+        self.indexed.append(name)  # the in-memory volume copies by inflating, as without an index
 
     def system_zip(self) -> StoredFile | None:
         found = self.files[SYSTEM].get("system.zip")

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import zipfile
 from dataclasses import dataclass
 
 from appliance.domain.backup_format import Manifest
 from appliance.domain.backup_mode import FULL, BackupMode, PreviousBackup, choose_backup_mode
 from appliance.domain.backups import backup_name
 from appliance.domain.salvage import Salvage
-from appliance.errors import BadRequest
+from appliance.errors import ApplianceError, BadRequest
 from appliance.guardian.jobs.disk import commit_staged, disk_error
 from appliance.guardian.jobs.incremental import FallBack, IncrementalBackup, is_cut
 from appliance.guardian.jobs.progress import Counting
@@ -122,6 +123,7 @@ class BackupJob:
             made = self._full(name, credentials.login)
             self.state.record_full_backup(name)
         self.backups.drop_partials()
+        self._index(name)
         pruned = self._retain(name, made.skew)
         manifest = made.manifest
         result = BackupResult(
@@ -152,6 +154,14 @@ class BackupJob:
             result.seconds,
         )
         return result
+
+    def _index(self, name: str) -> None:
+        """The raw index of the backup just listed; without it the next incremental backup
+        inflates what it copies, so a failure here is only a warning."""
+        try:
+            self.backups.index_data(name)
+        except (OSError, ApplianceError, zipfile.BadZipFile) as error:
+            log.warning("index des octets compressés de %s non écrit : %s", name, error)
 
     def _previous(self) -> PreviousBackup | None:
         """The newest backup of ``data/``, as its manifest says."""

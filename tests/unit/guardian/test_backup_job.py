@@ -239,6 +239,13 @@ def test_the_system_backup_replaces_system_zip_only_once_it_verifies(world: Fake
     assert world.backups.files["system"]["system.zip"][0] == before, "the previous system.zip stays"
 
 
+def test_every_listed_data_backup_gets_its_raw_index(world: FakeWorld) -> None:
+    first = world.parts.actions.data_backup()
+    world.clock.advance(3600)
+    second = world.parts.actions.data_backup()
+    assert world.backups.indexed == [first.name, second.name]
+
+
 def test_only_the_system_files_that_changed_cross_the_link(world: FakeWorld) -> None:
     """Issue 13, item 3: a file the previous system.zip holds as the MANIFEST gives it is
     copied from it; a changed, new or damaged one is fetched."""

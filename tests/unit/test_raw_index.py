@@ -1,0 +1,92 @@
+"""The raw index (adapters/raw_index.py) on a real backups directory: written for a listed
+backup, used by the next assembly to check the copied members by the sha256 of their
+compressed bytes (a damaged byte is still refused, named), ignored when it is not that
+file's, removed with its backup."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from appliance.adapters.backup_reader import verify_backup
+from appliance.adapters.backups_store import FilesystemBackups
+from appliance.adapters.delta_reader import verify_delta
+from appliance.adapters.raw_index import read_index
+from appliance.errors import BadRequest
+from tests.support.backups import Dossier, backup_members, delta_members, zip_members
+
+DOSSIERS = [Dossier(100001 + n, f"12000{n + 1}", 2, rows=50) for n in range(4)]
+PREVIOUS, NEXT = "2026-12-01T02-00-00Z.zip", "2026-12-02T02-00-00Z.zip"
+
+
+def _store(tmp_path: Path) -> FilesystemBackups:
+    store = FilesystemBackups(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / PREVIOUS).write_bytes(zip_members(backup_members(DOSSIERS)))
+    return store
+
+
+def _delta() -> bytes:
+    changed = [Dossier(d.id, d.code, d.revision + (d.code == "120002"), rows=d.rows) for d in DOSSIERS]
+    return zip_members(delta_members(backup_members(changed), {"120002"}, []))
+
+
+def _assemble(store: FilesystemBackups) -> None:
+    previous = store.verify_data(store.data_opener(PREVIOUS), PREVIOUS, full=False)
+    delta = verify_delta(lambda: io.BytesIO(_delta()))
+    store.assemble_data(previous, delta, store.new_data(NEXT))
+
+
+def _damage(path: Path, member: str) -> None:
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(member)
+    lengths = raw[info.header_offset + 26 : info.header_offset + 30]
+    start = info.header_offset + 30 + int.from_bytes(lengths[:2], "little") + int.from_bytes(lengths[2:], "little")
+    raw[start + info.compress_size // 2] ^= 0x40
+    stat = path.stat()
+    path.write_bytes(bytes(raw))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the same size and time: the index still applies
+
+
+def test_an_indexed_backup_is_copied_by_its_compressed_bytes_and_the_result_verifies(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.index_data(PREVIOUS)
+    index = read_index(tmp_path / "data" / PREVIOUS, tmp_path / "data" / ".index" / f"{PREVIOUS}.json")
+    assert index is not None and "dossiers/120001/tiers.tsv" in index
+    _assemble(store)
+    verify_backup(store.data_opener(NEXT), name=NEXT)
+    assert [s.name for s in store.data_backups()] == [NEXT, PREVIOUS], "the index is not listed"
+
+
+def test_a_byte_damaged_since_indexing_is_refused_by_its_sha256(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.index_data(PREVIOUS)
+    _damage(tmp_path / "data" / PREVIOUS, "dossiers/120003/tiers.tsv")
+    with pytest.raises(BadRequest, match=r"120003/tiers\.tsv : ses octets compressés ne sont plus ceux"):
+        _assemble(store)
+    assert not (tmp_path / "data" / NEXT).exists()
+
+
+def test_without_an_index_the_copy_inflates_and_still_refuses_the_damage(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    _damage(tmp_path / "data" / PREVIOUS, "dossiers/120003/tiers.tsv")
+    with pytest.raises(BadRequest, match=r"120003/tiers\.tsv") as caught:
+        _assemble(store)
+    assert "octets compressés" not in str(caught.value), "the inflating check, not the index's"
+
+
+def test_an_index_of_another_file_under_that_name_is_not_used_and_removal_takes_it(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.index_data(PREVIOUS)
+    path = tmp_path / "data" / PREVIOUS
+    path.write_bytes(zip_members(backup_members(DOSSIERS, created_at="2026-12-01T03:00:00Z")))
+    assert read_index(path, tmp_path / "data" / ".index" / f"{PREVIOUS}.json") is None
+    _assemble(store)  # copied by inflating: the file is not the one indexed
+    verify_backup(store.data_opener(NEXT), name=NEXT)
+    store.remove_data(PREVIOUS)
+    assert not (tmp_path / "data" / ".index" / f"{PREVIOUS}.json").exists()
