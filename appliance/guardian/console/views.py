@@ -17,10 +17,12 @@ from appliance.domain.dossiers import dossier_rows, local_rows
 from appliance.domain.numbers import whole
 from appliance.domain.schedule import allowed_hours, night_hour
 from appliance.domain.settings import EVERY_HOUR, NIGHTLY
+from appliance.domain.standby import INCREMENTAL
 from appliance.errors import ApplianceError, Refused
 from appliance.guardian.jobs.backup import BackupResult
 from appliance.guardian.jobs.listing import list_backups
 from appliance.guardian.jobs.remote import stored_session
+from appliance.guardian.jobs.sync import SyncResult
 from appliance.guardian.jobs.system_backup import SystemBackupResult
 from appliance.guardian.state import SCHEDULE, STATUS
 from appliance.guardian.wiring import Parts
@@ -42,6 +44,7 @@ ACTIONS = {
     "full": "Sauvegarde complète des données",
     "system": "Sauvegarde système",
     "sync": "Synchronisation",
+    "fullsync": "Synchronisation complète",
     "fallback": "Passage en mode secours",
     "standby": "Retour en mode veille",
 }
@@ -91,7 +94,8 @@ def start_action(name: str) -> Any:
         "backup": lambda: _backup_summary(actions.data_backup()),
         "full": lambda: _backup_summary(actions.data_backup(full=True)),
         "system": lambda: _system_line(actions.system_backup()),
-        "sync": lambda: f"génération {actions.sync().data_generation} en service",
+        "sync": lambda: _sync_summary(actions.sync()),
+        "fullsync": lambda: _sync_summary(actions.sync(None, full=True)),
         "fallback": lambda: f"mode {actions.mode('fallback', False).mode}",
         "standby": lambda: f"mode {actions.mode('standby', False).mode}",
     }
@@ -103,6 +107,14 @@ def start_action(name: str) -> Any:
 
 def _backup_summary(result: BackupResult) -> str:
     return f"sauvegarde {result.name}, {describe_backup_run(dataclasses.asdict(result))}"
+
+
+def _sync_summary(result: SyncResult) -> str:
+    kind = "incrémentale" if result.mode == INCREMENTAL else "complète"
+    return (
+        f"génération {result.data_generation} en service ({kind} : {result.changed} dossier(s) rechargé(s)"
+        f" sur {result.dossiers}, {result.reason})"
+    )
 
 
 def _summary(results: Any) -> str:

@@ -115,6 +115,19 @@ def test_the_status_page_says_what_the_last_backup_moved_and_a_full_one_can_be_a
     assert last["ok"] is True and "(sauvegarde complète demandée)" in last["message"]
 
 
+def test_a_sync_says_what_it_reloaded_and_a_full_one_can_be_asked_for(console: Console) -> None:
+    console.login()
+    console.post("/actions/backup")
+    console.finish()
+    console.post("/actions/sync")
+    assert "(complète : 3 dossier(s) rechargé(s) sur 3" in console.finish()["message"]
+    page = console.client.get("/statut").get_data(as_text=True)
+    assert 'id="action-fullsync"' in page and "Lancer une synchronisation complète maintenant" in page
+    console.post("/actions/fullsync")
+    last = console.finish()
+    assert last["ok"] is True and "synchronisation complète demandée" in last["message"], last
+
+
 def test_a_refused_action_is_shown_as_the_jobs_outcome(console: Console) -> None:
     console.login()
     console.post("/actions/standby")
