@@ -54,6 +54,7 @@ class FakeCentral:
     pinned: str | None = KEY
     reachable: bool = True
     cut_after: int | None = None  # bytes of an export sent before the link drops
+    gives_up_after: int | None = None  # bytes sent before the server answers ``unavailable``
     stall: bool = False
     lying_system_file: bytes | None = None  # served instead of a system file (its MANIFEST is true)
     system_fetched: list[str] = field(default_factory=list)  # the system files served, in order
@@ -170,6 +171,9 @@ class FakeSession:
     def _send(self, data: bytes, sink: Sink) -> int:
         if self.central.stall:
             raise Unavailable("rien n'a été reçu du serveur distant depuis 60 s après 0 octets : transfert abandonné")
+        if self.central.gives_up_after is not None:
+            sink.write(data[: self.central.gives_up_after])
+            raise RemoteRefused("unavailable", "dossier(s) modifié(s) pendant le début de l'export : 120002", 9)
         if self.central.cut_after is not None:
             sink.write(data[: self.central.cut_after])
             raise Unavailable(f"la connexion au serveur distant a été perdue après {self.central.cut_after} octets")

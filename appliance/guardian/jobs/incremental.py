@@ -86,7 +86,7 @@ class IncrementalBackup:
         try:
             try:
                 transferred, skew = self._download(held, scratch, since)
-            except Unavailable as error:
+            except (Unavailable, RemoteRefused) as error:
                 cut = is_cut(error)  # what arrived is kept for the next attempt
                 raise
             self.progress.update(step=f"{_STEP} : vérification des changements")
@@ -122,8 +122,11 @@ class IncrementalBackup:
 
 
 def is_cut(error: BaseException) -> bool:
-    """A transfer that failed on the link (cut, stalled), not on the disk: what it wrote
-    is worth keeping for the next attempt."""
+    """A transfer that failed on the link (cut, stalled) or that the server gave up
+    (``unavailable``: its database failed, or a dossier was written as the export began),
+    not on the disk: what it wrote is worth keeping for the next attempt."""
+    if isinstance(error, RemoteRefused):
+        return error.code == "unavailable"
     cause = error.__cause__
     disk = isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM)
     return isinstance(error, Unavailable) and not disk

@@ -16,7 +16,7 @@ from appliance.adapters.backup_reader import verify_backup
 from appliance.adapters.resume import salvage
 from appliance.domain.backup_mode import FULL, INCREMENTAL
 from appliance.domain.changes import HeldDossier
-from appliance.errors import Unavailable
+from appliance.errors import RemoteRefused, Unavailable
 from tests.fakes.guardian import FakeWorld
 from tests.fakes.servers import FakeCentral
 from tests.support.backups import Dossier, backup_members, delta_members, zip_members
@@ -101,6 +101,19 @@ def _delta_start_of(world: FakeWorld, previous: str, code: str) -> int:
     delta = zip_members(delta_members(backup_members(chosen), included, []))
     with zipfile.ZipFile(io.BytesIO(delta)) as archive:
         return min(i.header_offset for i in archive.infolist() if i.filename.startswith(f"dossiers/{code}/"))
+
+
+def test_a_server_that_gives_up_mid_delta_leaves_a_partial_file_to_resume_from(world: FakeWorld) -> None:
+    first = world.parts.actions.data_backup()
+    for code in ("120002", "120005", "120009"):
+        world.central.write(code)
+    world.clock.advance(3600)
+    world.central.gives_up_after = _delta_start_of(world, first.name, "120009") + 100
+    with pytest.raises(RemoteRefused, match="pendant le début de l'export"):
+        world.parts.actions.data_backup()
+    world.central.gives_up_after = None
+    assert len(world.backups.files["resume"]) == 1
+    assert world.parts.actions.data_backup().resumed == 2
 
 
 def test_a_dossier_changed_since_the_cut_crosses_the_link_again(world: FakeWorld) -> None:
