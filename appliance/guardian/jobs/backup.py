@@ -101,27 +101,7 @@ class BackupJob:
             now=self.clock.now(),
             full_every=self.full_every,
         )
-        made: _Made | None = None
-        salvaged = self._salvaged()
-        base = previous.name if mode.incremental and previous is not None else None
-        if base is not None or salvaged:
-            outcome = self._incremental(name, base, credentials.login, salvaged)
-            if isinstance(outcome, str):
-                log.warning("sauvegarde incrémentale impossible, sauvegarde complète : %s", outcome)
-                self.progress.update(step=f"sauvegarde des données : complète, {outcome}")
-                mode = BackupMode(FULL, outcome)
-                self.backups.drop_partials()
-            else:
-                made = outcome
-                if made.resumed:
-                    mode = BackupMode(
-                        mode.kind, f"{mode.reason}, reprise de {made.resumed} dossiers d'un transfert interrompu"
-                    )
-                if base is None:
-                    self.state.record_full_backup(name)
-        if made is None:
-            made = self._full(name, credentials.login)
-            self.state.record_full_backup(name)
+        made, mode = self._make(name, credentials.login, mode, previous)
         self.backups.drop_partials()
         self._index(name)
         pruned = self._retain(name, made.skew)
@@ -154,6 +134,30 @@ class BackupJob:
             result.seconds,
         )
         return result
+
+    def _make(
+        self, name: str, login: str, mode: BackupMode, previous: PreviousBackup | None
+    ) -> tuple[_Made, BackupMode]:
+        """The backup listed, and its mode as it turned out: assembled (incremental, or a
+        full one resumed from a cut transfer's partial file), else a full export."""
+        salvaged = self._salvaged()
+        base = previous.name if mode.incremental and previous is not None else None
+        if base is not None or salvaged:
+            outcome = self._incremental(name, base, login, salvaged)
+            if not isinstance(outcome, str):
+                if base is None:
+                    self.state.record_full_backup(name)
+                if outcome.resumed:
+                    reason = f"{mode.reason}, reprise de {outcome.resumed} dossiers d'un transfert interrompu"
+                    mode = BackupMode(mode.kind, reason)
+                return outcome, mode
+            log.warning("sauvegarde incrémentale impossible, sauvegarde complète : %s", outcome)
+            self.progress.update(step=f"sauvegarde des données : complète, {outcome}")
+            mode = BackupMode(FULL, outcome)
+            self.backups.drop_partials()
+        made = self._full(name, login)
+        self.state.record_full_backup(name)
+        return made, mode
 
     def _index(self, name: str) -> None:
         """The raw index of the backup just listed; without it the next incremental backup
