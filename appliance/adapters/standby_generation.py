@@ -33,6 +33,7 @@ from appliance.adapters.mysql import query_all
 from appliance.domain.backup_format import DossierEntry, Manifest, VerifiedBackup, centre_member, dossier_member
 from appliance.domain.ddl import quote_identifier
 from appliance.domain.schema import CENTRE_TABLES, DOSSIER_TABLES, REFERENCE_TABLES, Table
+from appliance.domain.sqltext import literal
 from appliance.domain.standby import HeldContent, StandbyContent, StandbyPlan, dossier_digest
 from appliance.errors import BadRequest
 
@@ -229,16 +230,16 @@ def _check_dossiers(connection: MySQLConnectionAbstract, quoted: str, manifest: 
     if found != listed:
         differ = sorted(set(found) ^ set(listed))[:3]
         raise BadRequest(f"dossier : les lignes ne sont pas les dossiers du manifeste ({differ})")
-    ids = sorted(d.id for d in manifest.dossiers)
-    where = f" WHERE dossier_id NOT IN ({_marks(ids)})" if ids else ""
-    for table in DOSSIER_TABLES:
-        stray = query_all(
-            connection, f"SELECT dossier_id FROM {quoted}.{quote_identifier(table.name)}{where} LIMIT 1", ids
-        )
-        if stray:
-            raise BadRequest(
-                f"{table.name} : des lignes d'un dossier absent de la sauvegarde (ID système {stray[0][0]})"
-            )
+    # One query for every table (one round trip); the IDs are the manifest's whole numbers.
+    listed_ids = ",".join(str(int(d.id)) for d in sorted(manifest.dossiers, key=lambda d: d.id))
+    where = f" WHERE dossier_id NOT IN ({listed_ids})" if listed_ids else ""
+    parts = [
+        f"(SELECT {literal(table.name)}, dossier_id FROM {quoted}.{quote_identifier(table.name)}{where} LIMIT 1)"
+        for table in DOSSIER_TABLES
+    ]
+    stray = query_all(connection, " UNION ALL ".join(parts))
+    if stray:
+        raise BadRequest(f"{stray[0][0]} : des lignes d'un dossier absent de la sauvegarde (ID système {stray[0][1]})")
 
 
 def rename_into(connection: MySQLConnectionAbstract, standby: str, target: str) -> None:

@@ -171,6 +171,15 @@ def test_a_damaged_member_or_a_forged_plan_leaves_the_standby_as_it_was(
     )
     with pytest.raises(BadRequest, match="les lignes ne sont pas les dossiers du manifeste"):
         database.refresh_generation(5, 6, fewer, StandbyPlan((), (), ()))
+    # A real backup without one dossier and a plan that forgets to delete its rows: the
+    # stray-row check (one query over every dossier table) names the table and the dossier.
+    kept = [d.code for d in backup.manifest.dossiers if d.code != victim.code]
+    reply = central.ssh.ssh("resp.fd12", USER_PASSWORD, " ".join(["v1", "export", *kept]))
+    assert reply.returncode == 0, reply.stderr
+    (tmp_path / "2026-12-03T04-00-00Z.zip").write_bytes(reply.stdout)
+    without = open_backup(tmp_path / "2026-12-03T04-00-00Z.zip")
+    with pytest.raises(BadRequest, match=rf"exercice : des lignes d'un dossier absent .*ID système {victim.id}\)"):
+        database.refresh_generation(5, 6, without, StandbyPlan((), tuple(kept), ()))
     try:
         assert database.generations() == [5] and _everything(root, 5, ids) == held
     finally:
