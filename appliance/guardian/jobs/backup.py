@@ -19,7 +19,7 @@ import logging
 import zipfile
 from dataclasses import dataclass
 
-from appliance.domain.backup_format import Manifest
+from appliance.domain.backup_format import Manifest, VerifiedBackup
 from appliance.domain.backup_mode import FULL, BackupMode, PreviousBackup, choose_backup_mode
 from appliance.domain.backups import backup_name
 from appliance.domain.salvage import Salvage
@@ -91,7 +91,7 @@ class BackupJob:
             self.progress.update(step=f"sauvegarde des données : attention, {warning}")
         name = backup_name(self.clock.now())
         credentials = self.state.credentials()
-        previous = self._previous()
+        previous, opened = self._previous()
         mode = choose_backup_mode(
             requested_full=full,
             previous=previous,
@@ -101,7 +101,7 @@ class BackupJob:
             now=self.clock.now(),
             full_every=self.full_every,
         )
-        made, mode = self._make(name, credentials.login, mode, previous)
+        made, mode = self._make(name, credentials.login, mode, opened if mode.incremental else None)
         self.backups.drop_partials()
         self._index(name)
         pruned = self._retain(name, made.skew)
@@ -135,13 +135,11 @@ class BackupJob:
         )
         return result
 
-    def _make(
-        self, name: str, login: str, mode: BackupMode, previous: PreviousBackup | None
-    ) -> tuple[_Made, BackupMode]:
-        """The backup listed, and its mode as it turned out: assembled (incremental, or a
-        full one resumed from a cut transfer's partial file), else a full export."""
+    def _make(self, name: str, login: str, mode: BackupMode, base: VerifiedBackup | None) -> tuple[_Made, BackupMode]:
+        """The backup listed, and its mode as it turned out: assembled on ``base`` (an
+        incremental one) or on a cut transfer's partial file alone (a full one resumed),
+        else a full export."""
         salvaged = self._salvaged()
-        base = previous.name if mode.incremental and previous is not None else None
         if base is not None or salvaged:
             outcome = self._incremental(name, base, login, salvaged)
             if not isinstance(outcome, str):
@@ -167,16 +165,20 @@ class BackupJob:
         except (OSError, ApplianceError, zipfile.BadZipFile) as error:
             log.warning("index des octets compressés de %s non écrit : %s", name, error)
 
-    def _previous(self) -> PreviousBackup | None:
-        """The newest backup of ``data/``, as its manifest says."""
+    def _previous(self) -> tuple[PreviousBackup | None, VerifiedBackup | None]:
+        """The newest backup of ``data/``, as its manifest says, and opened (its zip
+        directory and manifest read once, for the choice and the assembly)."""
         stored = self.backups.data_backups()
         if not stored:
-            return None
+            return None, None
         newest = stored[0].name
-        manifest = self.backups.manifest(newest)
-        if manifest is None:
-            return PreviousBackup(newest, None, None, None, problem="son manifeste ne peut être lu")
-        return PreviousBackup(newest, manifest.user.get("login"), manifest.centre.get("code"), len(manifest.dossiers))
+        try:
+            opened = self.backups.verify_data(self.backups.data_opener(newest), newest, full=False)
+        except (ApplianceError, OSError):
+            return PreviousBackup(newest, None, None, None, problem="son manifeste ne peut être lu"), None
+        manifest = opened.manifest
+        found = PreviousBackup(newest, manifest.user.get("login"), manifest.centre.get("code"), len(manifest.dossiers))
+        return found, opened
 
     def _salvaged(self) -> list[Salvage]:
         """What cut transfers of the last RESUME_WITHIN received whole (docs/backup-format.md,
@@ -190,7 +192,9 @@ class BackupJob:
             )
         return found
 
-    def _incremental(self, name: str, previous: str | None, login: str, salvaged: list[Salvage]) -> _Made | str:
+    def _incremental(
+        self, name: str, previous: VerifiedBackup | None, login: str, salvaged: list[Salvage]
+    ) -> _Made | str:
         """The incremental backup made, or why it could not be (then nothing was listed)."""
         staged = self.backups.new_data(name)
         job = IncrementalBackup(self.central, self.state, self.backups, self.clock, self.progress)

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from appliance.domain.assembly import AssembledSummary, held_dossiers
+from appliance.domain.backup_format import VerifiedBackup
 from appliance.domain.changes import HeldDossier
 from appliance.domain.protocol import MAX_DOSSIERS_PER_REQUEST
 from appliance.domain.salvage import Salvage
@@ -65,18 +66,13 @@ class IncrementalBackup:
     progress: Reporter
 
     def run(
-        self, previous_name: str | None, staged: StagedFile, login: str, salvaged: Sequence[Salvage] = ()
+        self, previous: VerifiedBackup | None, staged: StagedFile, login: str, salvaged: Sequence[Salvage] = ()
     ) -> Increment:
         """Assemble into ``staged`` (committed once it verifies) the backup of the dossiers
-        in rights now, from ``previous_name`` and what ``salvaged`` holds, and the changes
-        since; raises FallBack, or as a full backup does (Unavailable, BadRequest, Refused,
-        OSError)."""
-        previous = None
-        if previous_name is not None:
-            try:
-                previous = self.backups.verify_data(self.backups.data_opener(previous_name), previous_name, full=False)
-            except BadRequest as error:
-                raise FallBack(f"la sauvegarde précédente {previous_name} est illisible : {error}") from error
+        in rights now, from ``previous`` (opened: its structure and manifest) and what
+        ``salvaged`` holds, and the changes since; raises FallBack, or as a full backup does
+        (Unavailable, BadRequest, Refused, OSError)."""
+        previous_name = previous.name if previous is not None else None
         held = held_dossiers(previous.manifest if previous is not None else None, [s.dossiers for s in salvaged])
         if len(held) > MAX_DOSSIERS_PER_REQUEST:
             raise FallBack(f"{len(held)} dossiers tenus, plus que les {MAX_DOSSIERS_PER_REQUEST} d'une demande")
