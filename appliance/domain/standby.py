@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from appliance.domain.backup_format import DossierEntry, Manifest
 from appliance.domain.schema import DOSSIER_TABLES
@@ -140,3 +142,30 @@ def choose_sync_mode(
             f"{len(plan.replace)} dossiers sur {len(manifest.dossiers)} ont changé : le chargement complet est plus rapide",
         )
     return SyncMode(INCREMENTAL, f"génération de réserve {standby} mise à jour depuis {content.backup}", plan, standby)
+
+
+def describe_sync_run(facts: Mapping[str, Any]) -> str:
+    """What a synchronisation loaded, in French, from its recorded facts (``status``, the
+    console, the CLI): its kind, the dossiers reloaded, whether the system files were
+    installed, its time and why it was of that kind. Facts recorded before incremental
+    synchronisations say nothing."""
+    kind = facts.get("mode")
+    if kind not in (INCREMENTAL, FULL):
+        return ""
+    words = "incrémentale" if kind == INCREMENTAL else "complète"
+    changed, dossiers = facts.get("changed"), facts.get("dossiers")
+    parts = [f"{words} : {_count(changed)} dossier(s) rechargé(s) sur {_count(dossiers)}"]
+    installed = facts.get("system_installed")
+    if installed is True:
+        parts.append("fichiers système installés")
+    elif installed is False and facts.get("system_generation") is not None:
+        parts.append("fichiers système inchangés")
+    seconds = facts.get("seconds")
+    if isinstance(seconds, int | float):
+        parts.append(f"{seconds:.1f} s".replace(".", ","))
+    reason = facts.get("reason")
+    return ", ".join(parts) + (f" ({reason})" if reason else "")
+
+
+def _count(value: object) -> str:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else "?"

@@ -19,6 +19,7 @@ from appliance.domain.backup_mode import describe_backup_run
 from appliance.domain.dossiers import dossier_rows
 from appliance.domain.numbers import whole
 from appliance.domain.settings import EVERY_HOUR, NIGHTLY
+from appliance.domain.standby import describe_sync_run
 from appliance.errors import ApplianceError, BadRequest
 from appliance.guardian.jobs.listing import list_backups
 from appliance.guardian.jobs.remote import stored_session
@@ -156,13 +157,13 @@ def cmd_backup(parts: Parts, args: argparse.Namespace) -> int:
 
 def cmd_sync(parts: Parts, args: argparse.Namespace) -> int:
     result = parts.actions.sync(args.backup, args.full)
-    kind = "incrémentale" if result.mode == "incremental" else "complète"
+    facts = dataclasses.asdict(result)
     _report(
         args,
-        dataclasses.asdict(result),
+        facts,
         [
             f"Synchronisation : {result.backup} → génération {result.data_generation}, {result.dossiers} dossiers, {result.seconds:.1f} s",
-            f"  {kind} : {result.changed} dossier(s) rechargé(s) sur {result.dossiers} ({result.reason})",
+            f"  {describe_sync_run(facts)}",
         ],
     )
     return 0

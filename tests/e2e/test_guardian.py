@@ -787,6 +787,7 @@ def test_14_an_incremental_backup_moves_only_what_changed_and_the_local_server_i
         again = json.loads(_ok(appliance.cli("sync", "--json")))
         assert (again["mode"], again["system_installed"]) == ("incremental", False), again
         assert _live(appliance)[1] == before_system == again["system_generation"]
+        assert "fichiers système inchangés" in (status := _ok(appliance.cli("status"))), status
         print(
             f"\nincremental backup: {data['changed']} of {data['dossiers']} dossiers, "
             f"{data['transferred']} bytes against {full['transferred']} for the full one"

@@ -16,6 +16,7 @@ from appliance.domain.standby import (
     StandbyContent,
     StandbyPlan,
     choose_sync_mode,
+    describe_sync_run,
     dossier_digest,
     plan_standby,
 )
@@ -146,3 +147,22 @@ def test_incremental_names_the_standby_and_its_backup() -> None:
 )
 def test_each_reason_for_a_full_load(changes: dict[str, object], reason: str) -> None:
     assert decide(**changes) == (FULL, reason)
+
+
+def test_a_sync_run_is_described_for_people() -> None:
+    facts = {
+        "mode": "incremental",
+        "changed": 4,
+        "dossiers": 299,
+        "system_installed": False,
+        "system_generation": 3,
+        "seconds": 1.53,
+        "reason": "génération de réserve 2 mise à jour",
+    }
+    assert describe_sync_run(facts) == (
+        "incrémentale : 4 dossier(s) rechargé(s) sur 299, fichiers système inchangés, 1,5 s"
+        " (génération de réserve 2 mise à jour)"
+    )
+    assert "fichiers système installés" in describe_sync_run(dict(facts, mode="full", system_installed=True))
+    assert "fichiers système" not in describe_sync_run(dict(facts, system_generation=None)), "no system.zip"
+    assert describe_sync_run({"backup": "x.zip", "data_generation": 2}) == "", "recorded before this was kept"

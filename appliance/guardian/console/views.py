@@ -17,7 +17,7 @@ from appliance.domain.dossiers import dossier_rows, local_rows
 from appliance.domain.numbers import whole
 from appliance.domain.schedule import allowed_hours, night_hour
 from appliance.domain.settings import EVERY_HOUR, NIGHTLY
-from appliance.domain.standby import INCREMENTAL
+from appliance.domain.standby import describe_sync_run
 from appliance.errors import ApplianceError, Refused
 from appliance.guardian.jobs.backup import BackupResult
 from appliance.guardian.jobs.listing import list_backups
@@ -73,7 +73,8 @@ def status() -> Any:
     status = parts.state.document(STATUS)
     with contextlib.suppress(ApplianceError):  # the mode now, not as the last probe saw it: the buttons depend on it
         status["mode"] = parts.ports.database.live().mode
-    last_backup = parts.state.history().get("backup", {})
+    history = parts.state.history()
+    last_backup, last_sync = history.get("backup", {}), history.get("sync", {})
     return render_template(
         "status.html",
         tab="statut",
@@ -83,6 +84,8 @@ def status() -> Any:
         actions=ACTIONS,
         last_backup=last_backup,
         last_backup_moved=describe_backup_run(last_backup) if last_backup.get("ok") else "",
+        last_sync=last_sync,
+        last_sync_moved=describe_sync_run(last_sync) if last_sync.get("ok") else "",
     )
 
 
@@ -110,11 +113,7 @@ def _backup_summary(result: BackupResult) -> str:
 
 
 def _sync_summary(result: SyncResult) -> str:
-    kind = "incrémentale" if result.mode == INCREMENTAL else "complète"
-    return (
-        f"génération {result.data_generation} en service ({kind} : {result.changed} dossier(s) rechargé(s)"
-        f" sur {result.dossiers}, {result.reason})"
-    )
+    return f"génération {result.data_generation} en service, {describe_sync_run(dataclasses.asdict(result))}"
 
 
 def _summary(results: Any) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from appliance.domain.backup_mode import describe_backup_run
 from appliance.domain.moments import for_people
+from appliance.domain.standby import describe_sync_run
 from appliance.errors import ApplianceError
 from appliance.guardian.jobs.remote import stored_session
 from appliance.guardian.ports import BackupsStore, CentralServer, Clock, LocalDatabase, LocalServer
@@ -88,6 +89,8 @@ def lines(facts: dict[str, Any]) -> list[str]:
         out.append(
             f"Synchronisation : le {for_people(synced['at'])} depuis {synced.get('backup')} (génération {synced.get('data_generation')})"
         )
+        if moved := describe_sync_run(synced):
+            out.append(f"  {moved}")
     else:
         out.append(f"Synchronisation : échec le {for_people(synced['at'])} — {synced.get('error')}")
     if control.get("mode") == "fallback":

@@ -120,8 +120,9 @@ def test_a_sync_says_what_it_reloaded_and_a_full_one_can_be_asked_for(console: C
     console.post("/actions/backup")
     console.finish()
     console.post("/actions/sync")
-    assert "(complète : 3 dossier(s) rechargé(s) sur 3" in console.finish()["message"]
+    assert "en service, complète : 3 dossier(s) rechargé(s) sur 3" in console.finish()["message"]
     page = console.client.get("/statut").get_data(as_text=True)
+    assert 'id="last-sync"' in page and "complète : 3 dossier(s) rechargé(s) sur 3" in page
     assert 'id="action-fullsync"' in page and "Lancer une synchronisation complète maintenant" in page
     console.post("/actions/fullsync")
     last = console.finish()

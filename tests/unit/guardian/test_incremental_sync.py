@@ -12,6 +12,7 @@ import pytest
 from appliance.domain.generations import Live
 from appliance.domain.standby import FULL, INCREMENTAL
 from appliance.errors import BadRequest, Unavailable
+from appliance.guardian.watch.status import lines
 from tests.fakes.guardian import FakeWorld
 
 DAY = 86400
@@ -45,6 +46,8 @@ def test_the_third_sync_refreshes_the_standby_with_the_changed_dossier_only(worl
     assert world.state.baselines()["120002"].remote_revision == 4
     history = world.history("sync")
     assert (history["mode"], history["changed"]) == (INCREMENTAL, 1)
+    said = "\n".join(lines(world.parts.status.collect()))
+    assert "  incrémentale : 1 dossier(s) rechargé(s) sur 3" in said, said
     fourth = _round(world)
     assert (fourth.mode, fourth.changed) == (INCREMENTAL, 1), "generation 2 still held the old 120002"
     assert world.database.refreshed[-1] == (2, 4, ("120002",))
