@@ -18,7 +18,7 @@ ratio to the full run. The standby generation a sync refreshes is the one live b
 previous sync, so an incremental sync reloads the dossiers changed in the last two rounds.
 Not a test: it asserts nothing.
 
-    .venv/bin/python bench/incremental.py [--dossiers 300] [--years 10]
+    .venv/bin/python bench/incremental.py [--dossiers 300] [--years 10] [--shares 0.001,0.01,0.1] [--no-cut]
 """
 
 from __future__ import annotations
@@ -138,6 +138,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dossiers", type=int, default=300)
     parser.add_argument("--years", type=int, default=10)
+    parser.add_argument(
+        "--shares",
+        default=",".join(str(share) for share in SHARES),
+        help="the shares of the dossiers changed in each round, comma-separated (default %(default)s)",
+    )
+    parser.add_argument("--no-cut", action="store_true", help="leave out the backup cut at 90 %% and resumed")
     args = parser.parse_args()
     client = containers.docker_client()
     print(f"starting the appliance, FD12 seeded with --dossiers {args.dossiers} --years {args.years} ...", flush=True)
@@ -156,7 +162,7 @@ def main() -> int:
         run.sync("full", "--full")
         total = int(full_backup["dossiers"])
         offset = 0
-        for share in SHARES:
+        for share in [float(value) for value in args.shares.split(",")]:
             count = max(1, round(total * share))
             started = time.monotonic()
             _change(appliance, count, offset)
@@ -167,9 +173,10 @@ def main() -> int:
             offset += count
             run.backup(f"{share:.1%} changed")
             run.sync(f"{share:.1%} changed")
-        cut_share = _cut_at_90_percent(appliance, int(full_backup["bytes"]))
-        resumed = run.backup(f"cut {cut_share:.0%}, resumed", "--full")
-        print(f"resumed backup: {resumed['resumed']} dossiers from the partial file; {resumed['reason']}", flush=True)
+        if not args.no_cut:
+            cut_share = _cut_at_90_percent(appliance, int(full_backup["bytes"]))
+            resumed = run.backup(f"cut {cut_share:.0%}, resumed", "--full")
+            print(f"resumed: {resumed['resumed']} dossiers from the partial file; {resumed['reason']}", flush=True)
         dump = _shell(
             f"mariadb-dump {remote} --single-transaction --skip-lock-tables neocuma_g1 | gzip > {work}/dump.sql.gz"
         )
