@@ -600,7 +600,10 @@ def test_11_the_local_mysql_restarted_mid_sync_leaves_one_whole_generation(appli
             90,
             "the local server back",
         )
-        time.sleep(1.0)  # and a second of answers once it is back, to judge them on enough
+        # Enough answers to judge on, counting those once it is back.
+        containers.wait_for(
+            lambda: len([1 for _, status, _ in poller.samples if status == 200]) > 20, 30, "20 answers", interval=0.05
+        )
     result = outcome["result"]
     history = json.loads(appliance.run_in_guardian("cat", "/var/lib/guardian/state/history.json"))["sync"]
     answers = [body for _, status, body in poller.samples if status == 200]
