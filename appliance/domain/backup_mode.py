@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from appliance.domain.protocol import MAX_DOSSIERS_PER_REQUEST as MAX_HELD_DOSSIERS
+from appliance.domain.run_facts import KINDS, count_text, with_time_and_reason
 
 INCREMENTAL, FULL = "incremental", "full"
 
@@ -94,23 +95,15 @@ def describe_backup_run(facts: Mapping[str, Any]) -> str:
     """What a data backup moved, in French, from its recorded facts (``status``, the
     console, the CLI): its kind, the dossiers transferred, the bytes received, its time and
     why it was of that kind. Facts recorded before incremental backups say less."""
-    kind = facts.get("mode")
-    if kind not in (INCREMENTAL, FULL):
+    words = KINDS.get(str(facts.get("mode")))
+    if words is None:
         return ""
-    words = "incrémentale" if kind == INCREMENTAL else "complète"
-    parts = [f"{words} : {_count(facts.get('changed'))} dossier(s) transféré(s) sur {_count(facts.get('dossiers'))}"]
+    changed, dossiers = count_text(facts.get("changed")), count_text(facts.get("dossiers"))
+    parts = [f"{words} : {changed} dossier(s) transféré(s) sur {dossiers}"]
     removed = facts.get("removed")
     if isinstance(removed, int) and removed > 0:
         parts.append(f"{removed} retiré(s)")
     transferred = facts.get("transferred")
     if isinstance(transferred, int):
         parts.append(f"{transferred / 1e6:.1f} Mo reçus".replace(".", ","))
-    seconds = facts.get("seconds")
-    if isinstance(seconds, int | float):
-        parts.append(f"{seconds:.1f} s".replace(".", ","))
-    reason = facts.get("reason")
-    return ", ".join(parts) + (f" ({reason})" if reason else "")
-
-
-def _count(value: object) -> str:
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else "?"
+    return with_time_and_reason(parts, facts)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from appliance.domain.backup_format import DossierEntry, Manifest
+from appliance.domain.run_facts import KINDS, count_text, with_time_and_reason
 from appliance.domain.schema import DOSSIER_TABLES
 
 INCREMENTAL, FULL = "incremental", "full"
@@ -149,23 +150,14 @@ def describe_sync_run(facts: Mapping[str, Any]) -> str:
     console, the CLI): its kind, the dossiers reloaded, whether the system files were
     installed, its time and why it was of that kind. Facts recorded before incremental
     synchronisations say nothing."""
-    kind = facts.get("mode")
-    if kind not in (INCREMENTAL, FULL):
+    words = KINDS.get(str(facts.get("mode")))
+    if words is None:
         return ""
-    words = "incrémentale" if kind == INCREMENTAL else "complète"
-    changed, dossiers = facts.get("changed"), facts.get("dossiers")
-    parts = [f"{words} : {_count(changed)} dossier(s) rechargé(s) sur {_count(dossiers)}"]
+    changed, dossiers = count_text(facts.get("changed")), count_text(facts.get("dossiers"))
+    parts = [f"{words} : {changed} dossier(s) rechargé(s) sur {dossiers}"]
     installed = facts.get("system_installed")
     if installed is True:
         parts.append("fichiers système installés")
     elif installed is False and facts.get("system_generation") is not None:
         parts.append("fichiers système inchangés")
-    seconds = facts.get("seconds")
-    if isinstance(seconds, int | float):
-        parts.append(f"{seconds:.1f} s".replace(".", ","))
-    reason = facts.get("reason")
-    return ", ".join(parts) + (f" ({reason})" if reason else "")
-
-
-def _count(value: object) -> str:
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else "?"
+    return with_time_and_reason(parts, facts)
