@@ -27,7 +27,7 @@ from appliance.domain.assembly import AssembledSummary
 from appliance.domain.backup_format import Manifest, Opener, VerifiedBackup
 from appliance.domain.backups import StoredFile
 from appliance.domain.delta_manifest import VerifiedDelta
-from appliance.domain.salvage import Salvage
+from appliance.domain.salvage import Salvage, partials_to_keep
 from appliance.errors import ApplianceError
 
 __all__ = ["FilesystemBackups", "StagedOnDisk"]
@@ -180,25 +180,21 @@ class FilesystemBackups:
         os.replace(path, self.resume_dir / f"{name}.part")
         fsync_directory(self.resume_dir)
 
-    def salvages(self, max_age: dt.timedelta, now: dt.datetime, keep: int = 3) -> list[Salvage]:
+    def salvages(self, max_age: dt.timedelta, now: dt.datetime) -> list[Salvage]:
         """What the kept partial files hold, newest first; the older than ``max_age`` and
-        beyond the ``keep`` newest are deleted first."""
+        beyond the newest few are deleted first (``domain.salvage.partials_to_keep``)."""
         if not self.resume_dir.is_dir():
             return []
-        found = sorted(
-            (path for path in self.resume_dir.iterdir() if path.is_file()),
-            key=lambda path: path.stat().st_mtime,
-            reverse=True,
-        )
-        kept = []
-        for n, path in enumerate(found):
-            age = now - dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
-            if n >= keep or age > max_age:
-                with contextlib.suppress(OSError):
-                    path.unlink()
-                continue
-            kept.append(salvage(path.name, _opener(path)))
-        return kept
+        found = {
+            path.name: dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+            for path in self.resume_dir.iterdir()
+            if path.is_file()
+        }
+        kept, expired = partials_to_keep(found, now, max_age)
+        for name in expired:
+            with contextlib.suppress(OSError):
+                (self.resume_dir / name).unlink()
+        return [salvage(name, _opener(self.resume_dir / name)) for name in kept]
 
     def drop_partials(self) -> None:
         shutil.rmtree(self.resume_dir, ignore_errors=True)

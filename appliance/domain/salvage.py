@@ -5,6 +5,8 @@ data the backup job and the assembly pass around."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from appliance.domain.backup_format import DossierEntry, Opener, dossier_member
@@ -40,3 +42,16 @@ class Salvage:
         return sum(
             self.locations[dossier_member(code, table)].compressed for code in self.dossiers for table in DOSSIER_TABLES
         )
+
+
+KEEP_PARTIALS = 3  # partial files kept for resuming, newest first
+
+
+def partials_to_keep(
+    found: Mapping[str, dt.datetime], now: dt.datetime, max_age: dt.timedelta, keep: int = KEEP_PARTIALS
+) -> tuple[list[str], list[str]]:
+    """Of the partial files ``found`` (name -> last written), those to resume from, newest
+    first, and those to delete: older than ``max_age``, or beyond the ``keep`` newest."""
+    newest_first = sorted(found, key=lambda name: found[name], reverse=True)
+    kept = [name for name in newest_first[:keep] if now - found[name] <= max_age]
+    return kept, [name for name in newest_first if name not in kept]

@@ -19,7 +19,7 @@ from appliance.domain.assembly import AssembledSummary
 from appliance.domain.backup_format import Manifest, Opener, VerifiedBackup
 from appliance.domain.backups import StoredFile
 from appliance.domain.delta_manifest import VerifiedDelta
-from appliance.domain.salvage import Salvage
+from appliance.domain.salvage import Salvage, partials_to_keep
 from appliance.errors import ApplianceError
 from tests.fakes.basics import FakeClock
 
@@ -175,14 +175,11 @@ class MemoryBackups:
             staged.content = b""
 
     def salvages(self, max_age: dt.timedelta, now: dt.datetime) -> list[Salvage]:
-        kept = sorted(self.files[RESUME].items(), key=lambda item: item[1][1], reverse=True)
-        found = []
-        for n, (name, (content, modified)) in enumerate(kept):
-            if n >= 3 or now - modified > max_age:
-                del self.files[RESUME][name]
-                continue
-            found.append(salvage(name, lambda content=content: io.BytesIO(content)))  # type: ignore[misc]
-        return found
+        area = self.files[RESUME]
+        kept, expired = partials_to_keep({name: modified for name, (_, modified) in area.items()}, now, max_age)
+        for name in expired:
+            del area[name]
+        return [salvage(name, lambda content=area[name][0]: io.BytesIO(content)) for name in kept]  # type: ignore[misc]
 
     def drop_partials(self) -> None:
         self.files[RESUME].clear()

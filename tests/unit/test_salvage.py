@@ -6,6 +6,7 @@ bytes of the original; a damaged byte ends the salvage at that member."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import random
 import zipfile
@@ -13,6 +14,7 @@ import zipfile
 import pytest
 
 from appliance.adapters.salvage import salvage_members
+from appliance.domain.salvage import partials_to_keep
 
 
 class _Pipe(io.RawIOBase):
@@ -117,3 +119,10 @@ def test_a_damaged_byte_ends_the_salvage_at_that_member() -> None:
 @pytest.mark.parametrize("garbage", [b"", b"PK", b"not a zip at all" * 10, b"PK\x03\x04" + b"\xff" * 40])
 def test_what_is_not_a_zip_gives_nothing(garbage: bytes) -> None:
     assert salvage_members(io.BytesIO(garbage)) == []
+
+
+def test_the_three_newest_partial_files_of_the_last_day_are_kept() -> None:
+    now = dt.datetime(2026, 12, 2, 12, tzinfo=dt.UTC)
+    found = {f"p{n}": now - dt.timedelta(hours=n) for n in (1, 2, 3, 4)} | {"old": now - dt.timedelta(hours=25)}
+    assert partials_to_keep(found, now, dt.timedelta(hours=24)) == (["p1", "p2", "p3"], ["p4", "old"])
+    assert partials_to_keep({"old": found["old"]}, now, dt.timedelta(hours=24)) == ([], ["old"])
