@@ -182,10 +182,19 @@ def read_raw(handle: BinaryIO, info: zipfile.ZipInfo) -> Iterator[bytes]:
     if name.decode("utf-8", "replace") != info.filename and name.decode("cp437") != info.filename:
         raise BadRequest(f"{info.filename} : l'en-tête local nomme un autre membre")
     handle.seek(fields[10], 1)
-    remaining = info.compress_size
+    yield from read_span(
+        handle, handle.tell(), info.compress_size, f"{info.filename} : les données compressées sont tronquées"
+    )
+
+
+def read_span(handle: BinaryIO, start: int, length: int, truncated: str) -> Iterator[bytes]:
+    """``length`` bytes of ``handle`` from ``start``, in blocks; BadRequest(``truncated``)
+    when the file ends first."""
+    handle.seek(start)
+    remaining = length
     while remaining:
         block = handle.read(min(_BLOCK, remaining))
         if not block:
-            raise BadRequest(f"{info.filename} : les données compressées sont tronquées")
+            raise BadRequest(truncated)
         remaining -= len(block)
         yield block

@@ -22,16 +22,16 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from appliance.adapters.backup_reader import MemberCheck
+from appliance.adapters.raw_zip import read_span
 from appliance.adapters.salvage import salvage_members
-from appliance.domain.backup_format import DossierEntry, MemberDigest, Opener, dossier_member
+from appliance.domain.backup_format import DossierEntry, MemberDigest, Opener, centre_member, dossier_member
 from appliance.domain.salvage import Salvage, Salvaged
 from appliance.domain.schema import DOSSIER_TABLES, TABLES_BY_NAME
 from appliance.domain.tables import Table
 from appliance.errors import BadRequest
 
 _DOSSIER = TABLES_BY_NAME["dossier"]
-DOSSIER_ROWS = f"centre/{_DOSSIER.name}.tsv"
-_BLOCK = 1 << 20
+DOSSIER_ROWS = centre_member(_DOSSIER)
 _INFLATED = 4 << 20
 MAX_DOSSIER_ROWS_BYTES = 64 << 20  # centre/dossier.tsv is read whole: a few hundred bytes per dossier
 
@@ -61,14 +61,8 @@ def salvage(name: str, opener: Opener) -> Salvage:
 def raw_blocks(handle: BinaryIO, location: Salvaged) -> Iterator[bytes]:
     """The compressed bytes of a salvaged member, read from the partial file in blocks;
     raises BadRequest when the file has become shorter."""
-    handle.seek(location.data_offset)
-    remaining = location.compressed
-    while remaining:
-        block = handle.read(min(_BLOCK, remaining))
-        if not block:
-            raise BadRequest(f"{location.name} : le fichier interrompu a été tronqué depuis son examen")
-        remaining -= len(block)
-        yield block
+    truncated = f"{location.name} : le fichier interrompu a été tronqué depuis son examen"
+    return read_span(handle, location.data_offset, location.compressed, truncated)
 
 
 def _inflated(handle: BinaryIO, location: Salvaged) -> Iterator[bytes]:
