@@ -57,10 +57,18 @@ def time_reply(now: dt.datetime) -> dict[str, Any]:
     return {"utc": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "epoch": now.timestamp()}
 
 
-def resolve_export(view: RequestView, user: User, codes: tuple[str, ...], server_name: str, role: str) -> ExportRequest:
-    """Check a requested export against the user's rights; raises ProtocolError refusing the
-    whole request if any dossier is unknown or outside them."""
-    mine: dict[str, DossierInfo] = {d.code: d for d in view.dossiers_for(user.id)}
+def resolve_export(
+    view: RequestView,
+    user: User,
+    codes: tuple[str, ...],
+    server_name: str,
+    role: str,
+    rights: list[DossierInfo] | None = None,
+) -> ExportRequest:
+    """Check a requested export against the user's rights (``rights`` when the caller read
+    them already); raises ProtocolError refusing the whole request if any dossier is
+    unknown or outside them."""
+    mine: dict[str, DossierInfo] = {d.code: d for d in (view.dossiers_for(user.id) if rights is None else rights)}
     wanted = list(codes) if codes else sorted(mine)
     outside = [code for code in wanted if code not in mine]
     if outside:
@@ -94,8 +102,9 @@ def resolve_changes(
 ) -> ChangesRequest:
     """The delta of every dossier in the user's rights against what the guardian holds. A
     held dossier outside the rights or unknown here is no refusal: the delta names it removed."""
-    now = {d.code: HeldDossier(d.id, d.revision) for d in view.dossiers_for(user.id)}
-    export = resolve_export(view, user, (), server_name, role)
+    rights = view.dossiers_for(user.id)
+    now = {d.code: HeldDossier(d.id, d.revision) for d in rights}
+    export = resolve_export(view, user, (), server_name, role, rights)
     mine = {code for _, code in export.dossiers}
     gone = sorted(code for code in held if code not in mine)
     if gone:
