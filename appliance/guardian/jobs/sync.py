@@ -75,8 +75,8 @@ class SyncJob:
         system_generation, rows, mode = self._build(generation, verified, system, live, mode)
         self._switch_and_confirm(verified, generation, system_generation, live)
         installed = system is not None and system_generation == generation
-        if installed and system is not None and system_generation is not None:
-            self.state.record_installed_system(system_generation, system)
+        if system is not None and installed:
+            self.state.record_installed_system(generation, system)
         self._prune({generation, live.data_generation}, {system_generation, live.system_generation})
         self.state.save_baselines({d.code: Baseline(d.revision, d.revision) for d in verified.manifest.dossiers})
         self.state.save_document(SYNC_PENDING, {})
