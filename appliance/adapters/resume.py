@@ -41,11 +41,10 @@ def salvage(name: str, opener: Opener) -> Salvage:
     nothing in it can be used (unreadable, cut before the dossier list...)."""
     try:
         with opener() as handle:
-            size = handle.seek(0, 2)
             members = {member.name: member for member in salvage_members(handle)}
             listed = members.get(DOSSIER_ROWS)
             if listed is None or listed.size > MAX_DOSSIER_ROWS_BYTES:
-                return Salvage(name, opener, size=size)
+                return Salvage(name, opener)
             revisions = _dossier_rows(b"".join(_inflated(handle, listed)))
             dossiers: dict[str, DossierEntry] = {}
             for code, (dossier_id, revision) in revisions.items():
@@ -55,7 +54,7 @@ def salvage(name: str, opener: Opener) -> Salvage:
     except OSError:
         return Salvage(name, opener)
     locations = {dossier_member(code, t): members[dossier_member(code, t)] for code in dossiers for t in DOSSIER_TABLES}
-    return Salvage(name, opener, dossiers, locations, size)
+    return Salvage(name, opener, dossiers, locations)
 
 
 def raw_blocks(handle: BinaryIO, location: Salvaged) -> Iterator[bytes]:

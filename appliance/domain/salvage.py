@@ -35,7 +35,6 @@ class Salvage:
     opener: Opener
     dossiers: dict[str, DossierEntry] = field(default_factory=dict)
     locations: dict[str, Salvaged] = field(default_factory=dict)
-    size: int = 0  # the partial file's size
 
     def bytes_salvaged(self) -> int:
         """The compressed bytes of the salvaged dossiers' members."""
