@@ -134,13 +134,25 @@ def _cut_at_90_percent(appliance: Appliance, size: int) -> float:
     return int(arrived) / size
 
 
+def _shares(text: str) -> tuple[float, ...]:
+    """``--shares``: shares of the dossiers, each above 0 and at most 1, comma-separated."""
+    try:
+        shares = tuple(float(value) for value in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}") from None
+    if not all(0 < share <= 1 for share in shares):
+        raise argparse.ArgumentTypeError(f"each share must be above 0 and at most 1: {text!r}")
+    return shares
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dossiers", type=int, default=300)
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument(
         "--shares",
-        default=",".join(str(share) for share in SHARES),
+        type=_shares,
+        default=SHARES,
         help="the shares of the dossiers changed in each round, comma-separated (default %(default)s)",
     )
     parser.add_argument("--no-cut", action="store_true", help="leave out the backup cut at 90 %% and resumed")
@@ -162,7 +174,7 @@ def main() -> int:
         run.sync("full", "--full")
         total = int(full_backup["dossiers"])
         offset = 0
-        for share in [float(value) for value in args.shares.split(",")]:
+        for share in args.shares:
             count = max(1, round(total * share))
             started = time.monotonic()
             _change(appliance, count, offset)
