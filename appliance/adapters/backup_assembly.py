@@ -20,11 +20,12 @@ import hashlib
 import time
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO, Protocol, cast
 
 from appliance.adapters.backup_reader import ZIP_ERRORS, MemberCheck, open_backup, open_zip
-from appliance.adapters.raw_index import RawIndex, hashed, matches
+from appliance.adapters.raw_index import RawEntry, RawIndex, hashed, matches
+from appliance.adapters.raw_zip import RawEntry as WrittenEntry
 from appliance.adapters.raw_zip import RawZipWriter, read_raw
 from appliance.adapters.resume import raw_blocks
 from appliance.domain.assembly import AssembledSummary, AssemblyPlan, Origin, PlannedMember, plan_assembly
@@ -60,11 +61,12 @@ def assemble_backup(
     force_zip64: bool = False,
     salvaged: Sequence[Salvage] = (),
     previous_index: RawIndex | None = None,
+    on_committed: Callable[[RawIndex], None] | None = None,
 ) -> AssembledSummary:
     """Write to ``sink`` the complete backup of ``delta``'s snapshot, the members of the
     dossiers it leaves out copied from what a cut transfer salvaged or from ``previous``,
     each member checked as it is copied; read it back and open it as a backup, then commit
-    the sink. Raises BadRequest (in French, naming the problem) and discards the sink when
+    the sink and hand ``on_committed`` its raw index, taken as it was read back. Raises BadRequest (in French, naming the problem) and discards the sink when
     neither holds an unchanged dossier as the delta lists it, the schema versions differ,
     or any member read does not match its manifest."""
     started = time.monotonic()
@@ -74,8 +76,8 @@ def assemble_backup(
     try:
         with sink.writer() as output:
             hashed = _Hashed(output)
-            size = _write(plan, previous, delta, salvaged, cast(BinaryIO, hashed), force_zip64, previous_index)
-        _check_written(sink, hashed.digest.hexdigest(), plan)
+            writer = _write(plan, previous, delta, salvaged, cast(BinaryIO, hashed), force_zip64, previous_index)
+        raw_index = _check_written(sink, hashed.digest.hexdigest(), plan, writer.entries)
     except BadRequest as error:
         sink.discard()
         raise BadRequest(f"assemblage de {sink.name} refusé : {error}") from error
@@ -83,6 +85,8 @@ def assemble_backup(
         sink.discard()
         raise
     sink.commit()
+    if on_committed is not None:
+        on_committed(raw_index)
     return AssembledSummary(
         name=sink.name,
         manifest=plan.manifest,
@@ -92,7 +96,7 @@ def assemble_backup(
             {d.code for d in (previous.manifest.dossiers if previous is not None else [])}
             - {d.code for d in plan.manifest.dossiers}
         ),
-        size=size,
+        size=writer.offset,
         seconds=time.monotonic() - started,
         from_salvage=plan.dossiers_from(Origin.SALVAGED),
     )
@@ -113,19 +117,46 @@ class _Hashed:
         self.output.flush()
 
 
-def _check_written(sink: StagedSink, written: str, plan: AssemblyPlan) -> None:
+def _check_written(sink: StagedSink, written: str, plan: AssemblyPlan, entries: Sequence[WrittenEntry]) -> RawIndex:
     """The file on disk is, byte for byte, what was written (each member's content was
     checked as it went by), and it opens as the planned backup: its zip directory, its
     members exactly the manifest's with their sizes, the manifest itself. Reading it back is
-    a sha256 pass over compressed bytes, not a second inflation of every member."""
-    digest = hashlib.sha256()
+    a sha256 pass over compressed bytes, not a second inflation of every member; the same
+    pass hashes each member's compressed bytes for the raw index (``raw_index``)."""
     with sink.reader() as handle:
-        while block := handle.read(_READ):
-            digest.update(block)
-    if digest.hexdigest() != written:
+        digest, members = _read_back(handle, entries)
+    if digest != written:
         raise BadRequest("le fichier écrit ne relit pas les octets écrits")
     if open_backup(sink.reader, name=sink.name).manifest != plan.manifest:
         raise BadRequest("le manifeste relu n'est pas celui qui a été écrit")
+    return members
+
+
+def _read_back(handle: BinaryIO, entries: Sequence[WrittenEntry]) -> tuple[str, dict[str, RawEntry]]:
+    """One sequential read of the whole file: its sha256, and each written member's raw
+    index entry (the sha256 of its compressed bytes, which lie between its header and the
+    next one's)."""
+    spans = sorted(entries, key=lambda entry: entry.data_offset)
+    members: dict[str, RawEntry] = {}
+    digest = hashlib.sha256()
+    member = hashlib.sha256()
+    position = index = 0
+    while block := handle.read(_READ):
+        digest.update(block)
+        start, position = position, position + len(block)
+        view = memoryview(block)
+        while index < len(spans) and spans[index].data_offset < position:
+            entry = spans[index]
+            end = entry.data_offset + entry.compressed
+            member.update(view[max(entry.data_offset - start, 0) : min(end, position) - start])
+            if end > position:
+                break  # the member goes on in the next block
+            members[entry.name.decode("utf-8")] = RawEntry(entry.crc, entry.compressed, entry.size, member.hexdigest())
+            member = hashlib.sha256()
+            index += 1
+    if index < len(spans):
+        raise BadRequest("le fichier écrit est plus court que ce qui a été écrit")
+    return digest.hexdigest(), members
 
 
 def _write(
@@ -136,7 +167,7 @@ def _write(
     output: BinaryIO,
     force_zip64: bool,
     previous_index: RawIndex | None,
-) -> int:
+) -> RawZipWriter:
     writer = RawZipWriter(output, force_zip64)
     with contextlib.ExitStack() as stack:
         sources: dict[Origin, _Source] = {Origin.DELTA: _Source(stack, delta.opener, delta.name, "les changements")}
@@ -154,7 +185,7 @@ def _write(
                 sources[member.origin].copy(member, writer)
     writer.add_bytes(MANIFEST_MEMBER, plan.manifest.to_json())
     writer.close()
-    return writer.offset
+    return writer
 
 
 class _Source:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import stat
 import struct
 import zipfile
@@ -36,11 +37,14 @@ from appliance.errors import BadRequest
 _BLOCK = 1 << 20
 
 
+_CONTROL = re.compile("[\x00-\x1f]")
+
+
 def safe_member_name(name: str) -> bool:
     """Whether a zip member name can be extracted without leaving its directory."""
-    if not name or name.startswith(("/", "\\")) or "\\" in name or "\x00" in name:
+    if not name or name.startswith(("/", "\\")) or "\\" in name:
         return False
-    if len(name) > 255 or any(ord(ch) < 32 for ch in name):
+    if len(name) > 255 or _CONTROL.search(name) is not None:
         return False
     parts = name.split("/")
     return all(part not in ("", ".", "..") for part in parts) and ":" not in parts[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
+import logging
 import os
 import shutil
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from appliance.adapters.backup_assembly import StagedSink, assemble_backup
 from appliance.adapters.backup_reader import open_backup, verify_backup
 from appliance.adapters.backup_subset import write_dossier_subset
 from appliance.adapters.delta_reader import verify_delta
-from appliance.adapters.raw_index import build_index, read_index, remove_index
+from appliance.adapters.raw_index import RawIndex, build_index, read_index, remove_index, write_index
 from appliance.adapters.resume import salvage
 from appliance.adapters.state_files import fsync_directory
 from appliance.adapters.system_zip import manifest_digest, verify_system_zip
@@ -31,6 +32,7 @@ from appliance.domain.salvage import Salvage, partials_to_keep
 from appliance.errors import ApplianceError
 
 __all__ = ["FilesystemBackups", "StagedOnDisk"]
+log = logging.getLogger(__name__)
 
 
 class _SyncedWriter(io.BufferedWriter):
@@ -104,7 +106,9 @@ class FilesystemBackups:
         remove_index(self._index_path(name))
 
     def index_data(self, name: str) -> None:
-        build_index(self._data_path(name), self._index_path(name))
+        """The raw index of backup ``name``, unless the assembly that made it wrote it."""
+        if read_index(self._data_path(name), self._index_path(name)) is None:
+            build_index(self._data_path(name), self._index_path(name))
 
     def _index_path(self, name: str) -> Path:
         return self.data_dir / ".index" / f"{self._data_path(name).name}.json"
@@ -217,7 +221,15 @@ class FilesystemBackups:
         index = (
             None if previous is None else read_index(self._data_path(previous.name), self._index_path(previous.name))
         )
-        return assemble_backup(previous, delta, staged, salvaged=salvaged, previous_index=index)
+        path, index_path = self._data_path(staged.name), self._index_path(staged.name)
+        return assemble_backup(
+            previous,
+            delta,
+            staged,
+            salvaged=salvaged,
+            previous_index=index,
+            on_committed=lambda members: _write_index_quietly(path, index_path, members),
+        )
 
     def extract_dossier(self, backup: VerifiedBackup, code: str, sink: BinaryIO, now: dt.datetime) -> None:
         write_dossier_subset(backup, code, sink, now)
@@ -254,3 +266,12 @@ def _listing(directory: Path) -> list[StoredFile]:
         info = path.stat()
         files.append(StoredFile(path.name, info.st_size, dt.datetime.fromtimestamp(info.st_mtime, dt.UTC)))
     return sorted(files, key=lambda stored: stored.name, reverse=True)
+
+
+def _write_index_quietly(backup: Path, index: Path, members: RawIndex) -> None:
+    """The raw index the assembly took; not written (a full disk), the job builds it again
+    once the backup is listed, and warns if that fails too."""
+    try:
+        write_index(backup, index, members)
+    except OSError as error:
+        log.info("index des octets compressés de %s non écrit après l'assemblage : %s", backup.name, error)

@@ -40,26 +40,32 @@ class RawEntry:
 
 
 def build_index(backup: Path, index: Path) -> None:
-    """Write the raw index of ``backup`` to ``index`` (replaced atomically)."""
-    members: dict[str, dict[str, object]] = {}
+    """Write the raw index of ``backup`` to ``index`` (replaced atomically), reading each
+    member's compressed bytes."""
+    members: dict[str, RawEntry] = {}
     with zipfile.ZipFile(backup) as archive, backup.open("rb") as handle:
         for info in archive.infolist():
             digest = hashlib.sha256()
             for block in read_raw(handle, info):
                 digest.update(block)
-            members[info.filename] = {
-                "crc": info.CRC,
-                "compressed": info.compress_size,
-                "size": info.file_size,
-                "sha256": digest.hexdigest(),
-            }
+            members[info.filename] = RawEntry(info.CRC, info.compress_size, info.file_size, digest.hexdigest())
+    write_index(backup, index, members)
+
+
+def write_index(backup: Path, index: Path, members: Mapping[str, RawEntry]) -> None:
+    """Write ``members`` as the raw index of ``backup`` (as it is on disk now) to ``index``,
+    replaced atomically: an assembly that hashed each member as it read the file back
+    (``backup_assembly``) needs no second pass."""
     status = backup.stat()
     document = {
         "format": FORMAT,
         "version": VERSION,
         "backup_size": status.st_size,
         "backup_mtime_ns": status.st_mtime_ns,
-        "members": members,
+        "members": {
+            name: {"crc": e.crc, "compressed": e.compressed, "size": e.size, "sha256": e.sha256}
+            for name, e in members.items()
+        },
     }
     index.parent.mkdir(parents=True, exist_ok=True)
     temporary = index.with_name(f".{index.name}.part")

@@ -51,6 +51,7 @@ class RawEntry:
     dos_time: int
     dos_date: int
     flags: int
+    data_offset: int  # where the compressed bytes start, after the local header
 
 
 def dos_stamp(moment: time.struct_time) -> tuple[int, int]:
@@ -87,7 +88,6 @@ class RawZipWriter:
         flags = 0 if encoded.isascii() else _UTF8_FLAG
         zip64 = self.force_zip64 or compressed >= _LIMIT or size >= _LIMIT
         extra = struct.pack("<HHQQ", 1, 16, size, compressed) if zip64 else b""
-        entry = RawEntry(encoded, method, crc, compressed, size, self.offset, self.dos_time, self.dos_date, flags)
         header = _LOCAL.pack(
             0x04034B50,
             45 if zip64 else 20,
@@ -100,6 +100,18 @@ class RawZipWriter:
             _LIMIT if zip64 else size,
             len(encoded),
             len(extra),
+        )
+        entry = RawEntry(
+            encoded,
+            method,
+            crc,
+            compressed,
+            size,
+            self.offset,
+            self.dos_time,
+            self.dos_date,
+            flags,
+            self.offset + len(header) + len(encoded) + len(extra),
         )
         self._write(header + encoded + extra)
         written = 0

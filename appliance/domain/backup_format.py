@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, TypeGuard
 
 from appliance.domain.ddl import generation_ddl, quote_identifier
+from appliance.domain.json_layout import dump_lines
 from appliance.domain.schema import CENTRE_TABLES, DOSSIER_TABLES, REFERENCE_TABLES, Table
 from appliance.errors import BadRequest
 
@@ -122,7 +123,7 @@ class Manifest:
                 for dossier in self.dossiers
             ],
         }
-        return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False) + "\n").encode("utf-8")
+        return dump_lines(data)
 
 
 Opener = Callable[[], BinaryIO]
@@ -287,12 +288,13 @@ def load_script(manifest_tables: list[tuple[str, Table]]) -> str:
         "SET SESSION unique_checks = 0;",
         "SOURCE schema.sql;",
     ]
+    targets: dict[str, str] = {}  # one per table, not per member: 6,000 members, 20 tables
     for member, table in manifest_tables:
-        columns = ", ".join(quote_identifier(name) for name in table.column_names)
-        lines.append(
-            f"LOAD DATA LOCAL INFILE '{member}' INTO TABLE {quote_identifier(table.name)}"
-            f" CHARACTER SET utf8mb4 ({columns});"
-        )
+        target = targets.get(table.name)
+        if target is None:
+            columns = ", ".join(quote_identifier(name) for name in table.column_names)
+            target = targets[table.name] = f"{quote_identifier(table.name)} CHARACTER SET utf8mb4 ({columns});"
+        lines.append(f"LOAD DATA LOCAL INFILE '{member}' INTO TABLE {target}")
     return "\n".join(lines) + "\n"
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from appliance.domain.schema import ALL_TABLES, SCHEMA_VERSION, Table
 
+_PLAIN = re.compile(r"[A-Za-z0-9_]+")
+
 
 def quote_identifier(name: str) -> str:
     """Quote an SQL identifier; raises ValueError for a name that is not a plain identifier."""
-    if not name or not all(ch.isalnum() or ch == "_" for ch in name):
+    if _PLAIN.fullmatch(name) is None:
         raise ValueError(f"not a plain SQL identifier: {name!r}")
     return f"`{name}`"
 

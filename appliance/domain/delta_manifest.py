@@ -14,7 +14,6 @@ listed that left the rights or were deleted (``removed``).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +30,7 @@ from appliance.domain.backup_format import (
     parse_header,
     valid_dossier_code,
 )
+from appliance.domain.json_layout import dump_lines
 from appliance.domain.schema import CENTRE_TABLES, DOSSIER_TABLES, REFERENCE_TABLES
 from appliance.errors import BadRequest
 
@@ -88,7 +88,7 @@ class DeltaManifest:
             "dossiers": [_dossier_json(dossier) for dossier in self.dossiers],
             "removed": self.removed,
         }
-        return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+        return dump_lines(data)
 
 
 @dataclass(frozen=True)

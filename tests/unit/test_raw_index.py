@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from appliance.adapters import backup_assembly, backups_store
 from appliance.adapters.backup_reader import verify_backup
 from appliance.adapters.backups_store import FilesystemBackups
 from appliance.adapters.delta_reader import verify_delta
-from appliance.adapters.raw_index import read_index
+from appliance.adapters.raw_index import build_index, read_index
 from appliance.errors import BadRequest
 from tests.support.backups import Dossier, backup_members, delta_members, zip_members
 
@@ -90,3 +91,41 @@ def test_an_index_of_another_file_under_that_name_is_not_used_and_removal_takes_
     verify_backup(store.data_opener(NEXT), name=NEXT)
     store.remove_data(PREVIOUS)
     assert not (tmp_path / "data" / ".index" / f"{PREVIOUS}.json").exists()
+
+
+@pytest.mark.parametrize("block", [4 << 20, 7, 1000])
+def test_the_assembly_writes_the_index_it_took_when_reading_the_file_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    """The index written from the read-back pass is, entry for entry, the one a separate
+    pass over the listed file builds, whether a member lies in one block read or spans
+    several; the job's own indexing then keeps it."""
+    monkeypatch.setattr(backup_assembly, "_READ", block)
+    store = _store(tmp_path)
+    store.index_data(PREVIOUS)
+    _assemble(store)
+    path, index_path = tmp_path / "data" / NEXT, tmp_path / "data" / ".index" / f"{NEXT}.json"
+    taken = read_index(path, index_path)
+    assert taken is not None and len(taken) == len(zipfile.ZipFile(path).namelist())
+    build_index(path, tmp_path / "rebuilt.json")
+    assert taken == read_index(path, tmp_path / "rebuilt.json")
+    written = index_path.stat().st_mtime_ns
+    store.index_data(NEXT)
+    assert index_path.stat().st_mtime_ns == written, "an index that matches its backup is not built again"
+
+
+def test_an_index_the_assembly_could_not_write_is_built_once_the_backup_is_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _store(tmp_path)
+
+    def full_disk(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(backups_store, "write_index", full_disk)
+    _assemble(store)  # the backup is made all the same
+    index_path = tmp_path / "data" / ".index" / f"{NEXT}.json"
+    assert not index_path.exists()
+    monkeypatch.undo()
+    store.index_data(NEXT)
+    assert read_index(tmp_path / "data" / NEXT, index_path) is not None

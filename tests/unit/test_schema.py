@@ -25,7 +25,7 @@ def test_table_names_are_unique() -> None:
 
 def test_identifiers_are_checked() -> None:
     assert quote_identifier("bon_travaux") == "`bon_travaux`"
-    for bad in ("", "a`b", "a b", "x;drop"):
+    for bad in ("", "a`b", "a b", "x;drop", "x\n", "é", "a\u200bb"):
         try:
             quote_identifier(bad)
         except ValueError:
