@@ -222,15 +222,20 @@ class SyncJob:
         )
         self.database.switch_live(generation, system)
         log.info("serveur local basculé sur la génération %d (système %s)", generation, system)
+        # The server caches system files per generation (docs/design.md, "Swap"): with the
+        # same system generation live, there is nothing for SIGHUP to drop.
+        system_changed = system != previous.system_generation
         try:
-            self._signal()
+            if system_changed:
+                self._signal()
             self._wait_until_serving(len(verified.manifest.dossiers), generation, system)
         except ApplianceError as error:
             log.error(
                 "le serveur local n'a pas confirmé la génération %d (%s) : retour à la précédente", generation, error
             )
             self.database.switch_live(previous.data_generation, previous.system_generation)
-            self._signal()
+            if system_changed:
+                self._signal()
             self.state.save_document(SYNC_PENDING, {})
             # Not dropped here: a LAN request that read the control row before the switch back
             # may still be reading the new generation. The next synchronisation removes it.

@@ -60,13 +60,16 @@ def test_an_incremental_sync_keeps_the_live_system_files_while_system_zip_is_the
 ) -> None:
     caplog.set_level("INFO")
     assert [_sync(world).system_installed for _ in range(2)] == [True, True], "two full loads first"
+    assert world.local.reloads == 2
     third = _sync(world)
     assert (third.mode, third.system_installed, third.system_generation) == ("incremental", False, 2)
     assert world.database.control == Live(3, 2, "standby") and world.local.system_generations() == [2]
     assert "fichiers système inchangés" in caplog.text
+    assert world.local.reloads == 2, "the same system generation live: no SIGHUP, nothing cached to drop"
     world.backups.put("system", "system.zip", system_zip({"modeles/facture.html": b"<p>nouvelle</p>"}))
     fourth = _sync(world)
     assert (fourth.mode, fourth.system_installed, fourth.system_generation) == ("incremental", True, 4)
+    assert world.local.reloads == 3, "a new system generation: SIGHUP"
     assert world.local.system_generations() == [2, 4]
     world.state.store.write("system-installed", {})  # not known (a guardian killed before it recorded)
     assert _sync(world).system_installed is True, "unknown: installed again"
