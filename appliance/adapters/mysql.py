@@ -9,6 +9,7 @@ import contextlib
 import logging
 import os
 import queue
+import socket
 import subprocess
 import tempfile
 import threading
@@ -74,7 +75,24 @@ def connect(
             f"en tant que {settings.user} : {error.msg}"
         ) from error
     assert isinstance(connection, MySQLConnectionAbstract)
+    no_delay(connection)
     return connection
+
+
+def no_delay(connection: MySQLConnectionAbstract) -> bool:
+    """Turn Nagle's algorithm off on ``connection``'s TCP socket; returns whether it did.
+
+    The pure-Python driver leaves it on, and ends every ``LOAD DATA LOCAL INFILE`` with a
+    small write (the file's last packet) then an empty packet: the second waits for the
+    server's delayed ACK, about 40 ms per load. Measured on the local MySQL image, 300 rows:
+    a DELETE, the LOAD DATA and SHOW WARNINGS took 44 ms with Nagle, 1.5 ms without
+    (docs/performance.md). The driver has no option for it, so its socket is reached
+    through its private ``_socket.sock``; a driver that moved it only loses the speed."""
+    sock = getattr(getattr(connection, "_socket", None), "sock", None)
+    if not isinstance(sock, socket.socket) or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return False
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return True
 
 
 class ConnectionPool:
