@@ -75,9 +75,10 @@ def assemble_backup(
     )
     try:
         with sink.writer() as output:
-            hashed = _Hashed(output)
-            writer = _write(plan, previous, delta, salvaged, cast(BinaryIO, hashed), force_zip64, previous_index)
-        raw_index = _check_written(sink, hashed.digest.hexdigest(), plan, writer.entries)
+            summed = _Summed(output)
+            known: dict[str, str] = {}  # the copied members' sha256 of compressed bytes, checked
+            writer = _write(plan, previous, delta, salvaged, cast(BinaryIO, summed), force_zip64, previous_index, known)
+        raw_index = _check_written(sink, summed.crc, plan, writer.entries, known)
     except BadRequest as error:
         sink.discard()
         raise BadRequest(f"assemblage de {sink.name} refusé : {error}") from error
@@ -102,61 +103,72 @@ def assemble_backup(
     )
 
 
-class _Hashed:
-    """``output`` with a sha256 of every byte written to it."""
+class _Summed:
+    """``output`` with a CRC-32 of every byte written to it. It guards the read-back against
+    a disk or a cache that returns other bytes, not against an adversary: what an adversary
+    could change is each member's content, and that was checked by sha256 as it went by."""
 
     def __init__(self, output: BinaryIO) -> None:
         self.output = output
-        self.digest = hashlib.sha256()
+        self.crc = 0
 
     def write(self, data: bytes) -> int:
-        self.digest.update(data)
+        self.crc = zlib.crc32(data, self.crc)
         return self.output.write(data)
 
     def flush(self) -> None:
         self.output.flush()
 
 
-def _check_written(sink: StagedSink, written: str, plan: AssemblyPlan, entries: Sequence[WrittenEntry]) -> RawIndex:
+def _check_written(
+    sink: StagedSink, written: int, plan: AssemblyPlan, entries: Sequence[WrittenEntry], known: dict[str, str]
+) -> RawIndex:
     """The file on disk is, byte for byte, what was written (each member's content was
     checked as it went by), and it opens as the planned backup: its zip directory, its
     members exactly the manifest's with their sizes, the manifest itself. Reading it back is
-    a sha256 pass over compressed bytes, not a second inflation of every member; the same
-    pass hashes each member's compressed bytes for the raw index (``raw_index``)."""
+    a CRC-32 pass over compressed bytes, not a second inflation of every member; the same
+    pass hashes the compressed bytes of each member whose sha256 is not ``known`` already
+    (copied by the previous backup's raw index) for the new raw index (``raw_index``)."""
     with sink.reader() as handle:
-        digest, members = _read_back(handle, entries)
-    if digest != written:
+        crc, members = _read_back(handle, entries, known)
+    if crc != written:
         raise BadRequest("le fichier écrit ne relit pas les octets écrits")
     if open_backup(sink.reader, name=sink.name).manifest != plan.manifest:
         raise BadRequest("le manifeste relu n'est pas celui qui a été écrit")
     return members
 
 
-def _read_back(handle: BinaryIO, entries: Sequence[WrittenEntry]) -> tuple[str, dict[str, RawEntry]]:
-    """One sequential read of the whole file: its sha256, and each written member's raw
+def _read_back(
+    handle: BinaryIO, entries: Sequence[WrittenEntry], known: dict[str, str]
+) -> tuple[int, dict[str, RawEntry]]:
+    """One sequential read of the whole file: its CRC-32, and each written member's raw
     index entry (the sha256 of its compressed bytes, which lie between its header and the
-    next one's)."""
+    next one's: ``known``, or hashed here)."""
     spans = sorted(entries, key=lambda entry: entry.data_offset)
     members: dict[str, RawEntry] = {}
-    digest = hashlib.sha256()
+    crc = 0
     member = hashlib.sha256()
     position = index = 0
     while block := handle.read(_READ):
-        digest.update(block)
+        crc = zlib.crc32(block, crc)
         start, position = position, position + len(block)
         view = memoryview(block)
         while index < len(spans) and spans[index].data_offset < position:
             entry = spans[index]
+            name = entry.name.decode("utf-8")
             end = entry.data_offset + entry.compressed
-            member.update(view[max(entry.data_offset - start, 0) : min(end, position) - start])
+            sha = known.get(name)
+            if sha is None:
+                member.update(view[max(entry.data_offset - start, 0) : min(end, position) - start])
             if end > position:
                 break  # the member goes on in the next block
-            members[entry.name.decode("utf-8")] = RawEntry(entry.crc, entry.compressed, entry.size, member.hexdigest())
-            member = hashlib.sha256()
+            members[name] = RawEntry(entry.crc, entry.compressed, entry.size, sha or member.hexdigest())
+            if sha is None:
+                member = hashlib.sha256()
             index += 1
     if index < len(spans):
         raise BadRequest("le fichier écrit est plus court que ce qui a été écrit")
-    return digest.hexdigest(), members
+    return crc, members
 
 
 def _write(
@@ -167,13 +179,14 @@ def _write(
     output: BinaryIO,
     force_zip64: bool,
     previous_index: RawIndex | None,
+    known: dict[str, str],
 ) -> RawZipWriter:
     writer = RawZipWriter(output, force_zip64)
     with contextlib.ExitStack() as stack:
         sources: dict[Origin, _Source] = {Origin.DELTA: _Source(stack, delta.opener, delta.name, "les changements")}
         if plan.from_origin(Origin.PREVIOUS) and previous is not None:
             sources[Origin.PREVIOUS] = _Source(
-                stack, previous.opener, previous.name, "la sauvegarde précédente", previous_index
+                stack, previous.opener, previous.name, "la sauvegarde précédente", previous_index, known
             )
         parts = [_PartialSource(stack, salvage) for salvage in salvaged]
         for member in plan.members:
@@ -199,9 +212,11 @@ class _Source:
         name: str,
         label: str,
         index: RawIndex | None = None,
+        known: dict[str, str] | None = None,
     ) -> None:
         self.label = label
         self.index = index or {}
+        self.known = known if known is not None else {}
         self.archive = stack.enter_context(open_zip(opener, name))
         self.handle = stack.enter_context(opener())
 
@@ -223,6 +238,8 @@ class _Source:
             else:
                 blocks = _checked(raw, info, member)
             writer.add(member.name, info.compress_type, info.CRC, info.compress_size, info.file_size, blocks)
+            if entry is not None and matches(entry, info):
+                self.known[member.name] = entry.sha256  # they hashed to it as they were written
         except ZIP_ERRORS as error:
             raise BadRequest(f"{member.name} ne peut être lu dans {self.label} : {error}") from error
 

@@ -197,10 +197,14 @@ def parse_dossier_identity(entry: object, seen: set[str]) -> tuple[dict[str, Any
     return entry, dossier_id, code, revision
 
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_DOSSIER_TABLE_NAMES = frozenset(t.name for t in DOSSIER_TABLES)
+
+
 def parse_dossier_tables(entry: dict[str, Any], code: str) -> dict[str, MemberDigest]:
     """A dossier entry's ``tables``: exactly the dossier tables of the data model."""
     tables = parse_digests(entry.get("tables"), f"dossier {code}", with_rows=True)
-    if set(tables) != {t.name for t in DOSSIER_TABLES}:
+    if tables.keys() != _DOSSIER_TABLE_NAMES:
         raise BadRequest(f"manifest.json: dossier {code} does not list exactly the dossier tables of the data model")
     return tables
 
@@ -266,7 +270,7 @@ def parse_digests(value: Any, where: str, with_rows: bool) -> dict[str, MemberDi
         if not isinstance(digest, Mapping):
             raise BadRequest(f"manifest.json: {where}/{name} is not an object")
         sha, size, rows = digest.get("sha256"), digest.get("size"), digest.get("rows")
-        if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
+        if not isinstance(sha, str) or _SHA256.fullmatch(sha) is None:
             raise BadRequest(f"manifest.json: {where}/{name} has no valid sha256")
         if not is_count(size) or size < 0:
             raise BadRequest(f"manifest.json: {where}/{name} has no valid size")

@@ -9,6 +9,7 @@ import io
 import os
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -129,3 +130,39 @@ def test_an_index_the_assembly_could_not_write_is_built_once_the_backup_is_liste
     monkeypatch.undo()
     store.index_data(NEXT)
     assert read_index(tmp_path / "data" / NEXT, index_path) is not None
+
+
+class _FlippingDisk:
+    """A staged file whose reads return one byte other than was written (a failing disk or
+    cache), at ``at`` bytes from the end."""
+
+    def __init__(self, staged: backups_store.StagedOnDisk, at: int) -> None:
+        self.staged, self.at, self.name = staged, at, staged.name
+
+    def writer(self) -> BinaryIO:
+        return self.staged.writer()
+
+    def reader(self) -> BinaryIO:
+        with self.staged.reader() as handle:
+            raw = bytearray(handle.read())
+        raw[len(raw) - self.at] ^= 0x01
+        return io.BytesIO(bytes(raw))
+
+    def commit(self) -> None:
+        self.staged.commit()
+
+    def discard(self) -> None:
+        self.staged.discard()
+
+
+@pytest.mark.parametrize("at", [1, 20_000])
+def test_a_file_that_does_not_read_back_as_written_is_refused_and_not_listed(tmp_path: Path, at: int) -> None:
+    """One bit flipped, in the end record or inside a copied member: the read-back's
+    CRC-32 of the whole file catches it, and nothing is listed under the name."""
+    store = _store(tmp_path)
+    store.index_data(PREVIOUS)
+    previous = store.verify_data(store.data_opener(PREVIOUS), PREVIOUS, full=False)
+    delta = verify_delta(lambda: io.BytesIO(_delta()))
+    with pytest.raises(BadRequest, match="le fichier écrit ne relit pas les octets écrits"):
+        backup_assembly.assemble_backup(previous, delta, _FlippingDisk(store.new_data(NEXT), at))
+    assert [s.name for s in store.data_backups()] == [PREVIOUS]
