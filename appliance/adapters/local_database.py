@@ -28,6 +28,7 @@ from appliance.adapters.mysql import ConnectionPool, MysqlClient, MysqlSettings,
 from appliance.adapters.standby_generation import (
     apply_plan,
     extract_checked,
+    prepare_record,
     read_content,
     record_full_load,
     rename_into,
@@ -149,6 +150,7 @@ class MysqlLocalDatabase:
             loading = time.monotonic()
             opened = connect(self.settings, local_infile_dir=str(directory))
             try:
+                prepare_record(opened, schema)
                 with _transaction(opened, "la mise à jour de la génération de réserve a été annulée") as connection:
                     rows = apply_plan(connection, schema, backup, plan, directory)
             finally:

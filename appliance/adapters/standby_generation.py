@@ -5,10 +5,11 @@ The record is two tables inside the generation's own schema, so that it moves wi
 tables when they are renamed into the next generation and goes with them when it is
 dropped: ``guardian_generation`` (one row: the backup it was last brought to, when it was
 last built in full, the schema version) and ``guardian_content`` (per dossier: code, ID
-système, revision, digest). The local server never reads them.
+système, revision, digest, and each table's sha256 and rows as JSON in ``table_digests``, a column
+added to older records by ``prepare_record``). The local server never reads them.
 
 A refresh checks the scripts (``schema.sql``, ``load.sql``) and extracts the members it
-needs (the replaced dossiers' tables, the centre and reference tables), each checked against the manifest as it is written (size, sha256, rows,
+needs (the replaced tables of the replaced dossiers, the centre and reference tables), each checked against the manifest as it is written (size, sha256, rows,
 every row that dossier's), then, in **one** transaction on the standby, table by table:
 deletes the rows of the dossiers that left or changed, loads the changed ones' rows in one
 ``LOAD DATA`` (each dossier's count checked), reloads the centre and reference tables
@@ -21,6 +22,7 @@ standby is as it was. Then its tables are renamed into the new generation in one
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -34,7 +36,7 @@ from appliance.domain.backup_format import DossierEntry, Manifest, VerifiedBacku
 from appliance.domain.ddl import quote_identifier
 from appliance.domain.schema import CENTRE_TABLES, DOSSIER_TABLES, REFERENCE_TABLES, Table
 from appliance.domain.sqltext import literal
-from appliance.domain.standby import HeldContent, StandbyContent, StandbyPlan, dossier_digest
+from appliance.domain.standby import HeldContent, StandbyContent, StandbyPlan, dossier_digest, table_tokens
 from appliance.errors import BadRequest
 
 CONTENT, INFO = "guardian_content", "guardian_generation"
@@ -45,9 +47,10 @@ _STAMP = "%Y-%m-%d %H:%M:%S"
 def _create_record_tables(cursor: Any, quoted: str) -> None:
     cursor.execute(
         f"CREATE TABLE IF NOT EXISTS {quoted}.{CONTENT} (code VARCHAR(64) NOT NULL PRIMARY KEY,"
-        " id INT UNSIGNED NOT NULL, revision BIGINT UNSIGNED NOT NULL, digest CHAR(64) NOT NULL)"
-        " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+        " id INT UNSIGNED NOT NULL, revision BIGINT UNSIGNED NOT NULL, digest CHAR(64) NOT NULL,"
+        " table_digests MEDIUMTEXT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
     )
+    cursor.execute(f"ALTER TABLE {quoted}.{CONTENT} ADD COLUMN IF NOT EXISTS table_digests MEDIUMTEXT NULL")
     cursor.execute(
         f"CREATE TABLE IF NOT EXISTS {quoted}.{INFO} (id TINYINT UNSIGNED NOT NULL PRIMARY KEY,"
         " backup VARCHAR(255) NOT NULL, built_at DATETIME NOT NULL, schema_version INT UNSIGNED NOT NULL)"
@@ -57,9 +60,15 @@ def _create_record_tables(cursor: Any, quoted: str) -> None:
 
 def _write_record(cursor: Any, quoted: str, manifest: Manifest, backup: str, built_at: dt.datetime | None) -> None:
     cursor.execute(f"DELETE FROM {quoted}.{CONTENT}")
-    rows = [(d.code, d.id, d.revision, dossier_digest(d)) for d in manifest.dossiers]
+    rows = [
+        (d.code, d.id, d.revision, dossier_digest(d), json.dumps(table_tokens(d), separators=(",", ":")))
+        for d in manifest.dossiers
+    ]
     if rows:
-        cursor.executemany(f"INSERT INTO {quoted}.{CONTENT} (code, id, revision, digest) VALUES (%s, %s, %s, %s)", rows)
+        cursor.executemany(
+            f"INSERT INTO {quoted}.{CONTENT} (code, id, revision, digest, table_digests) VALUES (%s, %s, %s, %s, %s)",
+            rows,
+        )
     if built_at is None:
         cursor.execute(
             f"UPDATE {quoted}.{INFO} SET backup = %s, schema_version = %s WHERE id = 1",
@@ -87,6 +96,16 @@ def record_full_load(
         cursor.close()
 
 
+def prepare_record(connection: MySQLConnectionAbstract, schema: str) -> None:
+    """The record's tables as this code writes them (a column added to an older record):
+    DDL, so outside the refresh's transaction, which it would commit."""
+    cursor = connection.cursor()
+    try:
+        _create_record_tables(cursor, quote_identifier(schema))
+    finally:
+        cursor.close()
+
+
 def read_content(connection: MySQLConnectionAbstract, schema: str, generation: int) -> StandbyContent | None:
     """The record of ``schema`` and its dossiers' IDs and revisions now; None without a
     complete record (a generation built before records, or half-renamed)."""
@@ -102,7 +121,16 @@ def read_content(connection: MySQLConnectionAbstract, schema: str, generation: i
     info = query_all(connection, f"SELECT backup, built_at, schema_version FROM {quoted}.{INFO} WHERE id = 1")
     if not info:
         return None
-    held = query_all(connection, f"SELECT code, id, revision, digest FROM {quoted}.{CONTENT}")
+    columns = {
+        str(r[0])
+        for r in query_all(
+            connection,
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+            (schema, CONTENT),
+        )
+    }
+    digests = "table_digests" if "table_digests" in columns else "NULL"
+    held = query_all(connection, f"SELECT code, id, revision, digest, {digests} FROM {quoted}.{CONTENT}")
     current = query_all(connection, f"SELECT code, id, revision FROM {quoted}.dossier")
     built = info[0][1]
     return StandbyContent(
@@ -112,9 +140,21 @@ def read_content(connection: MySQLConnectionAbstract, schema: str, generation: i
         if isinstance(built, dt.datetime)
         else dt.datetime.min.replace(tzinfo=dt.UTC),
         schema_version=int(info[0][2]),
-        dossiers={str(r[0]): HeldContent(int(r[1]), int(r[2]), str(r[3])) for r in held},
+        dossiers={str(r[0]): HeldContent(int(r[1]), int(r[2]), str(r[3]), _tokens(r[4])) for r in held},
         current={str(r[0]): (int(r[1]), int(r[2])) for r in current},
     )
+
+
+def _tokens(value: object) -> dict[str, str]:
+    """A record's ``table_digests`` JSON; anything else (NULL, damaged) is no knowledge, so every
+    table of that dossier is replaced if it changed."""
+    try:
+        tokens = json.loads(value) if isinstance(value, (str, bytes, bytearray)) else None
+    except ValueError:
+        return {}
+    if not isinstance(tokens, dict) or not all(isinstance(v, str) for v in tokens.values()):
+        return {}
+    return {str(k): v for k, v in tokens.items()}
 
 
 def _batch(directory: Path, table: Table) -> Path:
@@ -142,7 +182,7 @@ def extract_checked(backup: VerifiedBackup, plan: StandbyPlan, directory: Path) 
             size += digest.size
         for table in DOSSIER_TABLES:
             with _batch(directory, table).open("wb") as sink:
-                for code in plan.replace:
+                for code in plan.replaced_in(table.name):
                     entry = by_code[code]
                     name, digest = dossier_member(code, table), entry.tables[table.name]
                     _copy_checked(archive, name, MemberCheck(name, digest, entry.id), sink)
@@ -174,13 +214,14 @@ def apply_plan(
     manifest."""
     manifest = backup.manifest
     quoted = quote_identifier(schema)
-    replaced = [entry for entry in manifest.dossiers if entry.code in set(plan.replace)]
-    emptied = sorted(set(plan.delete) | {entry.id for entry in replaced})
+    by_code = {entry.code: entry for entry in manifest.dossiers}
     cursor = connection.cursor()
     rows = 0
     try:
         for table in DOSSIER_TABLES:
             name = f"{quoted}.{quote_identifier(table.name)}"
+            replaced = [by_code[code] for code in plan.replaced_in(table.name)]
+            emptied = sorted(set(plan.delete) | {entry.id for entry in replaced})
             if emptied:
                 cursor.execute(f"DELETE FROM {name} WHERE dossier_id IN ({_marks(emptied)})", tuple(emptied))
             if replaced:

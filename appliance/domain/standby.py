@@ -12,6 +12,12 @@ A dossier is unchanged when the record holds it with the backup's ID système an
 the standby's ``dossier`` row still has the recorded revision (a local write in fallback
 mode, or a pull, moves it: the rows are then replaced). A standby dossier the backup no
 longer lists, or lists under another ID système, has its rows deleted.
+
+A changed dossier whose record also holds each table's sha256 and rows (``tables``), with
+the same ID système and no local write since, has only the tables that differ replaced: a
+bon de travaux changes ``bon_travaux``, not the 19 other tables. Without that (a new
+dossier, another ID système, a local write, a record written before it held tables) every
+table of the dossier is replaced.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from appliance.domain.backup_format import DossierEntry, Manifest
@@ -39,13 +45,22 @@ def dossier_digest(entry: DossierEntry) -> str:
     return digest.hexdigest()
 
 
+def table_tokens(entry: DossierEntry) -> dict[str, str]:
+    """Each dossier table's ``sha256:rows`` as a generation's record keeps them."""
+    return {
+        table.name: f"{entry.tables[table.name].sha256}:{entry.tables[table.name].rows}" for table in DOSSIER_TABLES
+    }
+
+
 @dataclass(frozen=True)
 class HeldContent:
-    """A dossier as a generation's record holds it."""
+    """A dossier as a generation's record holds it; ``tables`` (``table_tokens``) is empty
+    for a record written before it held them."""
 
     id: int
     revision: int
     digest: str
+    tables: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,25 +86,36 @@ class StandbyPlan:
     replace: tuple[str, ...]
     unchanged: tuple[str, ...]
     delete: tuple[int, ...]
+    # Replaced dossiers of which only these tables are replaced; the others: every table.
+    partial: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def replaced_in(self, table: str) -> list[str]:
+        """The codes of the replaced dossiers whose ``table`` rows are replaced."""
+        return [code for code in self.replace if code not in self.partial or table in self.partial[code]]
 
 
 def plan_standby(content: StandbyContent, manifest: Manifest) -> StandbyPlan:
     replace: list[str] = []
     unchanged: list[str] = []
+    partial: dict[str, tuple[str, ...]] = {}
     for entry in manifest.dossiers:
         held = content.dossiers.get(entry.code)
         now = content.current.get(entry.code)
-        same = (
-            held is not None
-            and held.id == entry.id
-            and held.digest == dossier_digest(entry)
-            and now == (held.id, held.revision)
-        )
-        (unchanged if same else replace).append(entry.code)
+        in_place = held is not None and held.id == entry.id and now == (held.id, held.revision)
+        if in_place and held is not None and held.digest == dossier_digest(entry):
+            unchanged.append(entry.code)
+            continue
+        replace.append(entry.code)
+        if in_place and held is not None and held.tables.keys() >= _TABLE_NAMES:
+            tokens = table_tokens(entry)
+            partial[entry.code] = tuple(name for name, token in tokens.items() if held.tables[name] != token)
     wanted = {entry.code: entry.id for entry in manifest.dossiers}
     delete = {identifier for code, (identifier, _) in content.current.items() if wanted.get(code) != identifier}
     delete |= {held.id for code, held in content.dossiers.items() if wanted.get(code) != held.id}
-    return StandbyPlan(tuple(sorted(replace)), tuple(sorted(unchanged)), tuple(sorted(delete)))
+    return StandbyPlan(tuple(sorted(replace)), tuple(sorted(unchanged)), tuple(sorted(delete)), partial)
+
+
+_TABLE_NAMES = frozenset(table.name for table in DOSSIER_TABLES)
 
 
 @dataclass(frozen=True)

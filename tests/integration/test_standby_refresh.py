@@ -19,7 +19,7 @@ from appliance.adapters.backup_reader import open_backup
 from appliance.adapters.local_database import MysqlLocalDatabase
 from appliance.domain.backup_format import VerifiedBackup
 from appliance.domain.schema import CENTRE_TABLES, DOSSIER_TABLES, REFERENCE_TABLES
-from appliance.domain.standby import HeldContent, StandbyPlan, dossier_digest, plan_standby
+from appliance.domain.standby import HeldContent, StandbyPlan, dossier_digest, plan_standby, table_tokens
 from appliance.errors import BadRequest
 from tests.integration.conftest import USER_PASSWORD, Central, Db
 from tests.integration.test_assemble_backup import _change, _grant, _take_rights_away
@@ -113,7 +113,7 @@ def test_a_refreshed_standby_holds_what_a_full_load_of_the_same_backup_holds(
     content = database.standby_content(1)
     assert content is not None and content.backup == before.name
     assert content.dossiers == {
-        d.code: HeldContent(d.id, d.revision, dossier_digest(d)) for d in before.manifest.dossiers
+        d.code: HeldContent(d.id, d.revision, dossier_digest(d), table_tokens(d)) for d in before.manifest.dossiers
     }
     assert database.standby_content(1) == content, "reading it changes nothing"
 
@@ -124,6 +124,7 @@ def test_a_refreshed_standby_holds_what_a_full_load_of_the_same_backup_holds(
     after = _export(central, tmp_path / "2026-12-02T02-00-00Z.zip")
     plan = plan_standby(content, after.manifest)
     assert set(plan.replace) == {changed_code, ADDED} and plan.delete == (changed_world["removed"][0],)
+    assert dict(plan.partial) == {changed_code: ("tiers",)}, "only the changed table of the changed dossier"
     report = database.refresh_generation(1, 3, after, plan)
     assert database.generations() == [3], "generation 1's tables moved into 3"
     database.create_generation(4)
@@ -184,3 +185,34 @@ def test_a_damaged_member_or_a_forged_plan_leaves_the_standby_as_it_was(
         assert database.generations() == [5] and _everything(root, 5, ids) == held
     finally:
         root.close()
+
+
+def test_a_record_written_before_it_held_tables_refreshes_whole_dossiers_then_gains_them(
+    central: Central, local_mysql: tuple[Db, Db], tmp_path: Path
+) -> None:
+    """A generation recorded by an earlier version (no ``table_digests`` column): its
+    dossiers are known without their tables, so a changed one would be replaced whole; the
+    refresh adds the column (outside its transaction) and the new record holds the tables."""
+    database = MysqlLocalDatabase(local_mysql[1], tmp_path / "work")
+    for generation in database.generations():
+        database.drop_generation(generation)
+    backup = _export(central, tmp_path / "2026-12-04T02-00-00Z.zip")
+    database.create_generation(7)
+    database.load_generation(7, backup)
+    root = _root(local_mysql)
+    try:
+        oracle.query(root, "ALTER TABLE neocuma_g7.guardian_content DROP COLUMN table_digests")
+    finally:
+        root.close()
+    old = database.standby_content(7)
+    assert old is not None and all(held.tables == {} for held in old.dossiers.values())
+    victim = backup.manifest.dossiers[0]
+    changed = dataclasses.replace(
+        old, dossiers={**old.dossiers, victim.code: dataclasses.replace(old.dossiers[victim.code], digest="0" * 64)}
+    )
+    plan = plan_standby(changed, backup.manifest)
+    assert plan.replace == (victim.code,) and dict(plan.partial) == {}, "every table of it"
+    database.refresh_generation(7, 8, backup, plan)
+    new = database.standby_content(8)
+    assert new is not None and new.dossiers[victim.code].tables == table_tokens(victim)
+    assert plan_standby(new, backup.manifest).replace == ()

@@ -19,6 +19,7 @@ from appliance.domain.standby import (
     describe_sync_run,
     dossier_digest,
     plan_standby,
+    table_tokens,
 )
 from tests.support.backups import Dossier, backup_members
 
@@ -70,6 +71,29 @@ def test_changed_new_gone_renumbered_and_locally_written_dossiers() -> None:
     assert plan.replace == ("120001", "120003", "120004", "120099")
     assert plan.delete == (100002, 100003)
     assert set(plan.unchanged) == {d.code for d in DOSSIERS} - {"120001", "120002", "120003", "120004"}
+
+
+def test_with_the_tables_recorded_only_the_changed_tables_of_a_changed_dossier_are_replaced() -> None:
+    before = _manifest(DOSSIERS)
+    recorded = {d.code: HeldContent(d.id, d.revision, dossier_digest(d), table_tokens(d)) for d in before.dossiers}
+    first = before.dossiers[1]
+    tables = dict(first.tables)
+    tables["bon_travaux"] = MemberDigest("1" * 64, 10, 4)
+    after = dataclasses.replace(
+        before,
+        dossiers=[
+            dataclasses.replace(d, tables=tables, revision=2) if d.code == first.code else d for d in before.dossiers
+        ]
+        + [_manifest([Dossier(100099, "120099", 1)]).dossiers[0]],
+    )
+    plan = plan_standby(_content(before, dossiers=recorded), after)
+    assert plan.replace == (first.code, "120099") and dict(plan.partial) == {first.code: ("bon_travaux",)}
+    assert plan.replaced_in("bon_travaux") == [first.code, "120099"]
+    assert plan.replaced_in("tiers") == ["120099"], "a new dossier: every table"
+    written = _content(before, dossiers=recorded)
+    written.current[first.code] = (first.id, first.revision + 1)  # a local write since the record
+    assert dict(plan_standby(written, after).partial) == {}, "a local write: every table"
+    assert dict(plan_standby(_content(before), after).partial) == {}, "a record without tables: every table"
 
 
 def test_a_revision_moved_without_a_content_change_keeps_the_rows() -> None:
