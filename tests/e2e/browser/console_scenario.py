@@ -6,7 +6,7 @@ import json
 import sys
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
@@ -38,8 +38,10 @@ def job_finished(previous):
             box = d.find_element(By.ID, "job")
             state = box.get_attribute("data-state")
             text = box.text
-        except (NoSuchElementException, StaleElementReferenceException):
-            return False  # the page is loading
+        except WebDriverException:
+            # The page is loading or being replaced (the status page refreshes itself):
+            # missing, stale, or a node chromedriver no longer finds mid-navigation.
+            return False
         return text if state in ("done", "failed") and text != previous else False
 
     return check
