@@ -233,13 +233,12 @@ class _Source:
         try:
             raw = read_raw(self.handle, info)
             entry = self.index.get(member.name)
-            if entry is not None and matches(entry, info):
-                blocks = hashed(raw, member.name, entry.sha256)  # the bytes that verified, by their sha256
-            else:
-                blocks = _checked(raw, info, member)
+            indexed = entry if matches(entry, info) else None
+            # Indexed: the bytes that verified, by their sha256; otherwise inflated and checked.
+            blocks = hashed(raw, member.name, indexed.sha256) if indexed is not None else _checked(raw, info, member)
             writer.add(member.name, info.compress_type, info.CRC, info.compress_size, info.file_size, blocks)
-            if entry is not None and matches(entry, info):
-                self.known[member.name] = entry.sha256  # they hashed to it as they were written
+            if indexed is not None:
+                self.known[member.name] = indexed.sha256  # they hashed to it as they were written
         except ZIP_ERRORS as error:
             raise BadRequest(f"{member.name} ne peut être lu dans {self.label} : {error}") from error
 

@@ -101,14 +101,15 @@ def plan_standby(content: StandbyContent, manifest: Manifest) -> StandbyPlan:
     for entry in manifest.dossiers:
         held = content.dossiers.get(entry.code)
         now = content.current.get(entry.code)
-        in_place = held is not None and held.id == entry.id and now == (held.id, held.revision)
-        if in_place and held is not None and held.digest == dossier_digest(entry):
+        if held is None or held.id != entry.id or now != (held.id, held.revision):
+            replace.append(entry.code)  # new, renumbered or written locally: every table
+        elif held.digest == dossier_digest(entry):
             unchanged.append(entry.code)
-            continue
-        replace.append(entry.code)
-        if in_place and held is not None and held.tables.keys() >= _TABLE_NAMES:
-            tokens = table_tokens(entry)
-            partial[entry.code] = tuple(name for name, token in tokens.items() if held.tables[name] != token)
+        else:
+            replace.append(entry.code)
+            if held.tables.keys() >= _TABLE_NAMES:
+                tokens = table_tokens(entry)
+                partial[entry.code] = tuple(name for name, token in tokens.items() if held.tables[name] != token)
     wanted = {entry.code: entry.id for entry in manifest.dossiers}
     delete = {identifier for code, (identifier, _) in content.current.items() if wanted.get(code) != identifier}
     delete |= {held.id for code, held in content.dossiers.items() if wanted.get(code) != held.id}

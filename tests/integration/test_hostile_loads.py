@@ -307,14 +307,12 @@ def _vouched_members(data: bytes, vouched: dict[str, bytes]) -> dict[str, list[t
             try:
                 raw = archive.read(name)
             except (zipfile.BadZipFile, zlib.error, EOFError):
-                raw = vouched[digests[name]] if digests.get(name) in vouched else _unknown(name)
+                if digests.get(name) not in vouched:
+                    raise KeyError(name) from None
+                raw = vouched[digests[name]]
             vouched[hashlib.sha256(raw).hexdigest()] = raw
             members[name] = tsv_oracle.parse_tsv(raw)
     return members
-
-
-def _unknown(name: str) -> bytes:
-    raise KeyError(name)
 
 
 def _member_digests(manifest: dict[str, Any]) -> dict[str, str]:

@@ -53,6 +53,20 @@ def _export(central: Central, target: Path) -> VerifiedBackup:
     return open_backup(target)
 
 
+def _alone(
+    central: Central, local_mysql: tuple[Db, Db], path: Path, generation: int
+) -> tuple[MysqlLocalDatabase, VerifiedBackup]:
+    """The guardian's local database holding one generation only, ``generation``, loaded
+    in full from a new export written to ``path``."""
+    database = MysqlLocalDatabase(local_mysql[1], path.parent / "work")
+    for existing in database.generations():
+        database.drop_generation(existing)
+    backup = _export(central, path)
+    database.create_generation(generation)
+    database.load_generation(generation, backup)
+    return database, backup
+
+
 def _root(local_mysql: tuple[Db, Db]) -> Any:
     root = local_mysql[0]
     return oracle.connect(root.host, root.port, root.user, root.password)
@@ -145,12 +159,7 @@ def test_a_refreshed_standby_holds_what_a_full_load_of_the_same_backup_holds(
 def test_a_damaged_member_or_a_forged_plan_leaves_the_standby_as_it_was(
     central: Central, local_mysql: tuple[Db, Db], tmp_path: Path
 ) -> None:
-    database = MysqlLocalDatabase(local_mysql[1], tmp_path / "work")
-    for generation in database.generations():
-        database.drop_generation(generation)
-    backup = _export(central, tmp_path / "2026-12-03T02-00-00Z.zip")
-    database.create_generation(5)
-    database.load_generation(5, backup)
+    database, backup = _alone(central, local_mysql, tmp_path / "2026-12-03T02-00-00Z.zip", 5)
     ids = [d.id for d in backup.manifest.dossiers]
     root = _root(local_mysql)
     held = _everything(root, 5, ids)
@@ -193,12 +202,7 @@ def test_a_record_written_before_it_held_tables_refreshes_whole_dossiers_then_ga
     """A generation recorded by an earlier version (no ``table_digests`` column): its
     dossiers are known without their tables, so a changed one would be replaced whole; the
     refresh adds the column (outside its transaction) and the new record holds the tables."""
-    database = MysqlLocalDatabase(local_mysql[1], tmp_path / "work")
-    for generation in database.generations():
-        database.drop_generation(generation)
-    backup = _export(central, tmp_path / "2026-12-04T02-00-00Z.zip")
-    database.create_generation(7)
-    database.load_generation(7, backup)
+    database, backup = _alone(central, local_mysql, tmp_path / "2026-12-04T02-00-00Z.zip", 7)
     root = _root(local_mysql)
     try:
         oracle.query(root, "ALTER TABLE neocuma_g7.guardian_content DROP COLUMN table_digests")
