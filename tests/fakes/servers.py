@@ -6,6 +6,7 @@ follows the fake database's control row unless told to lag or fail."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -62,6 +63,7 @@ class FakeCentral:
     tamper: Callable[[dict[str, bytes]], None] | None = None  # changes an export's members after the manifest
     skew: float = 0.0  # seconds the central clock is ahead of the guardian's
     time_source: Callable[[], float] = time.time
+    clock_requests: int = 0  # ``v1 time`` requests answered
     address: str = "remote-neocuma:2222"
     sessions: int = 0
     imports: list[tuple[str, str]] = field(default_factory=list)
@@ -139,7 +141,13 @@ class FakeSession:
         }
 
     def clock(self) -> float:
+        self.central.clock_requests += 1
         return self.central.time_source() + self.central.skew
+
+    def _now(self) -> str:
+        """The central clock's moment, as an export's manifest records it."""
+        moment = self.central.time_source() + self.central.skew
+        return dt.datetime.fromtimestamp(moment, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def export(self, codes: Sequence[str], sink: Sink) -> int:
         self._guardian_only()
@@ -147,7 +155,9 @@ class FakeSession:
         if unknown:
             raise RemoteRefused("rights", f"dossier(s) hors de vos droits : {', '.join(unknown)}", 1)
         chosen = [self.central.dossiers[code] for code in (codes or sorted(self.central.dossiers))]
-        members = backup_members(chosen, login=self.central.export_login or self.login, centre=self.account.centre)
+        members = backup_members(
+            chosen, login=self.central.export_login or self.login, centre=self.account.centre, created_at=self._now()
+        )
         if self.central.tamper is not None:
             self.central.tamper(members)
         self.central.full_exports += 1
@@ -161,7 +171,9 @@ class FakeSession:
         if not self.central.knows_changes:
             raise RemoteRefused("bad_request", "commande inconnue : export-changes", 2)
         chosen = [self.central.dossiers[code] for code in sorted(self.central.dossiers)]
-        full = backup_members(chosen, login=self.central.export_login or self.login, centre=self.account.centre)
+        full = backup_members(
+            chosen, login=self.central.export_login or self.login, centre=self.account.centre, created_at=self._now()
+        )
         if self.central.tamper is not None:
             self.central.tamper(full)
         included = {d.code for d in chosen if held.get(d.code) != HeldDossier(d.id, d.revision)}

@@ -15,6 +15,7 @@ import zipfile
 import pytest
 
 from appliance.adapters.backup_reader import verify_backup
+from appliance.domain.backup_format import MANIFEST_MEMBER, parse_manifest
 from appliance.domain.backup_mode import FULL, INCREMENTAL
 from appliance.domain.changes import HeldDossier
 from appliance.domain.identity import Credentials
@@ -60,7 +61,11 @@ def test_the_first_backup_is_full_and_the_next_moves_only_the_changed_dossier(wo
     assert 0 < int(facts["transferred"]) < first.bytes
     verify_backup(world.backups.data_opener(name), name=name)
     full_name, _ = _next(world, full=True)
-    assert _members(world, name) == _members(world, full_name), "every member equals a full export's"
+    assembled, full_export = _members(world, name), _members(world, full_name)
+    manifests = [parse_manifest(members.pop(MANIFEST_MEMBER)) for members in (assembled, full_export)]
+    assert assembled == full_export, "every member equals a full export's"
+    assert manifests[1].created_at == "2026-11-28T14:00:00Z", "the full export, an hour later"
+    assert manifests[0] == dataclasses.replace(manifests[1], created_at="2026-11-28T13:00:00Z")
     history = world.history("backup")
     assert history["mode"] == FULL and history["reason"] == "sauvegarde complète demandée"
 
@@ -194,3 +199,31 @@ def test_status_says_what_the_last_backup_moved(world: FakeWorld) -> None:
     _next(world)
     said = "\n".join(lines(world.parts.status.collect()))
     assert "incrémentale : 1 dossier(s) transféré(s) sur 3" in said and "Mo reçus" in said
+
+
+def test_an_incremental_backup_takes_the_central_clock_from_the_delta(
+    world: FakeWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No ``v1 time`` request: the delta's created_at is the central clock. Two days apart,
+    the backup is made and retention is suspended, as after a full export."""
+    world.parts.actions.data_backup()
+    world.central.write("120001")
+    world.central.skew = 2 * DAY
+    asked = world.central.clock_requests
+    with caplog.at_level(logging.WARNING):
+        _, facts = _next(world)
+    assert facts["mode"] == INCREMENTAL and facts["pruned"] == []
+    assert world.central.clock_requests == asked, "no v1 time request"
+    assert "décalée de -172800 s" in caplog.text and "rétention suspendue" in caplog.text
+
+
+def test_a_delta_whose_moment_cannot_be_read_gives_a_full_backup(world: FakeWorld) -> None:
+    world.parts.actions.data_backup()
+
+    def undated(members: dict[str, bytes]) -> None:
+        members[MANIFEST_MEMBER] = members[MANIFEST_MEMBER].replace(b'"2026-11-28T13:00:00Z"', b'"hier"')
+
+    world.central.tamper = undated
+    _, facts = _next(world)
+    assert facts["mode"] == FULL
+    assert facts["reason"] == "les changements reçus ne se vérifient pas : created_at 'hier' illisible"
