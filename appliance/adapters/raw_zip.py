@@ -113,11 +113,14 @@ class RawZipWriter:
             flags,
             self.offset + len(header) + len(encoded) + len(extra),
         )
-        self._write(header + encoded + extra)
+        prefix = header + encoded + extra
         written = 0
         for block in blocks:
             written += len(block)
-            self._write(block)
+            self._write(prefix + block if prefix else block)  # one write for a small member
+            prefix = b""
+        if prefix:
+            self._write(prefix)
         if written != compressed:
             raise BadRequest(f"{name} : {written} octets compressés copiés, {compressed} annoncés")
         self.entries.append(entry)
@@ -190,13 +193,22 @@ def read_raw(handle: BinaryIO, info: zipfile.ZipInfo) -> Iterator[bytes]:
     if len(header) != _LOCAL.size or _LOCAL.unpack(header)[0] != 0x04034B50:
         raise BadRequest(f"{info.filename} : en-tête local introuvable")
     fields = _LOCAL.unpack(header)
-    name = handle.read(fields[9])
+    truncated = f"{info.filename} : les données compressées sont tronquées"
+    small = info.compress_size <= _BLOCK
+    # A small member (nearly all of them) is read with its name in one call.
+    rest = handle.read(fields[9] + fields[10] + info.compress_size if small else fields[9])
+    name = rest[: fields[9]]
     if name.decode("utf-8", "replace") != info.filename and name.decode("cp437") != info.filename:
         raise BadRequest(f"{info.filename} : l'en-tête local nomme un autre membre")
-    handle.seek(fields[10], 1)
-    yield from read_span(
-        handle, handle.tell(), info.compress_size, f"{info.filename} : les données compressées sont tronquées"
-    )
+    if not small:
+        handle.seek(fields[10], 1)
+        yield from read_span(handle, handle.tell(), info.compress_size, truncated)
+        return
+    data = rest[fields[9] + fields[10] :]
+    if len(data) != info.compress_size:
+        raise BadRequest(truncated)
+    if data:
+        yield data
 
 
 def read_span(handle: BinaryIO, start: int, length: int, truncated: str) -> Iterator[bytes]:
