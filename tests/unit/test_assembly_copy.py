@@ -15,7 +15,7 @@ from appliance.adapters.backup_assembly import assemble_backup
 from appliance.adapters.backup_reader import verify_backup
 from appliance.adapters.backups_store import StagedOnDisk
 from appliance.adapters.delta_reader import verify_delta
-from appliance.adapters.raw_zip import RawZipWriter
+from appliance.adapters.raw_zip import RawZipWriter, read_raw
 from appliance.errors import BadRequest
 from tests.support.backups import Dossier, backup_members, delta_members, zip_members
 
@@ -98,3 +98,31 @@ def test_a_member_shorter_than_announced_is_refused() -> None:
         writer.add("x", zipfile.ZIP_STORED, 0, 4, 4, iter([b"abc"]))
     with pytest.raises(BadRequest, match="méthode de compression"):
         writer.add("x", zipfile.ZIP_BZIP2, 0, 0, 0, iter([]))
+
+
+def _stored_zip(path: Path, members: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def test_read_raw_gives_a_small_member_whole_and_a_large_one_in_blocks(tmp_path: Path) -> None:
+    large = bytes(range(256)) * (5 << 12)  # 5 MiB stored: over the 1 MiB of one read
+    _stored_zip(tmp_path / "m.zip", {"small.tsv": b"a\tb\n", "large.tsv": large, "empty.tsv": b""})
+    with zipfile.ZipFile(tmp_path / "m.zip") as archive, (tmp_path / "m.zip").open("rb") as handle:
+        assert list(read_raw(handle, archive.getinfo("small.tsv"))) == [b"a\tb\n"]
+        blocks = list(read_raw(handle, archive.getinfo("large.tsv")))
+        assert len(blocks) == 5 and b"".join(blocks) == large
+        assert list(read_raw(handle, archive.getinfo("empty.tsv"))) == []
+
+
+def test_read_raw_refuses_a_cut_file_and_a_header_naming_another_member(tmp_path: Path) -> None:
+    _stored_zip(tmp_path / "m.zip", {"one.tsv": b"1" * 100, "two.tsv": b"2" * 100})
+    with zipfile.ZipFile(tmp_path / "m.zip") as archive:
+        one, two = archive.getinfo("one.tsv"), archive.getinfo("two.tsv")
+    raw = (tmp_path / "m.zip").read_bytes()
+    cut = io.BytesIO(raw[: one.header_offset + 30 + len("one.tsv") + 60])
+    with pytest.raises(BadRequest, match=r"one\.tsv : les données compressées sont tronquées"):
+        list(read_raw(cut, one))
+    with pytest.raises(BadRequest, match=r"two\.tsv : l'en-tête local nomme un autre membre"):
+        list(read_raw(io.BytesIO(raw.replace(b"two.tsv", b"owt.tsv", 1)), two))
