@@ -15,7 +15,7 @@ from appliance.domain.backup_format import Opener
 from appliance.domain.changes import HeldDossier, held_document
 from appliance.domain.dossiers import ImportReply, RemoteDossier
 from appliance.domain.identity import WhoAmI
-from appliance.errors import Refused, Unavailable
+from appliance.errors import Refused, RemoteRefused, Unavailable
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
@@ -54,14 +54,23 @@ class SshCentralSession:
             raise _shape_error("v1 whoami", error) from error
 
     def dossiers(self) -> dict[str, RemoteDossier]:
-        answer = self._session.json("v1 dossiers")
+        """The dossiers in rights and their revisions: ``v1 revisions``, which spares the
+        server counting every row; ``v1 dossiers`` from a server that does not know it."""
+        command = "v1 revisions"
+        try:
+            answer = self._session.json(command)
+        except RemoteRefused as error:
+            if error.code != "bad_request":
+                raise
+            command = "v1 dossiers"
+            answer = self._session.json(command)
         try:
             return {
                 str(d["code"]): RemoteDossier(str(d["code"]), str(d["nom"]), int(d["revision"]), bool(d["exporte"]))
                 for d in answer.get("dossiers", [])
             }
         except (KeyError, TypeError, ValueError) as error:
-            raise _shape_error("v1 dossiers", error) from error
+            raise _shape_error(command, error) from error
 
     def clock(self) -> float:
         answer = self._session.json("v1 time")

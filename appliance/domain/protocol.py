@@ -39,6 +39,7 @@ EXIT_STATUS = {
 COMMANDS = {
     "whoami": "who am I: user, profile, centre and the dossiers in my rights",
     "dossiers": "the dossiers in my rights with flags, revision and row counts",
+    "revisions": "the dossiers in my rights with flags and revision, without row counts (cheap: for monitoring)",
     "export": "a data backup (zip) of the named dossiers, or of all dossiers in my rights",
     "export-changes": "a delta (zip): the dossiers in my rights that differ from the revisions sent on stdin",
     "time": "the server's UTC time",

@@ -53,6 +53,15 @@ def dossiers_reply(view: RequestView, user: User) -> dict[str, Any]:
     }
 
 
+def revisions_reply(view: RequestView, user: User) -> dict[str, Any]:
+    """``v1 dossiers`` without the row counts, which cost the database a count of every row
+    in rights (about 1 s for 4.5 M rows): what the guardian's monitor asks every minute."""
+    return {
+        "data_generation": view.live.data_generation,
+        "dossiers": [d.as_json() for d in view.dossiers_for(user.id)],
+    }
+
+
 def time_reply(now: dt.datetime) -> dict[str, Any]:
     return {"utc": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "epoch": now.timestamp()}
 

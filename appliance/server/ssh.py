@@ -223,6 +223,9 @@ class SessionInterface(paramiko.ServerInterface):
             if request.command == "dossiers":
                 _send_json(channel, requests.dossiers_reply(view, self.user))
                 return
+            if request.command == "revisions":
+                _send_json(channel, requests.revisions_reply(view, self.user))
+                return
             if request.command == "prerestores":
                 mine = {d.code for d in view.dossiers_for(self.user.id)}
                 wanted = request.dossiers[0] if request.dossiers else None
@@ -275,7 +278,7 @@ class SessionInterface(paramiko.ServerInterface):
 def _no_shell() -> Request:
     raise ProtocolError(
         "bad_request",
-        "ce serveur n'offre pas de shell; commandes : protocol, v1 whoami, v1 dossiers, v1 export, v1 export-changes, v1 time",
+        "ce serveur n'offre pas de shell; commandes : protocol, v1 whoami, v1 dossiers, v1 revisions, v1 export, v1 export-changes, v1 time",
     )
 
 

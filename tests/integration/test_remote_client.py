@@ -140,3 +140,17 @@ def test_the_central_server_port_turns_every_answer_into_domain_values(central: 
         assert reply.revision > dossiers[code].revision and reply.pre_restore_copy.startswith(f"{code}/")
     with server.session("compta.fd12", USER_PASSWORD) as other, pytest.raises(RemoteRefused):
         other.whoami()
+
+
+def test_revisions_are_the_dossiers_reply_without_its_row_counts(central: Central, tmp_path: Path) -> None:
+    """``v1 revisions`` (what the guardian's monitor asks every minute) answers what
+    ``v1 dossiers`` does but the counts of every row, which are the database's work."""
+    client = _client(central, tmp_path)
+    client.known_hosts.pin("127.0.0.1", central.ssh_port, client.presented_key())
+    with client.session("resp.fd12", USER_PASSWORD) as session:
+        full = session.json("v1 dossiers")
+        light = session.json("v1 revisions")
+        with pytest.raises(RemoteRefused, match="ne prend pas d'argument"):
+            session.json("v1 revisions 120001")
+    assert full["dossiers"] and all(d.pop("lignes") for d in full["dossiers"])
+    assert light == full
