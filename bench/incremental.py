@@ -6,7 +6,9 @@ Starts the whole appliance from our images (central server seeded with FD12 only
 - a full data backup and a full sync (after an unmeasured warm-up that gives the local
   server its two generations);
 - then, for 0.1 %, 1 % and 10 % of the dossiers changed through the central NeoCuma Web
-  (one bon de travaux each), an incremental backup and an incremental sync;
+  (one bon de travaux each), an incremental backup and an incremental sync, in
+  ``--repeat`` rounds on other dossiers each time (the table shows the median round and
+  every round's job time: one round's time moves with what else the machine does);
 - `mariadb-dump --single-transaction | gzip` of the central server, `mariadb < dump.sql` and
   `myloader` into the local MySQL (when mydumper is installed);
 - a full backup whose link is cut once 90 % of it arrived, then the backup that resumes it;
@@ -18,7 +20,8 @@ ratio to the full run. The standby generation a sync refreshes is the one live b
 previous sync, so an incremental sync reloads the dossiers changed in the last two rounds.
 Not a test: it asserts nothing.
 
-    .venv/bin/python bench/incremental.py [--dossiers 300] [--years 10] [--shares 0.001,0.01,0.1] [--no-cut]
+    .venv/bin/python bench/incremental.py [--dossiers 300] [--years 10] [--shares 0.001,0.01,0.1] [--repeat 3]
+                                          [--no-cut]
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from tests.support import containers, oracle
 from tests.support.http import Poller
 
 SHARES = (0.001, 0.01, 0.10)
+Row = tuple[str, str, float, float, int | None, str]  # step, job, wall s, job s, bytes over the link, mode
 
 
 def _cli(appliance: Appliance, *args: str) -> tuple[float, dict[str, Any]]:
@@ -61,7 +65,7 @@ def _shell(command: str) -> float:
 class Run:
     def __init__(self, appliance: Appliance) -> None:
         self.appliance = appliance
-        self.rows: list[tuple[str, str, float, float, int | None, str]] = []
+        self.rows: list[Row] = []
         self.queries = self.failures = 0
         self.longest = 0.0
 
@@ -96,6 +100,8 @@ def _change(appliance: Appliance, count: int, offset: int) -> list[str]:
             )
         ]
         chosen = open_cumas[offset : offset + count]
+        if len(chosen) < count:
+            raise SystemExit(f"only {len(open_cumas)} open CUMA dossiers: fewer shares or rounds (--repeat)")
         web = appliance.remote_web()
         web.login("resp.fd12", USER_PASSWORD)
         for dossier_id, code in chosen:
@@ -134,6 +140,21 @@ def _cut_at_90_percent(appliance: Appliance, size: int) -> float:
     return int(arrived) / size
 
 
+def _grouped(rows: list[Row]) -> list[tuple[str, str, list[Row]]]:
+    """The rows of each step and job, in the order they first ran."""
+    groups: dict[tuple[str, str], list[Row]] = {}
+    for row in rows:
+        groups.setdefault((row[0], row[1]), []).append(row)
+    return [(label, kind, rounds) for (label, kind), rounds in groups.items()]
+
+
+def _median(rounds: list[Row]) -> tuple[float, float, int | None, str]:
+    """The round of median job time (the lower middle of an even count): its wall time,
+    job time, bytes over the link and mode."""
+    middle = sorted(rounds, key=lambda r: r[3])[(len(rounds) - 1) // 2]
+    return middle[2], middle[3], middle[4], middle[5]
+
+
 def _shares(text: str) -> tuple[float, ...]:
     """``--shares``: shares of the dossiers, each above 0 and at most 1, comma-separated."""
     try:
@@ -156,6 +177,12 @@ def main() -> int:
         help="the shares of the dossiers changed in each round, comma-separated (default %(default)s)",
     )
     parser.add_argument("--no-cut", action="store_true", help="leave out the backup cut at 90 %% and resumed")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="rounds per share, each on other dossiers; the table shows their median and range (default %(default)s)",
+    )
     args = parser.parse_args()
     client = containers.docker_client()
     print(f"starting the appliance, FD12 seeded with --dossiers {args.dossiers} --years {args.years} ...", flush=True)
@@ -176,15 +203,17 @@ def main() -> int:
         offset = 0
         for share in args.shares:
             count = max(1, round(total * share))
-            started = time.monotonic()
-            _change(appliance, count, offset)
-            print(
-                f"{share:.1%}: {count} dossier(s) changed through NeoCuma Web in {time.monotonic() - started:.1f} s",
-                flush=True,
-            )
-            offset += count
-            run.backup(f"{share:.1%} changed")
-            run.sync(f"{share:.1%} changed")
+            for _ in range(args.repeat):
+                started = time.monotonic()
+                _change(appliance, count, offset)
+                print(
+                    f"{share:.1%}: {count} dossier(s) changed through NeoCuma Web in "
+                    f"{time.monotonic() - started:.1f} s",
+                    flush=True,
+                )
+                offset += count
+                run.backup(f"{share:.1%} changed")
+                run.sync(f"{share:.1%} changed")
         if not args.no_cut:
             cut_share = _cut_at_90_percent(appliance, int(full_backup["bytes"]))
             resumed = run.backup(f"cut {cut_share:.0%}, resumed", "--full")
@@ -210,14 +239,19 @@ def main() -> int:
     full = {kind: next(r for r in run.rows if r[0] == "full" and r[1] == kind) for kind in ("backup", "sync")}
     print()
     print(
-        f"{'step':16} {'job':7} {'wall s':>8} {'job s':>8} {'x faster':>9} {'MB over link':>13} {'% of full':>10}  mode"
+        f"{'step':16} {'job':7} {'wall s':>8} {'job s':>8} {'x faster':>9} {'MB over link':>13} {'% of full':>10}"
+        "  mode; job s of each round"
     )
-    for label, kind, wall, seconds, moved, mode in run.rows:
+    for label, kind, rounds in _grouped(run.rows):
+        wall, seconds, moved, mode = _median(rounds)
         reference = full[kind]
         faster = reference[3] / seconds if seconds else float("inf")
         moved_text = "" if moved is None else f"{moved / 1e6:13.2f}"
         portion = "" if moved is None or not reference[4] else f"{100 * moved / reference[4]:9.2f}%"
-        print(f"{label:16} {kind:7} {wall:8.2f} {seconds:8.2f} {faster:9.1f} {moved_text:>13} {portion:>10}  {mode}")
+        each = "" if len(rounds) == 1 else "; " + " ".join(f"{r[3]:.2f}" for r in rounds)
+        print(
+            f"{label:16} {kind:7} {wall:8.2f} {seconds:8.2f} {faster:9.1f} {moved_text:>13} {portion:>10}  {mode}{each}"
+        )
     print(f"{'mariadb-dump | gzip':24} {dump:8.2f} s, {gz_bytes / 1e6:.2f} MB")
     print(f"{'mariadb < dump.sql':24} {plain:8.2f} s")
     print(
