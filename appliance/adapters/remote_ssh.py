@@ -64,17 +64,6 @@ class KnownHosts:
         atomic_write(self.path, line.encode("ascii"), mode=0o600)
 
 
-def public_key_from_line(line: str) -> paramiko.PKey:
-    """A key from an OpenSSH public-key line (``ssh-ed25519 AAAA… [comment]``)."""
-    parts = line.split()
-    if len(parts) < 2:
-        raise Refused("le fichier de clé publique de l'hôte n'est pas une clé publique OpenSSH")
-    try:
-        return paramiko.PKey.from_type_string(parts[0], base64.b64decode(parts[1]))
-    except Exception as error:  # paramiko raises several types for a bad key
-        raise Refused(f"le fichier de clé publique de l'hôte est illisible : {error}") from error
-
-
 def _parse_error(stderr: bytes, status: int) -> RemoteRefused:
     text = stderr.decode("utf-8", "replace").strip()
     if text.startswith("error ") and ":" in text:
