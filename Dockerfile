@@ -6,7 +6,8 @@ FROM ${BASE_IMAGE}
 RUN set -eux; \
     apt-get update; \
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        python3 python3-venv mariadb-client unzip ca-certificates tzdata; \
+        python3 python3-venv mariadb-client unzip ca-certificates tzdata \
+        restic openssh-client; \
     rm -rf /var/lib/apt/lists/*
 
 # Extra CA certificates for a TLS-inspecting proxy (public certificates, never secrets):

@@ -5,7 +5,7 @@
 #   scripts/prerequisites.sh up     what `make up` needs: debootstrap, to build the base
 #                                   image when it is not there (no registry)
 #   scripts/prerequisites.sh test   also what the tests need on the host: the mariadb and
-#                                   OpenSSH clients, unzip, Python's venv module
+#                                   OpenSSH clients, unzip, restic, Python's venv module
 #
 # Debian and Ubuntu packages, through apt-get: as root, or through sudo when it needs no
 # password. Otherwise nothing is installed and the one command that would is printed.
@@ -36,6 +36,7 @@ if [ "$what" = test ]; then
     need mariadb-client mariadb
     need openssh-client ssh
     need unzip
+    need restic
     python="${PYTHON:-python3}"
     if ! "$python" -c "import venv, ensurepip" >/dev/null 2>&1; then
         missing+=(python3-venv)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from appliance.configuration.declare import Loaded, load, masked_repr, section, setting
+from appliance.configuration.offsite import OffsiteSettings
 from appliance.errors import ConfigError
 
 DEFAULT_FILE = Path("/etc/neocuma/guardian.toml")
@@ -290,6 +291,7 @@ class GuardianConfig:
     remote: RemoteSettings = section(RemoteSettings, "The central NeoCuma server")
     local: LocalSettings = section(LocalSettings, "The local MySQL and the local NeoCuma server")
     backups: BackupsSettings = section(BackupsSettings, "Backups")
+    offsite: OffsiteSettings = section(OffsiteSettings, "Offsite copies (restic)")
     state: StateSettings = section(StateSettings, "State")
     schedule: ScheduleSettings = section(ScheduleSettings, "Scheduled backups")
     monitor: MonitorSettings = section(MonitorSettings, "Indicators and health")
@@ -328,6 +330,9 @@ def load_guardian_config(
                 "NEOCUMA_DEPLOYMENT=production from .env"
             ]
         )
+    offsite = config.offsite
+    if offsite.repository and not offsite.password:
+        raise ConfigError(["NEOCUMA_OFFSITE_REPOSITORY is set but not its password: set NEOCUMA_OFFSITE_PASSWORD_FILE"])
     if bool(config.console.tls_certificate) != bool(config.console.tls_key):
         raise ConfigError(
             ["NEOCUMA_CONSOLE_TLS_CERTIFICATE_PATH and NEOCUMA_CONSOLE_TLS_KEY_PATH go together (one is empty)"]

@@ -49,7 +49,7 @@ def test_the_stack_fixes_only_what_is_not_a_centres_setting() -> None:
 
 
 def test_the_production_example_names_every_setting_and_only_known_ones() -> None:
-    lines = [line.lstrip("# ").strip() for line in EXAMPLE.splitlines() if re.match(r"^#? ?[A-Z_]+=", line)]
+    lines = [line.lstrip("# ").strip() for line in EXAMPLE.splitlines() if re.match(r"^#? ?[A-Z][A-Z0-9_]*=", line)]
     named = {line.split("=", 1)[0] for line in lines}
     assert _dotenv(GuardianConfig) | _dotenv(ServerConfig) <= named
     compose_own = {"COMPOSE_PROJECT_NAME", "BASE_IMAGE", "DOCKER_BUILDKIT", "COMPOSE_DOCKER_CLI_BUILD"}

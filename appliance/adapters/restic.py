@@ -1,0 +1,162 @@
+"""A restic repository, through the ``restic`` program (Debian's package; docs/offsite.md).
+
+Every command runs with the repository and its password in its environment, never on its
+command line (a process list shows arguments), its cache under the guardian's state,
+and a time limit. restic's failures come back in English on stderr; they become
+Unavailable (the repository cannot be reached, or its disk is full: tried again at the
+next run) or BadRequest (a wrong password, a damaged repository), in French, naming the
+repository and ending with restic's own last line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from appliance.domain.offsite import OffsiteCopy, PushSummary, Retention, parse_snapshots, repository_kind
+from appliance.errors import ApplianceError, BadRequest, Unavailable
+
+HOST = "neocuma-guardian"  # the snapshots' host: the same whatever the container's name
+_UNREACHABLE = (
+    "connection refused",
+    "no such host",
+    "i/o timeout",
+    "connection reset",
+    "network is unreachable",
+    "dial tcp",
+    "ssh command exited",
+    "subprocess ssh",
+    "unable to open repository",
+)
+
+
+class RepositoryMissing(Unavailable):
+    """No repository at that address (not created yet, or the path is wrong)."""
+
+
+@dataclass(frozen=True)
+class ResticRepository:
+    repository: str
+    password: str = field(repr=False)
+    cache_dir: Path  # restic's cache, under the guardian's state
+    environment: Mapping[str, str] = field(default_factory=dict)  # S3 keys and the like
+    binary: str = "restic"
+    timeout: float = 6 * 3600
+
+    def __post_init__(self) -> None:
+        repository_kind(self.repository)  # raises BadRequest naming the problem
+
+    def _run(self, arguments: Sequence[str], timeout: float | None = None, cwd: Path | None = None) -> bytes:
+        env = {
+            "TZ": "UTC",  # restic reads --time in local time
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.cache_dir),
+            "RESTIC_REPOSITORY": self.repository,
+            "RESTIC_PASSWORD": self.password,  # in the child's environment only, never its arguments
+            "RESTIC_CACHE_DIR": str(self.cache_dir),
+            **self.environment,
+        }
+        try:
+            done = subprocess.run(
+                [self.binary, "--quiet", *arguments],
+                env=env,
+                cwd=cwd,
+                capture_output=True,
+                timeout=timeout or self.timeout,
+                check=False,
+            )
+        except FileNotFoundError as error:
+            raise Unavailable(f"restic est introuvable ({self.binary}) : installez le paquet restic") from error
+        except subprocess.TimeoutExpired as error:
+            raise Unavailable(
+                f"restic {arguments[0]} sur le dépôt hors site n'a pas fini en {timeout or self.timeout:.0f} s"
+            ) from error
+        if done.returncode != 0:
+            raise self._failure(arguments[0], done.stderr.decode("utf-8", "replace"))
+        return done.stdout
+
+    def _failure(self, command: str, stderr: str) -> ApplianceError:
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        said = lines[-1][:300] if lines else "aucun message"
+        lowered = stderr.lower()
+        where = f"dépôt hors site {self.repository}"
+        if "wrong password" in lowered:
+            return BadRequest(f"{where} : mot de passe refusé (le fichier de mot de passe n'est pas celui du dépôt)")
+        if "no space left" in lowered or "quota" in lowered:
+            return Unavailable(f"{where} plein : restic {command} a échoué ({said})")
+        if any(marker in lowered for marker in _UNREACHABLE):  # restic then asks if a repository is there too
+            return Unavailable(f"{where} injoignable : restic {command} a échoué ({said})")
+        if "is there a repository at" in lowered or ("config file" in lowered and "does not exist" in lowered):
+            return RepositoryMissing(f"{where} introuvable ou pas encore créé ({said})")
+        return BadRequest(f"{where} : restic {command} a échoué ({said})")
+
+    def exists(self) -> bool:
+        """Whether a repository answers at that address with this password."""
+        try:
+            self._run(["cat", "config"], timeout=120)
+        except RepositoryMissing:
+            return False
+        return True
+
+    def create(self) -> None:
+        """``restic init``, with compression (repository format 2)."""
+        self._run(["init", "--repository-version", "2"], timeout=300)
+
+    def push(self, tree: Path, tags: Sequence[str], made: dt.datetime) -> PushSummary:
+        """One snapshot of the directory ``tree``'s contents, dated ``made``. restic runs
+        from ``tree`` and backs up ``.``: the snapshot's path is ``tree`` (the same every
+        time, so each snapshot's parent is the previous one) and its files sit at its root,
+        so ``restore`` gives back the tree ``unzip`` would make. Raises as ``_run``."""
+        arguments = ["backup", "--json", "--host", HOST, "--time", made.strftime("%Y-%m-%d %H:%M:%S")]
+        for tag in tags:
+            arguments += ["--tag", tag]
+        summary = _summary(self._run([*arguments, "."], cwd=tree))
+        snapshot = summary.get("snapshot_id")
+        if not isinstance(snapshot, str) or not snapshot:
+            raise BadRequest("restic backup n'a pas nommé son instantané : copie hors site incertaine")
+        return PushSummary(
+            snapshot,
+            _number(summary, "total_files_processed"),
+            _number(summary, "data_added"),
+            _number(summary, "total_bytes_processed"),
+        )
+
+    def copies(self) -> list[OffsiteCopy]:
+        return parse_snapshots(self._run(["snapshots", "--json"], timeout=600))
+
+    def forget(self, retention: Retention, kind: str) -> None:
+        self._run(["forget", "--prune", *retention.forget_arguments(kind)])
+
+    def check(self, share_percent: int) -> None:
+        """``restic check``, reading ``share_percent`` % of the data (a different share
+        each time: restic picks it at random)."""
+        self._run(["check", f"--read-data-subset={share_percent}%"])
+
+    def restore(self, snapshot: str, target: Path) -> None:
+        self._run(["restore", snapshot, "--target", str(target)])
+
+    def size(self) -> int:
+        """The bytes the repository holds (``stats --mode raw-data``)."""
+        stats = json.loads(self._run(["stats", "--json", "--mode", "raw-data"], timeout=600) or b"{}")
+        return int(stats.get("total_size", 0))
+
+
+def _number(summary: Mapping[str, object], key: str) -> int:
+    value = summary.get(key, 0)
+    return value if isinstance(value, int) else 0
+
+
+def _summary(output: bytes) -> dict[str, object]:
+    for line in reversed(output.splitlines()):
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and message.get("message_type") == "summary":
+            return message
+    raise BadRequest("restic backup n'a pas donné de résumé : instantané incertain")

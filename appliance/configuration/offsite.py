@@ -1,0 +1,43 @@
+"""The guardian's offsite copies (issue 14; docs/offsite.md): where the restic repository
+is, its password, and the retention asked of ``restic forget``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from appliance.configuration.declare import setting
+
+_COUNT = {"minimum": 0, "maximum": 10000, "dotenv": True}
+
+
+@dataclass(frozen=True)
+class OffsiteSettings:
+    repository: str = setting(
+        "NEOCUMA_OFFSITE_REPOSITORY",
+        "",
+        "The restic repository of the offsite copies: an absolute path (a mounted disk), sftp:user@host:/path,"
+        " s3:https://host/bucket or rest:https://host:8000/; empty: no offsite copy.",
+        dotenv=True,
+    )
+    password: str = setting(
+        "NEOCUMA_OFFSITE_PASSWORD",
+        "",
+        "The repository's password (put it in a file, and keep a copy offline: without it no copy can be read).",
+        secret=True,
+        dotenv=True,
+    )
+    keep_daily: int = setting(
+        "NEOCUMA_OFFSITE_KEEP_DAILY", 30, "Daily copies restic forget keeps (the newest of each day).", **_COUNT
+    )
+    keep_weekly: int = setting("NEOCUMA_OFFSITE_KEEP_WEEKLY", 12, "Weekly copies restic forget keeps.", **_COUNT)
+    keep_monthly: int = setting("NEOCUMA_OFFSITE_KEEP_MONTHLY", 12, "Monthly copies restic forget keeps.", **_COUNT)
+    s3_access_key_id: str = setting(
+        "NEOCUMA_OFFSITE_S3_ACCESS_KEY_ID", "", "The S3 access key of an s3: repository.", dotenv=True
+    )
+    s3_secret_access_key: str = setting(
+        "NEOCUMA_OFFSITE_S3_SECRET_ACCESS_KEY",
+        "",
+        "The S3 secret key of an s3: repository (put it in a file).",
+        secret=True,
+        dotenv=True,
+    )

@@ -1,0 +1,121 @@
+"""The offsite engine (adapters.restic, adapters.offsite_tree) with the real restic program
+(Debian's 0.14, installed by scripts/prerequisites.sh) on a repository in a local
+directory: push unpacked backups, deduplicate, list, restore into a backup that verifies,
+retention, and the failures a centre will meet (wrong password, no repository, a target
+that does not answer, a damaged pack)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from appliance.adapters.backup_reader import verify_backup
+from appliance.adapters.offsite_tree import pack, unpack
+from appliance.adapters.restic import ResticRepository
+from appliance.domain.offsite import DATA, Retention, copy_tags, to_push
+from appliance.errors import BadRequest, Unavailable
+from tests.support.backups import Dossier, backup_members, zip_members
+
+pytestmark = pytest.mark.integration
+DAY_ONE = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
+
+
+def _dossiers(changed: int | None = None) -> list[Dossier]:
+    return [Dossier(100 + n, f"12{n:04d}", 7 if n == changed else 3, rows=400) for n in range(40)]
+
+
+@pytest.fixture()
+def repository(tmp_path: Path) -> ResticRepository:
+    if shutil.which("restic") is None:
+        pytest.fail("restic is not installed: scripts/prerequisites.sh test installs it")
+    repository = ResticRepository(str(tmp_path / "repo"), "a passphrase kept offline too", tmp_path / "cache")
+    assert not repository.exists()
+    repository.create()
+    assert repository.exists()
+    return repository
+
+
+def _backup(path: Path, changed: int | None, created_at: str) -> Path:
+    path.write_bytes(zip_members(backup_members(_dossiers(changed), created_at=created_at)))
+    return path
+
+
+def test_unpacked_backups_deduplicate_and_come_back_as_backups_that_verify(
+    repository: ResticRepository, tmp_path: Path
+) -> None:
+    first = _backup(tmp_path / "2026-12-01T02-00-00Z.zip", None, "2026-12-01T02:00:00Z")
+    second = _backup(tmp_path / "2026-12-02T02-00-00Z.zip", 5, "2026-12-02T02:00:00Z")
+    stage = tmp_path / "stage"
+    pushed = []
+    for day, backup in enumerate((first, second)):
+        verify_backup(backup)
+        unpacked = unpack(lambda b=backup: b.open("rb"), backup.name, stage)
+        pushed.append(repository.push(stage, copy_tags(DATA, backup.name), DAY_ONE + dt.timedelta(days=day)))
+        assert pushed[-1].processed == unpacked and pushed[-1].files > 40 * 20
+    assert pushed[1].added < pushed[0].added / 10, f"one dossier of 40 changed: {pushed}"
+    copies = repository.copies()
+    assert [(c.name, c.kind, c.made) for c in copies] == [
+        (first.name, DATA, DAY_ONE),
+        (second.name, DATA, DAY_ONE + dt.timedelta(days=1)),
+    ]
+    assert copies[1].snapshot.startswith(pushed[1].snapshot) and copies[1].paths == (str(stage),)
+    assert to_push([first.name, second.name, "2026-12-03T02-00-00Z.zip"], copies) == ["2026-12-03T02-00-00Z.zip"]
+    assert 0 < repository.size() < pushed[0].added, "what the repository holds, compressed"
+    restored = tmp_path / "restored"
+    repository.restore(copies[1].snapshot, restored)
+    rebuilt = tmp_path / "rebuilt.zip"
+    with rebuilt.open("wb") as sink:
+        pack(restored, sink)  # the tree is stored below ".": it comes back as unzip would make it
+    assert verify_backup(rebuilt).manifest == verify_backup(second).manifest
+
+
+def test_retention_forgets_beyond_the_counts_and_prunes(repository: ResticRepository, tmp_path: Path) -> None:
+    stage = tmp_path / "stage"
+    for day in range(3):
+        name = f"2026-12-0{day + 1}T02-00-00Z.zip"
+        backup = _backup(tmp_path / name, day, f"2026-12-0{day + 1}T02:00:00Z")
+        unpack(lambda b=backup: b.open("rb"), name, stage)
+        repository.push(stage, copy_tags(DATA, name), DAY_ONE + dt.timedelta(days=day))
+    repository.forget(Retention(daily=2, weekly=0, monthly=0), DATA)
+    assert [c.name for c in repository.copies()] == ["2026-12-02T02-00-00Z.zip", "2026-12-03T02-00-00Z.zip"]
+    repository.check(100)
+
+
+def test_a_wrong_password_is_named_and_nothing_is_changed(repository: ResticRepository, tmp_path: Path) -> None:
+    other = ResticRepository(repository.repository, "not the one", tmp_path / "cache2")
+    assert "not the one" not in repr(other)
+    before = sorted(p.name for p in Path(repository.repository).rglob("*"))
+    with pytest.raises(BadRequest, match="mot de passe refusé"):
+        other.copies()
+    assert sorted(p.name for p in Path(repository.repository).rglob("*")) == before
+
+
+def test_a_target_that_does_not_answer_is_unavailable(tmp_path: Path) -> None:
+    repository = ResticRepository("rest:http://127.0.0.1:9/repo", "x", tmp_path / "cache")
+    with pytest.raises(Unavailable, match=r"rest:http://127\.0\.0\.1:9/repo injoignable : restic snapshots a échoué"):
+        repository.copies()
+    with pytest.raises(Unavailable, match="injoignable"):
+        repository.exists()  # not taken for a repository that is not there
+
+
+def test_a_damaged_pack_is_found_by_check(repository: ResticRepository, tmp_path: Path) -> None:
+    name = "2026-12-01T02-00-00Z.zip"
+    backup = _backup(tmp_path / name, None, "2026-12-01T02:00:00Z")
+    unpack(lambda: backup.open("rb"), name, tmp_path / "stage")
+    repository.push(tmp_path / "stage", copy_tags(DATA, name), DAY_ONE)
+    packs = sorted((Path(repository.repository) / "data").rglob("*"), key=lambda p: p.stat().st_size)
+    damaged = packs[-1]
+    raw = bytearray(damaged.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    damaged.chmod(0o644)
+    damaged.write_bytes(bytes(raw))
+    with pytest.raises(BadRequest, match="restic check a échoué"):
+        repository.check(100)
+
+
+def test_a_repository_address_of_no_known_kind_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BadRequest, match="attendu un chemin absolu"):
+        ResticRepository("ftp://nas/repo", "x", tmp_path / "cache")

@@ -1,0 +1,106 @@
+"""Offsite copies, the pure part (domain.offsite): repository addresses, retention, the
+snapshots restic lists, what is still to push."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from appliance.domain.offsite import (
+    DATA,
+    SYSTEM,
+    OffsiteCopy,
+    Retention,
+    copy_tags,
+    newest,
+    parse_snapshots,
+    repository_kind,
+    to_push,
+)
+from appliance.errors import BadRequest
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("/mnt/disque/depot", "local"),
+        ("sftp:sauvegarde@nas.local:/volume1/neocuma", "sftp"),
+        ("s3:https://s3.example.fr/neocuma-fd12", "s3"),
+        ("rest:https://backup.example.fr:8000/fd12/", "rest"),
+    ],
+)
+def test_the_four_kinds_of_repository(address: str, kind: str) -> None:
+    assert repository_kind(address) == kind
+
+
+@pytest.mark.parametrize("address", ["depot", "ftp://nas/x", "sftp:", "", "b2:bucket"])
+def test_another_address_is_refused_with_what_is_expected(address: str) -> None:
+    with pytest.raises(BadRequest, match="attendu un chemin absolu"):
+        repository_kind(address)
+
+
+def test_retention_asks_restic_for_its_counts_per_kind() -> None:
+    assert Retention().forget_arguments(DATA) == [
+        "--tag",
+        "neocuma,type=data",
+        "--group-by",
+        "host",
+        "--keep-daily",
+        "30",
+        "--keep-weekly",
+        "12",
+        "--keep-monthly",
+        "12",
+    ]
+    with pytest.raises(BadRequest, match="zéro copie"):
+        Retention(0, 0, 0)
+    with pytest.raises(BadRequest, match="hebdomadaires à garder : -1"):
+        Retention(weekly=-1)
+
+
+def _snapshot(snapshot: str, time: str, tags: list[str] | None) -> dict[str, object]:
+    return {"id": snapshot, "time": time, "tags": tags, "paths": ["/var/lib/guardian/backups/.offsite"]}
+
+
+def test_the_guardians_copies_are_read_from_restics_list_and_others_left_out() -> None:
+    listed = [
+        _snapshot(
+            "b" * 64,
+            "2026-12-02T03:00:00.123456789+01:00",
+            ["neocuma", "type=data", "fichier=2026-12-02T02-00-00Z.zip"],
+        ),
+        _snapshot("a" * 64, "2026-12-01T02:00:00Z", ["neocuma", "type=data", "fichier=2026-12-01T02-00-00Z.zip"]),
+        _snapshot("c" * 64, "2026-12-01T05:00:00Z", ["made-by-hand"]),
+        _snapshot("d" * 64, "2026-12-01T05:00:00Z", None),
+        _snapshot("e" * 64, "2026-12-01T06:00:00Z", ["neocuma", "type=system", "fichier=system.zip"]),
+    ]
+    copies = parse_snapshots(json.dumps(listed).encode())
+    assert [(c.snapshot[0], c.kind, c.name) for c in copies] == [
+        ("a", DATA, "2026-12-01T02-00-00Z.zip"),
+        ("e", SYSTEM, "system.zip"),
+        ("b", DATA, "2026-12-02T02-00-00Z.zip"),
+    ]
+    assert copies[2].made == dt.datetime(2026, 12, 2, 2, 0, tzinfo=dt.UTC), "restic's offset, in UTC"
+    assert newest(copies) == copies[2] and newest(copies, SYSTEM) == copies[1] and newest([]) is None
+    assert parse_snapshots(b"") == [] and parse_snapshots(b"[]") == []
+
+
+@pytest.mark.parametrize(("raw", "said"), [(b"{not json", "pas du JSON"), (b"{}", "pas une liste"), (b"[1]", "objet")])
+def test_an_output_that_is_not_restics_is_named(raw: bytes, said: str) -> None:
+    with pytest.raises(BadRequest, match=said):
+        parse_snapshots(raw)
+
+
+def test_a_copy_is_tagged_with_its_kind_and_its_backups_name() -> None:
+    assert copy_tags(DATA, "2026-12-01T02-00-00Z.zip") == ["neocuma", "type=data", "fichier=2026-12-01T02-00-00Z.zip"]
+    for kind, name in ((DATA, "../etc/passwd"), (DATA, "2026-12-01.zip"), ("logs", "system.zip")):
+        with pytest.raises(BadRequest, match="n'est pas le nom d'une sauvegarde"):
+            copy_tags(kind, name)
+
+
+def test_what_no_copy_holds_yet_is_pushed_oldest_first() -> None:
+    held = [OffsiteCopy("a", DATA, "2026-12-02T02-00-00Z.zip", dt.datetime(2026, 12, 2, tzinfo=dt.UTC))]
+    local = ["2026-12-03T02-00-00Z.zip", "2026-12-01T02-00-00Z.zip", "2026-12-02T02-00-00Z.zip"]
+    assert to_push(local, held) == ["2026-12-01T02-00-00Z.zip", "2026-12-03T02-00-00Z.zip"]
