@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from appliance.domain.offsite import OffsiteCopy, PushSummary, Retention, parse_snapshots, repository_kind
+from appliance.domain.offsite import OffsiteCopy, PushSummary, Retention, parse_snapshots, repository_kind, shown
 from appliance.errors import ApplianceError, BadRequest, Unavailable
 
 HOST = "neocuma-guardian"  # the snapshots' host: the same whatever the container's name
@@ -84,7 +84,7 @@ class ResticRepository:
         lines = [line.strip() for line in stderr.splitlines() if line.strip()]
         said = lines[-1][:300] if lines else "aucun message"
         lowered = stderr.lower()
-        where = f"dépôt hors site {self.repository}"
+        where = f"dépôt hors site {shown(self.repository)}"
         if "wrong password" in lowered:
             return BadRequest(f"{where} : mot de passe refusé (le fichier de mot de passe n'est pas celui du dépôt)")
         if "no space left" in lowered or "quota" in lowered:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from appliance.configuration.declare import Loaded, load, masked_repr, section, setting
 from appliance.configuration.offsite import OffsiteSettings
-from appliance.errors import ConfigError
+from appliance.domain.offsite import repository_kind
+from appliance.errors import BadRequest, ConfigError
 
 DEFAULT_FILE = Path("/etc/neocuma/guardian.toml")
 FILE_VARIABLE = "NEOCUMA_GUARDIAN_CONFIG"
@@ -333,6 +334,13 @@ def load_guardian_config(
     offsite = config.offsite
     if offsite.repository and not offsite.password:
         raise ConfigError(["NEOCUMA_OFFSITE_REPOSITORY is set but not its password: set NEOCUMA_OFFSITE_PASSWORD_FILE"])
+    if offsite.repository:
+        try:
+            repository_kind(offsite.repository)
+        except BadRequest as error:
+            raise ConfigError([f"NEOCUMA_OFFSITE_REPOSITORY: {error}"]) from error
+    if offsite.keep_daily + offsite.keep_weekly + offsite.keep_monthly == 0:
+        raise ConfigError(["NEOCUMA_OFFSITE_KEEP_DAILY, _WEEKLY and _MONTHLY are all 0: restic would keep no copy"])
     if bool(config.console.tls_certificate) != bool(config.console.tls_key):
         raise ConfigError(
             ["NEOCUMA_CONSOLE_TLS_CERTIFICATE_PATH and NEOCUMA_CONSOLE_TLS_KEY_PATH go together (one is empty)"]

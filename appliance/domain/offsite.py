@@ -44,6 +44,12 @@ def repository_kind(repository: str) -> str:
     )
 
 
+def shown(repository: str) -> str:
+    """The repository's address for messages and logs: a ``user:password@`` in a URL (a REST
+    server's) masked."""
+    return re.sub(r"(://)[^/@]*:[^/@]*@", r"\1***@", repository)
+
+
 @dataclass(frozen=True)
 class Retention:
     """How many daily, weekly and monthly copies ``restic forget`` keeps, per kind."""

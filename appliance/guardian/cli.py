@@ -41,6 +41,7 @@ from appliance.guardian.cli_commands import (
     cmd_status,
     cmd_sync,
 )
+from appliance.guardian.cli_offsite import add_offsite_parser, cmd_offsite
 from appliance.guardian.cli_parser import FrenchParser, french
 from appliance.guardian.cli_progress import TerminalProgress
 from appliance.guardian.watch.check import PREFIX as PLUGIN_PREFIX
@@ -49,9 +50,11 @@ from appliance.guardian.wiring import Parts
 
 log = logging.getLogger("neocuma.guardian")
 # Commands after which the daemon's monitor is asked for a round at once.
-CHANGING_COMMANDS = frozenset({"login", "hostkey", "backup", "sync", "run", "pull", "restore", "mode", "settings"})
+CHANGING_COMMANDS = frozenset(
+    {"login", "hostkey", "backup", "sync", "run", "pull", "restore", "mode", "settings", "offsite"}
+)
 # Commands whose progress shows on standard error while they run.
-PROGRESS_COMMANDS = frozenset({"backup", "sync", "run", "pull", "restore", "mode"})
+PROGRESS_COMMANDS = frozenset({"backup", "sync", "run", "pull", "restore", "mode", "offsite"})
 Build = Callable[[GuardianConfig], Parts]
 
 
@@ -161,6 +164,7 @@ def _parser(plugin: bool = False) -> argparse.ArgumentParser:
         "-c", "--critical", metavar="ÂGE[,ÉCART]", help="critique : âge de la sauvegarde (h), écart d'horloge (s)"
     )
     check.add_argument("-t", "--timeout", type=float, default=10.0, metavar="SECONDES", help="UNKNOWN passé ce délai")
+    add_offsite_parser(sub, kind, _json)
     config = sub.add_parser("config", help="valider ou afficher la configuration")
     config.add_argument("action", choices=("validate", "show"))
     sub.add_parser("serve", help="le démon du guardian (le processus principal de son conteneur)")
@@ -182,6 +186,7 @@ COMMANDS = {
     "serve": cmd_serve,
     "settings": cmd_settings,
     "check": cmd_check,
+    "offsite": cmd_offsite,
 }
 
 

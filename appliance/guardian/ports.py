@@ -26,6 +26,8 @@ from appliance.domain.delta_manifest import VerifiedDelta
 from appliance.domain.dossiers import ImportReply, LocalDossier, RemoteDossier
 from appliance.domain.generations import Live, LoadReport
 from appliance.domain.identity import WhoAmI
+from appliance.domain.offsite import OffsiteCopy, PushSummary
+from appliance.domain.offsite import Retention as OffsiteRetention
 from appliance.domain.salvage import Salvage
 from appliance.domain.standby import StandbyContent, StandbyPlan
 
@@ -39,13 +41,12 @@ class Sink(Protocol):
 
 
 class Clock(Protocol):
-    def now(self) -> dt.datetime:
-        """The current moment, in UTC."""
-        ...
+    """``now``: the current moment, in UTC; ``monotonic``: seconds of a clock that never
+    jumps, for durations and deadlines."""
 
-    def monotonic(self) -> float:
-        """Seconds of a clock that never jumps, for durations and deadlines."""
-        ...
+    def now(self) -> dt.datetime: ...
+
+    def monotonic(self) -> float: ...
 
     def sleep(self, seconds: float) -> None: ...
 
@@ -63,21 +64,17 @@ class Reporter(Protocol):
     ) -> None:
         """Tell whoever follows the running job how it is going; ``bytes_total`` is what the
         step should move in all (an estimate for a backup: the previous one's size)."""
-        ...
 
 
 class LocalDatabase(Protocol):
     def live(self) -> Live:
         """The control row; raises Unavailable when MySQL does not answer."""
-        ...
 
     def generations(self) -> list[int]:
         """Numbers of the data generations that exist, ascending."""
-        ...
 
     def create_generation(self, generation: int) -> None:
         """Create the empty schema of ``generation``; raises Unavailable if it exists."""
-        ...
 
     def load_generation(
         self,
@@ -89,12 +86,10 @@ class LocalDatabase(Protocol):
         """Fill the empty ``generation`` from ``backup``, checking every member as it loads,
         and record what it holds (built in full at ``built_at``); raises BadRequest (the
         data does not match its manifest) or Unavailable."""
-        ...
 
     def standby_content(self, generation: int) -> StandbyContent | None:
         """What ``generation`` holds by its record, with its dossiers' IDs and revisions
         now; None when it has no record."""
-        ...
 
     def refresh_generation(
         self, standby: int, target: int, backup: VerifiedBackup, plan: StandbyPlan, progress: LoadProgress | None = None
@@ -102,22 +97,18 @@ class LocalDatabase(Protocol):
         """Bring the standby generation to ``backup`` by ``plan`` in one transaction (rolled
         back whole on any mismatch: BadRequest, or Unavailable), then move its tables into
         the new generation ``target``; ``standby`` no longer exists after."""
-        ...
 
     def drop_generation(self, generation: int) -> None: ...
 
     def switch_live(self, data_generation: int | None, system_generation: int | None) -> None:
         """The swap: one committed UPDATE of the control row."""
-        ...
 
     def dossiers(self) -> dict[str, LocalDossier]:
         """The dossiers of the live generation by code ({} before the first synchronisation)."""
-        ...
 
     def set_mode(self, mode: str, guard: DossierGuard | None = None) -> None:
         """Write the mode in one transaction holding the control row exclusively (LAN writes
         in flight finish first); ``guard`` may refuse it inside that transaction."""
-        ...
 
     def replace_dossiers(self, generation: int, backup: VerifiedBackup, guard: DossierGuard) -> None:
         """Replace, in ``generation`` (which must still be live), the rows of every dossier
@@ -125,11 +116,9 @@ class LocalDatabase(Protocol):
         all of them change, or none), after ``guard`` accepted those dossiers as they are
         under lock (absent ones are missing from its mapping); raises Refused, BadRequest or
         Unavailable."""
-        ...
 
     def export_dossier(self, dossier: LocalDossier, login: str, sink: BinaryIO, now: dt.datetime) -> None:
         """Write the live generation's copy of ``dossier`` into ``sink`` in the backup format."""
-        ...
 
 
 class CentralSession(Protocol):
@@ -143,34 +132,27 @@ class CentralSession(Protocol):
 
     def dossiers(self) -> dict[str, RemoteDossier]:
         """The dossiers in the user's rights, by code."""
-        ...
 
     def clock(self) -> float:
         """The central server's time, seconds since the epoch."""
-        ...
 
     def export(self, codes: Sequence[str], sink: Sink) -> int:
         """Stream a backup of ``codes`` (all in rights when empty) into ``sink``; returns its
         size; raises Unavailable (cut, stalled) or a refusal."""
-        ...
 
     def export_changes(self, held: Mapping[str, HeldDossier], sink: Sink) -> int:
         """Stream the delta (``v1 export-changes``) against the dossiers the guardian holds
         into ``sink``; returns its size; raises as ``export`` (RemoteRefused ``bad_request``
         from a server that does not know the command)."""
-        ...
 
     def import_dossier(self, code: str, password: str, backup: Opener) -> ImportReply:
         """Send the password typed again, then ``backup``; the server checks both."""
-        ...
 
     def system_manifest(self) -> bytes:
         """The server-written MANIFEST of the system files."""
-        ...
 
     def system_file(self, path: str) -> AbstractContextManager[BinaryIO]:
         """One system file, to read; reads time out after ``stall_timeout``."""
-        ...
 
 
 class CentralServer(Protocol):
@@ -179,7 +161,6 @@ class CentralServer(Protocol):
     def session(self, login: str, password: str) -> CentralSession:
         """An authenticated session; raises HostKeyUnknown or HostKeyChanged (Refused) before
         sending the password, Refused for wrong credentials, Unavailable when unreachable."""
-        ...
 
     def presented_fingerprint(self) -> str: ...
 
@@ -188,37 +169,30 @@ class CentralServer(Protocol):
     def pin(self, fingerprint: str) -> str:
         """Pin the key the server presents if its fingerprint is ``fingerprint``; returns it;
         raises Refused (nothing pinned) otherwise."""
-        ...
 
 
 class LocalServer(Protocol):
     def healthz(self) -> dict[str, Any]:
         """The local server's /healthz; raises Unavailable when it does not answer."""
-        ...
 
     def dossier_count(self, login: str) -> tuple[int | None, int]:
         """The application check through the local server's check account: (data generation,
         dossiers in ``login``'s rights); raises Unavailable."""
-        ...
 
     def reload(self) -> None:
         """SIGHUP through the Docker proxy: drop cached system files; raises Unavailable."""
-        ...
 
     def system_generations(self) -> list[int]:
         """System-files generations present in the system volume."""
-        ...
 
     def install_system(self, generation: int, system_zip: Opener) -> int:
         """Extract a verified system.zip as ``generation`` (beside the live ones, renamed into
         place once complete); returns the number of files."""
-        ...
 
     def remove_system(self, generation: int) -> None: ...
 
     def clean_system_staging(self) -> list[str]:
         """Remove half-extracted generations a killed run left; returns their names."""
-        ...
 
 
 class StateStore(Protocol):
@@ -226,27 +200,21 @@ class StateStore(Protocol):
 
     def read(self, name: str) -> dict[str, Any]:
         """The document ``name`` ({} when absent); raises Unavailable when unreadable."""
-        ...
 
     def write(self, name: str, document: dict[str, Any]) -> None:
         """Replace ``name`` whole (never half-written), readable by the guardian only."""
-        ...
 
     def lock(self, what: str) -> AbstractContextManager[None]:
         """The guardian's one lock; raises Refused at once, naming the holder, when taken."""
-        ...
 
     def touch(self, name: str) -> None:
         """Mark ``name`` as changed now (a signal between processes)."""
-        ...
 
     def touched_at(self, name: str) -> float:
         """When ``name`` was last touched (0 when never)."""
-        ...
 
     def secret(self, name: str) -> bytes:
         """A 32-byte secret kept in the state volume, made on first use."""
-        ...
 
 
 class StagedFile(Protocol):
@@ -257,17 +225,14 @@ class StagedFile(Protocol):
 
     def writer(self) -> BinaryIO:
         """Write the content (a new, empty file); flushed and synced to disk on close."""
-        ...
 
     def reader(self) -> BinaryIO: ...
 
     def commit(self) -> None:
         """Rename to the final name (replacing a file of that name) and sync the directory."""
-        ...
 
     def discard(self) -> None:
         """Remove the temporary file; does nothing when committed or already gone."""
-        ...
 
 
 class BackupsStore(Protocol):
@@ -275,13 +240,11 @@ class BackupsStore(Protocol):
 
     def data_backups(self) -> list[StoredFile]:
         """The files of ``data/`` (not the hidden temporary ones), newest name first."""
-        ...
 
     def data_opener(self, name: str) -> Opener: ...
 
     def manifest(self, name: str) -> Manifest | None:
         """A quick look: the manifest of a data backup, None when it cannot be read."""
-        ...
 
     def new_data(self, name: str) -> StagedFile: ...
 
@@ -290,7 +253,6 @@ class BackupsStore(Protocol):
     def index_data(self, name: str) -> None:
         """Record the sha256 of each member's compressed bytes of the data backup ``name``,
         just verified, for the next incremental backup's copy (``adapters/raw_index.py``)."""
-        ...
 
     def system_zip(self) -> StoredFile | None: ...
 
@@ -300,11 +262,9 @@ class BackupsStore(Protocol):
 
     def new_local_copy(self, name: str) -> StagedFile:
         """A file of ``local/``: a dossier's local copy saved before it is overwritten."""
-        ...
 
     def local_copies(self) -> list[StoredFile]:
         """The files of ``local/`` (not the hidden temporary ones), newest name first."""
-        ...
 
     def local_copy_opener(self, name: str) -> Opener: ...
 
@@ -312,29 +272,23 @@ class BackupsStore(Protocol):
 
     def new_scratch(self, name: str) -> StagedFile:
         """A work file (a pull's download); discarded after use, never committed."""
-        ...
 
     def clean_scratch(self) -> None:
         """Remove what an interrupted run left in the work area."""
-        ...
 
     def free_bytes(self) -> int | None:
         """Space left on the backups volume (None when it cannot be read)."""
-        ...
 
     def clean_partials(self) -> list[str]:
         """Remove the temporary files of backups a killed run never finished; returns them."""
-        ...
 
     def verify_data(self, opener: Opener, name: str, full: bool = True) -> VerifiedBackup:
         """The data backup ``opener`` reads, checked in full (every member's size, sha256 and
         rows) or, with ``full=False``, its structure and manifest only (a loader checks the
         content as it streams); raises BadRequest naming the first problem."""
-        ...
 
     def verify_delta(self, opener: Opener, name: str) -> VerifiedDelta:
         """A delta (``v1 export-changes``) checked in full; raises BadRequest."""
-        ...
 
     def assemble_data(
         self,
@@ -347,37 +301,52 @@ class BackupsStore(Protocol):
         dossiers' members copied as they are from what a cut transfer salvaged or from
         ``previous``; checked as they are copied, read back, then committed. Raises
         BadRequest (and discards ``staged``) when anything does not match."""
-        ...
 
     def keep_partial(self, staged: StagedFile) -> None:
         """Keep what a cut transfer wrote into ``staged`` for the next attempt to resume
         from (docs/backup-format.md, "Resuming a cut transfer")."""
-        ...
 
     def salvages(self, max_age: dt.timedelta, now: dt.datetime) -> list[Salvage]:
         """What the kept partial files hold, newest first (older ones deleted)."""
-        ...
 
     def drop_partials(self) -> None:
         """Delete every kept partial file (a backup was made, or they led nowhere)."""
-        ...
 
     def extract_dossier(self, backup: VerifiedBackup, code: str, sink: BinaryIO, now: dt.datetime) -> None:
         """Write into ``sink`` a backup of dossier ``code`` taken out of ``backup`` (verified
         in full by the caller); raises Refused when the backup does not hold it."""
-        ...
 
     def verify_system(self, opener: Opener) -> int:
         """Check a system.zip against its MANIFEST; returns its file count; raises BadRequest."""
-        ...
 
     def system_digest(self, opener: Opener) -> str:
         """The sha256 of a verified system.zip's MANIFEST (same files, same digest)."""
-        ...
 
 
 class Notifier(Protocol):
     def send(self, subject: str, body: str, payload: dict[str, Any]) -> None:
         """Send an alert by every channel configured (email: subject and body; webhook:
         payload as JSON); a failing channel is logged, never raised."""
-        ...
+
+
+class OffsiteStore(Protocol):
+    """The restic repository of the offsite copies (``adapters/offsite_store.py``):
+    ``ensure`` creates it when none is there (True then); a push unpacks a verified
+    backup's members; ``restore_backup`` writes a copy back as a zip, to verify before use;
+    ``location`` names it in messages, without any credential."""
+
+    location: str
+
+    def ensure(self) -> bool: ...
+
+    def push_backup(self, opener: Opener, name: str, kind: str, made: dt.datetime) -> PushSummary: ...
+
+    def copies(self) -> list[OffsiteCopy]: ...
+
+    def forget(self, retention: OffsiteRetention, kind: str) -> None: ...
+
+    def check(self, share_percent: int) -> None: ...
+
+    def restore_backup(self, copy: OffsiteCopy, sink: BinaryIO) -> None: ...
+
+    def size(self) -> int: ...

@@ -18,14 +18,18 @@ from appliance.adapters.local_database import MysqlLocalDatabase
 from appliance.adapters.local_server import HttpLocalServer, LocalContainer, LocalWeb
 from appliance.adapters.mysql import MysqlAccount
 from appliance.adapters.notifier import MailAndWebhookNotifier, MailSettings
+from appliance.adapters.offsite_store import ResticOffsite
+from appliance.adapters.restic import ResticRepository
 from appliance.adapters.state_store import FileStateStore
 from appliance.configuration import GuardianConfig
 from appliance.domain.backups import Retention
+from appliance.domain.offsite import Retention as OffsiteRetention
 from appliance.guardian.jobs.actions import Actions
 from appliance.guardian.jobs.backup import BackupJob
 from appliance.guardian.jobs.identification import DemoLogin, Identification
 from appliance.guardian.jobs.local_copies import LocalCopies
 from appliance.guardian.jobs.modes import Modes
+from appliance.guardian.jobs.offsite import OffsiteJob
 from appliance.guardian.jobs.progress import Progress
 from appliance.guardian.jobs.retention import RetentionJob
 from appliance.guardian.jobs.sync import SyncJob
@@ -37,6 +41,7 @@ from appliance.guardian.ports import (
     LocalDatabase,
     LocalServer,
     Notifier,
+    OffsiteStore,
     StateStore,
 )
 from appliance.guardian.settings_store import Centres, Seed, SettingsStore
@@ -60,6 +65,7 @@ class Ports:
     centres: Centres
     settings_seed: Seed
     published_key: Callable[[], str | None]
+    offsite: OffsiteStore | None = None  # None: no repository configured
 
 
 def adapters(config: GuardianConfig) -> Ports:
@@ -101,7 +107,24 @@ def adapters(config: GuardianConfig) -> Ports:
         centres=lambda: read_centres(config.schedule.centres_file),
         settings_seed=lambda: read_settings_seed(config.schedule.settings_seed),
         published_key=lambda: read_text(Path(config.remote.host_key_file)) if config.remote.host_key_file else None,
+        offsite=_offsite(config),
     )
+
+
+def _offsite(config: GuardianConfig) -> OffsiteStore | None:
+    """The restic repository of the settings, or None when none is configured."""
+    offsite = config.offsite
+    if not offsite.repository:
+        return None
+    environment = {}
+    if offsite.s3_access_key_id:
+        environment["AWS_ACCESS_KEY_ID"] = offsite.s3_access_key_id
+    if offsite.s3_secret_access_key:
+        environment["AWS_SECRET_ACCESS_KEY"] = offsite.s3_secret_access_key
+    repository = ResticRepository(
+        offsite.repository, offsite.password, config.state.dir / "restic-cache", environment=environment
+    )
+    return ResticOffsite(repository, config.backups.dir / ".offsite")
 
 
 @dataclass(frozen=True)
@@ -154,6 +177,13 @@ def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
         ),
         transfers=Transfers(ports.database, ports.central, ports.backups, state, copies, progress),
         modes=Modes(ports.database, state, copies),
+        offsite=OffsiteJob(
+            ports.offsite,
+            ports.backups,
+            clock,
+            progress,
+            OffsiteRetention(config.offsite.keep_daily, config.offsite.keep_weekly, config.offsite.keep_monthly),
+        ),
     )
     max_age = dt.timedelta(hours=config.monitor.max_backup_age_hours)
     monitor = Monitor(

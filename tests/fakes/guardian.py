@@ -19,6 +19,7 @@ from appliance.guardian.wiring import Parts, Ports, build
 from tests.fakes.backups import MemoryBackups
 from tests.fakes.basics import FakeClock, FakeNotifier, MemoryStateStore
 from tests.fakes.database import FakeDatabase
+from tests.fakes.offsite import FakeOffsite
 from tests.fakes.servers import PASSWORD, FakeCentral, FakeLocalServer
 from tests.support.backups import Dossier
 
@@ -44,6 +45,7 @@ class FakeWorld:
     seed: dict[str, Any] | None = None
     published_key: str | None = None
     environment: dict[str, str] = field(default_factory=dict)
+    offsite: FakeOffsite | None = None  # a repository of offsite copies, when one is configured
 
     def __post_init__(self) -> None:
         self.state_store = MemoryStateStore(self.clock)
@@ -62,6 +64,7 @@ class FakeWorld:
             centres=lambda: self.centres,
             settings_seed=lambda: None if self.seed is None else (self.seed, "/etc/neocuma/guardian-settings.toml"),
             published_key=lambda: self.published_key,
+            offsite=self.offsite,
         )
         self.parts: Parts = build(self.config, self.ports)
 

@@ -119,3 +119,22 @@ def test_a_damaged_pack_is_found_by_check(repository: ResticRepository, tmp_path
 def test_a_repository_address_of_no_known_kind_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BadRequest, match="attendu un chemin absolu"):
         ResticRepository("ftp://nas/repo", "x", tmp_path / "cache")
+
+
+def test_the_offsite_store_creates_pushes_and_restores_through_its_work_directory(tmp_path: Path) -> None:
+    """The port the guardian's job uses (adapters.offsite_store): it creates the repository,
+    unpacks into its work directory and leaves nothing there."""
+    from appliance.adapters.offsite_store import ResticOffsite
+
+    store = ResticOffsite(ResticRepository(str(tmp_path / "repo"), "phrase", tmp_path / "cache"), tmp_path / "work")
+    assert store.ensure() is True and store.ensure() is False
+    backup = _backup(tmp_path / "2026-12-01T02-00-00Z.zip", None, "2026-12-01T02:00:00Z")
+    store.push_backup(lambda: backup.open("rb"), backup.name, DATA, DAY_ONE)
+    assert list((tmp_path / "work").iterdir()) == []
+    (copy,) = store.copies()
+    rebuilt = tmp_path / "rebuilt.zip"
+    with rebuilt.open("wb") as sink:
+        store.restore_backup(copy, sink)
+    assert list((tmp_path / "work").iterdir()) == []
+    assert verify_backup(rebuilt).manifest == verify_backup(backup).manifest
+    assert store.location == str(tmp_path / "repo") and store.size() > 0

@@ -177,3 +177,38 @@ def test_what_a_centre_may_put_in_dotenv_is_declared_and_secrets_only_as_files()
     names = {name for item in declared(GuardianConfig) for name in item.dotenv_names}
     assert {"NEOCUMA_REMOTE_HOST", "NEOCUMA_SMTP_PASSWORD_FILE", "NEOCUMA_CONSOLE_SECURE_COOKIES"} <= names
     assert "NEOCUMA_SMTP_PASSWORD" not in names and "NEOCUMA_DB_PASSWORD" not in names
+
+
+@pytest.mark.parametrize(
+    ("environment", "said"),
+    [
+        ({"NEOCUMA_OFFSITE_REPOSITORY": "/mnt/depot"}, "is set but not its password"),
+        (
+            {"NEOCUMA_OFFSITE_REPOSITORY": "ftp://nas/depot", "NEOCUMA_OFFSITE_PASSWORD": "p"},
+            "NEOCUMA_OFFSITE_REPOSITORY: dépôt hors site 'ftp://nas/depot' : attendu un chemin absolu",
+        ),
+        (
+            {
+                "NEOCUMA_OFFSITE_KEEP_DAILY": "0",
+                "NEOCUMA_OFFSITE_KEEP_WEEKLY": "0",
+                "NEOCUMA_OFFSITE_KEEP_MONTHLY": "0",
+            },
+            "restic would keep no copy",
+        ),
+    ],
+)
+def test_offsite_settings_that_cannot_work_are_refused_by_name(environment: dict[str, str], said: str) -> None:
+    base = {"NEOCUMA_DB_PASSWORD": "x", "NEOCUMA_LOCAL_CHECK_TOKEN": "c" * 32}
+    with pytest.raises(ConfigError) as caught:
+        load_guardian(Path("/nonexistent.toml"), {**base, **environment})
+    assert said in str(caught.value)
+
+
+def test_the_offsite_password_is_masked() -> None:
+    base = {"NEOCUMA_DB_PASSWORD": "x", "NEOCUMA_LOCAL_CHECK_TOKEN": "c" * 32}
+    config = load_guardian(
+        Path("/nonexistent.toml"),
+        {**base, "NEOCUMA_OFFSITE_REPOSITORY": "/mnt/depot", "NEOCUMA_OFFSITE_PASSWORD": "phrase secrète"},
+    )
+    assert config.offsite.password == "phrase secrète" and "phrase secrète" not in repr(config)
+    assert "phrase secrète" not in "\n".join(show(config, config.loaded))

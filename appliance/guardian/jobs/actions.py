@@ -12,6 +12,7 @@ from typing import TypeVar
 from appliance.errors import ApplianceError
 from appliance.guardian.jobs.backup import BackupJob, BackupResult
 from appliance.guardian.jobs.modes import ModeResult, Modes
+from appliance.guardian.jobs.offsite import OffsiteJob, OffsiteResult
 from appliance.guardian.jobs.sync import SyncJob, SyncResult
 from appliance.guardian.jobs.system_backup import SystemBackupResult
 from appliance.guardian.jobs.transfers import PullResult, RestoreResult, Transfers
@@ -31,6 +32,7 @@ class Actions:
     sync_job: SyncJob
     transfers: Transfers
     modes: Modes
+    offsite: OffsiteJob
 
     def _recorded(self, job: str, run: Callable[[], R]) -> R:
         started = self.clock.monotonic()
@@ -56,11 +58,35 @@ class Actions:
 
     def data_backup(self, full: bool = False) -> BackupResult:
         with self.state.lock("sauvegarde des données"):
-            return self._recorded("backup", lambda: self.backup.data(full))
+            try:
+                return self._recorded("backup", lambda: self.backup.data(full))
+            finally:
+                self._offsite_after()
 
     def system_backup(self) -> SystemBackupResult:
         with self.state.lock("sauvegarde système"):
-            return self._recorded("system_backup", self.backup.system)
+            try:
+                return self._recorded("system_backup", self.backup.system)
+            finally:
+                self._offsite_after()
+
+    def offsite_push(self) -> OffsiteResult:
+        with self.state.lock("copie hors site"):
+            return self._recorded("offsite", self.offsite.push)
+
+    def offsite_restore(self, name: str) -> str:
+        with self.state.lock(f"restauration de {name} depuis le dépôt hors site"):
+            return self.offsite.restore(name)
+
+    def _offsite_after(self) -> None:
+        """The offsite copy after the backups, when a repository is configured: recorded
+        like any job, and never the backups' or the sync's failure (docs/offsite.md)."""
+        if not self.offsite.configured:
+            return
+        try:
+            self._recorded("offsite", self.offsite.push)
+        except Exception as error:  # noqa: BLE001 - recorded above (a bug too): never the backup's failure
+            log.warning("copie hors site en échec, nouvel essai à la prochaine sauvegarde : %s", error)
 
     def sync(self, requested: str | None = None, full: bool = False) -> SyncResult:
         with self.state.lock("synchronisation"):
@@ -69,9 +95,12 @@ class Actions:
     def run_all(self) -> tuple[BackupResult, SystemBackupResult, SyncResult]:
         """ "Lancer une Sauvegarde/Synchronisation maintenant": data backup, system backup, sync."""
         with self.state.lock("sauvegarde et synchronisation"):
-            data = self._recorded("backup", self.backup.data)
-            system = self._recorded("system_backup", self.backup.system)
-            synced = self._recorded("sync", lambda: self.sync_job.run(None))
+            try:
+                data = self._recorded("backup", self.backup.data)
+                system = self._recorded("system_backup", self.backup.system)
+                synced = self._recorded("sync", lambda: self.sync_job.run(None))
+            finally:  # what a failed step left unpushed, the copy still takes
+                self._offsite_after()
         return data, system, synced
 
     def pull(self, codes: list[str], overwrite_local: bool) -> PullResult:

@@ -348,3 +348,36 @@ def test_the_progress_display_draws_bars_with_totals_on_a_terminal() -> None:
     drawn = screen.getvalue()
     assert "synchronisation : chargement" in drawn and "100%" in drawn and "4.00M" in drawn, drawn
     assert "synchronisation : bascule" in drawn
+
+
+def test_offsite_push_list_and_restore_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.fakes.offsite import FakeOffsite
+
+    monkeypatch.setenv("NEOCUMA_DB_PASSWORD", "x")
+    monkeypatch.setenv("NEOCUMA_LOCAL_CHECK_TOKEN", "c" * 32)
+    monkeypatch.setenv("NEOCUMA_GUARDIAN_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("NEOCUMA_GUARDIAN_CONFIG", str(tmp_path / "none.toml"))
+    world = FakeWorld(offsite=FakeOffsite(), seed={"sauvegardes": {"automatiques": False}})
+    world.log_in()
+    assert run(world, "offsite", "list") == 0
+    assert "ne tient encore aucune copie" in capsys.readouterr().out
+    assert run(world, "backup", "--data") == 0
+    name = world.backups.data_names()[0]
+    capsys.readouterr()
+    assert run(world, "offsite", "push", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["pushed"] == [], "pushed after the backup already"
+    assert run(world, "offsite") == 0
+    assert f"data    {name}" in capsys.readouterr().out
+    assert run(world, "offsite", "restore", name) == 1
+    assert "déjà dans data/" in capsys.readouterr().err
+    world.backups.remove_data(name)
+    assert run(world, "offsite", "restore", name, "--json") == 0
+    assert json.loads(capsys.readouterr().out) == {"restored": name} and name in world.backups.data_names()
+
+
+def test_offsite_without_a_repository_says_how_to_set_one(world: FakeWorld, capsys: pytest.CaptureFixture[str]) -> None:
+    world.log_in()
+    assert run(world, "offsite", "push") == 1
+    assert "NEOCUMA_OFFSITE_REPOSITORY" in capsys.readouterr().err

@@ -1,0 +1,147 @@
+"""Offsite copies (issue 14; docs/offsite.md): after the backups, every verified data
+backup of ``data/`` that the repository does not hold yet, and ``system.zip`` when it is
+newer than its last copy, are pushed into the restic repository, then ``restic forget
+--prune`` applies the retention. A backup that no longer verifies is not pushed (the log
+says so); a push that fails is tried again at the next run, since what is pushed is
+decided from what the repository holds. Nothing here ever stops a backup or a sync: the
+actions run it after them and record its failure for the indicators.
+
+``restore`` brings a copy back into ``data/`` under its name, verified like any backup
+before it is listed; it never replaces a file that is there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from appliance.domain.moments import parse_moment
+from appliance.domain.offsite import DATA, SYSTEM, OffsiteCopy, Retention, newest, to_push
+from appliance.errors import ApplianceError, Refused
+from appliance.guardian.jobs.disk import commit_staged
+from appliance.guardian.ports import BackupsStore, Clock, OffsiteStore, Reporter
+
+log = logging.getLogger(__name__)
+_SYSTEM_NAME = "system.zip"
+
+
+@dataclass(frozen=True)
+class OffsiteResult:
+    pushed: list[str]  # the backups pushed, oldest first
+    skipped: list[str]  # the backups that did not verify, not pushed
+    transferred: int  # new bytes stored (after deduplication, before compression)
+    created: bool  # the repository was created by this run
+    repository: str
+    size: int  # the bytes the repository holds afterwards
+    copies: int  # the guardian's copies it holds afterwards
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class OffsiteJob:
+    store: OffsiteStore | None  # None: no repository configured
+    backups: BackupsStore
+    clock: Clock
+    progress: Reporter
+    retention: Retention = field(default_factory=Retention)
+
+    @property
+    def configured(self) -> bool:
+        return self.store is not None
+
+    def _store(self) -> OffsiteStore:
+        if self.store is None:
+            raise Refused("aucun dépôt hors site configuré (NEOCUMA_OFFSITE_REPOSITORY, docs/offsite.md)")
+        return self.store
+
+    def push(self) -> OffsiteResult:
+        """Push what the repository lacks, then forget and prune; raises Unavailable (the
+        repository cannot be reached, or is full) or BadRequest (wrong password, damaged)."""
+        started = self.clock.monotonic()
+        store = self._store()
+        created = store.ensure()
+        if created:
+            log.info("dépôt hors site %s créé", store.location)
+        copies = store.copies()
+        pushed, skipped, added = [], [], 0
+        local = [f.name for f in self.backups.data_backups()]
+        for name in to_push(local, copies, DATA):
+            made = parse_moment(name)
+            if made is None:
+                continue  # not named as a backup: never one (docs/design.md §5)
+            self.progress.update(step=f"copie hors site de {name}")
+            try:
+                self.backups.verify_data(self.backups.data_opener(name), name)
+            except ApplianceError as error:
+                log.warning("copie hors site : %s ne se vérifie plus et n'est pas poussée : %s", name, error)
+                skipped.append(name)
+                continue
+            summary = store.push_backup(self.backups.data_opener(name), name, DATA, made)
+            log.info("copie hors site de %s : %d fichiers, %.1f Mo nouveaux", name, summary.files, summary.added / 1e6)
+            pushed.append(name)
+            added += summary.added
+        added += self._push_system(store, copies, pushed)
+        if pushed:
+            self.progress.update(step="copie hors site : rétention (restic forget --prune)")
+            store.forget(self.retention, DATA)
+            if _SYSTEM_NAME in pushed:
+                store.forget(self.retention, SYSTEM)
+        after = store.copies()
+        return OffsiteResult(
+            pushed,
+            skipped,
+            added,
+            created,
+            store.location,
+            store.size(),
+            len(after),
+            round(self.clock.monotonic() - started, 1),
+        )
+
+    def _push_system(self, store: OffsiteStore, copies: list[OffsiteCopy], pushed: list[str]) -> int:
+        """``system.zip``'s copy when there is none of it, or only older ones."""
+        stored = self.backups.system_zip()
+        last = newest(copies, SYSTEM)
+        if stored is None:
+            return 0
+        made = stored.modified.astimezone(dt.UTC).replace(microsecond=0)
+        if last is not None and last.made >= made:
+            return 0
+        self.progress.update(step="copie hors site de system.zip")
+        summary = store.push_backup(self.backups.system_opener(), _SYSTEM_NAME, SYSTEM, made)
+        pushed.append(_SYSTEM_NAME)
+        return summary.added
+
+    def copies(self) -> list[OffsiteCopy]:
+        return self._store().copies()
+
+    def restore(self, name: str) -> str:
+        """Bring the newest copy of data backup ``name`` back into ``data/``, verified."""
+        store = self._store()
+        if name in {f.name for f in self.backups.data_backups()}:
+            raise Refused(
+                f"{name} est déjà dans data/ : rien n'a été restauré (supprimez-le d'abord pour le remplacer)"
+            )
+        found = [c for c in store.copies() if c.kind == DATA and c.name == name]
+        if not found:
+            raise Refused(f"le dépôt hors site {store.location} n'a pas de copie de {name}")
+        staged = self.backups.new_data(name)
+        try:
+            self.progress.update(step=f"restauration de {name} depuis le dépôt hors site")
+            with staged.writer() as sink:
+                store.restore_backup(found[-1], sink)
+            self.progress.update(step=f"vérification de {name}")
+            self.backups.verify_data(staged.reader, name)
+            commit_staged(staged)
+        except BaseException:
+            staged.discard()
+            raise
+        try:
+            self.backups.index_data(name)
+        except (OSError, ApplianceError) as error:  # the next incremental backup copies less fast
+            log.warning("index des octets compressés de %s non écrit : %s", name, error)
+        log.info(
+            "%s restaurée depuis le dépôt hors site %s (instantané %s)", name, store.location, found[-1].snapshot[:8]
+        )
+        return name

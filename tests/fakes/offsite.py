@@ -1,0 +1,63 @@
+"""A restic repository in memory (the OffsiteStore port): the copies pushed, each with the
+bytes of the backup it holds, and the faults a repository shows (unreachable, a wrong
+password, full)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from appliance.domain.backup_format import Opener
+from appliance.domain.offsite import OffsiteCopy, PushSummary, Retention
+from appliance.errors import BadRequest, Unavailable
+
+
+@dataclass
+class FakeOffsite:
+    location: str = "sftp:sauvegarde@nas.example.fr:/neocuma"
+    exists: bool = False
+    fault: str | None = None  # "unreachable", "password" or "full"
+    held: dict[str, tuple[OffsiteCopy, bytes]] = field(default_factory=dict)
+    forgotten: list[tuple[str, Retention]] = field(default_factory=list)
+    checked: list[int] = field(default_factory=list)
+
+    def _fail(self) -> None:
+        if self.fault == "unreachable":
+            raise Unavailable(
+                f"dépôt hors site {self.location} injoignable : restic snapshots a échoué (connection refused)"
+            )
+        if self.fault == "password":
+            raise BadRequest(f"dépôt hors site {self.location} : mot de passe refusé")
+
+    def ensure(self) -> bool:
+        self._fail()
+        created, self.exists = not self.exists, True
+        return created
+
+    def push_backup(self, opener: Opener, name: str, kind: str, made: dt.datetime) -> PushSummary:
+        self._fail()
+        if self.fault == "full":
+            raise Unavailable(f"dépôt hors site {self.location} plein : restic backup a échoué (no space left)")
+        with opener() as handle:
+            data = handle.read()
+        snapshot = f"{len(self.held) + 1:064x}"
+        self.held[snapshot] = (OffsiteCopy(snapshot, kind, name, made), data)
+        return PushSummary(snapshot[:8], 1, len(data), len(data))
+
+    def copies(self) -> list[OffsiteCopy]:
+        self._fail()
+        return sorted((copy for copy, _ in self.held.values()), key=lambda c: (c.made, c.snapshot))
+
+    def forget(self, retention: Retention, kind: str) -> None:
+        self.forgotten.append((kind, retention))
+
+    def check(self, share_percent: int) -> None:
+        self.checked.append(share_percent)
+
+    def restore_backup(self, copy: OffsiteCopy, sink: BinaryIO) -> None:
+        self._fail()
+        sink.write(self.held[copy.snapshot][1])
+
+    def size(self) -> int:
+        return sum(len(data) for _, data in self.held.values())

@@ -1,0 +1,118 @@
+"""Offsite copies through the whole guardian over fakes (jobs.offsite, jobs.actions): what
+is pushed after the backups, retention, failures that never fail a backup, restore."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from appliance.domain.offsite import DATA, SYSTEM
+from appliance.errors import BadRequest, Refused, Unavailable
+from tests.fakes.guardian import FakeWorld
+from tests.fakes.offsite import FakeOffsite
+
+DAY = 86400
+
+
+@pytest.fixture()
+def world() -> FakeWorld:
+    world = FakeWorld(offsite=FakeOffsite())
+    world.log_in()
+    return world
+
+
+def _held(world: FakeWorld) -> list[tuple[str, str]]:
+    assert world.offsite is not None
+    return [(c.kind, c.name) for c in world.offsite.copies()]
+
+
+def test_each_backup_is_pushed_after_it_is_made_and_retention_follows(world: FakeWorld) -> None:
+    first = world.parts.actions.data_backup()
+    assert world.offsite is not None and world.offsite.exists, "the repository was created"
+    assert _held(world) == [(DATA, first.name)]
+    world.clock.advance(DAY)
+    world.central.write("120001")
+    second = world.parts.actions.data_backup()
+    assert _held(world) == [(DATA, first.name), (DATA, second.name)]
+    assert [kind for kind, _ in world.offsite.forgotten] == [DATA, DATA]
+    kept = world.offsite.forgotten[0][1]
+    assert (kept.daily, kept.weekly, kept.monthly) == (30, 12, 12)
+    facts = world.history("offsite")
+    assert facts["ok"] is True and facts["transferred"] == len(world.backups.files["data"][second.name][0])
+    assert facts["repository"] == world.offsite.location and facts["copies"] == 2 and facts["size"] > 0
+
+
+def test_system_zip_is_pushed_when_newer_than_its_last_copy(world: FakeWorld) -> None:
+    world.parts.actions.system_backup()
+    assert _held(world) == [(SYSTEM, "system.zip")]
+    world.parts.actions.offsite_push()
+    assert _held(world) == [(SYSTEM, "system.zip")], "unchanged: not pushed again"
+
+
+def test_a_failed_push_never_fails_the_backup_and_is_tried_again(
+    world: FakeWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert world.offsite is not None
+    world.offsite.fault = "unreachable"
+    with caplog.at_level(logging.WARNING):
+        result = world.parts.actions.data_backup()
+    assert result.name in world.backups.data_names(), "the local backup is listed"
+    failed = world.history("offsite")
+    assert failed["ok"] is False and "injoignable" in failed["error"]
+    assert "copie hors site en échec, nouvel essai à la prochaine sauvegarde" in caplog.text
+    world.offsite.fault = None
+    world.clock.advance(DAY)
+    second = world.parts.actions.data_backup()
+    assert _held(world) == [(DATA, result.name), (DATA, second.name)], "the missed one is pushed too"
+
+
+def test_a_full_repository_is_reported_and_local_backups_stay(world: FakeWorld) -> None:
+    assert world.offsite is not None
+    world.offsite.fault = "full"
+    world.parts.actions.data_backup()
+    with pytest.raises(Unavailable, match="plein"):
+        world.parts.actions.offsite_push()
+    assert len(world.backups.data_names()) == 1 and world.history("offsite")["ok"] is False
+
+
+def test_a_backup_that_no_longer_verifies_is_not_pushed(world: FakeWorld) -> None:
+    assert world.offsite is not None
+    world.offsite.fault = "unreachable"
+    good = world.parts.actions.data_backup()
+    world.backups.put("data", "2026-11-20T02-00-00Z.zip", b"not a zip")
+    world.offsite.fault = None
+    result = world.parts.actions.offsite_push()
+    assert result.pushed == [good.name] and result.skipped == ["2026-11-20T02-00-00Z.zip"]
+
+
+def test_restore_brings_a_copy_back_verified_and_never_over_a_file(world: FakeWorld) -> None:
+    made = world.parts.actions.data_backup()
+    content = world.backups.files["data"][made.name][0]
+    with pytest.raises(Refused, match="déjà dans data/"):
+        world.parts.actions.offsite_restore(made.name)
+    world.backups.remove_data(made.name)
+    assert world.parts.actions.offsite_restore(made.name) == made.name
+    assert world.backups.files["data"][made.name][0] == content
+    with pytest.raises(Refused, match=r"n'a pas de copie de 2026-01-01T02-00-00Z\.zip"):
+        world.parts.actions.offsite_restore("2026-01-01T02-00-00Z.zip")
+
+
+def test_a_copy_that_does_not_verify_is_not_listed(world: FakeWorld) -> None:
+    made = world.parts.actions.data_backup()
+    assert world.offsite is not None
+    for snapshot, (copy, _) in list(world.offsite.held.items()):
+        world.offsite.held[snapshot] = (copy, b"PK damaged")
+    world.backups.remove_data(made.name)
+    with pytest.raises(BadRequest, match="not a readable zip file"):
+        world.parts.actions.offsite_restore(made.name)
+    assert made.name not in world.backups.data_names()
+
+
+def test_without_a_repository_nothing_is_pushed_and_the_commands_say_why() -> None:
+    world = FakeWorld()
+    world.log_in()
+    world.parts.actions.data_backup()
+    assert "offsite" not in world.parts.state.history()
+    with pytest.raises(Refused, match="aucun dépôt hors site configuré"):
+        world.parts.actions.offsite_push()
