@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from appliance.domain.backups import parse_backup_name
 from appliance.domain.moments import parse_moment
 from appliance.errors import BadRequest
 
@@ -160,10 +161,16 @@ def _seconds(value: object) -> object:
 
 
 def to_push(local: Iterable[str], copies: Sequence[OffsiteCopy], kind: str = DATA) -> list[str]:
-    """The backups of ``local`` (names in data/) that no copy of ``kind`` holds yet, oldest
-    first: a push that failed is tried again at the next run."""
-    held = {c.name for c in copies if c.kind == kind}
-    return sorted(name for name in set(local) if name not in held)
+    """The backups of ``local`` (names in data/) made after the newest copy of ``kind``,
+    oldest first: what a failed push left is pushed by the next run, and a backup that
+    retention forgot (an earlier one of the same day) is not pushed again."""
+    last = newest(copies, kind)
+    dated = []
+    for name in set(local):
+        made = parse_backup_name(name)
+        if made is not None and (last is None or made > last.made):
+            dated.append((made, name))
+    return [name for _, name in sorted(dated)]
 
 
 def newest(copies: Sequence[OffsiteCopy], kind: str = DATA) -> OffsiteCopy | None:

@@ -50,7 +50,17 @@ class FakeOffsite:
         return sorted((copy for copy, _ in self.held.values()), key=lambda c: (c.made, c.snapshot))
 
     def forget(self, retention: Retention, kind: str) -> None:
+        """As restic's --keep-daily does, as far as these tests go: the newest copy of each day."""
         self.forgotten.append((kind, retention))
+        newest: dict[dt.date, tuple[dt.datetime, str]] = {}
+        for snapshot, (copy, _) in self.held.items():
+            if copy.kind == kind:
+                day = copy.made.date()
+                newest[day] = max(newest.get(day, (copy.made, snapshot)), (copy.made, snapshot))
+        kept = {snapshot for _, snapshot in newest.values()}
+        for snapshot, (copy, _) in list(self.held.items()):
+            if copy.kind == kind and snapshot not in kept:
+                del self.held[snapshot]
 
     def check(self, share_percent: int) -> None:
         self.checked.append(share_percent)

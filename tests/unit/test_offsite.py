@@ -100,7 +100,15 @@ def test_a_copy_is_tagged_with_its_kind_and_its_backups_name() -> None:
             copy_tags(kind, name)
 
 
-def test_what_no_copy_holds_yet_is_pushed_oldest_first() -> None:
-    held = [OffsiteCopy("a", DATA, "2026-12-02T02-00-00Z.zip", dt.datetime(2026, 12, 2, tzinfo=dt.UTC))]
-    local = ["2026-12-03T02-00-00Z.zip", "2026-12-01T02-00-00Z.zip", "2026-12-02T02-00-00Z.zip"]
-    assert to_push(local, held) == ["2026-12-01T02-00-00Z.zip", "2026-12-03T02-00-00Z.zip"]
+def test_what_came_after_the_newest_copy_is_pushed_oldest_first() -> None:
+    held = [OffsiteCopy("a", DATA, "2026-12-02T02-00-00Z.zip", dt.datetime(2026, 12, 2, 2, tzinfo=dt.UTC))]
+    local = [
+        "2026-12-03T02-00-00Z.zip",
+        "2026-12-02T01-00-00Z.zip",  # forgotten by retention (the same day): not pushed again
+        "2026-12-02T02-00-00Z.zip",
+        "2026-12-04T02-00-00Z.zip",
+        "notes.txt",
+    ]
+    assert to_push(local, held) == ["2026-12-03T02-00-00Z.zip", "2026-12-04T02-00-00Z.zip"]
+    assert to_push(local[:2], []) == ["2026-12-02T01-00-00Z.zip", "2026-12-03T02-00-00Z.zip"]
+    assert to_push(local, held, SYSTEM) == sorted(local[:4]), "no copy of that kind yet"

@@ -43,6 +43,16 @@ def test_each_backup_is_pushed_after_it_is_made_and_retention_follows(world: Fak
     assert facts["repository"] == world.offsite.location and facts["copies"] == 2 and facts["size"] > 0
 
 
+def test_a_copy_retention_forgot_is_not_pushed_again(world: FakeWorld) -> None:
+    """Two backups the same day leave one copy, the later; the earlier, still in data/, is
+    not pushed at every run only to be forgotten again."""
+    world.parts.actions.data_backup()
+    world.clock.advance(3600)
+    later = world.parts.actions.data_backup()
+    assert _held(world) == [(DATA, later.name)] and len(world.backups.data_names()) == 2
+    assert world.parts.actions.offsite_push().pushed == []
+
+
 def test_system_zip_is_pushed_when_newer_than_its_last_copy(world: FakeWorld) -> None:
     world.parts.actions.system_backup()
     assert _held(world) == [(SYSTEM, "system.zip")]
