@@ -43,8 +43,8 @@ class ResticOffsite:
     def forget(self, retention: Retention, kind: str) -> None:
         self.repository.forget(retention, kind)
 
-    def check(self, share_percent: int) -> None:
-        self.repository.check(share_percent)
+    def check(self, part: int, parts: int) -> None:
+        self.repository.check(part, parts)
 
     def restore_backup(self, copy: OffsiteCopy, sink: BinaryIO) -> None:
         target = self.work / "restored"

@@ -132,10 +132,12 @@ class ResticRepository:
     def forget(self, retention: Retention, kind: str) -> None:
         self._run(["forget", "--prune", *retention.forget_arguments(kind)])
 
-    def check(self, share_percent: int) -> None:
-        """``restic check``, reading ``share_percent`` % of the data (a different share
-        each time: restic picks it at random)."""
-        self._run(["check", f"--read-data-subset={share_percent}%"])
+    def check(self, part: int, parts: int) -> None:
+        """``restic check``: the repository's structure, and the data of pack files in part
+        ``part`` of ``parts`` (``--read-data-subset=part/parts``: every pack is in one part,
+        so ``parts`` checks with each part read every byte once). Raises BadRequest when the
+        repository is damaged."""
+        self._run(["check", f"--read-data-subset={part}/{parts}"])
 
     def restore(self, snapshot: str, target: Path) -> None:
         self._run(["restore", snapshot, "--target", str(target)])

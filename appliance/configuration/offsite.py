@@ -31,6 +31,23 @@ class OffsiteSettings:
     )
     keep_weekly: int = setting("NEOCUMA_OFFSITE_KEEP_WEEKLY", 12, "Weekly copies restic forget keeps.", **_COUNT)
     keep_monthly: int = setting("NEOCUMA_OFFSITE_KEEP_MONTHLY", 12, "Monthly copies restic forget keeps.", **_COUNT)
+    check_every_hours: int = setting(
+        "NEOCUMA_OFFSITE_CHECK_EVERY_HOURS",
+        24,
+        "Hours between two `restic check` of the repository, run after a push; 0: never.",
+        minimum=0,
+        maximum=8760,
+        dotenv=True,
+    )
+    check_parts: int = setting(
+        "NEOCUMA_OFFSITE_CHECK_PARTS",
+        30,
+        "Each check reads one part in this many of the stored data (`--read-data-subset=K/N`, K turning),"
+        " so the whole repository is read every N checks.",
+        minimum=1,
+        maximum=10000,
+        dotenv=True,
+    )
     s3_access_key_id: str = setting(
         "NEOCUMA_OFFSITE_S3_ACCESS_KEY_ID", "", "The S3 access key of an s3: repository.", dotenv=True
     )

@@ -1,4 +1,5 @@
-"""The four indicators of "Statut des serveurs" (manual §12.3.2), from facts (pure).
+"""The indicators of "Statut des serveurs" (manual §12.3.2), from facts (pure): the
+manual's four, and the offsite copy's (issue 14; docs/offsite.md).
 
 Each is green, neutral or red with a cause in French. Red means a part failed ("si l'un de
 ces éléments vient à défaillir"): something an operator must act on. Neutral is a state
@@ -18,13 +19,15 @@ from typing import Any, Literal, cast
 from appliance.domain.backups import FUTURE_TOLERANCE
 
 REMOTE, BACKUPS, LOCAL, SYNC = "serveur_distant", "sauvegardes", "serveur_local", "synchronisation"
+OFFSITE = "copie_hors_site"
 LABELS = {
     REMOTE: "Serveur NeoCuma distant",
     BACKUPS: "Sauvegardes automatiques",
     LOCAL: "Serveur NeoCuma local",
     SYNC: "Synchronisation",
+    OFFSITE: "Copie hors site",
 }
-ORDER = (REMOTE, BACKUPS, LOCAL, SYNC)
+ORDER = (REMOTE, BACKUPS, LOCAL, SYNC, OFFSITE)
 State = Literal["vert", "neutre", "rouge"]
 OK: State = "vert"
 NEUTRAL: State = "neutre"
@@ -60,6 +63,20 @@ def saved_state(entry: Mapping[str, Any]) -> State:
 
 
 @dataclass(frozen=True)
+class OffsiteFacts:
+    """The offsite copies as the guardian's history tells them (a repository is configured)."""
+
+    repository: str  # as messages show it, without credentials
+    last_ok: bool | None  # the last push; None: never tried
+    last_error: str | None
+    last_success_at: dt.datetime | None
+    copies: int | None  # the copies the repository held after the last successful push
+    size: int | None  # its bytes then
+    check_ok: bool | None  # the last restic check; None: never run
+    check_error: str | None
+
+
+@dataclass(frozen=True)
 class Facts:
     """What the monitor observed; None when unknown."""
 
@@ -83,10 +100,11 @@ class Facts:
     last_sync_backup: str | None
     newest_backup: str | None
     mode: str | None
+    offsite: OffsiteFacts | None = None  # None: no repository configured
 
 
 def evaluate(facts: Facts) -> list[Indicator]:
-    return [_remote(facts), _backups(facts), _local(facts), _sync(facts)]
+    return [_remote(facts), _backups(facts), _local(facts), _sync(facts), _offsite(facts)]
 
 
 def _remote(facts: Facts) -> Indicator:
@@ -153,3 +171,37 @@ def _sync(facts: Facts) -> Indicator:
             f"(en place : {facts.last_sync_backup}){why}",
         )
     return Indicator(SYNC, OK, f"à jour avec {facts.last_sync_backup}")
+
+
+def _offsite(facts: Facts) -> Indicator:
+    """Red when the last push or check failed, or when no copy succeeded for longer than a
+    backup may be late; neutral when none is configured, or before the first copy."""
+    offsite = facts.offsite
+    if offsite is None:
+        return Indicator(OFFSITE, NEUTRAL, "non configurée (NEOCUMA_OFFSITE_REPOSITORY, docs/offsite.md)")
+    last = (
+        "aucune copie réussie encore"
+        if offsite.last_success_at is None
+        else f"dernière copie réussie le {offsite.last_success_at:%d/%m/%Y à %H:%M} UTC"
+    )
+    if offsite.last_ok is False:
+        return Indicator(
+            OFFSITE, FAILED, f"la dernière copie vers {offsite.repository} a échoué : {offsite.last_error} ({last})"
+        )
+    if offsite.check_ok is False:
+        return Indicator(
+            OFFSITE,
+            FAILED,
+            f"le contrôle du dépôt {offsite.repository} (restic check) a échoué : {offsite.check_error}",
+        )
+    reference = offsite.last_success_at or facts.watching_since
+    age = facts.now - reference
+    if facts.backups_enabled and age > facts.backup_max_age:
+        hours = age.total_seconds() / 3600
+        return Indicator(OFFSITE, FAILED, f"en retard : {last}, il y a {hours:.0f} h ({offsite.repository})")
+    if offsite.last_success_at is None:
+        return Indicator(OFFSITE, NEUTRAL, f"en attente de la première copie vers {offsite.repository}")
+    held = "" if offsite.copies is None else f", {offsite.copies} copies"
+    size = "" if offsite.size is None else f", {offsite.size / 1e6:.1f} Mo"
+    hours = max(0.0, age.total_seconds() / 3600)
+    return Indicator(OFFSITE, OK, f"{last} (il y a {hours:.0f} h) vers {offsite.repository}{held}{size}")

@@ -176,3 +176,25 @@ def to_push(local: Iterable[str], copies: Sequence[OffsiteCopy], kind: str = DAT
 def newest(copies: Sequence[OffsiteCopy], kind: str = DATA) -> OffsiteCopy | None:
     found = [c for c in copies if c.kind == kind]
     return max(found, key=lambda c: c.made) if found else None
+
+
+def next_check_part(
+    last_at: dt.datetime | None,
+    last_ok: bool | None,
+    last_part: int | None,
+    now: dt.datetime,
+    every_hours: int,
+    parts: int,
+) -> int | None:
+    """The part (1 to ``parts``) the next ``restic check`` reads, or None when none is due:
+    checks come ``every_hours`` apart (0: never), a failed one is tried again at the next
+    run on the same part, and the parts turn so that ``parts`` checks read everything."""
+    if every_hours <= 0 or parts < 1:
+        return None
+    if last_at is None or last_part is None or not 1 <= last_part <= parts:
+        return 1
+    if last_ok is False:
+        return last_part
+    if now - last_at < dt.timedelta(hours=every_hours):
+        return None
+    return last_part % parts + 1

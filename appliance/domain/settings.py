@@ -1,5 +1,7 @@
 """The "Paramétrages" of the guardian (manual §12.3.4): automatic backups and their hours,
-synchronisation after them. Pure: parsing and validation, every problem reported at once."""
+synchronisation after them, and the retention of the offsite copies (issue 14; absent, the
+configuration's NEOCUMA_OFFSITE_KEEP_*). Pure: parsing and validation, every problem
+reported at once."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from appliance.domain.centres import Slot
+from appliance.domain.offsite import Retention
 from appliance.domain.schedule import allowed_hours, check_hours, night_hour
 from appliance.errors import BadRequest, ConfigError
 
@@ -22,6 +25,7 @@ class Settings:
     # or the chosen UTC hours.
     hours: Hours = NIGHTLY
     sync_after: bool = True
+    offsite: Retention | None = None  # None: the configuration's
 
     def effective_hours(self, slot: Slot) -> list[int]:
         if isinstance(self.hours, tuple):
@@ -39,10 +43,25 @@ class Settings:
                 "heures": self.hours if isinstance(self.hours, str) else list(self.hours),
             },
             "synchronisations": {"apres_sauvegarde": self.sync_after},
-        }
+        } | (
+            {}
+            if self.offsite is None
+            else {
+                "hors_site": {
+                    "quotidiennes": self.offsite.daily,
+                    "hebdomadaires": self.offsite.weekly,
+                    "mensuelles": self.offsite.monthly,
+                }
+            }
+        )
 
 
-_SECTIONS = {"sauvegardes": {"automatiques", "heures"}, "synchronisations": {"apres_sauvegarde"}}
+_RETENTION = ("quotidiennes", "hebdomadaires", "mensuelles")
+_SECTIONS = {
+    "sauvegardes": {"automatiques", "heures"},
+    "synchronisations": {"apres_sauvegarde"},
+    "hors_site": set(_RETENTION),
+}
 
 
 def parse_settings(document: dict[str, Any], slot: Slot | None = None) -> Settings:
@@ -78,6 +97,26 @@ def parse_settings(document: dict[str, Any], slot: Slot | None = None) -> Settin
                     check_hours(slot, hours)
                 except BadRequest as error:
                     problems.append(f"sauvegardes.heures : {error}")
+    offsite = _retention(document.get("hors_site"), problems)
     if problems:
         raise ConfigError(problems)
-    return Settings(bool(enabled), hours, bool(sync_after))
+    return Settings(bool(enabled), hours, bool(sync_after), offsite)
+
+
+def _retention(section: object, problems: list[str]) -> Retention | None:
+    """``[hors_site]``: how many daily, weekly and monthly copies to keep (all three)."""
+    if not isinstance(section, dict):
+        return None
+    counts = []
+    for key in _RETENTION:
+        value = section.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10_000:
+            problems.append(f"hors_site.{key} doit être un nombre de copies de 0 à 10000, pas {value!r}")
+        else:
+            counts.append(value)
+    if len(counts) < len(_RETENTION):
+        return None
+    if sum(counts) == 0:
+        problems.append("hors_site : la rétention garderait zéro copie (mettez au moins un nombre au-dessus de 0)")
+        return None
+    return Retention(*counts)

@@ -2,6 +2,8 @@
 
 - ``offsite list``: the copies the repository holds, oldest first;
 - ``offsite push``: push now what the repository lacks (as after each backup);
+- ``offsite check``: ``restic check`` now, reading the next part of the data (as the
+  scheduled check after a push does);
 - ``offsite restore NAME``: bring the copy of data backup NAME back into ``data/``,
   verified; then ``sync --backup NAME`` or ``restore --from-backup NAME`` use it.
 """
@@ -31,6 +33,13 @@ def cmd_offsite(parts: Parts, args: argparse.Namespace) -> int:
             f"{result.size / 1e6:.1f} Mo",
             *(f"Non poussée (ne se vérifie plus) : {name}" for name in result.skipped),
         ]
+    elif action == "check":
+        checked = parts.actions.offsite_check()
+        facts = dataclasses.asdict(checked)
+        lines = [
+            f"Dépôt hors site {checked.repository} contrôlé (restic check) : structure et partie "
+            f"{checked.part} des données intactes"
+        ]
     elif action == "restore":
         name = parts.actions.offsite_restore(args.name)
         facts = {"restored": name}
@@ -53,11 +62,14 @@ def add_offsite_parser(
     json_flag: Callable[[argparse.ArgumentParser], None],
 ) -> None:
     """The ``offsite`` command and its actions, in the CLI's parser."""
-    offsite = sub.add_parser("offsite", help="les copies hors site (dépôt restic) : lister, pousser, restaurer")
+    offsite = sub.add_parser(
+        "offsite", help="les copies hors site (dépôt restic) : lister, pousser, contrôler, restaurer"
+    )
     json_flag(offsite)
     actions = offsite.add_subparsers(dest="action", metavar="ACTION", parser_class=kind)
     json_flag(actions.add_parser("list", help="les copies que tient le dépôt"))
     json_flag(actions.add_parser("push", help="pousser maintenant ce que le dépôt n'a pas encore"))
+    json_flag(actions.add_parser("check", help="contrôler le dépôt maintenant (restic check, une partie des données)"))
     restore = actions.add_parser("restore", help="ramener dans data/ la copie d'une sauvegarde, vérifiée")
     restore.add_argument("name", metavar="NOM", help="le nom de la sauvegarde, par exemple 2026-12-01T02-00-00Z.zip")
     json_flag(restore)

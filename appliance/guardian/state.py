@@ -21,6 +21,7 @@ SYNC_PENDING = "sync-pending"  # a switch made and not yet confirmed (jobs/sync.
 SETTINGS, VERIFIERS, REFRESH = "settings", "console_verifiers", "refresh-requested"
 FULL_BACKUP = "full-backup"  # the last full data backup (jobs/backup.py: the periodic full)
 SYSTEM_INSTALLED = "system-installed"  # which system.zip the live system generation came from (jobs/sync.py)
+OFFSITE = "offsite"  # the repository as the last successful offsite push left it (jobs/actions.py)
 
 
 def stamp(moment: dt.datetime) -> str:
@@ -115,7 +116,15 @@ class GuardianState:
     def record(self, job: str, **facts: Any) -> None:
         """Remember the outcome of a job (for status, check, /metrics and the next runs)."""
         history = self.store.read(HISTORY)
-        history[job] = dict(facts, at=stamp(self.clock.now()))
+        now = stamp(self.clock.now())
+        entry = dict(facts, at=now)
+        if "ok" in facts:  # when it last succeeded, kept across failures (/metrics, the indicators)
+            previous = history.get(job) or {}
+            earlier = previous.get("last_success") or (previous.get("at") if previous.get("ok") else None)
+            last = now if facts["ok"] else earlier
+            if last:
+                entry["last_success"] = last
+        history[job] = entry
         self.store.write(HISTORY, history)
 
     def count_bytes(self, job: str, size: int) -> None:

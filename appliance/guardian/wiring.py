@@ -6,6 +6,7 @@ with in-memory fakes (tests/fakes)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from appliance.adapters.state_store import FileStateStore
 from appliance.configuration import GuardianConfig
 from appliance.domain.backups import Retention
 from appliance.domain.offsite import Retention as OffsiteRetention
+from appliance.errors import ApplianceError
 from appliance.guardian.jobs.actions import Actions
 from appliance.guardian.jobs.backup import BackupJob
 from appliance.guardian.jobs.identification import DemoLogin, Identification
@@ -49,6 +51,8 @@ from appliance.guardian.state import GuardianState
 from appliance.guardian.watch.check import CheckLimits
 from appliance.guardian.watch.monitor import Monitor, Thresholds
 from appliance.guardian.watch.status import StatusReport
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -182,10 +186,13 @@ def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
             ports.backups,
             clock,
             progress,
-            OffsiteRetention(config.offsite.keep_daily, config.offsite.keep_weekly, config.offsite.keep_monthly),
+            lambda: offsite_retention(settings, config),
+            config.offsite.check_every_hours,
+            config.offsite.check_parts,
         ),
     )
     max_age = dt.timedelta(hours=config.monitor.max_backup_age_hours)
+    offsite = None if ports.offsite is None else ports.offsite.location
     monitor = Monitor(
         central=ports.central,
         local=ports.local,
@@ -197,7 +204,22 @@ def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
         clock=clock,
         thresholds=Thresholds(float(config.monitor.skew_limit), max_age),
         console_url=config.console.public_url(),
+        offsite=offsite,
     )
-    status = StatusReport(ports.central, ports.local, ports.database, ports.backups, state, clock)
+    status = StatusReport(ports.central, ports.local, ports.database, ports.backups, state, clock, offsite)
     limits = CheckLimits(float(config.monitor.interval), max_age, float(config.monitor.skew_limit))
     return Parts(config, ports, state, progress, settings, identification, actions, monitor, status, limits)
+
+
+def offsite_retention(settings: SettingsStore, config: GuardianConfig) -> OffsiteRetention:
+    """The retention of the offsite copies: Paramétrages' when set there, else the
+    configuration's (NEOCUMA_OFFSITE_KEEP_*), also when the Paramétrages cannot be read."""
+    try:
+        chosen = settings.load()[0].offsite
+    except ApplianceError as error:
+        log.warning("Paramétrages illisibles, rétention hors site de la configuration : %s", error)
+        chosen = None
+    if chosen is not None:
+        return chosen
+    offsite = config.offsite
+    return OffsiteRetention(offsite.keep_daily, offsite.keep_weekly, offsite.keep_monthly)

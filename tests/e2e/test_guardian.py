@@ -107,7 +107,7 @@ def test_1_the_whole_loop_copies_exactly_the_dossiers_in_rights(appliance: Appli
         20,
         "check showing the manual run's sync right after it",
     )
-    assert line.startswith("NEOCUMA GUARDIAN OK - 3/4 indicateurs verts; Sauvegardes automatiques : désactivées"), line
+    assert line.startswith("NEOCUMA GUARDIAN OK - 3/5 indicateurs verts; Sauvegardes automatiques : désactivées"), line
 
 
 def test_2_the_fallback_story(appliance: Appliance) -> None:

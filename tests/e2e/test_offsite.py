@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.appliance import Appliance, running_appliance
+from tests.support import containers
 
 pytestmark = pytest.mark.e2e
 REPOSITORY = "/var/lib/guardian/backups/offsite-e2e"  # writable by the guardian's user
@@ -71,3 +72,29 @@ def test_each_backup_is_copied_offsite_and_a_copy_comes_back_to_be_synchronised(
     assert first in listing
     synced = _json(appliance, "sync", "--backup", first)
     assert synced["backup"] == first
+
+
+def test_the_copy_is_checked_and_seen_in_status_check_and_metrics(appliance: Appliance) -> None:
+    """The fifth indicator from the real guardian: `offsite check` runs the real restic
+    check on the next part of the data, and status, check and /metrics show the copy."""
+    before = _json(appliance, "status")["offsite"]
+    assert before["configured"] is True and before["push"]["ok"] is True
+    assert before["check"]["ok"] is True, "a scheduled check followed the first push"
+    first = int(before["check"]["part"].split("/")[0])
+    checked = _json(appliance, "offsite", "check")
+    assert checked["part"] == f"{first % 30 + 1}/30" and checked["repository"] == REPOSITORY
+
+    def offsite_line() -> str | None:
+        line = appliance.cli("check").stdout
+        return line if "offsite=1;;;0;1" in line and "offsite_age=" in line else None
+
+    line = containers.wait_for(offsite_line, 30, "check showing the offsite copy")
+    assert "indicateurs verts" in line and "offsite_size=" in line, line
+    metrics = appliance.run_in_guardian(
+        "python3",
+        "-c",
+        "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8000/metrics').read().decode())",
+    )
+    assert 'neocuma_guardian_component_up{component="copie_hors_site"} 1.0' in metrics
+    assert "neocuma_guardian_offsite_repository_bytes" in metrics
+    assert 'neocuma_guardian_last_run_failed{job="offsite_check"} 0.0' in metrics

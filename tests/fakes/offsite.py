@@ -17,10 +17,10 @@ from appliance.errors import BadRequest, Unavailable
 class FakeOffsite:
     location: str = "sftp:sauvegarde@nas.example.fr:/neocuma"
     exists: bool = False
-    fault: str | None = None  # "unreachable", "password" or "full"
+    fault: str | None = None  # "unreachable", "password", "full" or "damaged" (check fails)
     held: dict[str, tuple[OffsiteCopy, bytes]] = field(default_factory=dict)
     forgotten: list[tuple[str, Retention]] = field(default_factory=list)
-    checked: list[int] = field(default_factory=list)
+    checked: list[tuple[int, int]] = field(default_factory=list)
 
     def _fail(self) -> None:
         if self.fault == "unreachable":
@@ -62,8 +62,11 @@ class FakeOffsite:
             if copy.kind == kind and snapshot not in kept:
                 del self.held[snapshot]
 
-    def check(self, share_percent: int) -> None:
-        self.checked.append(share_percent)
+    def check(self, part: int, parts: int) -> None:
+        self._fail()
+        if self.fault == "damaged":
+            raise BadRequest(f"dépôt hors site {self.location} : restic check a échoué (repository contains errors)")
+        self.checked.append((part, parts))
 
     def restore_backup(self, copy: OffsiteCopy, sink: BinaryIO) -> None:
         self._fail()

@@ -81,7 +81,7 @@ def test_retention_forgets_beyond_the_counts_and_prunes(repository: ResticReposi
         repository.push(stage, copy_tags(DATA, name), DAY_ONE + dt.timedelta(days=day))
     repository.forget(Retention(daily=2, weekly=0, monthly=0), DATA)
     assert [c.name for c in repository.copies()] == ["2026-12-02T02-00-00Z.zip", "2026-12-03T02-00-00Z.zip"]
-    repository.check(100)
+    repository.check(1, 1)
 
 
 def test_a_wrong_password_is_named_and_nothing_is_changed(repository: ResticRepository, tmp_path: Path) -> None:
@@ -113,7 +113,15 @@ def test_a_damaged_pack_is_found_by_check(repository: ResticRepository, tmp_path
     damaged.chmod(0o644)
     damaged.write_bytes(bytes(raw))
     with pytest.raises(BadRequest, match="restic check a échoué"):
-        repository.check(100)
+        repository.check(1, 1)
+    # Read in parts, the damaged pack is in exactly one: the others' checks pass.
+    failed = []
+    for part in range(1, 5):
+        try:
+            repository.check(part, 4)
+        except BadRequest:
+            failed.append(part)
+    assert len(failed) == 1, failed
 
 
 def test_a_repository_address_of_no_known_kind_is_refused(tmp_path: Path) -> None:

@@ -1,10 +1,37 @@
+import dataclasses
 import datetime as dt
 
 import pytest
 
-from appliance.domain.health import BACKUPS, FAILED, LOCAL, NEUTRAL, OK, REMOTE, SYNC, Facts, evaluate
+from appliance.domain.health import (
+    BACKUPS,
+    FAILED,
+    LOCAL,
+    NEUTRAL,
+    OFFSITE,
+    OK,
+    REMOTE,
+    SYNC,
+    Facts,
+    OffsiteFacts,
+    evaluate,
+)
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
+COPIED = OffsiteFacts(
+    repository="sftp:sauvegarde@nas.example.fr:/neocuma",
+    last_ok=True,
+    last_error=None,
+    last_success_at=NOW - dt.timedelta(hours=2),
+    copies=31,
+    size=58_400_000,
+    check_ok=True,
+    check_error=None,
+)
+
+
+def _offsite(**overrides: object) -> OffsiteFacts:
+    return dataclasses.replace(COPIED, **overrides)  # type: ignore[arg-type]
 
 
 def _facts(**overrides: object) -> Facts:
@@ -29,6 +56,7 @@ def _facts(**overrides: object) -> Facts:
         last_sync_backup="2026-11-28T10-00-00Z.zip",
         newest_backup="2026-11-28T10-00-00Z.zip",
         mode="standby",
+        offsite=COPIED,
     )
     values.update(overrides)
     return Facts(**values)  # type: ignore[arg-type]
@@ -39,7 +67,12 @@ def _states(facts: Facts) -> dict[str, str]:
 
 
 def test_all_green() -> None:
-    assert _states(_facts()) == {REMOTE: OK, BACKUPS: OK, LOCAL: OK, SYNC: OK}
+    assert _states(_facts()) == {REMOTE: OK, BACKUPS: OK, LOCAL: OK, SYNC: OK, OFFSITE: OK}
+    offsite = {i.name: i for i in evaluate(_facts())}[OFFSITE]
+    assert offsite.cause == (
+        "dernière copie réussie le 28/11/2026 à 10:00 UTC (il y a 2 h) vers "
+        "sftp:sauvegarde@nas.example.fr:/neocuma, 31 copies, 58.4 Mo"
+    )
 
 
 @pytest.mark.parametrize(
@@ -54,6 +87,20 @@ def test_all_green() -> None:
         (dict(local_app_ok=False, local_error="HTTP 500"), LOCAL, "contrôle applicatif"),
         (dict(last_sync_ok=False, last_sync_error="backup corrompue"), SYNC, "backup corrompue"),
         (dict(last_sync_ok=False, last_sync_error="refusée", sync_after=False), SYNC, "refusée"),
+        (dict(offsite=_offsite(last_ok=False, last_error="dépôt injoignable")), OFFSITE, "dépôt injoignable"),
+        (dict(offsite=_offsite(last_ok=False, last_error="x")), OFFSITE, "dernière copie réussie le 28/11/2026"),
+        (dict(offsite=_offsite(last_ok=False, last_success_at=None, last_error="x")), OFFSITE, "aucune copie réussie"),
+        (
+            dict(offsite=_offsite(check_ok=False, check_error="pack abîmé")),
+            OFFSITE,
+            "restic check) a échoué : pack abîmé",
+        ),
+        (dict(offsite=_offsite(last_success_at=NOW - dt.timedelta(hours=30))), OFFSITE, "en retard"),
+        (
+            dict(offsite=_offsite(last_ok=None, last_success_at=None), watching_since=NOW - dt.timedelta(hours=30)),
+            OFFSITE,
+            "en retard : aucune copie réussie encore",
+        ),
     ],
 )
 def test_each_failure_is_red_with_its_cause(overrides: dict[str, object], name: str, words: str) -> None:
@@ -74,6 +121,12 @@ def test_each_failure_is_red_with_its_cause(overrides: dict[str, object], name: 
         (dict(newest_backup="2026-11-28T11-00-00Z.zip"), SYNC, "en attente de synchronisation"),
         (dict(newest_backup="2026-11-28T11-00-00Z.zip", sync_after=False), SYNC, "après les sauvegardes désactivée"),
         (dict(mode="fallback"), SYNC, "mode secours"),
+        (dict(offsite=None), OFFSITE, "non configurée"),
+        (
+            dict(offsite=_offsite(last_ok=None, last_success_at=None), watching_since=NOW - dt.timedelta(hours=3)),
+            OFFSITE,
+            "en attente de la première copie",
+        ),
     ],
 )
 def test_what_the_centre_chose_or_waits_for_is_neutral_not_red(

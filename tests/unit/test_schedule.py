@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from appliance.domain.centres import Slot, parse_centres
+from appliance.domain.offsite import Retention
 from appliance.domain.schedule import allowed_hours, check_hours, decide, planned_start, window_at
 from appliance.domain.settings import Settings, parse_settings
 from appliance.errors import BadRequest, ConfigError
@@ -136,6 +137,20 @@ def test_settings_validation_reports_every_problem() -> None:
         parse_settings({"sauvegardes": {"heures": [25]}})
     with pytest.raises(ConfigError, match='"nuit", "toutes"'):
         parse_settings({"sauvegardes": {"heures": "jour"}})
+
+
+def test_the_offsite_retention_of_the_settings_is_whole_or_refused() -> None:
+    chosen = parse_settings({"hors_site": {"quotidiennes": 7, "hebdomadaires": 0, "mensuelles": 24}})
+    assert chosen.offsite == Retention(7, 0, 24)
+    assert parse_settings(chosen.as_document()) == chosen, "written and read back the same"
+    assert "hors_site" not in Settings().as_document(), "absent: the configuration's counts"
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"hors_site": {"quotidiennes": -1, "hebdomadaires": "12", "annuelles": 2}})
+    text = str(caught.value)
+    for words in ("hors_site.quotidiennes", "hors_site.hebdomadaires", "hors_site.mensuelles", "hors_site.annuelles"):
+        assert words in text, text
+    with pytest.raises(ConfigError, match="zéro copie"):
+        parse_settings({"hors_site": {"quotidiennes": 0, "hebdomadaires": 0, "mensuelles": 0}})
 
 
 def _runs(settings: Settings, code: str, days: int, step: dt.timedelta) -> list[dt.datetime]:

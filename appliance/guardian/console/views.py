@@ -21,11 +21,12 @@ from appliance.domain.standby import describe_sync_run
 from appliance.errors import ApplianceError, Refused
 from appliance.guardian.jobs.backup import BackupResult
 from appliance.guardian.jobs.listing import list_backups
+from appliance.guardian.jobs.offsite import OffsiteResult
 from appliance.guardian.jobs.remote import stored_session
 from appliance.guardian.jobs.sync import SyncResult
 from appliance.guardian.jobs.system_backup import SystemBackupResult
 from appliance.guardian.state import SCHEDULE, STATUS
-from appliance.guardian.wiring import Parts
+from appliance.guardian.wiring import Parts, offsite_retention
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("views", __name__)
@@ -47,6 +48,7 @@ ACTIONS = {
     "fullsync": "Synchronisation complète",
     "fallback": "Passage en mode secours",
     "standby": "Retour en mode veille",
+    "offsite": "Copie hors site",
 }
 
 
@@ -86,6 +88,7 @@ def status() -> Any:
         last_backup_moved=describe_backup_run(last_backup) if last_backup.get("ok") else "",
         last_sync=last_sync,
         last_sync_moved=describe_sync_run(last_sync) if last_sync.get("ok") else "",
+        offsite_configured=parts.ports.offsite is not None,
     )
 
 
@@ -101,6 +104,7 @@ def start_action(name: str) -> Any:
         "fullsync": lambda: _sync_summary(actions.sync(None, full=True)),
         "fallback": lambda: f"mode {actions.mode('fallback', False).mode}",
         "standby": lambda: f"mode {actions.mode('standby', False).mode}",
+        "offsite": lambda: _offsite_summary(actions.offsite_push()),
     }
     if name not in work:
         return render_template("message.html", title="Action inconnue", message=name), 404
@@ -236,6 +240,9 @@ def settings() -> Any:
             },
             "synchronisations": {"apres_sauvegarde": request.form.get("apres_sauvegarde") == "1"},
         }
+        retention = _retention_form()
+        if retention and (parts.settings.load()[0].offsite is not None or retention != _counts(parts)):
+            document["hors_site"] = retention  # kept only once chosen: else the configuration's
         try:
             parts.settings.save(document)
             message = "Paramétrages enregistrés."
@@ -260,7 +267,38 @@ def settings() -> Any:
         message=message,
         error=error,
         schedule=parts.state.document(SCHEDULE),
+        offsite=_offsite_settings(parts, current.offsite is not None),
     ), (422 if error else 200)
+
+
+def _retention_form() -> dict[str, Any]:
+    """The "Hors site" counts as typed (a field left empty or not a number is kept as typed,
+    for the settings' validation to name it)."""
+    typed = {key: request.form.get(key, "").strip() for key in ("quotidiennes", "hebdomadaires", "mensuelles")}
+    if not any(typed.values()):
+        return {}
+    return {key: int(value) if value.isdigit() else value for key, value in typed.items()}
+
+
+def _counts(parts: Parts) -> dict[str, Any]:
+    retention = offsite_retention(parts.settings, parts.config)
+    return {"quotidiennes": retention.daily, "hebdomadaires": retention.weekly, "mensuelles": retention.monthly}
+
+
+def _offsite_settings(parts: Parts, chosen: bool) -> dict[str, Any]:
+    """What the "Hors site" section shows: where, the retention (and whose), the checks."""
+    offsite = parts.ports.offsite
+    retention = offsite_retention(parts.settings, parts.config)
+    history = parts.state.history()
+    return {
+        "repository": None if offsite is None else offsite.location,
+        "retention": retention,
+        "retention_source": "Paramétrages" if chosen else "configuration (NEOCUMA_OFFSITE_KEEP_*)",
+        "check_every_hours": parts.config.offsite.check_every_hours,
+        "check_parts": parts.config.offsite.check_parts,
+        "push": history.get("offsite"),
+        "check": history.get("offsite_check"),
+    }
 
 
 @blueprint.get("/logs")
@@ -276,6 +314,11 @@ def log_lines() -> Any:
     return render_template(
         "logs.html", tab="logs", lines=lines, level=level, day=raw_day, levels=LEVELS, levels_fr=LEVEL_NAMES
     )
+
+
+def _offsite_summary(result: OffsiteResult) -> str:
+    pushed = ", ".join(result.pushed) or "rien de nouveau"
+    return f"copie hors site vers {result.repository} : {pushed} ; {result.copies} copies, {result.size / 1e6:.1f} Mo"
 
 
 def _system_line(result: SystemBackupResult) -> str:

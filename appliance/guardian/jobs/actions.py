@@ -7,17 +7,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from appliance.domain.offsite import next_check_part
 from appliance.errors import ApplianceError
 from appliance.guardian.jobs.backup import BackupJob, BackupResult
 from appliance.guardian.jobs.modes import ModeResult, Modes
-from appliance.guardian.jobs.offsite import OffsiteJob, OffsiteResult
+from appliance.guardian.jobs.offsite import OffsiteCheck, OffsiteJob, OffsiteResult
 from appliance.guardian.jobs.sync import SyncJob, SyncResult
 from appliance.guardian.jobs.system_backup import SystemBackupResult
 from appliance.guardian.jobs.transfers import PullResult, RestoreResult, Transfers
 from appliance.guardian.ports import Clock
-from appliance.guardian.state import GuardianState
+from appliance.guardian.state import OFFSITE, GuardianState, parse_stamp
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -34,21 +35,27 @@ class Actions:
     modes: Modes
     offsite: OffsiteJob
 
-    def _recorded(self, job: str, run: Callable[[], R]) -> R:
+    def _recorded(self, job: str, run: Callable[[], R], **context: Any) -> R:
+        """``context``: facts recorded whatever the outcome (what a failed run tried)."""
         started = self.clock.monotonic()
         try:
             result = run()
         except ApplianceError as error:
-            self.state.record(job, ok=False, error=str(error), seconds=round(self.clock.monotonic() - started, 1))
+            seconds = round(self.clock.monotonic() - started, 1)
+            self.state.record(job, **context, ok=False, error=str(error), seconds=seconds)
             raise
         except Exception as error:
             # A bug, or an error of a library we did not translate: still a failure that
             # status, check and the indicators must show, never the previous success.
             message = f"erreur interne : {type(error).__name__}: {error}"
-            self.state.record(job, ok=False, error=message, seconds=round(self.clock.monotonic() - started, 1))
+            seconds = round(self.clock.monotonic() - started, 1)
+            self.state.record(job, **context, ok=False, error=message, seconds=seconds)
             raise
         # A result's scalar fields (a list of results has none of its own).
-        facts = {key: value for key, value in getattr(result, "__dict__", {}).items() if isinstance(value, _SCALARS)}
+        facts = dict(context)
+        facts.update(
+            (key, value) for key, value in getattr(result, "__dict__", {}).items() if isinstance(value, _SCALARS)
+        )
         facts.update(ok=True, seconds=round(self.clock.monotonic() - started, 1))
         self.state.record(job, **facts)
         moved = facts.get("transferred", facts.get("bytes"))
@@ -72,7 +79,48 @@ class Actions:
 
     def offsite_push(self) -> OffsiteResult:
         with self.state.lock("copie hors site"):
-            return self._recorded("offsite", self.offsite.push)
+            return self._push_offsite()
+
+    def offsite_check(self) -> OffsiteCheck:
+        """``restic check`` now, on the part the next scheduled check would read."""
+        with self.state.lock("contrôle du dépôt hors site"):
+            part = self._check_part(due_only=False) or 1
+            return self._recorded("offsite_check", lambda: self.offsite.check(part), part=self._share(part))
+
+    def _push_offsite(self) -> OffsiteResult:
+        result = self._recorded("offsite", self.offsite.push)
+        self.state.save_document(
+            OFFSITE,
+            {
+                "at": self.state.history()["offsite"]["at"],
+                "repository": result.repository,
+                "size": result.size,
+                "copies": result.copies,
+                "pushed": result.pushed,
+            },
+        )
+        return result
+
+    def _share(self, part: int) -> str:
+        return f"{part}/{self.offsite.check_parts}"
+
+    def _check_part(self, due_only: bool = True) -> int | None:
+        """The part of the data the next check reads; None when ``due_only`` and none is due."""
+        last = self.state.history().get("offsite_check") or {}
+        part = last.get("part")
+        number = int(part.split("/")[0]) if isinstance(part, str) and part.split("/")[0].isdigit() else None
+        every = self.offsite.check_every_hours if due_only else 1
+        found = next_check_part(
+            parse_stamp(last.get("at")),
+            last.get("ok"),
+            number,
+            self.clock.now(),
+            every,
+            self.offsite.check_parts,
+        )
+        if found is None and not due_only:
+            return (number or 0) % self.offsite.check_parts + 1
+        return found
 
     def offsite_restore(self, name: str) -> str:
         with self.state.lock(f"restauration de {name} depuis le dépôt hors site"):
@@ -84,9 +132,17 @@ class Actions:
         if not self.offsite.configured:
             return
         try:
-            self._recorded("offsite", self.offsite.push)
+            self._push_offsite()
         except Exception as error:  # noqa: BLE001 - recorded above (a bug too): never the backup's failure
             log.warning("copie hors site en échec, nouvel essai à la prochaine sauvegarde : %s", error)
+            return
+        part = self._check_part()
+        if part is None:
+            return
+        try:
+            self._recorded("offsite_check", lambda: self.offsite.check(part), part=self._share(part))
+        except Exception as error:  # noqa: BLE001 - recorded above, as the push
+            log.warning("contrôle du dépôt hors site en échec, nouvel essai à la prochaine sauvegarde : %s", error)
 
     def sync(self, requested: str | None = None, full: bool = False) -> SyncResult:
         with self.state.lock("synchronisation"):

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from appliance.domain.moments import parse_moment
 from appliance.domain.offsite import DATA, SYSTEM, OffsiteCopy, Retention, newest, to_push
@@ -39,12 +40,21 @@ class OffsiteResult:
 
 
 @dataclass(frozen=True)
+class OffsiteCheck:
+    part: str  # the share of the data read, "K/N"
+    repository: str
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
 class OffsiteJob:
     store: OffsiteStore | None  # None: no repository configured
     backups: BackupsStore
     clock: Clock
     progress: Reporter
-    retention: Retention = field(default_factory=Retention)
+    retention: Callable[[], Retention] = Retention  # read at each push: Paramétrages may change it
+    check_every_hours: int = 24  # 0: no scheduled check
+    check_parts: int = 30
 
     @property
     def configured(self) -> bool:
@@ -84,9 +94,10 @@ class OffsiteJob:
         added += self._push_system(store, copies, pushed)
         if pushed:
             self.progress.update(step="copie hors site : rétention (restic forget --prune)")
-            store.forget(self.retention, DATA)
+            retention = self.retention()
+            store.forget(retention, DATA)
             if _SYSTEM_NAME in pushed:
-                store.forget(self.retention, SYSTEM)
+                store.forget(retention, SYSTEM)
         after = store.copies()
         return OffsiteResult(
             pushed,
@@ -115,6 +126,17 @@ class OffsiteJob:
 
     def copies(self) -> list[OffsiteCopy]:
         return self._store().copies()
+
+    def check(self, part: int) -> OffsiteCheck:
+        """``restic check`` of the repository, reading part ``part`` of ``check_parts`` of
+        its data; raises BadRequest when it is damaged, Unavailable when unreachable."""
+        started = self.clock.monotonic()
+        store = self._store()
+        share = f"{part}/{self.check_parts}"
+        self.progress.update(step=f"contrôle du dépôt hors site (restic check, partie {share} des données)")
+        store.check(part, self.check_parts)
+        log.info("dépôt hors site %s contrôlé : structure et partie %s des données intactes", store.location, share)
+        return OffsiteCheck(share, store.location, round(self.clock.monotonic() - started, 1))
 
     def restore(self, name: str) -> str:
         """Bring the newest copy of data backup ``name`` back into ``data/``, verified."""

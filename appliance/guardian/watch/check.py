@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from appliance.domain.backups import parse_backup_name
-from appliance.domain.health import BACKUPS, FAILED, NEUTRAL, ORDER, saved_state
+from appliance.domain.health import BACKUPS, FAILED, NEUTRAL, OFFSITE, ORDER, saved_state
 from appliance.domain.health import OK as GREEN
 from appliance.errors import ApplianceError
 from appliance.guardian.ports import Clock
@@ -19,7 +19,13 @@ from appliance.guardian.state import STATUS, GuardianState, parse_stamp
 STATUS_NAMES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 OK, WARNING, CRITICAL, UNKNOWN = range(4)
 PREFIX = "NEOCUMA GUARDIAN"
-_SHORT = {"serveur_distant": "remote", "sauvegardes": "backups", "serveur_local": "local", "synchronisation": "sync"}
+_SHORT = {
+    "serveur_distant": "remote",
+    "sauvegardes": "backups",
+    "serveur_local": "local",
+    "synchronisation": "sync",
+    "copie_hors_site": "offsite",
+}
 
 
 @dataclass(frozen=True)
@@ -88,11 +94,18 @@ def check(state: GuardianState, clock: Clock, limits: CheckLimits) -> tuple[int,
     skew = status.get("clock_skew")
     states = {name: saved_state(entry) for name, entry in indicators.items()}
     # 1 unless the part failed: a neutral indicator (a state the centre chose) is no alarm.
-    perf = [f"{_SHORT[name]}={0 if states.get(name, FAILED) == FAILED else 1};;;0;1" for name in ORDER]
+    # The offsite indicator, which the snapshot of an older version lacks, is left out then.
+    shown = [name for name in ORDER if name in states or name != OFFSITE]
+    perf = [f"{_SHORT[name]}={0 if states.get(name, FAILED) == FAILED else 1};;;0;1" for name in shown]
     if skew is not None:
         perf.append(f"clock_skew={skew:.1f}s;{limits.skew_warn:g};{limits.skew_limit:g};;")
     if backup_age is not None:
         perf.append(f"backup_age={backup_age:.0f}s;{limits.age_warning:.0f};{limits.age_critical:.0f};0;")
+    offsite = status.get("offsite") or {}
+    if offsite.get("age_seconds") is not None:
+        perf.append(f"offsite_age={offsite['age_seconds']:.0f}s;{limits.age_warning:.0f};{limits.age_critical:.0f};0;")
+    if offsite.get("size") is not None:
+        perf.append(f"offsite_size={offsite['size']}B;;;0;")
     perfdata = " ".join(perf)
     if age > 3 * limits.monitor_interval + 120:
         return line(UNKNOWN, f"état vieux de {age:.0f} s : le démon est-il arrêté ?", perfdata)
@@ -120,4 +133,4 @@ def check(state: GuardianState, clock: Clock, limits: CheckLimits) -> tuple[int,
         for name in ORDER
         if (entry := indicators.get(name)) and states[name] == NEUTRAL
     ]
-    return line(OK, "; ".join([f"{greens}/4 indicateurs verts", *neutral]), perfdata)
+    return line(OK, "; ".join([f"{greens}/{len(shown)} indicateurs verts", *neutral]), perfdata)

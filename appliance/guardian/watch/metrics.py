@@ -19,7 +19,7 @@ from appliance.errors import ApplianceError
 from appliance.guardian.ports import BackupsStore, Clock
 from appliance.guardian.state import COUNTERS, HISTORY, STATUS, GuardianState, parse_stamp
 
-JOBS = ("backup", "system_backup", "sync", "scheduled", "pull", "restore")
+JOBS = ("backup", "system_backup", "sync", "scheduled", "pull", "restore", "offsite", "offsite_check")
 Family = GaugeMetricFamily | CounterMetricFamily | InfoMetricFamily
 
 
@@ -95,8 +95,9 @@ def _jobs(history: dict[str, Any]) -> Iterator[GaugeMetricFamily]:
         entry = history.get(job)
         if not entry:
             continue
-        moment = parse_stamp(entry.get("at"))
-        if entry.get("ok") and moment is not None:
+        # Kept across failures (state.record), so "time() - last success" alerts keep working.
+        moment = parse_stamp(entry.get("last_success") or (entry.get("at") if entry.get("ok") else None))
+        if moment is not None:
             success.add_metric([job], moment.timestamp())
         if "seconds" in entry:
             duration.add_metric([job], float(entry["seconds"]))
@@ -132,10 +133,26 @@ def _indicators(status: dict[str, Any]) -> Iterator[GaugeMetricFamily]:
     for state, count in sorted(status.get("dossiers_by_state", {}).items()):
         dossiers.add_metric([state], count)
     yield dossiers
+    yield from _offsite(status.get("offsite"))
     mode = GaugeMetricFamily("neocuma_guardian_local_mode", "1 for the local server's current mode", labels=["mode"])
     for name in ("standby", "fallback"):
         mode.add_metric([name], 1 if status.get("mode") == name else 0)
     yield mode
+
+
+def _offsite(offsite: dict[str, Any] | None) -> Iterator[GaugeMetricFamily]:
+    """The offsite repository as the last successful push left it (none configured: nothing)."""
+    if not offsite:
+        return
+    for key, name, words in (
+        ("age_seconds", "neocuma_guardian_offsite_last_copy_age_seconds", "Age of the last successful offsite push"),
+        ("size", "neocuma_guardian_offsite_repository_bytes", "Bytes the offsite restic repository holds"),
+        ("copies", "neocuma_guardian_offsite_copies", "Copies the offsite restic repository holds"),
+    ):
+        if isinstance(offsite.get(key), int | float):
+            gauge = GaugeMetricFamily(name, words)
+            gauge.add_metric([], float(offsite[key]))
+            yield gauge
 
 
 def registry(state: GuardianState, backups: BackupsStore, clock: Clock) -> CollectorRegistry:

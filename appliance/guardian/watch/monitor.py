@@ -1,4 +1,4 @@
-"""The monitor: probes every part, evaluates the four indicators (``domain.health``), logs
+"""The monitor: probes every part, evaluates the indicators (``domain.health``), logs
 and notifies each change (people hear when a part fails and when it stops failing), and keeps a snapshot (``status.json``) that the console,
 /metrics and ``neocuma-guardian check`` read."""
 
@@ -12,13 +12,13 @@ from typing import Any
 
 from appliance.domain.backups import parse_backup_name
 from appliance.domain.dossiers import dossier_rows
-from appliance.domain.health import FAILED, NEUTRAL, OK, Facts, Indicator, State, evaluate, saved_state
+from appliance.domain.health import FAILED, NEUTRAL, OK, Facts, Indicator, OffsiteFacts, State, evaluate, saved_state
 from appliance.errors import ApplianceError
 from appliance.guardian.jobs.listing import newest_backup
 from appliance.guardian.jobs.remote import stored_session
 from appliance.guardian.ports import BackupsStore, CentralServer, Clock, LocalDatabase, LocalServer, Notifier
 from appliance.guardian.settings_store import SettingsStore
-from appliance.guardian.state import INDICATORS, STATUS, GuardianState, stamp
+from appliance.guardian.state import INDICATORS, OFFSITE, STATUS, GuardianState, parse_stamp, stamp
 from appliance.guardian.watch.notify import send_change
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class Monitor:
     clock: Clock
     thresholds: Thresholds
     console_url: str
+    offsite: str | None = None  # the offsite repository as messages show it; None: none configured
 
     def _probe_remote(self) -> tuple[bool, str | None, float | None, dict[str, int]]:
         """The remote's answer and clock; the dossiers' states when the local database can
@@ -112,9 +113,32 @@ class Monitor:
             last_sync_backup=None if synced is None else synced.get("backup"),
             newest_backup=newest,
             mode=None if health is None else health.get("mode"),
+            offsite=self._offsite_facts(history),
         )
         extra = {"dossiers_by_state": states, "clock_skew": skew, "newest_backup": newest}
         return facts, extra
+
+    def _offsite_facts(self, history: dict[str, Any]) -> OffsiteFacts | None:
+        """From the history of the pushes and checks: the monitor never asks the repository
+        itself (it may be far, and each restic call costs a round trip or more)."""
+        if self.offsite is None:
+            return None
+        pushed, checked = history.get("offsite"), history.get("offsite_check")
+        try:
+            held = self.state.document(OFFSITE)
+        except ApplianceError:
+            held = {}
+        last_success = None if pushed is None else parse_stamp(pushed.get("last_success"))
+        return OffsiteFacts(
+            repository=self.offsite,
+            last_ok=None if pushed is None else bool(pushed.get("ok")),
+            last_error=None if pushed is None else pushed.get("error"),
+            last_success_at=last_success,
+            copies=held.get("copies") if isinstance(held.get("copies"), int) else None,
+            size=held.get("size") if isinstance(held.get("size"), int) else None,
+            check_ok=None if checked is None else bool(checked.get("ok")),
+            check_error=None if checked is None else checked.get("error"),
+        )
 
     def evaluate_and_record(self) -> list[dict[str, Any]]:
         """Probe, evaluate, log and notify changes, save the snapshot; returns the indicators."""
@@ -151,6 +175,7 @@ class Monitor:
             "newest_backup": extra["newest_backup"],
             "mode": facts.mode,
             "data_generation": None if facts.local_health is None else facts.local_health.get("data_generation"),
+            "offsite": _offsite_snapshot(facts.offsite, facts.now),
         }
         self.state.save_document(STATUS, snapshot)
         return list(snapshot["indicators"])
@@ -174,3 +199,17 @@ class Monitor:
 
 def _word(state: State) -> str:
     return {OK: "vert", NEUTRAL: "neutre", FAILED: "ROUGE"}[state]
+
+
+def _offsite_snapshot(offsite: OffsiteFacts | None, now: dt.datetime) -> dict[str, Any] | None:
+    """The offsite copy's figures for check and /metrics (None: none configured)."""
+    if offsite is None:
+        return None
+    last = offsite.last_success_at
+    return {
+        "repository": offsite.repository,
+        "last_success": None if last is None else stamp(last),
+        "age_seconds": None if last is None else max(0.0, (now - last).total_seconds()),
+        "copies": offsite.copies,
+        "size": offsite.size,
+    }

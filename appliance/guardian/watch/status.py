@@ -1,5 +1,5 @@
 """The state of every part, as facts (the colours and their history come with the console):
-the remote server, the backups, the local server, the synchronisation."""
+the remote server, the backups, the local server, the synchronisation, the offsite copy."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from appliance.domain.standby import describe_sync_run
 from appliance.errors import ApplianceError
 from appliance.guardian.jobs.remote import stored_session
 from appliance.guardian.ports import BackupsStore, CentralServer, Clock, LocalDatabase, LocalServer
-from appliance.guardian.state import GuardianState, stamp
+from appliance.guardian.state import OFFSITE, GuardianState, stamp
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class StatusReport:
     backups: BackupsStore
     state: GuardianState
     clock: Clock
+    offsite: str | None = None  # the offsite repository as messages show it; None: none configured
 
     def collect(self) -> dict[str, Any]:
         """Every fact status needs; each part that cannot be read says why instead of failing."""
@@ -55,7 +56,24 @@ class StatusReport:
             }
         except ApplianceError as error:
             facts["control"] = {"error": str(error)}
+        facts["offsite"] = self._offsite(history)
         return facts
+
+    def _offsite(self, history: dict[str, Any]) -> dict[str, Any]:
+        """The last push and check, and the repository as the last successful push left it."""
+        if self.offsite is None:
+            return {"configured": False}
+        try:
+            held = self.state.document(OFFSITE)
+        except ApplianceError as error:
+            held = {"error": str(error)}
+        return {
+            "configured": True,
+            "repository": self.offsite,
+            "push": history.get("offsite"),
+            "check": history.get("offsite_check"),
+            "repository_state": held,
+        }
 
 
 def lines(facts: dict[str, Any]) -> list[str]:
@@ -93,6 +111,28 @@ def lines(facts: dict[str, Any]) -> list[str]:
             out.append(f"  {moved}")
     else:
         out.append(f"Synchronisation : échec le {for_people(synced['at'])} — {synced.get('error')}")
+    out.append(_offsite_line(facts.get("offsite") or {}))
     if control.get("mode") == "fallback":
         out.append("Mode secours actif : la synchronisation est suspendue")
     return out
+
+
+def _offsite_line(offsite: dict[str, Any]) -> str:
+    if not offsite.get("configured"):
+        return "Copie hors site : non configurée (NEOCUMA_OFFSITE_REPOSITORY, docs/offsite.md)"
+    push, check, held = offsite.get("push"), offsite.get("check"), offsite.get("repository_state") or {}
+    where = offsite["repository"]
+    if push is None:
+        return f"Copie hors site vers {where} : aucune encore"
+    if not push.get("ok"):
+        last = push.get("last_success")
+        since = f", dernière réussie le {for_people(last)}" if last else ", aucune réussie"
+        return f"Copie hors site vers {where} : échec le {for_people(push['at'])} — {push.get('error')}{since}"
+    line = (
+        f"Copie hors site vers {where} : le {for_people(push['at'])}, "
+        f"{held.get('copies', '?')} copies, {int(held.get('size') or 0) / 1e6:.1f} Mo"
+    )
+    if check is not None:
+        outcome = f"partie {check.get('part')} intacte" if check.get("ok") else f"ÉCHEC — {check.get('error')}"
+        line += f" ; contrôle du {for_people(check['at'])} : {outcome}"
+    return line

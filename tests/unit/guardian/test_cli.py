@@ -177,7 +177,7 @@ def test_check_prints_one_line_and_exits_as_nagios_wants(world: FakeWorld, capsy
     world.seed = {"sauvegardes": {"automatiques": True}}
     world.parts.actions.run_all()
     world.parts.monitor.evaluate_and_record()
-    assert run(world, "check") == 0 and capsys.readouterr().out.startswith("NEOCUMA GUARDIAN OK - 4/4")
+    assert run(world, "check") == 0 and capsys.readouterr().out.startswith("NEOCUMA GUARDIAN OK - 4/5")
 
 
 def test_config_show_masks_secrets_and_names_sources(

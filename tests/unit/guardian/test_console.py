@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from appliance.guardian.console.app import create_console
 from appliance.guardian.jobs.progress import JobRunner
 from tests.fakes.guardian import FakeWorld
+from tests.fakes.offsite import FakeOffsite
 from tests.fakes.servers import COLLEAGUE, COLLEAGUE_PASSWORD, PASSWORD
 
 
@@ -213,6 +214,40 @@ def test_settings_are_saved_inside_the_slot_and_refused_outside_it(console: Cons
     refused = console.post("/parametrages", automatiques="1", frequence="choisies", heure=["3"])
     assert refused.status_code == 422 and "hors du créneau" in refused.get_data(as_text=True)
     assert console.world.state.document("settings")["sauvegardes"]["heures"] == [4]
+
+
+def test_the_hors_site_section_shows_the_repository_and_keeps_the_retention_chosen(tmp_path: Path) -> None:
+    world = FakeWorld(environment={"NEOCUMA_GUARDIAN_STATE_DIR": str(tmp_path)}, offsite=FakeOffsite())
+    world.seed = {"sauvegardes": {"automatiques": True, "heures": [2]}}
+    world.log_in()
+    console = Console(world)
+    console.login()
+    page = console.client.get("/parametrages").get_data(as_text=True)
+    assert '<h2 id="hors-site">Hors site</h2>' in page and "sftp:sauvegarde@nas.example.fr:/neocuma" in page
+    assert 'name="quotidiennes" min="0" max="10000" value="30"' in page
+    assert "configuration (NEOCUMA_OFFSITE_KEEP_*)" in page and "1/30 des données" in page
+    form = dict(automatiques="1", frequence="choisies", heure=["2"], apres_sauvegarde="1")
+    console.post("/parametrages", **form, quotidiennes="30", hebdomadaires="12", mensuelles="12")
+    assert "hors_site" not in world.state.document("settings"), "unchanged: still the configuration's"
+    saved = console.post("/parametrages", **form, quotidiennes="7", hebdomadaires="4", mensuelles="24")
+    assert saved.status_code == 200 and "valeurs de : Paramétrages" in saved.get_data(as_text=True)
+    assert world.state.document("settings")["hors_site"] == {"quotidiennes": 7, "hebdomadaires": 4, "mensuelles": 24}
+    refused = console.post("/parametrages", **form, quotidiennes="-1", hebdomadaires="4", mensuelles="24")
+    assert refused.status_code == 422 and "hors_site.quotidiennes" in refused.get_data(as_text=True)
+    assert world.state.document("settings")["hors_site"]["quotidiennes"] == 7, "the refused value changed nothing"
+    world.parts.actions.data_backup()
+    assert world.offsite is not None and world.offsite.forgotten[-1][1].daily == 7
+    world.parts.monitor.evaluate_and_record()
+    status = console.client.get("/statut").get_data(as_text=True)
+    assert 'id="action-offsite"' in status and 'id="indicator-copie_hors_site" data-green="true"' in status
+    console.post("/actions/offsite")
+    assert "copie hors site vers sftp:sauvegarde@nas.example.fr:/neocuma" in console.finish()["message"]
+
+
+def test_without_a_repository_the_hors_site_section_says_so_and_no_copy_button_shows(console: Console) -> None:
+    console.login()
+    assert 'id="offsite-none"' in console.client.get("/parametrages").get_data(as_text=True)
+    assert 'id="action-offsite"' not in console.client.get("/statut").get_data(as_text=True)
 
 
 def test_the_logs_tab_filters_by_level_and_day(console: Console, tmp_path: Path) -> None:

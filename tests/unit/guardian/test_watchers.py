@@ -35,8 +35,10 @@ def _colours(world: FakeWorld) -> dict[str, bool]:
 
 def test_after_a_whole_run_every_indicator_is_green_and_no_alert_is_sent(world: FakeWorld) -> None:
     assert _colours(world) == {
-        name: True for name in ("serveur_distant", "sauvegardes", "serveur_local", "synchronisation")
+        **{name: True for name in ("serveur_distant", "sauvegardes", "serveur_local", "synchronisation")},
+        "copie_hors_site": False,  # neutral: no repository is configured
     }
+    assert world.state.document("indicators")["copie_hors_site"]["state"] == "neutre"
     assert world.notifier.sent == [], "the first round states the colours, it does not alert"
     status = world.state.document("status")
     assert status["dossiers_by_state"] == {"à jour": 3} and status["data_generation"] == 1
@@ -103,11 +105,11 @@ def test_sync_after_backup_off_and_automatic_backups_off_keep_check_ok(world: Fa
     world.clock.advance(3600)
     world.parts.actions.data_backup()
     indicators = {i["name"]: i for i in world.parts.monitor.evaluate_and_record()}
-    assert [i["state"] for i in indicators.values()] == ["vert", "neutre", "vert", "neutre"]
+    assert [i["state"] for i in indicators.values()] == ["vert", "neutre", "vert", "neutre", "neutre"]
     assert "après les sauvegardes désactivée" in indicators["synchronisation"]["cause"]
     assert indicators["sauvegardes"]["cause"] == "désactivées (Paramétrages)"
     status, line = check(world.state, world.clock, world.parts.check_limits)
-    assert status == 0 and line.startswith("NEOCUMA GUARDIAN OK - 2/4 indicateurs verts; Sauvegardes automatiques")
+    assert status == 0 and line.startswith("NEOCUMA GUARDIAN OK - 2/5 indicateurs verts; Sauvegardes automatiques")
     world.clock.advance(30 * 86400)  # a month later, still no backup: the centre's choice
     world.parts.monitor.evaluate_and_record()
     assert check(world.state, world.clock, world.parts.check_limits)[0] == 0
@@ -187,7 +189,7 @@ def test_check_reads_the_snapshot_with_statuses_and_perfdata(world: FakeWorld) -
     assert check(world.state, world.clock, limits)[0] == 3, "no snapshot yet: UNKNOWN"
     world.parts.monitor.evaluate_and_record()
     status, line = check(world.state, world.clock, limits)
-    assert status == 0 and line.startswith("NEOCUMA GUARDIAN OK - 4/4") and "remote=1;;;0;1" in line
+    assert status == 0 and line.startswith("NEOCUMA GUARDIAN OK - 4/5") and "remote=1;;;0;1" in line
     assert "backup_age=0s;70200;93600;0;" in line and "clock_skew=0.0s;60;120;;" in line
     world.central.reachable = False
     world.parts.monitor.evaluate_and_record()
