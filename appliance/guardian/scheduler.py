@@ -90,18 +90,21 @@ class Scheduler:
         summary: dict[str, Any] = {"window": window.key}
 
         def work() -> str:
-            data = self.actions.data_backup()
-            system = self.actions.system_backup()
-            summary.update(backup=data.name, system_files=system.files)
-            message = f"sauvegarde {data.name} et system.zip faites"
-            if sync_after:
-                try:
-                    synced = self.actions.sync()
-                    summary["data_generation"] = synced.data_generation
-                    message += f", génération {synced.data_generation} en service"
-                except Refused as error:
-                    log.warning("synchronisation après la sauvegarde programmée non faite : %s", error)
-                    message += f"; synchronisation non faite : {error}"
+            try:
+                data = self.actions.data_backup(offsite=False)
+                system = self.actions.system_backup(offsite=False)
+                summary.update(backup=data.name, system_files=system.files)
+                message = f"sauvegarde {data.name} et system.zip faites"
+                if sync_after:
+                    try:
+                        synced = self.actions.sync()
+                        summary["data_generation"] = synced.data_generation
+                        message += f", génération {synced.data_generation} en service"
+                    except Refused as error:
+                        log.warning("synchronisation après la sauvegarde programmée non faite : %s", error)
+                        message += f"; synchronisation non faite : {error}"
+            finally:  # once, last, whatever failed: what a failed step left, the copy still takes
+                self.actions.offsite_after_backups()
             return message
 
         def work_and_record() -> str:

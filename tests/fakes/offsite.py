@@ -5,6 +5,7 @@ password, full)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -21,6 +22,7 @@ class FakeOffsite:
     held: dict[str, tuple[OffsiteCopy, bytes]] = field(default_factory=dict)
     forgotten: list[tuple[str, Retention]] = field(default_factory=list)
     checked: list[tuple[int, int]] = field(default_factory=list)
+    on_ensure: Callable[[], None] | None = None  # called as each push starts
 
     def _fail(self) -> None:
         if self.fault == "unreachable":
@@ -31,6 +33,8 @@ class FakeOffsite:
             raise BadRequest(f"dépôt hors site {self.location} : mot de passe refusé")
 
     def ensure(self) -> bool:
+        if self.on_ensure is not None:
+            self.on_ensure()
         self._fail()
         created, self.exists = not self.exists, True
         return created

@@ -63,19 +63,28 @@ class Actions:
             self.state.count_bytes(job, moved)
         return result
 
-    def data_backup(self, full: bool = False) -> BackupResult:
+    def data_backup(self, full: bool = False, offsite: bool = True) -> BackupResult:
+        """``offsite=False``: the caller pushes the offsite copy itself, after more steps."""
         with self.state.lock("sauvegarde des données"):
             try:
                 return self._recorded("backup", lambda: self.backup.data(full))
             finally:
-                self._offsite_after()
+                if offsite:
+                    self._offsite_after()
 
-    def system_backup(self) -> SystemBackupResult:
+    def system_backup(self, offsite: bool = True) -> SystemBackupResult:
         with self.state.lock("sauvegarde système"):
             try:
                 return self._recorded("system_backup", self.backup.system)
             finally:
-                self._offsite_after()
+                if offsite:
+                    self._offsite_after()
+
+    def offsite_after_backups(self) -> None:
+        """The offsite copy a scheduled run makes once, after its backups and its sync (a
+        push, which may be long on a slow link, never delays the local sync)."""
+        with self.state.lock("copie hors site"):
+            self._offsite_after()
 
     def offsite_push(self) -> OffsiteResult:
         with self.state.lock("copie hors site"):

@@ -14,6 +14,7 @@ import pytest
 from appliance.domain.schedule import planned_start, window_at
 from appliance.guardian.scheduler import Scheduler
 from tests.fakes.guardian import CENTRES, FakeWorld
+from tests.fakes.offsite import FakeOffsite
 
 FD12 = next(c for c in CENTRES if c.code == "FD12")
 WINDOW = window_at(FD12.slot, dt.date(2026, 11, 28), 14)
@@ -67,6 +68,38 @@ def test_the_window_runs_once_at_its_planned_moment_with_backup_and_sync() -> No
     world.clock.advance(60)
     scheduler.tick()
     assert runner.started == ["sauvegarde programmée"], "a window runs once"
+
+
+def test_a_scheduled_run_pushes_its_offsite_copy_once_after_its_sync() -> None:
+    world, _, _ = _world()
+    offsite = FakeOffsite()
+    world = FakeWorld(offsite=offsite, seed=world.seed)
+    world.log_in()
+    world.clock.set(PLANNED)
+    runner = InlineRunner()
+    scheduler = Scheduler(world.parts.actions, world.parts.settings, world.parts.state, world.clock, runner)
+    pushes: list[bool] = []
+    offsite.on_ensure = lambda: pushes.append("sync" in world.state.history())
+    assert scheduler.tick().run == WINDOW  # type: ignore[union-attr]
+    assert runner.errors == [] and pushes == [True], "one push, after the sync"
+    assert sorted(c.kind for c in offsite.copies()) == ["data", "system"]
+
+
+def test_a_failed_scheduled_backup_still_pushes_what_the_repository_lacks() -> None:
+    world, _, _ = _world()
+    offsite = FakeOffsite()
+    world = FakeWorld(offsite=offsite, seed=world.seed)
+    world.log_in()
+    offsite.fault = "unreachable"
+    world.parts.actions.data_backup()  # an earlier backup, whose push failed
+    assert offsite.held == {} and world.history("offsite")["ok"] is False
+    offsite.fault = None
+    world.central.reachable = False
+    world.clock.set(PLANNED)
+    runner = InlineRunner()
+    Scheduler(world.parts.actions, world.parts.settings, world.parts.state, world.clock, runner).tick()
+    assert len(runner.errors) == 1 and world.history("scheduled")["ok"] is False
+    assert [c.kind for c in offsite.copies()] == ["data"], "the earlier backup was pushed all the same"
 
 
 def test_a_restart_inside_the_window_never_runs_it_twice() -> None:
