@@ -10,7 +10,6 @@ Refused in fallback mode: fallback work is never silently overwritten.
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import logging
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from appliance.domain.generations import FALLBACK, Live, LoadReport, leftovers, 
 from appliance.domain.standby import FULL, SyncMode, choose_sync_mode
 from appliance.domain.states import Baseline
 from appliance.errors import ApplianceError, BadRequest, Refused, Unavailable
+from appliance.guardian.jobs.disk import volume_problem
 from appliance.guardian.ports import BackupsStore, Clock, LocalDatabase, LocalServer, Reporter
 from appliance.guardian.state import SYNC_PENDING, GuardianState
 
@@ -164,9 +164,10 @@ class SyncJob:
         except OSError as error:
             # A volume full, read-only or not writable: said so, the live pair kept.
             self._drop_new(generation, system_generation != live.system_generation)
+            problem, advice = volume_problem(error, error.filename or "ses fichiers de travail", "le volume")
             raise Unavailable(
-                f"synchronisation impossible : {volume_problem(error)} ; le serveur local garde la génération"
-                f" {live.data_generation}"
+                f"synchronisation impossible : {problem} ; le serveur local garde la génération"
+                f" {live.data_generation}" + (f". {advice}" if advice else "")
             ) from error
         except BaseException:
             self._drop_new(generation, system_generation != live.system_generation)
@@ -331,15 +332,3 @@ class SyncJob:
         for number in to_drop(self.local.system_generations(), keep_system):
             self.local.remove_system(number)
             log.info("génération de fichiers système g%d supprimée", number)
-
-
-def volume_problem(error: OSError) -> str:
-    """A failed write on a volume in the operator's words (the system's are English)."""
-    where = error.filename or "un volume"
-    if error.errno == errno.ENOSPC:
-        return f"plus de place pour écrire {where}"
-    if error.errno == errno.EROFS:
-        return f"{where} est sur un volume en lecture seule (remontez-le en lecture-écriture)"
-    if error.errno in (errno.EACCES, errno.EPERM):
-        return f"écriture refusée dans {where} (droits d'accès : le guardian, utilisateur 10001, doit pouvoir y écrire)"
-    return f"impossible d'écrire {where} : {error.strerror or error}"

@@ -161,7 +161,7 @@ def test_a_crash_while_installing_the_system_files_drops_the_new_data_generation
         raise OSError(28, "No space left on device")
 
     world.local.install_system = broken  # type: ignore[method-assign,assignment]
-    with pytest.raises(Unavailable, match="synchronisation impossible : plus de place pour écrire un volume"):
+    with pytest.raises(Unavailable, match="synchronisation impossible : le volume est plein pendant l.écriture de ses fichiers de travail"):
         _sync(world)
     assert world.database.generations() == [] and world.local.system == {}
 
@@ -175,8 +175,10 @@ def test_a_read_only_or_forbidden_volume_during_a_sync_says_so_and_keeps_the_liv
         (PermissionError(errno.EACCES, "Permission denied", "/var/lib/guardian/backups/.work"), "droits d'accès"),
     ):
         world.database.fail_load = error
-        with pytest.raises(Unavailable, match=f"backups/.work .*{words}"):
+        with pytest.raises(Unavailable) as raised:
             _sync(world)
+        assert words in str(raised.value) and "/var/lib/guardian/backups/.work" in str(raised.value), raised.value
+        assert "Read-only" not in str(raised.value) and "Permission" not in str(raised.value)
         assert world.database.control.data_generation == 4 and world.database.generations() == [4]
 
 
