@@ -61,9 +61,12 @@ images: base certs ## build the mysql, appliance and docker-proxy images
 	docker build -q -f Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/appliance:$(NEOCUMA_VERSION) .
 	docker build -q -f docker/docker-proxy/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/docker-proxy:$(NEOCUMA_VERSION) .
 
-# The end-to-end tests' own tools (browser, promtool, SMTP sink), from Debian's packages.
-test-images: images ## build the end-to-end tests' tool image (browser, promtool, SMTP sink)
+# The end-to-end tests' own tools (browser, promtool, SMTP sink), from Debian's packages, and
+# the offsite targets (docker/offsite-targets/: OpenSSH's SFTP, rclone's REST, moto's S3).
+test-images: images ## build the end-to-end tests' images (browser, promtool, SMTP sink; SFTP, REST and S3 targets)
 	docker build -q -f docker/test-tools/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/test-tools:$(NEOCUMA_VERSION) .
+	for target in sftp rest s3; do docker build -q -f docker/offsite-targets/$$target.Dockerfile \
+		--build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/offsite-$$target:$(NEOCUMA_VERSION) . || exit 1; done
 
 up: images ## build what is missing, start the stack (the demo without a .env) and wait until healthy
 	$(COMPOSE) up -d
