@@ -5,7 +5,9 @@ command line (a process list shows arguments), its cache under the guardian's st
 and a time limit. restic's failures come back in English on stderr; they become
 Unavailable (the repository cannot be reached, or its disk is full: tried again at the
 next run) or BadRequest (a wrong password, a damaged repository), in French, naming the
-repository and ending with restic's own last line.
+repository and ending with restic's own last line. An ``sftp:`` repository is reached with
+the command ``domain/offsite_sftp.py`` builds (its host key pinned), and ssh's own words
+about a refused key or host key become their French message.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from appliance.domain.offsite import OffsiteCopy, PushSummary, Retention, parse_snapshots, repository_kind, shown
+from appliance.domain.offsite_sftp import SftpPinning, restic_options, sftp_write_refused, ssh_failure
 from appliance.errors import ApplianceError, BadRequest, Unavailable
 
 HOST = "neocuma-guardian"  # the snapshots' host: the same whatever the container's name
@@ -47,9 +50,22 @@ class ResticRepository:
     environment: Mapping[str, str] = field(default_factory=dict)  # S3 keys and the like
     binary: str = "restic"
     timeout: float = 6 * 3600
+    sftp: SftpPinning | None = None  # an sftp: repository's key and pinned host key
 
     def __post_init__(self) -> None:
-        repository_kind(self.repository)  # raises BadRequest naming the problem
+        self._options()  # raises BadRequest naming the problem
+
+    def _options(self) -> list[str]:
+        """restic's global options for this repository: for ``sftp:``, the pinned ssh command
+        (an sftp: repository without its pinning is refused, never left to ssh's defaults)."""
+        if repository_kind(self.repository) != "sftp":
+            return []
+        if self.sftp is None:
+            raise BadRequest(
+                f"dépôt hors site {shown(self.repository)} : un dépôt sftp: demande sa clé et sa clé d'hôte épinglée"
+                " (NEOCUMA_OFFSITE_SFTP_KEY_FILE, NEOCUMA_OFFSITE_SFTP_KNOWN_HOSTS_FILE)"
+            )
+        return restic_options(self.repository, self.sftp)
 
     def _run(self, arguments: Sequence[str], timeout: float | None = None, cwd: Path | None = None) -> bytes:
         env = {
@@ -63,7 +79,7 @@ class ResticRepository:
         }
         try:
             done = subprocess.run(
-                [self.binary, "--quiet", *arguments],
+                [self.binary, "--quiet", *self._options(), *arguments],
                 env=env,
                 cwd=cwd,
                 capture_output=True,
@@ -85,6 +101,13 @@ class ResticRepository:
         said = lines[-1][:300] if lines else "aucun message"
         lowered = stderr.lower()
         where = f"dépôt hors site {shown(self.repository)}"
+        if self.sftp is not None:  # before the markers below: restic then says it cannot open the repository
+            refused = ssh_failure(stderr)
+            if refused is not None:
+                return BadRequest(f"{where} : {refused}")
+            full = sftp_write_refused(stderr)
+            if full is not None:
+                return Unavailable(f"{where} : {full} ; restic {command} a échoué ({said})")
         if "wrong password" in lowered:
             return BadRequest(f"{where} : mot de passe refusé (le fichier de mot de passe n'est pas celui du dépôt)")
         if "no space left" in lowered or "quota" in lowered:

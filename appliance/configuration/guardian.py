@@ -15,6 +15,7 @@ from pathlib import Path
 from appliance.configuration.declare import Loaded, load, masked_repr, section, setting
 from appliance.configuration.offsite import OffsiteSettings
 from appliance.domain.offsite import repository_kind
+from appliance.domain.offsite_sftp import KEY_SETTING, KNOWN_HOSTS_SETTING, SftpPinning, check_pinning, parse_sftp
 from appliance.errors import BadRequest, ConfigError
 
 DEFAULT_FILE = Path("/etc/neocuma/guardian.toml")
@@ -315,6 +316,28 @@ def read_document(path: Path) -> dict[str, object]:
         raise ConfigError([f"{path}: {error}"]) from error
 
 
+def _check_sftp(offsite: OffsiteSettings) -> None:
+    """An sftp: repository is reached with its own key and its host key pinned, never with
+    ssh's defaults (docs/offsite.md, "Targets"); raises ConfigError naming the setting."""
+    missing = [
+        name
+        for name, value in ((KNOWN_HOSTS_SETTING, offsite.sftp_known_hosts_file), (KEY_SETTING, offsite.sftp_key_file))
+        if not value
+    ]
+    if missing:
+        raise ConfigError(
+            [
+                f"NEOCUMA_OFFSITE_REPOSITORY is an sftp: repository: set {' and '.join(missing)} (its host key is"
+                " pinned from that known_hosts file, its login uses that private key; docs/offsite.md, Targets)"
+            ]
+        )
+    try:
+        parse_sftp(offsite.repository)
+        check_pinning(SftpPinning(offsite.sftp_key_file, offsite.sftp_known_hosts_file))
+    except BadRequest as error:
+        raise ConfigError([f"NEOCUMA_OFFSITE_REPOSITORY (sftp:): {error}"]) from error
+
+
 def load_guardian_config(
     path: Path | None = None, environ: Mapping[str, str] | None = None, known_elsewhere: Iterable[str] = ()
 ) -> GuardianConfig:
@@ -339,6 +362,8 @@ def load_guardian_config(
             repository_kind(offsite.repository)
         except BadRequest as error:
             raise ConfigError([f"NEOCUMA_OFFSITE_REPOSITORY: {error}"]) from error
+    if offsite.repository.startswith("sftp:"):
+        _check_sftp(offsite)
     if offsite.keep_daily + offsite.keep_weekly + offsite.keep_monthly == 0:
         raise ConfigError(["NEOCUMA_OFFSITE_KEEP_DAILY, _WEEKLY and _MONTHLY are all 0: restic would keep no copy"])
     if bool(config.console.tls_certificate) != bool(config.console.tls_key):

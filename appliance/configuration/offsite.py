@@ -58,3 +58,17 @@ class OffsiteSettings:
         secret=True,
         dotenv=True,
     )
+    sftp_key_file: str = setting(
+        "NEOCUMA_OFFSITE_SFTP_KEY_FILE",
+        "",
+        "The private SSH key (unencrypted, mounted, owned by uid 10001, mode 0600) that logs in to an sftp:"
+        " repository; required for one.",
+        dotenv=True,
+    )
+    sftp_known_hosts_file: str = setting(
+        "NEOCUMA_OFFSITE_SFTP_KNOWN_HOSTS_FILE",
+        "",
+        "A known_hosts file holding the SFTP server's host key (mounted): ssh accepts that key only, an unknown"
+        " or changed one fails the push; required for an sftp: repository.",
+        dotenv=True,
+    )

@@ -25,6 +25,8 @@ from appliance.adapters.state_store import FileStateStore
 from appliance.configuration import GuardianConfig
 from appliance.domain.backups import Retention
 from appliance.domain.offsite import Retention as OffsiteRetention
+from appliance.domain.offsite import repository_kind
+from appliance.domain.offsite_sftp import SftpPinning
 from appliance.errors import ApplianceError
 from appliance.guardian.jobs.actions import Actions
 from appliance.guardian.jobs.backup import BackupJob
@@ -125,8 +127,11 @@ def _offsite(config: GuardianConfig) -> OffsiteStore | None:
         environment["AWS_ACCESS_KEY_ID"] = offsite.s3_access_key_id
     if offsite.s3_secret_access_key:
         environment["AWS_SECRET_ACCESS_KEY"] = offsite.s3_secret_access_key
+    sftp = None
+    if repository_kind(offsite.repository) == "sftp":  # its key and pinned host key, both mounted
+        sftp = SftpPinning(offsite.sftp_key_file, offsite.sftp_known_hosts_file)
     repository = ResticRepository(
-        offsite.repository, offsite.password, config.state.dir / "restic-cache", environment=environment
+        offsite.repository, offsite.password, config.state.dir / "restic-cache", environment=environment, sftp=sftp
     )
     return ResticOffsite(repository, config.backups.dir / ".offsite")
 

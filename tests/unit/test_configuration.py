@@ -212,3 +212,45 @@ def test_the_offsite_password_is_masked() -> None:
     )
     assert config.offsite.password == "phrase secrète" and "phrase secrète" not in repr(config)
     assert "phrase secrète" not in "\n".join(show(config, config.loaded))
+
+
+SFTP = {
+    **GUARDIAN_BASE,
+    "NEOCUMA_OFFSITE_REPOSITORY": "sftp:sauvegarde@nas.example.fr:/volume1/neocuma",
+    "NEOCUMA_OFFSITE_PASSWORD": "p",
+    "NEOCUMA_OFFSITE_SFTP_KEY_FILE": "/run/neocuma-secrets/offsite-ssh-key",
+    "NEOCUMA_OFFSITE_SFTP_KNOWN_HOSTS_FILE": "/run/neocuma-secrets/offsite-known-hosts",
+}
+
+
+@pytest.mark.parametrize(
+    ("changed", "said"),
+    [
+        (
+            {"NEOCUMA_OFFSITE_SFTP_KNOWN_HOSTS_FILE": ""},
+            "is an sftp: repository: set NEOCUMA_OFFSITE_SFTP_KNOWN_HOSTS_FILE (its host key is pinned",
+        ),
+        ({"NEOCUMA_OFFSITE_SFTP_KEY_FILE": ""}, "is an sftp: repository: set NEOCUMA_OFFSITE_SFTP_KEY_FILE ("),
+        (
+            {"NEOCUMA_OFFSITE_SFTP_KEY_FILE": "", "NEOCUMA_OFFSITE_SFTP_KNOWN_HOSTS_FILE": ""},
+            "set NEOCUMA_OFFSITE_SFTP_KNOWN_HOSTS_FILE and NEOCUMA_OFFSITE_SFTP_KEY_FILE",
+        ),
+        (
+            {"NEOCUMA_OFFSITE_SFTP_KNOWN_HOSTS_FILE": "known hosts"},
+            "NEOCUMA_OFFSITE_SFTP_KNOWN_HOSTS_FILE : 'known hosts' doit être un chemin absolu",
+        ),
+        ({"NEOCUMA_OFFSITE_REPOSITORY": "sftp:-oProxyCommand=x:/depot"}, "attendu sftp:utilisateur@hôte:/chemin"),
+        ({"NEOCUMA_OFFSITE_REPOSITORY": "sftp:u@nas:/mon depot"}, "le chemin ne doit contenir ni espace"),
+    ],
+)
+def test_an_sftp_repository_needs_its_key_and_its_pinned_host_key(changed: dict[str, str], said: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_guardian(Path("/nonexistent.toml"), {**SFTP, **changed})
+    assert said in str(caught.value)
+
+
+def test_an_sftp_repository_with_both_files_is_taken_and_other_kinds_need_neither() -> None:
+    config = load_guardian(Path("/nonexistent.toml"), SFTP)
+    assert config.offsite.sftp_known_hosts_file == "/run/neocuma-secrets/offsite-known-hosts"
+    rest = {**GUARDIAN_BASE, "NEOCUMA_OFFSITE_REPOSITORY": "rest:http://nas:8000/", "NEOCUMA_OFFSITE_PASSWORD": "p"}
+    assert load_guardian(Path("/nonexistent.toml"), rest).offsite.sftp_key_file == ""
