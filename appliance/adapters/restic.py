@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +56,7 @@ class ResticRepository:
     def __post_init__(self) -> None:
         self._options()  # raises BadRequest naming the problem
 
-    def _options(self) -> list[str]:
+    def _options(self, ssh_log: Path | None = None) -> list[str]:
         """restic's global options for this repository: for ``sftp:``, the pinned ssh command
         (an sftp: repository without its pinning is refused, never left to ssh's defaults)."""
         if repository_kind(self.repository) != "sftp":
@@ -65,7 +66,16 @@ class ResticRepository:
                 f"dépôt hors site {shown(self.repository)} : un dépôt sftp: demande sa clé et sa clé d'hôte épinglée"
                 " (NEOCUMA_OFFSITE_SFTP_KEY_FILE, NEOCUMA_OFFSITE_SFTP_KNOWN_HOSTS_FILE)"
             )
-        return restic_options(self.repository, self.sftp)
+        return restic_options(self.repository, self.sftp, str(ssh_log) if ssh_log else "")
+
+    def _ssh_log(self) -> Path | None:
+        """For ``sftp:``, a new file where ssh writes its messages, read when restic fails."""
+        if self.sftp is None:
+            return None
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix="ssh-", suffix=".log", dir=self.cache_dir)
+        os.close(handle)
+        return Path(name)
 
     def _run(self, arguments: Sequence[str], timeout: float | None = None, cwd: Path | None = None) -> bytes:
         env = {
@@ -77,28 +87,38 @@ class ResticRepository:
             "RESTIC_CACHE_DIR": str(self.cache_dir),
             **self.environment,
         }
+        ssh_log = self._ssh_log()
         try:
-            done = subprocess.run(
-                [self.binary, "--quiet", *self._options(), *arguments],
-                env=env,
-                cwd=cwd,
-                capture_output=True,
-                timeout=timeout or self.timeout,
-                check=False,
-            )
-        except FileNotFoundError as error:
-            raise Unavailable(f"restic est introuvable ({self.binary}) : installez le paquet restic") from error
-        except subprocess.TimeoutExpired as error:
-            raise Unavailable(
-                f"restic {arguments[0]} sur le dépôt hors site n'a pas fini en {timeout or self.timeout:.0f} s"
-            ) from error
-        if done.returncode != 0:
-            raise self._failure(arguments[0], done.stderr.decode("utf-8", "replace"))
-        return done.stdout
+            try:
+                done = subprocess.run(
+                    [self.binary, "--quiet", *self._options(ssh_log), *arguments],
+                    env=env,
+                    cwd=cwd,
+                    capture_output=True,
+                    timeout=timeout or self.timeout,
+                    check=False,
+                )
+            except FileNotFoundError as error:
+                raise Unavailable(f"restic est introuvable ({self.binary}) : installez le paquet restic") from error
+            except subprocess.TimeoutExpired as error:
+                raise Unavailable(
+                    f"restic {arguments[0]} sur le dépôt hors site n'a pas fini en {timeout or self.timeout:.0f} s"
+                ) from error
+            if done.returncode != 0:
+                said_by_ssh = ssh_log.read_text("utf-8", "replace") if ssh_log and ssh_log.exists() else ""
+                raise self._failure(arguments[0], done.stderr.decode("utf-8", "replace"), said_by_ssh)
+            return done.stdout
+        finally:
+            if ssh_log is not None:
+                ssh_log.unlink(missing_ok=True)
 
-    def _failure(self, command: str, stderr: str) -> ApplianceError:
-        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    def _failure(self, command: str, restic_said: str, ssh_said: str = "") -> ApplianceError:
+        lines = [line.strip() for line in restic_said.splitlines() if line.strip()]
         said = lines[-1][:300] if lines else "aucun message"
+        ssh_lines = [line.strip() for line in ssh_said.splitlines() if line.strip()]
+        if ssh_lines:  # what ssh itself said (a host not found, a connection refused) comes first
+            said = f"ssh : {ssh_lines[-1][:200]} ; {said}"
+        stderr = f"{restic_said}\n{ssh_said}"
         lowered = stderr.lower()
         where = f"dépôt hors site {shown(self.repository)}"
         if self.sftp is not None:  # before the markers below: restic then says it cannot open the repository
@@ -108,6 +128,9 @@ class ResticRepository:
             full = sftp_write_refused(stderr)
             if full is not None:
                 return Unavailable(f"{where} : {full} ; restic {command} a échoué ({said})")
+        if "repository contains errors" in lowered:  # restic check: what it found comes first
+            found = next((line for line in lines if not line.startswith("Fatal:")), said)[:300]
+            return BadRequest(f"{where} endommagé : restic {command} a échoué, il y a trouvé des erreurs ({found})")
         if "wrong password" in lowered:
             return BadRequest(f"{where} : mot de passe refusé (le fichier de mot de passe n'est pas celui du dépôt)")
         if "no space left" in lowered or "quota" in lowered:

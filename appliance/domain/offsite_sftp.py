@@ -78,10 +78,13 @@ def check_pinning(pinning: SftpPinning) -> None:
             )
 
 
-def ssh_command(address: SftpAddress, pinning: SftpPinning) -> list[str]:
+def ssh_command(address: SftpAddress, pinning: SftpPinning, log_file: str = "") -> list[str]:
     """The ssh command restic runs for the repository: this key, this known_hosts file,
-    strict checking, never a question."""
+    strict checking, never a question; ``log_file``: where ssh writes its own messages
+    (restic relays ssh's stderr, but may exit before the last lines are relayed)."""
     check_pinning(pinning)
+    if log_file and not (log_file.startswith("/") and _PLAIN_PATH.fullmatch(log_file)):
+        raise BadRequest(f"journal de ssh {log_file[:80]!r} : chemin absolu sans espace ni guillemet attendu")
     return [
         "ssh",
         "-i",
@@ -106,6 +109,7 @@ def ssh_command(address: SftpAddress, pinning: SftpPinning) -> list[str]:
         "ServerAliveCountMax=4",
         "-o",
         "LogLevel=ERROR",
+        *(["-E", log_file] if log_file else []),
         "-p",
         str(address.port),
         f"{address.user}@{address.host}",
@@ -114,9 +118,9 @@ def ssh_command(address: SftpAddress, pinning: SftpPinning) -> list[str]:
     ]
 
 
-def restic_options(repository: str, pinning: SftpPinning) -> list[str]:
+def restic_options(repository: str, pinning: SftpPinning, log_file: str = "") -> list[str]:
     """restic's global options for an ``sftp:`` repository: ``-o sftp.command=…``."""
-    return ["-o", "sftp.command=" + " ".join(ssh_command(parse_sftp(repository), pinning))]
+    return ["-o", "sftp.command=" + " ".join(ssh_command(parse_sftp(repository), pinning, log_file))]
 
 
 def ssh_failure(stderr: str) -> str | None:

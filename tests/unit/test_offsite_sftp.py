@@ -107,6 +107,7 @@ def test_the_adapter_puts_the_command_before_restics_arguments(tmp_path: Path) -
     arguments = (tmp_path / "restic.args").read_text().splitlines()
     assert arguments[:2] == ["--quiet", "-o"]
     assert arguments[2].startswith("sftp.command=ssh -i /run/neocuma-secrets/offsite-ssh-key ")
+    assert f" -E {tmp_path}/cache/ssh-" in arguments[2] and arguments[2].endswith(".log -p 22 u@nas -s sftp")
     assert arguments[3:] == ["init", "--repository-version", "2"]
 
 
@@ -191,3 +192,37 @@ def test_a_write_the_sftp_server_refuses_is_said_full_and_tried_again(tmp_path: 
     repository = ResticRepository("sftp:u@nas:/depot", "p", tmp_path / "cache", binary=str(fake), sftp=PINNING)
     with pytest.raises(Unavailable, match="le serveur SFTP refuse d'écrire, sans doute plein"):
         repository.push(tmp_path, ["neocuma"], dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+
+
+def test_what_ssh_wrote_in_its_own_log_names_the_refusal_and_the_log_is_removed(tmp_path: Path) -> None:
+    """restic relays ssh's stderr but may exit before relaying its last lines: ssh writes
+    them into a file of its own (-E), read when restic fails."""
+    fake = tmp_path / "restic"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'log=$(printf "%s" "$3" | sed -n "s/.* -E \\([^ ]*\\) .*/\\1/p")\n'
+        'printf "No ED25519 host key is known for nas and you have requested strict checking.\\n'
+        'Host key verification failed.\\n" >> "$log"\n'
+        "echo 'Fatal: unable to open repository at sftp:u@nas:/depot: unable to start the sftp session,"
+        " error: EOF' >&2\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    repository = ResticRepository("sftp:u@nas:/depot", "p", tmp_path / "cache", binary=str(fake), sftp=PINNING)
+    with pytest.raises(BadRequest, match="la clé d'hôte du serveur SFTP est inconnue"):
+        repository.exists()
+    assert list((tmp_path / "cache").glob("ssh-*.log")) == []
+
+
+def test_an_unreachable_host_is_said_with_ssh_s_own_words(tmp_path: Path) -> None:
+    fake = tmp_path / "restic"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'log=$(printf "%s" "$3" | sed -n "s/.* -E \\([^ ]*\\) .*/\\1/p")\n'
+        'echo "ssh: Could not resolve hostname nas: Name or service not known" >> "$log"\n'
+        "echo 'Fatal: unable to open repository at sftp:u@nas:/depot: unable to start the sftp session,"
+        " error: EOF' >&2\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    repository = ResticRepository("sftp:u@nas:/depot", "p", tmp_path / "cache", binary=str(fake), sftp=PINNING)
+    with pytest.raises(Unavailable, match=r"injoignable .*ssh : ssh: Could not resolve hostname nas"):
+        repository.exists()
