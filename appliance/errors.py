@@ -11,11 +11,12 @@ class ApplianceError(Exception):
 
 
 class ConfigError(ApplianceError):
-    """The configuration is invalid; the message lists every problem found."""
+    """The configuration is invalid; the message lists every problem found, one a line (in
+    French, as every message a user reads)."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+        super().__init__("configuration invalide :\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 class BadRequest(ApplianceError):

@@ -17,8 +17,12 @@ def read_toml(path: Path) -> dict[str, Any]:
     """The TOML document at ``path``; raises ConfigError naming the file."""
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError([f"{path}: {error}"]) from error
+    except OSError as error:
+        raise ConfigError([f"fichier {path} : lecture impossible : {error.strerror or error}"]) from error
+    except UnicodeDecodeError as error:
+        raise ConfigError([f"fichier {path} : ce n'est pas du texte UTF-8"]) from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([f"fichier {path} : TOML invalide : {error}"]) from error
 
 
 def read_centres(path: Path) -> list[Centre]:
@@ -40,4 +44,4 @@ def read_text(path: Path) -> str | None:
     except FileNotFoundError:
         return None
     except OSError as error:
-        raise ConfigError([f"{path}: {error.strerror}"]) from error
+        raise ConfigError([f"fichier {path} : lecture impossible : {error.strerror or error}"]) from error

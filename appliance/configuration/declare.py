@@ -111,10 +111,11 @@ def env_names(schema: type) -> set[str]:
 
 def convert(item: Declared, raw: Any, where: str, problems: list[str]) -> Any:
     """``raw`` (text from the environment or a file, or a TOML value) as the setting's type;
-    a problem naming the setting and ``where`` is added when it cannot be."""
+    a problem (in French) naming the setting and ``where`` it was read (``fichier …`` or the
+    variable's name) is added when it cannot be."""
 
-    def refuse(expected: str) -> Any:
-        problems.append(f"{item.spec.env} ({item.key}, from {where}) must be {expected}, not {raw!r}")
+    def refuse(expected: str, verb: str = "doit être") -> Any:
+        problems.append(f"{item.spec.env} ({item.key}, lu dans {where}) {verb} {expected}, pas {raw!r}")
         return item.default
 
     kind, spec = item.kind, item.spec
@@ -126,28 +127,29 @@ def convert(item: Declared, raw: Any, where: str, problems: list[str]) -> Any:
             return True
         if text in FALSE_WORDS:
             return False
-        return refuse("true or false (1/0, yes/no, on/off)")
+        return refuse("true ou false (1/0, yes/no, on/off)", verb="doit valoir")
     if kind in (int, float):
         if isinstance(raw, bool):
-            return refuse("a number")
+            return refuse("un nombre")
         try:
             value = kind(str(raw).strip()) if isinstance(raw, str) else kind(raw)
         except (TypeError, ValueError):
-            return refuse("a whole number" if kind is int else "a number")
+            return refuse("un nombre entier" if kind is int else "un nombre")
         if isinstance(raw, float) and kind is int and raw != int(raw):
-            return refuse("a whole number")
+            return refuse("un nombre entier")
         low, high = spec.minimum, spec.maximum
         if (low is not None and value < low) or (high is not None and value > high):
-            bounds = f"between {_number(low)} and {_number(high)}"
-            problems.append(f"{spec.env} ({item.key}, from {where}) must be {bounds}{_unit(spec)}, not {value}")
+            problems.append(
+                f"{spec.env} ({item.key}, lu dans {where}) doit être {_bounds(low, high, spec)}, pas {value}"
+            )
             return item.default
         return value
     if not isinstance(raw, str):
-        return refuse("text")
+        return refuse("du texte")
     if spec.choices and raw not in spec.choices:
-        return refuse("one of " + ", ".join(spec.choices))
+        return refuse(_either(spec.choices), verb="doit valoir")
     if spec.schemes and not _scheme_ok(raw, spec.schemes):
-        return refuse("a URL starting with " + " or ".join(f"{s}://" for s in spec.schemes if s))
+        return refuse("une URL commençant par " + _either(tuple(f"{s}://" for s in spec.schemes if s)))
     return Path(raw) if kind is Path else raw
 
 
@@ -158,12 +160,20 @@ def _scheme_ok(raw: str, schemes: tuple[str, ...]) -> bool:
     return bool(separator) and bool(rest) and scheme.lower() in schemes
 
 
-def _number(value: float | None) -> str:
-    return "any" if value is None else f"{value:g}"
+def _either(words: tuple[str, ...]) -> str:
+    """``a, b ou c``."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " ou " + words[-1]
 
 
-def _unit(spec: Spec) -> str:
-    return f" {spec.unit}" if spec.unit else ""
+_UNITS_FR = {"days": "jours"}  # the declarations' units are the (English) docs'
+
+
+def _bounds(low: float | None, high: float | None, spec: Spec) -> str:
+    """``entre 1 et 10 s``, ``au moins 1 s`` or ``au plus 10 s``."""
+    unit = f" {_UNITS_FR.get(spec.unit, spec.unit)}" if spec.unit else ""
+    if low is not None and high is not None:
+        return f"entre {low:g} et {high:g}{unit}"
+    return f"au moins {low:g}{unit}" if low is not None else f"au plus {high:g}{unit}"
 
 
 @dataclass(frozen=True)
@@ -181,10 +191,10 @@ def load(
     document_label: str = "",
     known_elsewhere: Iterable[str] = (),
 ) -> tuple[C, Loaded]:
-    """Build ``schema`` from its defaults, ``document`` (a parsed TOML file named
+    """Build ``schema`` from its defaults, ``document`` (a parsed TOML file whose path is
     ``document_label``), ``environ`` and ``NAME_FILE`` files, in that order of precedence.
-    Raises ConfigError listing every problem; unknown ``NEOCUMA_*`` variables (not read by
-    this program nor in ``known_elsewhere``) become warnings."""
+    Raises ConfigError listing every problem, in French; unknown ``NEOCUMA_*`` variables (not
+    read by this program nor in ``known_elsewhere``) become warnings."""
     items = declared(schema)
     problems = _unknown_file_keys(items, document or {}, document_label)
     values: dict[str, dict[str, Any]] = {}
@@ -193,7 +203,9 @@ def load(
         before = len(problems)
         value, source = _value(item, environ, document or {}, document_label, problems)
         if item.spec.required and value in ("", None) and len(problems) == before:
-            problems.append(f"{item.spec.env} ({item.key}) is required: set it or {item.file_env}")
+            problems.append(
+                f"{item.spec.env} ({item.key}) est obligatoire : définissez cette variable ou {item.file_env}"
+            )
         values.setdefault(item.section, {})[item.name] = value
         sources[item.key] = source
     if problems:
@@ -209,19 +221,20 @@ def _value(
     value, source = item.default, "default"
     body = document.get(item.section)
     if isinstance(body, dict) and item.name in body:
-        value, source = convert(item, body[item.name], label, problems), label
+        value, source = convert(item, body[item.name], f"le fichier {label}", problems), f"file {label}"
     direct, path = environ.get(item.spec.env, ""), environ.get(item.file_env, "")
     if direct and path:
-        problems.append(f"both {item.spec.env} and {item.file_env} are set; set only one")
+        problems.append(f"{item.spec.env} et {item.file_env} sont définies toutes les deux : n'en définissez qu'une")
     elif path:
         try:
             text = Path(path).read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as error:
-            problems.append(f"{item.file_env}: cannot read {path}: {getattr(error, 'strerror', None) or error}")
+            reason = "ce n'est pas du texte UTF-8" if isinstance(error, UnicodeDecodeError) else error.strerror or error
+            problems.append(f"{item.file_env} : impossible de lire {path} : {reason}")
         else:
             if not text:
-                problems.append(f"{item.file_env}: {path} is empty")
-            value, source = convert(item, text, f"file {path}", problems), f"file {path} ({item.file_env})"
+                problems.append(f"{item.file_env} : {path} est vide")
+            value, source = convert(item, text, f"le fichier {path}", problems), f"file {path} ({item.file_env})"
     elif direct:
         value, source = convert(item, direct, item.spec.env, problems), f"environment {item.spec.env}"
     return value, source
@@ -232,22 +245,22 @@ def _unknown_file_keys(items: list[Declared], document: Mapping[str, Any], label
     problems = []
     for section_name, body in document.items():
         if not isinstance(body, dict):
-            problems.append(f"{label}: [{section_name}] must be a table")
+            problems.append(f"fichier {label} : [{section_name}] doit être une table")
             continue
         for name in body:
             if (section_name, name) not in known:
-                problems.append(f"{label}: unknown setting {section_name}.{name}")
+                problems.append(f"fichier {label} : réglage inconnu {section_name}.{name}")
     return problems
 
 
 def unknown_variables(environ: Mapping[str, str], known: set[str]) -> Iterator[str]:
-    """A warning for each ``NEOCUMA_*`` variable no program reads, with the nearest known
-    name when one is close (a typo)."""
+    """A warning (in French) for each ``NEOCUMA_*`` variable no program reads, with the
+    nearest known name when one is close (a typo)."""
     for name in sorted(environ):
         if name.startswith(PREFIX) and name not in known:
             close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            yield f"unknown variable {name}: no setting reads it{hint}"
+            hint = f" (vouliez-vous dire {close[0]} ?)" if close else ""
+            yield f"variable inconnue {name} : aucun réglage ne la lit{hint}"
 
 
 def show(config: object, loaded: Loaded) -> list[str]:

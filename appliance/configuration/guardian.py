@@ -312,13 +312,17 @@ def read_document(path: Path) -> dict[str, object]:
         return {}
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError([f"{path}: {error}"]) from error
+    except OSError as error:
+        raise ConfigError([f"fichier {path} : lecture impossible : {error.strerror or error}"]) from error
+    except UnicodeDecodeError as error:
+        raise ConfigError([f"fichier {path} : ce n'est pas du texte UTF-8"]) from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([f"fichier {path} : TOML invalide : {error}"]) from error
 
 
 def _check_sftp(offsite: OffsiteSettings) -> None:
     """An sftp: repository is reached with its own key and its host key pinned, never with
-    ssh's defaults (docs/offsite.md, "Targets"); raises ConfigError naming the setting."""
+    ssh's defaults (docs/offsite.md, "Targets"); raises ConfigError naming the setting, in French."""
     missing = [
         name
         for name, value in ((KNOWN_HOSTS_SETTING, offsite.sftp_known_hosts_file), (KEY_SETTING, offsite.sftp_key_file))
@@ -327,47 +331,58 @@ def _check_sftp(offsite: OffsiteSettings) -> None:
     if missing:
         raise ConfigError(
             [
-                f"NEOCUMA_OFFSITE_REPOSITORY is an sftp: repository: set {' and '.join(missing)} (its host key is"
-                " pinned from that known_hosts file, its login uses that private key; docs/offsite.md, Targets)"
+                f"NEOCUMA_OFFSITE_REPOSITORY est un dépôt sftp: : définissez {' et '.join(missing)} (la clé d'hôte"
+                " du serveur est épinglée d'après ce fichier known_hosts, la connexion se fait avec cette clé privée ;"
+                " docs/offsite.md, Targets)"
             ]
         )
     try:
         parse_sftp(offsite.repository)
         check_pinning(SftpPinning(offsite.sftp_key_file, offsite.sftp_known_hosts_file))
     except BadRequest as error:
-        raise ConfigError([f"NEOCUMA_OFFSITE_REPOSITORY (sftp:): {error}"]) from error
+        raise ConfigError([f"NEOCUMA_OFFSITE_REPOSITORY (sftp:) : {error}"]) from error
 
 
 def load_guardian_config(
     path: Path | None = None, environ: Mapping[str, str] | None = None, known_elsewhere: Iterable[str] = ()
 ) -> GuardianConfig:
     """Read the guardian's configuration: file < environment < ``*_FILE``; raises
-    ConfigError listing every problem."""
+    ConfigError listing every problem, in French."""
     environ = os.environ if environ is None else environ
     path = path or Path(environ.get(FILE_VARIABLE) or DEFAULT_FILE)
-    config, loaded = load(GuardianConfig, environ, read_document(path), f"file {path}", known_elsewhere)
+    config, loaded = load(GuardianConfig, environ, read_document(path), str(path), known_elsewhere)
     if config.demo.autologin and config.appliance.deployment != "demo":
         raise ConfigError(
             [
-                "NEOCUMA_DEMO_AUTOLOGIN is for the demo and this deployment is production (NEOCUMA_DEPLOYMENT): "
-                "on a centre's host, log in with `neocuma-guardian login`; to run the demo, remove "
-                "NEOCUMA_DEPLOYMENT=production from .env"
+                "NEOCUMA_DEMO_AUTOLOGIN est réservé à la démo et ce déploiement est en production"
+                " (NEOCUMA_DEPLOYMENT) : sur l'hôte d'un centre, identifiez-vous avec `neocuma-guardian login` ;"
+                " pour lancer la démo, retirez NEOCUMA_DEPLOYMENT=production de .env"
             ]
         )
     offsite = config.offsite
     if offsite.repository and not offsite.password:
-        raise ConfigError(["NEOCUMA_OFFSITE_REPOSITORY is set but not its password: set NEOCUMA_OFFSITE_PASSWORD_FILE"])
+        raise ConfigError(
+            [
+                "NEOCUMA_OFFSITE_REPOSITORY est défini mais pas son mot de passe :"
+                " définissez NEOCUMA_OFFSITE_PASSWORD_FILE"
+            ]
+        )
     if offsite.repository:
         try:
             repository_kind(offsite.repository)
         except BadRequest as error:
-            raise ConfigError([f"NEOCUMA_OFFSITE_REPOSITORY: {error}"]) from error
+            raise ConfigError([f"NEOCUMA_OFFSITE_REPOSITORY : {error}"]) from error
     if offsite.repository.startswith("sftp:"):
         _check_sftp(offsite)
     if offsite.keep_daily + offsite.keep_weekly + offsite.keep_monthly == 0:
-        raise ConfigError(["NEOCUMA_OFFSITE_KEEP_DAILY, _WEEKLY and _MONTHLY are all 0: restic would keep no copy"])
+        raise ConfigError(
+            ["NEOCUMA_OFFSITE_KEEP_DAILY, _WEEKLY et _MONTHLY valent tous 0 : restic ne garderait aucune copie"]
+        )
     if bool(config.console.tls_certificate) != bool(config.console.tls_key):
         raise ConfigError(
-            ["NEOCUMA_CONSOLE_TLS_CERTIFICATE_PATH and NEOCUMA_CONSOLE_TLS_KEY_PATH go together (one is empty)"]
+            [
+                "NEOCUMA_CONSOLE_TLS_CERTIFICATE_PATH et NEOCUMA_CONSOLE_TLS_KEY_PATH vont ensemble"
+                " (l'une des deux est vide)"
+            ]
         )
     return dataclasses.replace(config, loaded=loaded)

@@ -199,24 +199,28 @@ class ServerConfig:
 
 def load_server_config(environ: Mapping[str, str] | None = None, known_elsewhere: Iterable[str] = ()) -> ServerConfig:
     """Read the server's configuration from the environment; raises ConfigError listing
-    every problem."""
+    every problem, in French."""
     environ = os.environ if environ is None else environ
     config, loaded = load(ServerConfig, environ, known_elsewhere=known_elsewhere)
     problems = []
     if config.seed.on_first_start and config.server.role != "central":
-        problems.append("NEOCUMA_SEED_ON_FIRST_START is only for the central role")
+        problems.append("NEOCUMA_SEED_ON_FIRST_START est réservé au rôle central")
     if config.seed.on_first_start and config.server.deployment != "demo":
         problems.append(
-            "NEOCUMA_SEED_ON_FIRST_START generates demo data and this deployment is production (NEOCUMA_DEPLOYMENT)"
+            "NEOCUMA_SEED_ON_FIRST_START génère des données de démo et ce déploiement est en production"
+            " (NEOCUMA_DEPLOYMENT)"
         )
     if config.seed.on_first_start and not config.seed.password:
-        problems.append("NEOCUMA_SEED_PASSWORD (or NEOCUMA_SEED_PASSWORD_FILE) is required to seed on first start")
+        problems.append(
+            "NEOCUMA_SEED_PASSWORD (ou NEOCUMA_SEED_PASSWORD_FILE) est obligatoire pour générer les données"
+            " au premier démarrage"
+        )
     if config.web.check_token and config.server.role != "local":
-        problems.append("NEOCUMA_CHECK_TOKEN is only for the local role (the guardian's application check)")
+        problems.append("NEOCUMA_CHECK_TOKEN est réservé au rôle local (le contrôle applicatif du gardien)")
     if config.web.check_token and len(config.web.check_token) < MIN_TOKEN_LENGTH:
-        problems.append(f"NEOCUMA_CHECK_TOKEN must be at least {MIN_TOKEN_LENGTH} characters long")
+        problems.append(f"NEOCUMA_CHECK_TOKEN doit compter au moins {MIN_TOKEN_LENGTH} caractères")
     if bool(config.web.tls_certificate) != bool(config.web.tls_key):
-        problems.append("NEOCUMA_TLS_CERTIFICATE_PATH and NEOCUMA_TLS_KEY_PATH go together (one is empty)")
+        problems.append("NEOCUMA_TLS_CERTIFICATE_PATH et NEOCUMA_TLS_KEY_PATH vont ensemble (l'une des deux est vide)")
     if problems:
         raise ConfigError(problems)
     return dataclasses.replace(config, loaded=loaded)

@@ -38,39 +38,39 @@ def parse_centres(data: dict[str, Any]) -> list[Centre]:
     entries = data.get("centre")
     unknown_top = sorted(set(data) - {"centre"})
     if unknown_top:
-        problems.append(f"unknown top-level keys: {', '.join(unknown_top)}")
+        problems.append(f"clés inconnues au premier niveau : {', '.join(unknown_top)}")
     if not isinstance(entries, list) or not entries:
-        raise ConfigError([*problems, "no [[centre]] entry"])
+        raise ConfigError([*problems, "aucune entrée [[centre]]"])
     centres: list[Centre] = []
     seen: set[str] = set()
     allowed = {"code", "name", "departement", "parity", "start", "end"}
     for index, entry in enumerate(entries, start=1):
         where = f"centre #{index}"
         if not isinstance(entry, dict):
-            problems.append(f"{where}: not a table")
+            problems.append(f"{where} : ce n'est pas une table")
             continue
         unknown = sorted(set(entry) - allowed)
         if unknown:
-            problems.append(f"{where}: unknown keys {', '.join(unknown)}")
+            problems.append(f"{where} : clés inconnues {', '.join(unknown)}")
         code = entry.get("code")
         if not isinstance(code, str) or not code.strip():
-            problems.append(f"{where}: 'code' must be a non-empty string")
+            problems.append(f"{where} : 'code' doit être un texte non vide")
             continue
         where = f"centre {code}"
         if code in seen:
-            problems.append(f"{where}: defined twice")
+            problems.append(f"{where} : défini deux fois")
         seen.add(code)
         name = entry.get("name")
         if not isinstance(name, str) or not name:
-            problems.append(f"{where}: 'name' must be a non-empty string")
+            problems.append(f"{where} : 'name' doit être un texte non vide")
         departement = entry.get("departement")
         if departement is not None and not isinstance(departement, str):
-            problems.append(f"{where}: 'departement' must be a string")
+            problems.append(f"{where} : 'departement' doit être un texte")
         parity, start, end = entry.get("parity"), entry.get("start"), entry.get("end")
         if parity not in PARITIES:
-            problems.append(f"{where}: 'parity' must be 'even' or 'odd', not {parity!r}")
+            problems.append(f"{where} : 'parity' doit valoir 'even' ou 'odd', pas {parity!r}")
         if not isinstance(start, int) or not isinstance(end, int) or not 0 <= start < end <= 60:
-            problems.append(f"{where}: slot must satisfy 0 <= start < end <= 60 (got {start}, {end})")
+            problems.append(f"{where} : le créneau doit vérifier 0 <= start < end <= 60 (start {start!r}, end {end!r})")
         if not problems:
             centres.append(
                 Centre(code, str(name), departement, Slot(str(parity), int(start), int(end)))  # type: ignore[arg-type]

@@ -16,9 +16,9 @@ def load_centres(path: Path) -> list[Centre]:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
     except OSError as error:
-        raise ConfigError([f"cannot read the centres file {path}: {error.strerror}"]) from error
+        raise ConfigError([f"fichier des centres {path} : lecture impossible : {error.strerror or error}"]) from error
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError([f"{path} is not valid TOML: {error}"]) from error
+        raise ConfigError([f"fichier des centres {path} : TOML invalide : {error}"]) from error
     return parse_centres(data)
 
 
@@ -27,5 +27,5 @@ def pick_centres(all_centres: list[Centre], codes: Sequence[str]) -> tuple[Centr
     by_code = {centre.code: centre for centre in all_centres}
     unknown = [code for code in codes if code not in by_code]
     if unknown:
-        raise ConfigError([f"unknown centre {code!r} (known: {', '.join(by_code)})" for code in unknown])
+        raise ConfigError([f"centre inconnu {code!r} (connus : {', '.join(by_code)})" for code in unknown])
     return tuple(by_code[code] for code in codes)

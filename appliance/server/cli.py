@@ -34,7 +34,9 @@ def _generator_options(args: argparse.Namespace, centres_file: Path, default_pas
         try:
             password = Path(args.password_file).read_text(encoding="utf-8").strip()
         except OSError as error:
-            raise ConfigError([f"--password-file: cannot read {args.password_file}: {error.strerror}"]) from error
+            raise ConfigError(
+                [f"--password-file : impossible de lire {args.password_file} : {error.strerror or error}"]
+            ) from error
     else:
         password = default_password or "neocuma-demo"
     try:
@@ -119,7 +121,7 @@ def _pre_restore(args: argparse.Namespace, settings: ServerConfig) -> int:
 
     importer = build(settings, pool_size=2).importer
     if importer is None:
-        raise ConfigError(["pre-restore copies are kept by the central role only"])
+        raise ConfigError(["seul le rôle central garde des copies d'avant restauration"])
     if args.action == "list":
         for copy in importer.copies.copies(args.dossier):
             print(f"{copy.dossier}/{copy.path.name}  revision {copy.revision}  {copy.size} bytes")
@@ -175,7 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "seed":
             if settings.server.role != "central":
-                raise ConfigError(["seed replaces the live data: it is only for the central role"])
+                raise ConfigError(
+                    ["seed remplace les données en service : cette commande est réservée au rôle central"]
+                )
             from appliance.server.seed.loader import seed_generation
             from appliance.server.wiring import build
 

@@ -70,10 +70,12 @@ class PreRestoreStore:
         """The copy called ``<code>/<file>`` (as listed); raises ValueError otherwise."""
         code, _, file_name = name.partition("/")
         if not valid_dossier_code(code) or not _NAME.match(file_name):
-            raise ValueError(f"not a pre-restore copy name: {name!r} (expected CODE/YYYY-MM-DDTHH-MM-SSZ-rN.zip)")
+            raise ValueError(
+                f"{name!r} n'est pas le nom d'une copie d'avant restauration (attendu CODE/AAAA-MM-JJTHH-MM-SSZ-rN.zip)"
+            )
         path = self.root / code / file_name
         if not path.is_file():
-            raise ValueError(f"no pre-restore copy {name}")
+            raise ValueError(f"aucune copie d'avant restauration {name}")
         return path
 
     def prune(self, now: dt.datetime) -> list[Path]:

@@ -40,7 +40,7 @@ def tls_files(certificate: str, key: str, setting: str) -> TlsFiles | None:
     if not certificate and not key:
         return None
     if not certificate or not key:
-        raise ConfigError([f"{setting}: a certificate and its key are both needed for TLS (one is empty)"])
+        raise ConfigError([f"{setting} : TLS demande à la fois un certificat et sa clé (l'un des deux est vide)"])
     return TlsFiles(Path(certificate), Path(key), setting)
 
 
@@ -51,15 +51,15 @@ def check_tls(files: TlsFiles) -> None:
             with path.open("rb"):
                 pass
         except FileNotFoundError as error:
-            raise ConfigError([f"{files.setting}: {path} does not exist"]) from error
+            raise ConfigError([f"{files.setting} : {path} n'existe pas"]) from error
         except OSError as error:
-            raise ConfigError([f"{files.setting}: {path} is not readable by this container's user"]) from error
+            raise ConfigError([f"{files.setting} : {path} n'est pas lisible par le compte de ce conteneur"]) from error
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
         context.load_cert_chain(str(files.certificate), str(files.key))
     except (ssl.SSLError, OSError, ValueError) as error:
         raise ConfigError(
-            [f"{files.setting}: {files.certificate} and {files.key} are not a PEM certificate and its key ({error})"]
+            [f"{files.setting} : {files.certificate} et {files.key} ne sont pas un certificat PEM et sa clé ({error})"]
         ) from error
 
 

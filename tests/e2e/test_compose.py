@@ -242,7 +242,7 @@ def test_every_setting_of_the_dotenv_file_reaches_its_program(stack: Stack) -> N
         assert TLS_SETTINGS[name] in lines[name], lines[name]
     local_tls = lines["NEOCUMA_LOCAL_TLS_CERTIFICATE_PATH"]
     assert TLS_SETTINGS["NEOCUMA_TLS_CERTIFICATE_PATH"] in local_tls, "the guardian trusts NeoCuma Web's certificate"
-    assert "unknown variable" not in shown.stderr, shown.stderr
+    assert "variable inconnue" not in shown.stderr, shown.stderr
     server = stack.exec("neocuma", "neocuma-server", "config", "show")
     assert server.returncode == 0, server.stderr
     level = next(line for line in server.stdout.splitlines() if line.startswith("NEOCUMA_LOG_LEVEL"))
@@ -268,7 +268,7 @@ def test_the_demo_is_refused_against_a_production_dotenv(stack: Stack) -> None:
         files=("docker-compose.yml", "docker-compose.demo.yml"),
     )
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "NEOCUMA_DEMO_AUTOLOGIN is for the demo" in result.stderr
+    assert "NEOCUMA_DEMO_AUTOLOGIN est réservé à la démo" in result.stderr
 
 
 def test_the_monitoring_plugin_finds_the_guardian_by_its_compose_labels(stack: Stack) -> None:

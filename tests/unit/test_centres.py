@@ -33,7 +33,7 @@ def test_every_problem_is_reported_at_once() -> None:
         parse_centres(data)
     problems = caught.value.problems
     assert any("parity" in p and "daily" in p for p in problems)
-    assert any("centre B" in p and "slot" in p for p in problems)
-    assert any("defined twice" in p for p in problems)
+    assert any("centre B" in p and "créneau" in p for p in problems)
+    assert any("centre A : défini deux fois" in p for p in problems)
     assert any("colour" in p for p in problems)
     assert any("extra" in p for p in problems)

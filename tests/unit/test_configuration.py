@@ -55,7 +55,7 @@ def test_a_file_variant_is_converted_like_the_variable(tmp_path: Path, text: str
 def test_a_number_from_a_file_is_checked_like_the_variable(tmp_path: Path) -> None:
     holder = tmp_path / "keep"
     holder.write_text("0\n")
-    with pytest.raises(ConfigError, match=r"NEOCUMA_BACKUPS_KEEP .*between 1 and 10000"):
+    with pytest.raises(ConfigError, match=r"NEOCUMA_BACKUPS_KEEP .*entre 1 et 10000"):
         load_guardian(tmp_path / "none.toml", {**GUARDIAN_BASE, "NEOCUMA_BACKUPS_KEEP_FILE": str(holder)})
 
 
@@ -88,7 +88,7 @@ def test_an_unknown_variable_is_a_warning_with_the_nearest_name(tmp_path: Path) 
         {**GUARDIAN_BASE, "NEOCUMA_SMTP_HOTS": "mail", "NEOCUMA_SEED_PASSWORD": "p", "NEOCUMA_OTHER_USER": "u"},
     )
     assert config.loaded.warnings == (
-        "unknown variable NEOCUMA_SMTP_HOTS: no setting reads it (did you mean NEOCUMA_SMTP_HOST?)",
+        "variable inconnue NEOCUMA_SMTP_HOTS : aucun réglage ne la lit (vouliez-vous dire NEOCUMA_SMTP_HOST ?)",
     ), "a name another part of the appliance reads is not reported"
 
 
@@ -121,7 +121,7 @@ def test_the_server_password_from_a_file_is_never_shown(tmp_path: Path) -> None:
 def test_both_a_value_and_its_file_is_an_error(tmp_path: Path) -> None:
     secret = tmp_path / "pw"
     secret.write_text("a")
-    with pytest.raises(ConfigError, match="only one"):
+    with pytest.raises(ConfigError, match="n'en définissez qu'une"):
         load_server({"NEOCUMA_ROLE": "local", "NEOCUMA_DB_PASSWORD": "b", "NEOCUMA_DB_PASSWORD_FILE": str(secret)})
 
 
@@ -138,9 +138,9 @@ def test_the_check_account_is_for_the_local_role_and_a_long_token() -> None:
         load_server({"NEOCUMA_ROLE": "local", "NEOCUMA_DB_PASSWORD": "x", "NEOCUMA_CHECK_TOKEN": token}).web.check_token
         == token
     )
-    with pytest.raises(ConfigError, match="NEOCUMA_CHECK_TOKEN is only for the local role"):
+    with pytest.raises(ConfigError, match="NEOCUMA_CHECK_TOKEN est réservé au rôle local"):
         load_server({"NEOCUMA_ROLE": "central", "NEOCUMA_DB_PASSWORD": "x", "NEOCUMA_CHECK_TOKEN": token})
-    with pytest.raises(ConfigError, match="at least 24 characters"):
+    with pytest.raises(ConfigError, match="au moins 24 caractères"):
         load_server({"NEOCUMA_ROLE": "local", "NEOCUMA_DB_PASSWORD": "x", "NEOCUMA_CHECK_TOKEN": "short"})
     with pytest.raises(ConfigError, match="NEOCUMA_LOCAL_CHECK_TOKEN"):
         load_guardian(Path("/nonexistent.toml"), {"NEOCUMA_DB_PASSWORD": "x"})
@@ -161,14 +161,14 @@ def test_the_configuration_document_is_up_to_date() -> None:
 
 
 def test_demo_only_settings_are_refused_on_a_production_deployment(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="NEOCUMA_DEMO_AUTOLOGIN is for the demo"):
+    with pytest.raises(ConfigError, match="NEOCUMA_DEMO_AUTOLOGIN est réservé à la démo"):
         load_guardian(tmp_path / "none.toml", {**GUARDIAN_BASE, "NEOCUMA_DEMO_AUTOLOGIN": "1"})
     demo = load_guardian(
         tmp_path / "none.toml", {**GUARDIAN_BASE, "NEOCUMA_DEMO_AUTOLOGIN": "1", "NEOCUMA_DEPLOYMENT": "demo"}
     )
     assert demo.demo.autologin and demo.appliance.deployment == "demo"
     seeded = {"NEOCUMA_ROLE": "central", "NEOCUMA_DB_PASSWORD": "x", "NEOCUMA_SEED_ON_FIRST_START": "1"}
-    with pytest.raises(ConfigError, match="generates demo data and this deployment is production"):
+    with pytest.raises(ConfigError, match="génère des données de démo et ce déploiement est en production"):
         load_server({**seeded, "NEOCUMA_SEED_PASSWORD": "p"})
     assert load_server({**seeded, "NEOCUMA_SEED_PASSWORD": "p", "NEOCUMA_DEPLOYMENT": "demo"}).seed.on_first_start
 
@@ -182,10 +182,10 @@ def test_what_a_centre_may_put_in_dotenv_is_declared_and_secrets_only_as_files()
 @pytest.mark.parametrize(
     ("environment", "said"),
     [
-        ({"NEOCUMA_OFFSITE_REPOSITORY": "/mnt/depot"}, "is set but not its password"),
+        ({"NEOCUMA_OFFSITE_REPOSITORY": "/mnt/depot"}, "est défini mais pas son mot de passe"),
         (
             {"NEOCUMA_OFFSITE_REPOSITORY": "ftp://nas/depot", "NEOCUMA_OFFSITE_PASSWORD": "p"},
-            "NEOCUMA_OFFSITE_REPOSITORY: dépôt hors site 'ftp://nas/depot' : attendu un chemin absolu",
+            "NEOCUMA_OFFSITE_REPOSITORY : dépôt hors site 'ftp://nas/depot' : attendu un chemin absolu",
         ),
         (
             {
@@ -193,7 +193,7 @@ def test_what_a_centre_may_put_in_dotenv_is_declared_and_secrets_only_as_files()
                 "NEOCUMA_OFFSITE_KEEP_WEEKLY": "0",
                 "NEOCUMA_OFFSITE_KEEP_MONTHLY": "0",
             },
-            "restic would keep no copy",
+            "restic ne garderait aucune copie",
         ),
     ],
 )
@@ -228,12 +228,12 @@ SFTP = {
     [
         (
             {"NEOCUMA_OFFSITE_SFTP_KNOWN_HOSTS_FILE": ""},
-            "is an sftp: repository: set NEOCUMA_OFFSITE_SFTP_KNOWN_HOSTS_FILE (its host key is pinned",
+            "est un dépôt sftp: : définissez NEOCUMA_OFFSITE_SFTP_KNOWN_HOSTS_FILE (la clé d'hôte du serveur est épinglée",
         ),
-        ({"NEOCUMA_OFFSITE_SFTP_KEY_FILE": ""}, "is an sftp: repository: set NEOCUMA_OFFSITE_SFTP_KEY_FILE ("),
+        ({"NEOCUMA_OFFSITE_SFTP_KEY_FILE": ""}, "est un dépôt sftp: : définissez NEOCUMA_OFFSITE_SFTP_KEY_FILE ("),
         (
             {"NEOCUMA_OFFSITE_SFTP_KEY_FILE": "", "NEOCUMA_OFFSITE_SFTP_KNOWN_HOSTS_FILE": ""},
-            "set NEOCUMA_OFFSITE_SFTP_KNOWN_HOSTS_FILE and NEOCUMA_OFFSITE_SFTP_KEY_FILE",
+            "définissez NEOCUMA_OFFSITE_SFTP_KNOWN_HOSTS_FILE et NEOCUMA_OFFSITE_SFTP_KEY_FILE",
         ),
         (
             {"NEOCUMA_OFFSITE_SFTP_KNOWN_HOSTS_FILE": "known hosts"},
@@ -254,3 +254,62 @@ def test_an_sftp_repository_with_both_files_is_taken_and_other_kinds_need_neithe
     assert config.offsite.sftp_known_hosts_file == "/run/neocuma-secrets/offsite-known-hosts"
     rest = {**GUARDIAN_BASE, "NEOCUMA_OFFSITE_REPOSITORY": "rest:http://nas:8000/", "NEOCUMA_OFFSITE_PASSWORD": "p"}
     assert load_guardian(Path("/nonexistent.toml"), rest).offsite.sftp_key_file == ""
+
+
+def test_every_kind_of_problem_is_said_in_french_naming_the_setting(tmp_path: Path) -> None:
+    """The appliance speaks French to its operators: each kind of configuration problem is
+    a French sentence naming the variable (and its file key), its value kept as given."""
+    config_file = tmp_path / "guardian.toml"
+    config_file.write_text('notify = 3\n[remote]\ncolour = "red"\n[monitor]\ninterval = 1.5\n')
+    empty, both = tmp_path / "empty", tmp_path / "both"
+    empty.write_text("\n")
+    both.write_text("x")
+    environment = {
+        "NEOCUMA_BACKUPS_KEEP": "0",
+        "NEOCUMA_REMOTE_PORT": "ssh",
+        "NEOCUMA_DEMO_AUTOLOGIN": "peut-être",
+        "NEOCUMA_DEPLOYMENT": "test",
+        "NEOCUMA_WEBHOOK_URL": "ftp://hooks",
+        "NEOCUMA_LOCAL_CHECK_TOKEN_FILE": str(empty),
+        "NEOCUMA_SMTP_PASSWORD": "p",
+        "NEOCUMA_SMTP_PASSWORD_FILE": str(both),
+        "NEOCUMA_CONSOLE_URL_FILE": str(tmp_path / "absent"),
+    }
+    with pytest.raises(ConfigError) as caught:
+        load_guardian(config_file, environment)
+    text = str(caught.value)
+    assert text.startswith("configuration invalide :\n  - "), "one problem a line, under a French heading"
+    for said in (
+        f"fichier {config_file} : [notify] doit être une table",
+        f"fichier {config_file} : réglage inconnu remote.colour",
+        f"NEOCUMA_MONITOR_INTERVAL (monitor.interval, lu dans le fichier {config_file}) doit être un nombre entier,"
+        " pas 1.5",
+        "NEOCUMA_BACKUPS_KEEP (backups.keep, lu dans NEOCUMA_BACKUPS_KEEP) doit être entre 1 et 10000, pas 0",
+        "NEOCUMA_REMOTE_PORT (remote.port, lu dans NEOCUMA_REMOTE_PORT) doit être un nombre entier, pas 'ssh'",
+        "NEOCUMA_DEMO_AUTOLOGIN (demo.autologin, lu dans NEOCUMA_DEMO_AUTOLOGIN) doit valoir true ou false",
+        "NEOCUMA_DEPLOYMENT (appliance.deployment, lu dans NEOCUMA_DEPLOYMENT) doit valoir demo ou production,"
+        " pas 'test'",
+        "NEOCUMA_WEBHOOK_URL (notify.webhook_url, lu dans NEOCUMA_WEBHOOK_URL) doit être une URL commençant par"
+        " http:// ou https://",
+        f"NEOCUMA_LOCAL_CHECK_TOKEN_FILE : {empty} est vide",
+        "NEOCUMA_SMTP_PASSWORD et NEOCUMA_SMTP_PASSWORD_FILE sont définies toutes les deux : n'en définissez qu'une",
+        f"NEOCUMA_CONSOLE_URL_FILE : impossible de lire {tmp_path / 'absent'} : ",
+        "NEOCUMA_DB_PASSWORD (local.db_password) est obligatoire : définissez cette variable ou"
+        " NEOCUMA_DB_PASSWORD_FILE",
+    ):
+        assert said in text
+    with pytest.raises(ConfigError, match=r"NEOCUMA_TRANSFER_TIMEOUT \(remote.transfer_timeout, .*entre 5 et 3600 s,"):
+        load_guardian(tmp_path / "none.toml", {**GUARDIAN_BASE, "NEOCUMA_TRANSFER_TIMEOUT": "1"})
+    with pytest.raises(ConfigError, match=r"NEOCUMA_BACKUPS_KEEP_DAYS .*entre 1 et 3650 jours, pas 0"):
+        load_guardian(tmp_path / "none.toml", {**GUARDIAN_BASE, "NEOCUMA_BACKUPS_KEEP_DAYS": "0"})
+    with pytest.raises(ConfigError, match=r"NEOCUMA_OFFSITE_REPOSITORY est défini mais pas son mot de passe"):
+        load_guardian(tmp_path / "none.toml", {**GUARDIAN_BASE, "NEOCUMA_OFFSITE_REPOSITORY": "/mnt/depot"})
+    with pytest.raises(ConfigError, match=r"NEOCUMA_TLS_CERTIFICATE_PATH et NEOCUMA_TLS_KEY_PATH vont ensemble"):
+        load_server({"NEOCUMA_ROLE": "local", "NEOCUMA_DB_PASSWORD": "x", "NEOCUMA_TLS_KEY_PATH": "/k.pem"})
+    config_file.write_text("[remote\n")
+    with pytest.raises(ConfigError, match=rf"fichier {config_file} : TOML invalide : "):
+        load_guardian(config_file, GUARDIAN_BASE)
+    warnings = load_guardian(tmp_path / "none.toml", {**GUARDIAN_BASE, "NEOCUMA_SMTP_HOTS": "m"}).loaded.warnings
+    assert warnings == (
+        "variable inconnue NEOCUMA_SMTP_HOTS : aucun réglage ne la lit (vouliez-vous dire NEOCUMA_SMTP_HOST ?)",
+    )

@@ -92,13 +92,13 @@ def test_bad_tls_files_stop_the_start_with_their_name(tmp_path: Path) -> None:
     certificate, key = self_signed(tmp_path / "one")
     _, other_key = self_signed(tmp_path / "two")
     setting = "NEOCUMA_CONSOLE_TLS_CERTIFICATE_PATH"
-    with pytest.raises(ConfigError, match="both needed"):
+    with pytest.raises(ConfigError, match="à la fois un certificat et sa clé"):
         tls_files(str(certificate), "", setting)
-    with pytest.raises(ConfigError, match=f"{setting}: .*missing.crt does not exist"):
+    with pytest.raises(ConfigError, match=f"{setting} : .*missing.crt n'existe pas"):
         check_tls(TlsFiles(tmp_path / "missing.crt", key, setting))
-    with pytest.raises(ConfigError, match="are not a PEM certificate and its key"):
+    with pytest.raises(ConfigError, match="ne sont pas un certificat PEM et sa clé"):
         check_tls(TlsFiles(certificate, other_key, setting))
-    with pytest.raises(ConfigError, match="are not a PEM certificate and its key"):
+    with pytest.raises(ConfigError, match="ne sont pas un certificat PEM et sa clé"):
         check_tls(TlsFiles(key, key, setting))
     with pytest.raises(ConfigError):
         web_server(_app(), "127.0.0.1", _free_port(), 1, "test", TlsFiles(certificate, other_key, setting))

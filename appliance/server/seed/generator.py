@@ -45,13 +45,13 @@ class GeneratorOptions:
 
     def __post_init__(self) -> None:
         if not self.centres:
-            raise ValueError("at least one centre is needed")
+            raise ValueError("il faut au moins un centre")
         if not 1 <= self.dossiers <= 5000:
-            raise ValueError(f"--dossiers must be between 1 and 5000, not {self.dossiers}")
+            raise ValueError(f"--dossiers doit être entre 1 et 5000, pas {self.dossiers}")
         if not 1 <= self.years <= 30:
-            raise ValueError(f"--years must be between 1 and 30, not {self.years}")
+            raise ValueError(f"--years doit être entre 1 et 30, pas {self.years}")
         if not 2000 <= self.end_year <= 2100:
-            raise ValueError(f"the end year must be between 2000 and 2100, not {self.end_year}")
+            raise ValueError(f"--end-year doit être entre 2000 et 2100, pas {self.end_year}")
 
     def dossiers_of(self, centre_index: int) -> int:
         if centre_index == 0:

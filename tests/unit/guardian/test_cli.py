@@ -191,7 +191,7 @@ def test_config_show_masks_secrets_and_names_sources(
     assert "very-secret" not in captured.out and "********" in captured.out
     assert "T0KEN" not in captured.out, "a webhook URL may hold a token: masked"
     assert "environment NEOCUMA_DB_PASSWORD" in captured.out and "paramétrages" in captured.out
-    assert "NEOCUMA_SMPT_HOST" in captured.err and "did you mean NEOCUMA_SMTP_HOST" in captured.err
+    assert "NEOCUMA_SMPT_HOST" in captured.err and "vouliez-vous dire NEOCUMA_SMTP_HOST" in captured.err
     assert run(world, "config", "validate") == 0 and "configuration valide" in capsys.readouterr().out
 
 
@@ -215,7 +215,7 @@ def test_check_answers_unknown_for_every_kind_of_error(
     monkeypatch.setenv("NEOCUMA_BACKUPS_KEEP", "zéro")
     assert run(world, "check") == 3
     out = capsys.readouterr().out
-    assert out.startswith("NEOCUMA GUARDIAN UNKNOWN - invalid configuration:") and "NEOCUMA_BACKUPS_KEEP" in out
+    assert out.startswith("NEOCUMA GUARDIAN UNKNOWN - configuration invalide :") and "NEOCUMA_BACKUPS_KEEP" in out
     assert len(out.strip().splitlines()) == 1, "one line, as a plugin must print"
     monkeypatch.delenv("NEOCUMA_BACKUPS_KEEP")
 
