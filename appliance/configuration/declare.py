@@ -115,7 +115,9 @@ def convert(item: Declared, raw: Any, where: str, problems: list[str]) -> Any:
     variable's name) is added when it cannot be."""
 
     def refuse(expected: str, verb: str = "doit être") -> Any:
-        problems.append(f"{item.spec.env} ({item.key}, lu dans {where}) {verb} {expected}, pas {raw!r}")
+        # A secret's refused value is never repeated: it may be the secret, or hold it.
+        given = "la valeur donnée (secrète, non répétée ici)" if item.spec.secret else repr(raw)
+        problems.append(f"{item.spec.env} ({item.key}, lu dans {where}) {verb} {expected}, pas {given}")
         return item.default
 
     kind, spec = item.kind, item.spec
@@ -139,8 +141,9 @@ def convert(item: Declared, raw: Any, where: str, problems: list[str]) -> Any:
             return refuse("un nombre entier")
         low, high = spec.minimum, spec.maximum
         if (low is not None and value < low) or (high is not None and value > high):
+            given = "la valeur donnée (secrète, non répétée ici)" if spec.secret else value
             problems.append(
-                f"{spec.env} ({item.key}, lu dans {where}) doit être {_bounds(low, high, spec)}, pas {value}"
+                f"{spec.env} ({item.key}, lu dans {where}) doit être {_bounds(low, high, spec)}, pas {given}"
             )
             return item.default
         return value

@@ -214,6 +214,18 @@ def test_the_offsite_password_is_masked() -> None:
     assert "phrase secrète" not in "\n".join(show(config, config.loaded))
 
 
+def test_a_refused_secret_is_named_but_never_repeated() -> None:
+    """A webhook URL may carry its token: refused, the message names the setting only."""
+    with pytest.raises(ConfigError) as caught:
+        load_guardian(Path("/nonexistent.toml"), {**GUARDIAN_BASE, "NEOCUMA_WEBHOOK_URL": "ftp://hooks/T0KEN-s3cret"})
+    text = str(caught.value)
+    assert "NEOCUMA_WEBHOOK_URL" in text and "secrète, non répétée" in text, text
+    assert "T0KEN-s3cret" not in text
+    with pytest.raises(ConfigError) as caught:
+        load_guardian(Path("/nonexistent.toml"), {**GUARDIAN_BASE, "NEOCUMA_BACKUPS_KEEP": "0"})
+    assert "pas 0" in str(caught.value), "a value that is no secret is still shown"
+
+
 SFTP = {
     **GUARDIAN_BASE,
     "NEOCUMA_OFFSITE_REPOSITORY": "sftp:sauvegarde@nas.example.fr:/volume1/neocuma",

@@ -161,7 +161,10 @@ def test_a_crash_while_installing_the_system_files_drops_the_new_data_generation
         raise OSError(28, "No space left on device")
 
     world.local.install_system = broken  # type: ignore[method-assign,assignment]
-    with pytest.raises(Unavailable, match="synchronisation impossible : le volume est plein pendant l.écriture de ses fichiers de travail"):
+    with pytest.raises(
+        Unavailable,
+        match=r"synchronisation impossible : le volume est plein pendant l.écriture de ses fichiers de travail",
+    ):
         _sync(world)
     assert world.database.generations() == [] and world.local.system == {}
 
