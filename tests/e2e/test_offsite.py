@@ -1,8 +1,8 @@
 """Offsite copies end to end (docs/offsite.md): the whole appliance from our images, its
 guardian pushing into a restic repository (a directory, the image's restic 0.14, run as
 the guardian's user), then a copy brought back and synchronised from; stock restic, in
-the same container, reads what the guardian stored. The SFTP, REST and S3 targets are
-not covered here yet (issue 14 goes on)."""
+the same container, reads what the guardian stored. The SFTP, REST and S3 targets, real
+servers, and the faults are in test_offsite_targets.py."""
 
 from __future__ import annotations
 
