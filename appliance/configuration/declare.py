@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import typing
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,6 +45,7 @@ class Spec:
     choices: tuple[str, ...] = ()
     schemes: tuple[str, ...] = ()  # for URLs: the schemes accepted ("" accepts an empty value)
     dotenv: bool = False  # a centre sets it in .env (compose passes it on); else the stack does
+    display: Callable[[str], str] | None = None  # how `config show` writes a value that may hold a credential
 
 
 def setting(env: str, default: Any, description: str, **options: Any) -> Any:
@@ -116,7 +117,10 @@ def convert(item: Declared, raw: Any, where: str, problems: list[str]) -> Any:
 
     def refuse(expected: str, verb: str = "doit être") -> Any:
         # A secret's refused value is never repeated: it may be the secret, or hold it.
-        given = "la valeur donnée (secrète, non répétée ici)" if item.spec.secret else repr(raw)
+        if item.spec.secret:
+            given = "la valeur donnée (secrète, non répétée ici)"
+        else:
+            given = repr(item.spec.display(raw) if item.spec.display and isinstance(raw, str) else raw)
         problems.append(f"{item.spec.env} ({item.key}, lu dans {where}) {verb} {expected}, pas {given}")
         return item.default
 
@@ -273,6 +277,8 @@ def show(config: object, loaded: Loaded) -> list[str]:
         value = getattr(getattr(config, item.section), item.name)
         if item.spec.secret:
             shown = "********" if value else "(unset)"
+        elif item.spec.display is not None:
+            shown = repr(item.spec.display(str(value)))
         else:
             shown = repr(str(value)) if isinstance(value, Path) else repr(value)
         lines.append(f"{item.spec.env:34} {shown:34} {loaded.sources.get(item.key, 'default')}")
@@ -284,5 +290,7 @@ def masked_repr(config: object) -> str:
     parts = []
     for item in declared(type(config)):
         value = getattr(getattr(config, item.section), item.name)
+        if item.spec.display is not None and not item.spec.secret:
+            value = item.spec.display(str(value))
         parts.append(f"{item.key}={'********' if item.spec.secret and value else value!r}")
     return f"{type(config).__name__}({', '.join(parts)})"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from appliance.configuration.declare import setting
+from appliance.domain.offsite import shown
 
 _COUNT = {"minimum": 0, "maximum": 10000, "dotenv": True}
 
@@ -18,6 +19,7 @@ class OffsiteSettings:
         "The restic repository of the offsite copies: an absolute path (a mounted disk), sftp:user@host:/path,"
         " s3:https://host/bucket or rest:https://host:8000/; empty: no offsite copy.",
         dotenv=True,
+        display=shown,  # a REST server's user:password@ masked
     )
     password: str = setting(
         "NEOCUMA_OFFSITE_PASSWORD",

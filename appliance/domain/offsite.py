@@ -40,7 +40,7 @@ def repository_kind(repository: str) -> str:
     if colon and scheme in _SCHEMES and rest:
         return scheme
     raise BadRequest(
-        f"dépôt hors site {repository[:80]!r} : attendu un chemin absolu (/mnt/disque/depot), "
+        f"dépôt hors site {shown(repository)[:80]!r} : attendu un chemin absolu (/mnt/disque/depot), "
         "sftp:utilisateur@hôte:/chemin, s3:https://hôte/seau ou rest:https://hôte:8000/"
     )
 

@@ -194,6 +194,15 @@ def test_a_wrong_repository_password_is_reported(setup: Setup) -> None:
     assert f"rest:http://***@{REST}:8000/neocuma/" in said
 
 
+def test_a_wrong_rest_login_is_reported_as_such_and_creates_nothing(setup: Setup) -> None:
+    """restic answers a refused login with "Is there a repository…?": the guardian must not
+    take it for a missing repository and try to create one."""
+    wrong = f"rest:http://{REST_USER}:not-the-login@{REST}:8000/elsewhere/"
+    env = {**setup.repositories["rest"], "NEOCUMA_OFFSITE_REPOSITORY": wrong}
+    said = _fails(setup, env, "offsite", "identifiants refusés par le serveur (HTTP 401)", "offsite", "push")
+    assert "not-the-login" not in said
+
+
 def test_an_unreachable_nas_is_reported_and_the_next_push_catches_up(setup: Setup) -> None:
     copies = ok_json(setup, {}, "offsite", "list")["copies"]
     newest = max(c["name"] for c in copies if c["kind"] == "data")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +113,34 @@ def test_what_came_after_the_newest_copy_is_pushed_oldest_first() -> None:
     assert to_push(local, held) == ["2026-12-03T02-00-00Z.zip", "2026-12-04T02-00-00Z.zip"]
     assert to_push(local[:2], []) == ["2026-12-02T01-00-00Z.zip", "2026-12-03T02-00-00Z.zip"]
     assert to_push(local, held, SYSTEM) == sorted(local[:4]), "no copy of that kind yet"
+
+
+def test_a_rest_login_refused_is_said_as_such_never_as_a_missing_repository(tmp_path: Path) -> None:
+    """restic answers a 401 with "Is there a repository…?": taken for a missing repository,
+    the guardian would try `restic init` with the wrong login (restic 0.14's own words)."""
+    from appliance.adapters.restic import RepositoryMissing, ResticRepository
+
+    repository = ResticRepository("rest:http://neocuma:wrong@nas.fd12.lan:8000/neocuma/", "x", tmp_path)
+    said = (
+        "Fatal: unable to open config file: unexpected HTTP response (401): 401 Unauthorized\n"
+        "Is there a repository at the following location?\nrest:http://neocuma:***@nas.fd12.lan:8000/neocuma/\n"
+    )
+    error = repository._failure("cat", said)
+    assert isinstance(error, BadRequest) and not isinstance(error, RepositoryMissing)
+    assert "identifiants refusés par le serveur (HTTP 401)" in str(error) and "wrong" not in str(error)
+
+
+def test_a_rest_address_shows_without_its_password_in_config_show_and_errors() -> None:
+    from appliance.configuration import load_guardian
+    from appliance.configuration.declare import show
+
+    address = "rest:https://neocuma:s3cret-pass@nas.fd12.lan:8000/neocuma/"
+    base = {"NEOCUMA_DB_PASSWORD": "x", "NEOCUMA_LOCAL_CHECK_TOKEN": "c" * 32, "NEOCUMA_OFFSITE_PASSWORD": "p"}
+    config = load_guardian(Path("/nonexistent.toml"), {**base, "NEOCUMA_OFFSITE_REPOSITORY": address})
+    assert config.offsite.repository == address, "the value itself is whole: restic needs it"
+    listed = "\n".join(show(config, config.loaded))
+    assert "rest:https://***@nas.fd12.lan:8000/neocuma/" in listed and "s3cret-pass" not in listed
+    assert "s3cret-pass" not in repr(config)
+    with pytest.raises(BadRequest) as caught:
+        repository_kind("https://neocuma:s3cret-pass@nas.fd12.lan/")
+    assert "s3cret-pass" not in str(caught.value)
