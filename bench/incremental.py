@@ -40,7 +40,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.e2e.appliance import ROOT_PASSWORD, USER_PASSWORD, Appliance, running_appliance
-from tests.support import containers, oracle
+from tests.e2e.incremental import enter_bons
+from tests.support import containers
 from tests.support.http import Poller
 
 SHARES = (0.001, 0.01, 0.10)
@@ -90,27 +91,7 @@ class Run:
 
 
 def _change(appliance: Appliance, count: int, offset: int) -> list[str]:
-    """Enter one bon de travaux in each of ``count`` open CUMA dossiers, through NeoCuma Web."""
-    remote = appliance.remote_root()
-    try:
-        open_cumas = [
-            (int(r[0]), str(r[1]))
-            for r in oracle.query(
-                remote, "SELECT id, code FROM neocuma_g1.dossier WHERE exporte = 0 AND type = 'CUMA' ORDER BY code"
-            )
-        ]
-        chosen = open_cumas[offset : offset + count]
-        if len(chosen) < count:
-            raise SystemExit(f"only {len(open_cumas)} open CUMA dossiers: fewer shares or rounds (--repeat)")
-        web = appliance.remote_web()
-        web.login("resp.fd12", USER_PASSWORD)
-        for dossier_id, code in chosen:
-            reply = web.post_json(f"/api/v1/dossiers/{code}/bons", oracle.bon_form(remote, "neocuma_g1", dossier_id))
-            if reply.status != 201:
-                raise SystemExit(f"bon refused for {code}: {reply.status} {reply.text[:200]}")
-    finally:
-        remote.close()
-    return [code for _, code in chosen]
+    return enter_bons(appliance, count, offset, wrap=False)
 
 
 def _partial_bytes(appliance: Appliance) -> int:

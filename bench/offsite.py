@@ -75,8 +75,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from appliance.domain.backups import parse_backup_name
 from appliance.domain.offsite import Retention
-from tests.e2e.appliance import USER_PASSWORD, Appliance, new_volume, running_appliance
-from tests.support import containers, oracle
+from tests.e2e.appliance import Appliance, new_volume, running_appliance
+from tests.e2e.incremental import enter_bons
+from tests.support import containers
 
 GOAL = 1.5  # the repository after 30 days, at most this many times one backup
 BACKUPS = "/var/lib/guardian/backups"
@@ -182,28 +183,7 @@ def _set_day(appliance: Appliance, clock: Path, day: int) -> None:
 
 
 def _change(appliance: Appliance, count: int, offset: int) -> list[str]:
-    """Enter one bon de travaux in each of ``count`` open CUMA dossiers, from the
-    ``offset``-th on (around the list when it runs out), through NeoCuma Web."""
-    remote = appliance.remote_root()
-    try:
-        open_cumas = [
-            (int(r[0]), str(r[1]))
-            for r in oracle.query(
-                remote, "SELECT id, code FROM neocuma_g1.dossier WHERE exporte = 0 AND type = 'CUMA' ORDER BY code"
-            )
-        ]
-        if len(open_cumas) < count:
-            raise SystemExit(f"only {len(open_cumas)} open CUMA dossiers, {count} to change each day")
-        chosen = [open_cumas[(offset + i) % len(open_cumas)] for i in range(count)]
-        web = appliance.remote_web()
-        web.login("resp.fd12", USER_PASSWORD)
-        for dossier_id, code in chosen:
-            reply = web.post_json(f"/api/v1/dossiers/{code}/bons", oracle.bon_form(remote, "neocuma_g1", dossier_id))
-            if reply.status != 201:
-                raise SystemExit(f"bon refused for {code}: {reply.status} {reply.text[:200]}")
-    finally:
-        remote.close()
-    return [code for _, code in chosen]
+    return enter_bons(appliance, count, offset, wrap=True)
 
 
 def _repo(appliance: Appliance, repository: str) -> Repo:

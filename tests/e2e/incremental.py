@@ -1,13 +1,14 @@
 """Helpers of the incremental end-to-end tests (issue 13): dossiers created, deleted and
 taken out of resp.fd12's rights on the central server by SQL (the rights have no web page),
-and a member of a dated backup damaged in place inside the guardian's volume."""
+a member of a dated backup damaged in place inside the guardian's volume, and bons de
+travaux entered through NeoCuma Web (the benchmarks' changes)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from tests.e2e.appliance import Appliance
+from tests.e2e.appliance import USER_PASSWORD, Appliance
 from tests.support import oracle
 
 CENTRAL = "neocuma_g1"
@@ -114,3 +115,33 @@ def guardian_sessions(appliance: Appliance) -> int:
     finally:
         local.close()
     return int(rows[0][0])
+
+
+def enter_bons(appliance: Appliance, count: int, offset: int, wrap: bool = False) -> list[str]:
+    """One bon de travaux in each of ``count`` open CUMA dossiers of the central server,
+    from the ``offset``-th on (``wrap``: around the list when it runs out), through NeoCuma
+    Web as ``resp.fd12``; returns their codes. Exits naming the problem when there are too
+    few dossiers or a bon is refused (the benchmarks' changes)."""
+    remote = appliance.remote_root()
+    try:
+        open_cumas = [
+            (int(r[0]), str(r[1]))
+            for r in oracle.query(
+                remote, "SELECT id, code FROM neocuma_g1.dossier WHERE exporte = 0 AND type = 'CUMA' ORDER BY code"
+            )
+        ]
+        if wrap and open_cumas:
+            chosen = [open_cumas[(offset + i) % len(open_cumas)] for i in range(count)]
+        else:
+            chosen = open_cumas[offset : offset + count]
+        if len(chosen) < count or len(open_cumas) < count:
+            raise SystemExit(f"only {len(open_cumas)} open CUMA dossiers, {count} to change")
+        web = appliance.remote_web()
+        web.login("resp.fd12", USER_PASSWORD)
+        for dossier_id, code in chosen:
+            reply = web.post_json(f"/api/v1/dossiers/{code}/bons", oracle.bon_form(remote, "neocuma_g1", dossier_id))
+            if reply.status != 201:
+                raise SystemExit(f"bon refused for {code}: {reply.status} {reply.text[:200]}")
+    finally:
+        remote.close()
+    return [code for _, code in chosen]
