@@ -70,7 +70,7 @@ def check_pinning(pinning: SftpPinning) -> None:
     restic's command (the files themselves are ssh's to read)."""
     for setting_name, path in ((KEY_SETTING, pinning.key_file), (KNOWN_HOSTS_SETTING, pinning.known_hosts_file)):
         if not path:
-            raise BadRequest(f"{setting_name} est vide : un dépôt sftp: en a besoin (docs/offsite.md, « Cibles »)")
+            raise BadRequest(f"{setting_name} est vide : un dépôt sftp: en a besoin (docs/offsite.md, « Targets »)")
         if not path.startswith("/") or not _PLAIN_PATH.fullmatch(path):
             raise BadRequest(
                 f"{setting_name} : {path[:80]!r} doit être un chemin absolu sans espace, guillemet,"
