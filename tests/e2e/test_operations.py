@@ -300,6 +300,7 @@ def test_4_the_console_in_a_real_browser(appliance: Appliance) -> None:
         "indicator-sauvegardes",
         "indicator-serveur_local",
         "indicator-synchronisation",
+        "indicator-copie_hors_site",
     }
     assert seen["backup"].startswith("Dernière opération : Sauvegarde des données — réussie")
     assert seen["backups_rows"] >= 2
@@ -318,6 +319,9 @@ def test_4_the_console_in_a_real_browser(appliance: Appliance) -> None:
     assert any("/sauvegardes/data/" in link for link in links), links
     assert all("/sauvegardes/data/" in link or link.endswith("/sauvegardes/systeme/system.zip") for link in links)
     assert set(seen["indicator_states"].values()) <= {"vert", "neutre", "rouge"}
+    # No repository here: the fifth indicator is neutral, and Paramétrages say how to add one.
+    assert seen["indicator_states"]["indicator-copie_hors_site"] == "neutre"
+    assert seen["hors_site"] is True
     assert seen["paris_time"], "dates with Paris time beside UTC"
     assert seen["log_levels"] and set(seen["log_levels"]) <= {"information", "avertissement", "erreur", "critique"}
     assert seen["settings_page"] and seen["log_lines"] > 5

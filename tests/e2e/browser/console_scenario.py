@@ -119,6 +119,9 @@ try:
 
     driver.get(base + "/parametrages")
     seen["settings_page"] = "Synchroniser le serveur local" in driver.page_source
+    seen["hors_site"] = bool(driver.find_elements(By.ID, "hors-site")) and bool(
+        driver.find_elements(By.ID, "offsite-none")
+    )
     shot("09-parametrages")
     driver.get(base + "/logs?niveau=INFO")
     seen["log_lines"] = len(driver.find_elements(By.CSS_SELECTOR, "#log-lines tbody tr"))
