@@ -121,9 +121,10 @@ class ResticRepository:
         stderr = f"{restic_said}\n{ssh_said}"
         lowered = stderr.lower()
         where = f"dépôt hors site {shown(self.repository)}"
-        if "401 unauthorized" in lowered or "403 forbidden" in lowered:  # before "is there a repository"
+        http = next((code for code in ("401 unauthorized", "403 forbidden") if code in lowered), None)
+        if http is not None:  # before "is there a repository": restic asks that after a 401 too
             return BadRequest(
-                f"{where} : identifiants refusés par le serveur (HTTP {'401' if '401 unauthorized' in lowered else '403'}) :"
+                f"{where} : identifiants refusés par le serveur (HTTP {http[:3]}) :"
                 " vérifiez l'utilisateur et le mot de passe de l'adresse (REST) ou les clés S3 ; rien n'a été créé"
             )
         if self.sftp is not None:  # before the markers below: restic then says it cannot open the repository

@@ -178,6 +178,20 @@ def newest(copies: Sequence[OffsiteCopy], kind: str = DATA) -> OffsiteCopy | Non
     return max(found, key=lambda c: c.made) if found else None
 
 
+def check_part(share: object) -> int | None:
+    """K of the ``"K/N"`` a check recorded (None for anything else)."""
+    number = share.partition("/")[0] if isinstance(share, str) else ""
+    return int(number) if number.isdigit() else None
+
+
+def next_part(last_ok: bool | None, last_part: int | None, parts: int) -> int:
+    """The part (1 to ``parts``) a check reads after the last one: the same again when it
+    failed, else the next, turning so that ``parts`` checks read everything."""
+    if last_part is None or not 1 <= last_part <= parts:
+        return 1
+    return last_part if last_ok is False else last_part % parts + 1
+
+
 def next_check_part(
     last_at: dt.datetime | None,
     last_ok: bool | None,
@@ -186,15 +200,9 @@ def next_check_part(
     every_hours: int,
     parts: int,
 ) -> int | None:
-    """The part (1 to ``parts``) the next ``restic check`` reads, or None when none is due:
-    checks come ``every_hours`` apart (0: never), a failed one is tried again at the next
-    run on the same part, and the parts turn so that ``parts`` checks read everything."""
+    """The part the next scheduled ``restic check`` reads, or None when none is due: checks
+    come ``every_hours`` apart (0: never), and a failed one is tried again at the next run."""
     if every_hours <= 0 or parts < 1:
         return None
-    if last_at is None or last_part is None or not 1 <= last_part <= parts:
-        return 1
-    if last_ok is False:
-        return last_part
-    if now - last_at < dt.timedelta(hours=every_hours):
-        return None
-    return last_part % parts + 1
+    due = last_at is None or last_ok is False or now - last_at >= dt.timedelta(hours=every_hours)
+    return next_part(last_ok, last_part, parts) if due else None

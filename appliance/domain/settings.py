@@ -43,24 +43,21 @@ class Settings:
                 "heures": self.hours if isinstance(self.hours, str) else list(self.hours),
             },
             "synchronisations": {"apres_sauvegarde": self.sync_after},
-        } | (
-            {}
-            if self.offsite is None
-            else {
-                "hors_site": {
-                    "quotidiennes": self.offsite.daily,
-                    "hebdomadaires": self.offsite.weekly,
-                    "mensuelles": self.offsite.monthly,
-                }
-            }
-        )
+        } | ({} if self.offsite is None else {"hors_site": retention_document(self.offsite)})
 
 
-_RETENTION = ("quotidiennes", "hebdomadaires", "mensuelles")
+RETENTION_KEYS = ("quotidiennes", "hebdomadaires", "mensuelles")  # [hors_site]'s, the console's fields
+
+
+def retention_document(retention: Retention) -> dict[str, int]:
+    """``[hors_site]`` as the settings document writes it."""
+    return dict(zip(RETENTION_KEYS, (retention.daily, retention.weekly, retention.monthly), strict=True))
+
+
 _SECTIONS = {
     "sauvegardes": {"automatiques", "heures"},
     "synchronisations": {"apres_sauvegarde"},
-    "hors_site": set(_RETENTION),
+    "hors_site": set(RETENTION_KEYS),
 }
 
 
@@ -108,13 +105,13 @@ def _retention(section: object, problems: list[str]) -> Retention | None:
     if not isinstance(section, dict):
         return None
     counts = []
-    for key in _RETENTION:
+    for key in RETENTION_KEYS:
         value = section.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10_000:
             problems.append(f"hors_site.{key} doit être un nombre de copies de 0 à 10000, pas {value!r}")
         else:
             counts.append(value)
-    if len(counts) < len(_RETENTION):
+    if len(counts) < len(RETENTION_KEYS):
         return None
     if sum(counts) == 0:
         problems.append("hors_site : la rétention garderait zéro copie (mettez au moins un nombre au-dessus de 0)")

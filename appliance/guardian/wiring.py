@@ -224,7 +224,10 @@ def offsite_retention(settings: SettingsStore, config: GuardianConfig) -> Offsit
     except ApplianceError as error:
         log.warning("Paramétrages illisibles, rétention hors site de la configuration : %s", error)
         chosen = None
-    if chosen is not None:
-        return chosen
+    return chosen or configured_retention(config)
+
+
+def configured_retention(config: GuardianConfig) -> OffsiteRetention:
+    """The configuration's retention of the offsite copies (NEOCUMA_OFFSITE_KEEP_*)."""
     offsite = config.offsite
     return OffsiteRetention(offsite.keep_daily, offsite.keep_weekly, offsite.keep_monthly)

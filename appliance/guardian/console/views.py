@@ -15,8 +15,9 @@ from appliance.domain.backup_format import valid_dossier_code
 from appliance.domain.backup_mode import describe_backup_run
 from appliance.domain.dossiers import dossier_rows, local_rows
 from appliance.domain.numbers import whole
+from appliance.domain.offsite import Retention as OffsiteRetention
 from appliance.domain.schedule import allowed_hours, night_hour
-from appliance.domain.settings import EVERY_HOUR, NIGHTLY
+from appliance.domain.settings import EVERY_HOUR, NIGHTLY, RETENTION_KEYS, retention_document
 from appliance.domain.standby import describe_sync_run
 from appliance.errors import ApplianceError, Refused
 from appliance.guardian.jobs.backup import BackupResult
@@ -26,7 +27,7 @@ from appliance.guardian.jobs.remote import stored_session
 from appliance.guardian.jobs.sync import SyncResult
 from appliance.guardian.jobs.system_backup import SystemBackupResult
 from appliance.guardian.state import SCHEDULE, STATUS
-from appliance.guardian.wiring import Parts, offsite_retention
+from appliance.guardian.wiring import Parts, configured_retention
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("views", __name__)
@@ -240,8 +241,9 @@ def settings() -> Any:
             },
             "synchronisations": {"apres_sauvegarde": request.form.get("apres_sauvegarde") == "1"},
         }
-        retention = _retention_form()
-        if retention and (parts.settings.load()[0].offsite is not None or retention != _counts(parts)):
+        retention, chosen = _retention_form(), parts.settings.load()[0].offsite
+        configured = retention_document(configured_retention(parts.config))
+        if retention and (chosen is not None or retention != configured):
             document["hors_site"] = retention  # kept only once chosen: else the configuration's
         try:
             parts.settings.save(document)
@@ -267,33 +269,28 @@ def settings() -> Any:
         message=message,
         error=error,
         schedule=parts.state.document(SCHEDULE),
-        offsite=_offsite_settings(parts, current.offsite is not None),
+        offsite=_offsite_settings(parts, current.offsite),
     ), (422 if error else 200)
 
 
 def _retention_form() -> dict[str, Any]:
     """The "Hors site" counts as typed (a field left empty or not a number is kept as typed,
     for the settings' validation to name it)."""
-    typed = {key: request.form.get(key, "").strip() for key in ("quotidiennes", "hebdomadaires", "mensuelles")}
+    typed = {key: request.form.get(key, "").strip() for key in RETENTION_KEYS}
     if not any(typed.values()):
         return {}
     return {key: int(value) if value.isdigit() else value for key, value in typed.items()}
 
 
-def _counts(parts: Parts) -> dict[str, Any]:
-    retention = offsite_retention(parts.settings, parts.config)
-    return {"quotidiennes": retention.daily, "hebdomadaires": retention.weekly, "mensuelles": retention.monthly}
-
-
-def _offsite_settings(parts: Parts, chosen: bool) -> dict[str, Any]:
+def _offsite_settings(parts: Parts, chosen: OffsiteRetention | None) -> dict[str, Any]:
     """What the "Hors site" section shows: where, the retention (and whose), the checks."""
     offsite = parts.ports.offsite
-    retention = offsite_retention(parts.settings, parts.config)
+    retention = chosen or configured_retention(parts.config)
     history = parts.state.history()
     return {
         "repository": None if offsite is None else offsite.location,
         "retention": retention,
-        "retention_source": "Paramétrages" if chosen else "configuration (NEOCUMA_OFFSITE_KEEP_*)",
+        "retention_source": "configuration (NEOCUMA_OFFSITE_KEEP_*)" if chosen is None else "Paramétrages",
         "check_every_hours": parts.config.offsite.check_every_hours,
         "check_parts": parts.config.offsite.check_parts,
         "push": history.get("offsite"),

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from appliance.domain.offsite import next_check_part
+from appliance.domain.offsite import check_part, next_check_part, next_part
 from appliance.errors import ApplianceError
 from appliance.guardian.jobs.backup import BackupJob, BackupResult
 from appliance.guardian.jobs.modes import ModeResult, Modes
@@ -18,7 +18,7 @@ from appliance.guardian.jobs.sync import SyncJob, SyncResult
 from appliance.guardian.jobs.system_backup import SystemBackupResult
 from appliance.guardian.jobs.transfers import PullResult, RestoreResult, Transfers
 from appliance.guardian.ports import Clock
-from appliance.guardian.state import OFFSITE, GuardianState, parse_stamp
+from appliance.guardian.state import OFFSITE, GuardianState, parse_stamp, stamp
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -93,7 +93,8 @@ class Actions:
     def offsite_check(self) -> OffsiteCheck:
         """``restic check`` now, on the part the next scheduled check would read."""
         with self.state.lock("contrôle du dépôt hors site"):
-            part = self._check_part(due_only=False) or 1
+            last = self.state.history().get("offsite_check") or {}
+            part = next_part(last.get("ok"), check_part(last.get("part")), self.offsite.check_parts)
             return self._recorded("offsite_check", lambda: self.offsite.check(part), part=self._share(part))
 
     def _push_offsite(self) -> OffsiteResult:
@@ -101,7 +102,7 @@ class Actions:
         self.state.save_document(
             OFFSITE,
             {
-                "at": self.state.history()["offsite"]["at"],
+                "at": stamp(self.clock.now()),
                 "repository": result.repository,
                 "size": result.size,
                 "copies": result.copies,
@@ -113,23 +114,17 @@ class Actions:
     def _share(self, part: int) -> str:
         return f"{part}/{self.offsite.check_parts}"
 
-    def _check_part(self, due_only: bool = True) -> int | None:
-        """The part of the data the next check reads; None when ``due_only`` and none is due."""
+    def _due_check_part(self) -> int | None:
+        """The part of the data the scheduled check reads now; None when none is due."""
         last = self.state.history().get("offsite_check") or {}
-        part = last.get("part")
-        number = int(part.split("/")[0]) if isinstance(part, str) and part.split("/")[0].isdigit() else None
-        every = self.offsite.check_every_hours if due_only else 1
-        found = next_check_part(
+        return next_check_part(
             parse_stamp(last.get("at")),
             last.get("ok"),
-            number,
+            check_part(last.get("part")),
             self.clock.now(),
-            every,
+            self.offsite.check_every_hours,
             self.offsite.check_parts,
         )
-        if found is None and not due_only:
-            return (number or 0) % self.offsite.check_parts + 1
-        return found
 
     def offsite_restore(self, name: str) -> str:
         with self.state.lock(f"restauration de {name} depuis le dépôt hors site"):
@@ -145,7 +140,7 @@ class Actions:
         except Exception as error:  # noqa: BLE001 - recorded above (a bug too): never the backup's failure
             log.warning("copie hors site en échec, nouvel essai à la prochaine sauvegarde : %s", error)
             return
-        part = self._check_part()
+        part = self._due_check_part()
         if part is None:
             return
         try:
