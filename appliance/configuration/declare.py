@@ -48,6 +48,9 @@ class Spec:
     display: Callable[[str], str] | None = None  # how `config show` writes a value that may hold a credential
 
 
+_WITHHELD = "la valeur donnée (secrète, non répétée ici)"  # a refused secret, in its message
+
+
 def setting(env: str, default: Any, description: str, **options: Any) -> Any:
     """Declare one setting: its environment name, default and description (English, one
     sentence); ``options`` are the other fields of ``Spec``."""
@@ -118,7 +121,7 @@ def convert(item: Declared, raw: Any, where: str, problems: list[str]) -> Any:
     def refuse(expected: str, verb: str = "doit être") -> Any:
         # A secret's refused value is never repeated: it may be the secret, or hold it.
         if item.spec.secret:
-            given = "la valeur donnée (secrète, non répétée ici)"
+            given = _WITHHELD
         else:
             given = repr(item.spec.display(raw) if item.spec.display and isinstance(raw, str) else raw)
         problems.append(f"{item.spec.env} ({item.key}, lu dans {where}) {verb} {expected}, pas {given}")
@@ -145,7 +148,7 @@ def convert(item: Declared, raw: Any, where: str, problems: list[str]) -> Any:
             return refuse("un nombre entier")
         low, high = spec.minimum, spec.maximum
         if (low is not None and value < low) or (high is not None and value > high):
-            given = "la valeur donnée (secrète, non répétée ici)" if spec.secret else value
+            given = _WITHHELD if spec.secret else value
             problems.append(
                 f"{spec.env} ({item.key}, lu dans {where}) doit être {_bounds(low, high, spec)}, pas {given}"
             )
