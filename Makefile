@@ -16,10 +16,13 @@ export NEOCUMA_VERSION ?= $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' appl
 export DOCKER_BUILDKIT ?= 0
 export COMPOSE_DOCKER_CLI_BUILD ?= 0
 
+# A centre's own docker-compose.override.yml, when there is one, comes last, as plain
+# `docker compose` reads it (docs/configuration.md, "A centre's own compose file").
+OVERRIDE := $(if $(wildcard docker-compose.override.yml),-f docker-compose.override.yml)
 ifeq ($(DEPLOYMENT),production)
-COMPOSE := ./scripts/compose.sh -p $(COMPOSE_PROJECT_NAME) -f docker-compose.yml
+COMPOSE := ./scripts/compose.sh -p $(COMPOSE_PROJECT_NAME) -f docker-compose.yml $(OVERRIDE)
 else ifeq ($(DEPLOYMENT),demo)
-COMPOSE := ./scripts/compose.sh -p $(COMPOSE_PROJECT_NAME) -f docker-compose.yml -f docker-compose.demo.yml
+COMPOSE := ./scripts/compose.sh -p $(COMPOSE_PROJECT_NAME) -f docker-compose.yml -f docker-compose.demo.yml $(OVERRIDE)
 else
 $(error NEOCUMA_DEPLOYMENT in .env must be demo or production, not "$(DEPLOYMENT)")
 endif
@@ -37,7 +40,7 @@ BACKUP ?=
 # -T when standard input is not a terminal, so passwords can be piped in.
 GUARDIAN = $(COMPOSE) exec $(if $(shell [ -t 0 ] && echo tty),,-T) guardian neocuma-guardian
 
-.PHONY: help prereqs prereqs-up up demo down logs seed test login backup backups sync run status check pull restore fallback standby dossiers test-images test-unit test-fuzz fuzz test-integration test-e2e lint docs images base certs venv clean-test
+.PHONY: help prereqs prereqs-up up demo down logs seed test login backup backups sync run status check pull restore fallback standby dossiers offsite-password test-images test-unit test-fuzz fuzz test-integration test-e2e lint docs images base certs venv clean-test
 
 help: ## this list
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z0-9-]*:.*## / {printf "make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -113,6 +116,9 @@ pull: ## Descendre vers serveur local: make pull DOSSIER=<code>
 restore: ## Remonter vers serveur distant: make restore DOSSIER=<code> [BACKUP=<data backup>] (password typed again)
 	@[ -n "$(DOSSIER)" ] || { echo "usage: make restore DOSSIER=<code> [BACKUP=YYYY-MM-DDTHH-MM-SSZ.zip]"; exit 2; }
 	$(GUARDIAN) restore $(DOSSIER) $(if $(BACKUP),--from-backup $(BACKUP))
+offsite-password: ## create the offsite repository's password in the secrets directory (printed once: keep it offline)
+	@./scripts/offsite-password.sh
+
 fallback: ## the local server becomes the LAN's server (mode secours)
 	$(GUARDIAN) mode fallback
 standby: ## back to standby (mode veille)

@@ -39,10 +39,27 @@ Booleans take `1`/`0`, `true`/`false`, `yes`/`no`, `on`/`off`.
 next to `docker-compose.yml` (copied from `config/production.env.example`); compose passes
 each of them on to its container, and `config show` tells they came from the environment.
 The others are set by the stack itself (where MySQL is, the secrets it generates, the
-volumes' paths). A secret goes in `.env` only as `NAME_FILE`, the path of a file inside the
-container: mount the file there with a `docker-compose.override.yml` (compose reads it by
-itself), readable by the appliance's user (uid 10001), for example
-`chown 10001 smtp-password && chmod 0400 smtp-password`.
+volumes' paths).
+
+**Secret files.** A secret goes in `.env` only as `NAME_FILE`, the path of a file inside the
+container. The stack mounts the centre's secrets directory, `config/secrets/` of the tree
+(or the host directory `NEOCUMA_SECRETS_DIR` names), read-only at
+`/run/neocuma-secrets/centre` in the guardian: put the file there, readable by the
+appliance's user (uid 10001), and name it by its path inside, for example
+`chown 10001 config/secrets/smtp-password && chmod 0400 config/secrets/smtp-password` and
+`NEOCUMA_SMTP_PASSWORD_FILE=/run/neocuma-secrets/centre/smtp-password`. `make
+offsite-password` creates the offsite repository's password there. Keep an offline copy of
+the directory: a new host needs it (docs/recovery.md).
+
+**The centres table.** The centres and their UTC slots come from `config/centres.toml` of the
+tree, mounted into the guardian (or the host file `NEOCUMA_CENTRES_PATH` names): a change
+takes effect when the guardian restarts (`docker compose restart guardian`), no rebuild.
+`login` refuses a centre the table gives no slot, and a guardian logged in to such a centre
+does not start (`docker compose logs guardian` says why): it could never schedule a backup.
+
+**A centre's own compose file.** Anything else a centre adds to the stack (another volume,
+a limit) goes in a `docker-compose.override.yml` next to `docker-compose.yml`: plain
+`docker compose` reads it by itself, and every `make` target passes it last too.
 """
 
 

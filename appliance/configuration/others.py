@@ -34,6 +34,18 @@ OTHER_VARIABLES = (
         "Host directory mounted at /etc/neocuma/tls in NeoCuma Web and the guardian (default ./config/tls).",
     ),
     Variable(
+        "NEOCUMA_SECRETS_DIR",
+        "compose",
+        "Host directory of the centre's secret files, mounted read-only at /run/neocuma-secrets/centre in the"
+        " guardian (default ./config/secrets).",
+    ),
+    Variable(
+        "NEOCUMA_CENTRES_PATH",
+        "compose",
+        "Host file of the centres and their slots, mounted at /etc/neocuma/centres.toml in the guardian"
+        " (default ./config/centres.toml).",
+    ),
+    Variable(
         "NEOCUMA_LOCAL_NAME", "compose", "Name the local server shows (NEOCUMA_SERVER_NAME of the neocuma service)."
     ),
     Variable(

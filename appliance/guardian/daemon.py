@@ -114,6 +114,16 @@ class Daemon:
         return daemon_health(self.clock.monotonic() - self.last_tick, state_error, database_error, self.logged_in)
 
 
+def _refuse_a_centre_without_slot(parts: Parts) -> None:
+    """A logged-in centre the centres table gives no slot would never be backed up: the
+    daemon does not start (ConfigError, its message in the container's log)."""
+    try:
+        parts.state.credentials()
+    except ApplianceError:  # not logged in yet: `login` refuses such a centre itself
+        return
+    parts.settings.centre_slot()
+
+
 def serve(parts: Parts) -> int:
     """Run the daemon until SIGTERM or SIGINT; a running job gets 30 s to finish."""
     from appliance.guardian.console.app import create_console
@@ -123,6 +133,7 @@ def serve(parts: Parts) -> int:
     logs.setup(logging.INFO, stream=sys.stdout, json_file=config.state.dir / "logs" / "guardian.log", rotate=True)
     for warning in config.loaded.warnings:
         log.warning("configuration: %s", warning)
+    _refuse_a_centre_without_slot(parts)
     tls = tls_files(config.console.tls_certificate, config.console.tls_key, "NEOCUMA_CONSOLE_TLS_CERTIFICATE_PATH")
     daemon = Daemon(parts)
     port = config.console.port

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from appliance.domain.schedule import Decision, Window, decide
-from appliance.errors import ApplianceError, Refused
+from appliance.errors import ApplianceError, ConfigError, Refused
 from appliance.guardian.jobs.actions import Actions
 from appliance.guardian.ports import Clock
 from appliance.guardian.settings_store import SettingsStore
@@ -36,6 +36,7 @@ class Scheduler:
         self.clock = clock
         self.runner = runner
         self.last_decision: Decision | None = None
+        self.slot_problem = ""  # the centres table's problem last said, not repeated each tick
 
     def tick(self) -> Decision | None:
         """One look at the clock; starts a window's backup when its moment has come. The
@@ -49,6 +50,13 @@ class Scheduler:
         except Refused as error:  # not logged in yet: nothing to schedule
             log.debug("scheduler idle: %s", error)
             return None
+        except ConfigError as error:  # no slot for the centre: said once, never silent
+            if str(error) != self.slot_problem:
+                log.error("aucune sauvegarde programmée : %s", error)
+                self.state.record("scheduled", ok=False, error=str(error))
+            self.slot_problem = str(error)
+            return None
+        self.slot_problem = ""
         schedule = self.state.document(SCHEDULE)
         now = self.clock.now()
         watched = parse_stamp(schedule.get("watched_since")) or self.state.watching_since()

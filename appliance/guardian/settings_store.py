@@ -9,7 +9,7 @@ from typing import Any
 
 from appliance.domain.centres import Centre, Slot
 from appliance.domain.settings import Settings, parse_settings
-from appliance.errors import Refused
+from appliance.errors import ConfigError
 from appliance.guardian.state import SETTINGS, GuardianState
 
 Centres = Callable[[], list[Centre]]
@@ -26,13 +26,24 @@ class SettingsStore:
         self.centres_label = centres_label
 
     def centre_slot(self) -> tuple[Centre, Slot]:
-        """The logged-in user's centre and its slot; raises Refused (not logged in, no slot)
-        or ConfigError (the centres file is bad)."""
-        code = self.state.credentials().centre
+        """The logged-in user's centre and its slot; raises Refused (not logged in) or
+        ConfigError (the centres file is bad, or the centre has no slot in it)."""
+        return self.slot_of(self.state.credentials().centre)
+
+    def slot_of(self, code: str) -> tuple[Centre, Slot]:
+        """Centre ``code`` and its slot; raises ConfigError when the centres file is bad or
+        does not name that centre (nothing could ever be scheduled: docs/configuration.md,
+        "The centres table")."""
         for centre in self.centres():
             if centre.code == code:
                 return centre, centre.slot
-        raise Refused(f"le centre {code!r} n'a pas de créneau dans {self.centres_label}")
+        raise ConfigError(
+            [
+                f"le centre {code!r} n'a pas de créneau dans {self.centres_label} : ajoutez-le au tableau des "
+                "centres (NEOCUMA_CENTRES_PATH, docs/configuration.md) puis redémarrez le guardian ; "
+                "sans créneau aucune sauvegarde ne peut être programmée"
+            ]
+        )
 
     def load(self) -> tuple[Settings, str]:
         """The settings and where they come from (state volume, seed file or defaults)."""

@@ -167,6 +167,7 @@ def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
         ports.central,
         state,
         DemoLogin(demo.autologin, demo.user, demo.password, ports.published_key, config.remote.host_key_file),
+        settings.slot_of,
     )
     actions = Actions(
         state=state,

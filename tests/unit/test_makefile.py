@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -19,3 +20,50 @@ def test_make_help_lists_every_target() -> None:
     listed = {line.split()[1] for line in shown.splitlines() if line.startswith("make ")}
     assert len(_targets()) > 25
     assert listed == _targets(), f"missing from make help: {sorted(_targets() - listed)}"
+
+
+def _dry_run(directory: Path, target: str) -> str:
+    return subprocess.run(
+        ["make", "-s", "-n", "-f", str(ROOT / "Makefile"), target],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
+    ).stdout
+
+
+def test_every_compose_command_reads_the_centres_override_file_when_there_is_one(tmp_path: Path) -> None:
+    """docs/ tell a centre to add its own settings in docker-compose.override.yml, which
+    plain `docker compose` reads by itself: make must read it too, last."""
+    (tmp_path / ".env").write_text("NEOCUMA_DEPLOYMENT=production\n")
+    assert "override" not in _dry_run(tmp_path, "down")
+    (tmp_path / "docker-compose.override.yml").write_text("services: {}\n")
+    for target in ("down", "status", "logs"):
+        shown = _dry_run(tmp_path, target)
+        assert "-f docker-compose.yml -f docker-compose.override.yml " in shown, shown
+    (tmp_path / ".env").unlink()  # the demo: its file, then the centre's
+    shown = _dry_run(tmp_path, "down")
+    assert "-f docker-compose.yml -f docker-compose.demo.yml -f docker-compose.override.yml" in shown, shown
+
+
+def test_offsite_password_creates_a_secret_once_readable_by_the_guardian_and_never_replaces_it(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "secrets"
+    created = subprocess.run(
+        [str(ROOT / "scripts" / "offsite-password.sh"), str(directory)], capture_output=True, text=True, check=True
+    )
+    secret = directory / "offsite-password"
+    password = secret.read_text().strip()
+    assert re.fullmatch(r"[A-Za-z0-9+/]{43}", password), "256 random bits"
+    assert password in created.stdout and "HORS LIGNE" in created.stdout
+    assert "NEOCUMA_OFFSITE_PASSWORD_FILE=/run/neocuma-secrets/centre/offsite-password" in created.stdout
+    mode = secret.stat().st_mode & 0o777
+    assert mode == 0o400 and secret.stat().st_uid == 10001 if os.geteuid() == 0 else mode == 0o444
+    again = subprocess.run(
+        [str(ROOT / "scripts" / "offsite-password.sh"), str(directory)], capture_output=True, text=True
+    )
+    assert again.returncode == 2 and "jamais remplacé" in again.stderr
+    assert secret.read_text().strip() == password and password not in again.stdout + again.stderr
+    assert sorted(p.name for p in directory.iterdir()) == ["offsite-password"], "no temporary file left"

@@ -43,6 +43,8 @@ class Identification:
     central: CentralServer
     state: GuardianState
     demo: DemoLogin
+    # Raises ConfigError when the centres table gives this centre no slot.
+    slot_of: Callable[[str], object] = lambda code: None
 
     def presented_fingerprint(self) -> str:
         return self.central.presented_fingerprint()
@@ -59,9 +61,12 @@ class Identification:
 
     def login(self, user: str, password: str) -> WhoAmI:
         """Check the credentials with the server (which refuses other profiles with its
-        reason) and keep them for unattended runs. The host key must be pinned already."""
+        reason) and keep them for unattended runs. The host key must be pinned already.
+        Raises ConfigError, keeping nothing, when the login's centre has no slot in the
+        centres table: the guardian would never schedule a backup."""
         with self.central.session(user, password) as session:
             whoami = session.whoami()
+        self.slot_of(whoami.centre)
         self.state.store_credentials(Credentials(whoami.login, password, whoami.centre, whoami.profile))
         self.state.record("login", login=whoami.login, centre=whoami.centre)
         log.info(

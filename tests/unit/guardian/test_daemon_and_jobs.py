@@ -201,3 +201,25 @@ def test_after_its_login_the_daemon_settles_a_switch_a_killed_guardian_left(capl
     last = world.parts.progress.snapshot()["last"]
     assert last["name"] == "Reprise d'une synchronisation interrompue" and last["message"] == "génération 5 confirmée"
     assert world.state.document("sync-pending") == {} and set(world.state.baselines()) == {d.code for d in DOSSIERS}
+
+
+def test_the_daemon_refuses_to_start_for_a_logged_in_centre_the_centres_table_gives_no_slot(
+    tmp_path: pytest.TempPathFactory,
+) -> None:
+    import logging
+
+    from appliance.errors import ConfigError
+    from appliance.guardian.daemon import serve
+
+    world = FakeWorld(environment={"NEOCUMA_GUARDIAN_STATE_DIR": str(tmp_path)})
+    world.log_in()
+    world.centres[:] = [c for c in world.centres if c.code != "FD12"]
+    handlers = list(logging.getLogger().handlers)
+    try:
+        with pytest.raises(ConfigError, match="'FD12' n'a pas de créneau"):
+            serve(world.parts)
+    finally:
+        for handler in logging.getLogger().handlers:
+            if handler not in handlers:
+                logging.getLogger().removeHandler(handler)
+                handler.close()

@@ -143,3 +143,13 @@ def test_an_offline_console_login_expires_30_days_after_the_last_online_one() ->
     world.parts.identification.console_login("resp.fd12", PASSWORD)  # online again: renewed
     world.central.reachable = False
     assert world.parts.identification.console_login("resp.fd12", PASSWORD) == "resp.fd12"
+
+
+def test_login_of_a_centre_without_a_slot_in_the_centres_table_is_refused_and_nothing_kept() -> None:
+    from appliance.errors import ConfigError
+
+    world = FakeWorld()
+    world.centres[:] = [c for c in world.centres if c.code != "FD12"]
+    with pytest.raises(ConfigError, match="'FD12' n'a pas de créneau dans"):
+        world.parts.identification.login("resp.fd12", PASSWORD)
+    assert not world.state.logged_in()

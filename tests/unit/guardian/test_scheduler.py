@@ -226,3 +226,18 @@ def test_a_clock_jumped_forward_then_back_neither_replays_nor_hides_windows(capl
     assert len(runner.started) == 3 and runner.errors == []
     missed = world.history("missed")
     assert missed["count"] == 1 and missed["windows"] == "2026-11-29T14:00Z", missed
+
+
+def test_a_centre_the_centres_table_gives_no_slot_is_said_once_and_recorded_never_silent(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    world, scheduler, runner = _world()
+    world.centres[:] = [c for c in world.centres if c.code != "FD12"]
+    world.clock.set(PLANNED)
+    with caplog.at_level(logging.ERROR):
+        assert scheduler.tick() is None
+        scheduler.tick()
+    said = [r.getMessage() for r in caplog.records if "aucune sauvegarde programmée" in r.getMessage()]
+    assert len(said) == 1 and "'FD12' n'a pas de créneau" in said[0] and "NEOCUMA_CENTRES_PATH" in said[0]
+    assert world.history("scheduled")["ok"] is False and "pas de créneau" in world.history("scheduled")["error"]
+    assert runner.started == []
