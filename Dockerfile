@@ -17,12 +17,14 @@ RUN set -eux; \
     find /usr/local/share/ca-certificates/neocuma-build -type f ! -name '*.crt' -delete; \
     update-ca-certificates >/dev/null
 
-# Dependencies first (pinned), so code changes rebuild only the last layers.
+# Dependencies first, so code changes rebuild only the last layers: every package, the
+# build tools included, pinned with its hashes (requirements/runtime.lock; `make venv`
+# installs the same pins from requirements/test.lock).
 COPY requirements/runtime.lock /tmp/runtime.lock
 RUN set -eux; \
     python3 -m venv /opt/neocuma; \
     PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1 \
-        /opt/neocuma/bin/pip install --no-cache-dir -r /tmp/runtime.lock "wheel>=0.43,<1"; \
+        /opt/neocuma/bin/pip install --no-cache-dir --require-hashes -r /tmp/runtime.lock; \
     rm /tmp/runtime.lock
 
 COPY pyproject.toml README.md /src/

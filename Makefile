@@ -10,8 +10,13 @@ dotenv = $(shell [ -r .env ] && sed -n 's/^$(1)=//p' .env | tail -n 1)
 DEPLOYMENT := $(or $(call dotenv,NEOCUMA_DEPLOYMENT),demo)
 export COMPOSE_PROJECT_NAME ?= $(or $(call dotenv,COMPOSE_PROJECT_NAME),neocuma)
 export BASE_IMAGE ?= $(or $(call dotenv,BASE_IMAGE),neocuma/base:bookworm)
-# Images are tagged with the project's version (appliance/__init__.py).
-export NEOCUMA_VERSION ?= $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' appliance/__init__.py)
+# Images are tagged with the project's version (appliance/__init__.py). A NEOCUMA_VERSION in
+# .env pins the images the stack runs (docs/upgrade.md, "Going back"): make then runs that
+# version's images as they are and never builds them from this tree.
+TREE_VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' appliance/__init__.py)
+DOTENV_VERSION := $(call dotenv,NEOCUMA_VERSION)
+export NEOCUMA_VERSION ?= $(or $(DOTENV_VERSION),$(TREE_VERSION))
+PINNED_ELSEWHERE := $(and $(DOTENV_VERSION),$(filter $(DOTENV_VERSION),$(NEOCUMA_VERSION)),$(filter-out $(TREE_VERSION),$(DOTENV_VERSION)))
 # Images build with the classic builder: no BuildKit or buildx is assumed (docs/architecture.md).
 export DOCKER_BUILDKIT ?= 0
 export COMPOSE_DOCKER_CLI_BUILD ?= 0
@@ -40,7 +45,7 @@ BACKUP ?=
 # -T when standard input is not a terminal, so passwords can be piped in.
 GUARDIAN = $(COMPOSE) exec $(if $(shell [ -t 0 ] && echo tty),,-T) guardian neocuma-guardian
 
-.PHONY: help prereqs prereqs-up up demo down logs seed test login backup backups sync run status check pull restore fallback standby dossiers offsite-password test-images test-unit test-fuzz fuzz test-integration test-e2e lint docs images base certs venv clean-test
+.PHONY: help lock prereqs prereqs-up up demo down logs seed test login backup backups sync run status check pull restore fallback standby dossiers offsite-password test-images test-unit test-fuzz fuzz test-integration test-e2e lint docs images base certs venv clean-test
 
 help: ## this list
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z0-9-]*:.*## / {printf "make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,9 +65,15 @@ certs: ## copy the host's CA bundle into docker/certs/ (pip behind a TLS-inspect
 		cp "$(HOST_CA_BUNDLE)" docker/certs/host-ca-bundle.crt; echo "copied $(HOST_CA_BUNDLE) into docker/certs/"; fi
 
 images: base certs ## build the mysql, appliance and docker-proxy images
+ifneq ($(PINNED_ELSEWHERE),)
+	@for name in mysql appliance docker-proxy; do docker image inspect neocuma/$$name:$(NEOCUMA_VERSION) >/dev/null 2>&1 || { \
+		echo "make: .env pins NEOCUMA_VERSION=$(NEOCUMA_VERSION) but neocuma/$$name:$(NEOCUMA_VERSION) is not on this host, and this tree is $(TREE_VERSION): put that version's tree back, or remove the line from .env (docs/upgrade.md)" >&2; exit 2; }; done
+	@echo "make: .env pins NEOCUMA_VERSION=$(NEOCUMA_VERSION) (this tree is $(TREE_VERSION)): its images are used as they are, none is rebuilt"
+else
 	docker build -q -f docker/mysql/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/mysql:$(NEOCUMA_VERSION) .
 	docker build -q -f Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/appliance:$(NEOCUMA_VERSION) .
 	docker build -q -f docker/docker-proxy/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/docker-proxy:$(NEOCUMA_VERSION) .
+endif
 
 # The end-to-end tests' own tools (browser, promtool, SMTP sink), from Debian's packages, and
 # the offsite targets (docker/offsite-targets/: OpenSSH's SFTP, rclone's REST, moto's S3).
@@ -128,10 +139,12 @@ seed: ## regenerate the demo remote's data (DOSSIERS= YEARS= SEED=)
 	$(DEMO_ONLY)
 	$(COMPOSE) exec -T remote-neocuma neocuma-server seed --dossiers $(DOSSIERS) --years $(YEARS) --seed $(SEED)
 
-$(VENV)/.installed: pyproject.toml
+# The locked versions the image installs, with the test tools (requirements/test.lock), then
+# the project itself, editable, with nothing more.
+$(VENV)/.installed: pyproject.toml requirements/test.lock
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip install -q --require-hashes -r requirements/test.lock
+	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 venv: $(VENV)/.installed ## the Python virtual environment with the test tools (.venv)
@@ -140,6 +153,9 @@ lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check appliance tests bench scripts
 	$(VENV)/bin/ruff format --check appliance tests bench scripts
 	$(VENV)/bin/mypy
+
+lock: ## regenerate requirements/runtime.lock and test.lock (pins and hashes) after a change of pyproject.toml
+	./scripts/lock.sh
 
 docs: venv ## regenerate docs/configuration.md from the declared settings
 	$(PY) -m appliance.configuration.document > docs/configuration.md

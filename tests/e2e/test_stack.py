@@ -50,6 +50,37 @@ def test_no_secret_in_image_layers(docker_client: object) -> None:
             assert secret not in history and secret not in inspect
 
 
+def test_the_image_has_exactly_the_locked_versions_the_tests_run_on(docker_client: object) -> None:
+    """requirements/runtime.lock is what the image holds, and the test lock holds the same pins
+    (tests/unit/test_locks.py): the tests run on the versions the appliance ships."""
+    from tests.unit.test_locks import canonical, locked
+
+    frozen = subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--entrypoint",
+            "/opt/neocuma/bin/pip",
+            containers.APPLIANCE_IMAGE,
+            "list",
+            "--format",
+            "freeze",
+            "--disable-pip-version-check",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    installed = dict(line.split("==", 1) for line in frozen.split() if "==" in line)
+    installed = {canonical(name): version for name, version in installed.items()}
+    runtime, test = locked("runtime"), locked("test")
+    for package, (version, _) in runtime.items():
+        assert installed.get(package) == version == test[package][0], package
+    extra = set(installed) - set(runtime) - {"pip", "neocuma-appliance"}
+    assert not extra, f"installed in the image but not locked: {sorted(extra)}"
+
+
 def test_export_matches_the_source_and_restores_into_an_empty_mariadb(stack: Stack, tmp_path: Path) -> None:
     result = stack.ssh.ssh("resp.fd12", USER_PASSWORD, "v1 export")
     assert result.returncode == 0, result.stderr

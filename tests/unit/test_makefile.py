@@ -67,3 +67,26 @@ def test_offsite_password_creates_a_secret_once_readable_by_the_guardian_and_nev
     assert again.returncode == 2 and "jamais remplacé" in again.stderr
     assert secret.read_text().strip() == password and password not in again.stdout + again.stderr
     assert sorted(p.name for p in directory.iterdir()) == ["offsite-password"], "no temporary file left"
+
+
+def test_a_version_pinned_in_dotenv_is_the_one_make_runs_and_it_is_never_rebuilt_from_this_tree(
+    tmp_path: Path,
+) -> None:
+    """docs/upgrade.md, "Going back": NEOCUMA_VERSION in .env pins the images; make must not
+    rebuild that tag from a newer tree (the rollback would then run the new code)."""
+    (tmp_path / "appliance").mkdir()
+    (tmp_path / "appliance" / "__init__.py").write_text('__version__ = "9.9.9"\n')
+    shown = _dry_run(tmp_path, "images")
+    assert "-t neocuma/appliance:9.9.9 ." in shown, "without a pin, the tree's version is built"
+    (tmp_path / ".env").write_text("NEOCUMA_DEPLOYMENT=production\nNEOCUMA_VERSION=9.9.8\n")
+    shown = _dry_run(tmp_path, "images")
+    assert "docker build" not in shown and "docker image inspect neocuma/$name:9.9.8" in shown, shown
+    version = subprocess.run(
+        ["make", "-s", "-f", str(ROOT / "Makefile"), "--eval", "shown: ; @echo $(NEOCUMA_VERSION)", "shown"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
+    ).stdout.strip()
+    assert version == "9.9.8", "compose runs the pinned images"
