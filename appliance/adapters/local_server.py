@@ -4,9 +4,12 @@ system-files generations of the volume it shares with the guardian (``g<N>/``)."
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import importlib
 import json
 import logging
+import re
 import shutil
 import socket
 import ssl
@@ -24,18 +27,70 @@ from appliance.errors import Unavailable
 log = logging.getLogger(__name__)
 
 
+class CertificateNotPinned(ssl.SSLCertVerificationError):
+    """The local server presented a certificate that verifies but is not the pinned one."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])  # ssl.SSLError would show the arguments' tuple
+
+
 def pinned_context(certificate: Path) -> ssl.SSLContext:
-    """TLS that trusts exactly ``certificate`` (the one NeoCuma Web serves, read from the same
-    file): no other authority, and no host name check, since the stack reaches the server by
-    its service name, which a LAN certificate does not carry. Raises Unavailable."""
+    """TLS that trusts exactly the first certificate of ``certificate`` (the one NeoCuma Web
+    serves, read from the same file; the chain after it only lets the certificate verify):
+    the peer's certificate must verify against the file (signature, dates) and have the
+    first certificate's SHA-256 fingerprint, so another certificate of the same authority is
+    refused. No host name check, since the stack reaches the server by its service name,
+    which a LAN certificate does not carry. Raises Unavailable for an unreadable file."""
     try:
+        pinned = pinned_fingerprint(certificate)
         context = ssl.create_default_context(cafile=str(certificate))
-    except (OSError, ssl.SSLError) as error:
+    except (OSError, ssl.SSLError, ValueError) as error:
         raise Unavailable(f"certificat du serveur local illisible ({certificate}) : {error}") from error
     context.check_hostname = False
     # The certificate itself is the anchor, even when an authority signed it.
     context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    context.sslsocket_class = _pinning_socket(pinned, certificate)
     return context
+
+
+def pinned_fingerprint(certificate: Path) -> str:
+    """The SHA-256 fingerprint (hex, colon-separated) of the first PEM certificate in the
+    file; raises OSError (unreadable) or ValueError (no certificate in it)."""
+    found = _PEM_CERTIFICATE.search(certificate.read_text(encoding="ascii", errors="replace"))
+    if found is None:
+        raise ValueError("aucun certificat PEM dans ce fichier")
+    return _fingerprint(ssl.PEM_cert_to_DER_cert(found.group(0)))
+
+
+_PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----")
+
+
+def _fingerprint(der: bytes) -> str:
+    return ":".join(f"{byte:02X}" for byte in hashlib.sha256(der).digest())
+
+
+def _pinning_socket(pinned: str, source: Path) -> type[ssl.SSLSocket]:
+    """A socket class whose handshake fails unless the peer's certificate is the pinned one
+    (the check runs after OpenSSL's verification, so expired or unsigned ones still fail there)."""
+
+    class PinningSocket(ssl.SSLSocket):
+        def do_handshake(self, block: bool = False) -> None:
+            super().do_handshake(block)
+            presented = self.getpeercert(binary_form=True)
+            fingerprint = _fingerprint(presented) if presented else "aucun"
+            if not hmac.compare_digest(fingerprint, pinned):
+                raise CertificateNotPinned(
+                    f"certificat présenté d'empreinte SHA-256 {fingerprint}, pas celui épinglé"
+                    f" (le premier de {source}, empreinte {pinned}) : connexion refusée"
+                )
+
+    return PinningSocket
+
+
+def _failure(error: urllib.error.URLError | OSError | ValueError) -> str:
+    """The reason to name: the pinning's own sentence when the certificate is not the pinned one."""
+    reason = getattr(error, "reason", error)
+    return str(reason) if isinstance(reason, CertificateNotPinned) else str(error)
 
 
 class LocalWeb:
@@ -54,6 +109,8 @@ class LocalWeb:
             with urllib.request.urlopen(url, timeout=self.timeout, context=self.context) as response:  # noqa: S310 - http(s) URL checked by the configuration
                 return dict(json.loads(response.read(65536)))
         except (urllib.error.URLError, OSError, ValueError) as error:
+            if isinstance(getattr(error, "reason", None), CertificateNotPinned):
+                raise Unavailable(f"serveur local {self.base_url} : {_failure(error)}") from error
             raise Unavailable(f"le serveur local ne répond pas à {self.base_url} : {error}") from error
 
     def dossier_count(self, login: str) -> tuple[int | None, int]:
@@ -72,7 +129,7 @@ class LocalWeb:
                 f"la vérification applicative du serveur local a échoué : HTTP {error.code} ({_reason(error)})"
             ) from error
         except (urllib.error.URLError, OSError, ValueError) as error:
-            raise Unavailable(f"la vérification applicative du serveur local a échoué : {error}") from error
+            raise Unavailable(f"la vérification applicative du serveur local a échoué : {_failure(error)}") from error
         generation, count = body.get("data_generation"), body.get("dossiers")
         if not isinstance(count, int) or not (generation is None or isinstance(generation, int)):
             raise Unavailable("la vérification applicative du serveur local a reçu une réponse illisible")

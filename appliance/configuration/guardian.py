@@ -374,10 +374,6 @@ def load_guardian_config(
             raise ConfigError([f"NEOCUMA_OFFSITE_REPOSITORY : {error}"]) from error
     if offsite.repository.startswith("sftp:"):
         _check_sftp(offsite)
-    if offsite.keep_daily + offsite.keep_weekly + offsite.keep_monthly == 0:
-        raise ConfigError(
-            ["NEOCUMA_OFFSITE_KEEP_DAILY, _WEEKLY et _MONTHLY valent tous 0 : restic ne garderait aucune copie"]
-        )
     if bool(config.console.tls_certificate) != bool(config.console.tls_key):
         raise ConfigError(
             [

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from appliance.configuration.declare import setting
-from appliance.domain.offsite import shown
+from appliance.domain.offsite import RETENTION_FLOOR, shown
 
-_COUNT = {"minimum": 0, "maximum": 10000, "dotenv": True}
+_COUNT = {"maximum": 10000, "dotenv": True}  # the minimum: RETENTION_FLOOR's (docs/offsite.md, "Retention")
 
 
 @dataclass(frozen=True)
@@ -29,10 +29,26 @@ class OffsiteSettings:
         dotenv=True,
     )
     keep_daily: int = setting(
-        "NEOCUMA_OFFSITE_KEEP_DAILY", 30, "Daily copies restic forget keeps (the newest of each day).", **_COUNT
+        "NEOCUMA_OFFSITE_KEEP_DAILY",
+        30,
+        "Daily copies restic forget keeps (the newest of each day); at least a week's.",
+        minimum=RETENTION_FLOOR.daily,
+        **_COUNT,
     )
-    keep_weekly: int = setting("NEOCUMA_OFFSITE_KEEP_WEEKLY", 12, "Weekly copies restic forget keeps.", **_COUNT)
-    keep_monthly: int = setting("NEOCUMA_OFFSITE_KEEP_MONTHLY", 12, "Monthly copies restic forget keeps.", **_COUNT)
+    keep_weekly: int = setting(
+        "NEOCUMA_OFFSITE_KEEP_WEEKLY",
+        12,
+        "Weekly copies restic forget keeps; at least a month's.",
+        minimum=RETENTION_FLOOR.weekly,
+        **_COUNT,
+    )
+    keep_monthly: int = setting(
+        "NEOCUMA_OFFSITE_KEEP_MONTHLY",
+        12,
+        "Monthly copies restic forget keeps; at least a quarter's.",
+        minimum=RETENTION_FLOOR.monthly,
+        **_COUNT,
+    )
     check_every_hours: int = setting(
         "NEOCUMA_OFFSITE_CHECK_EVERY_HOURS",
         24,

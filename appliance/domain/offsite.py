@@ -86,6 +86,18 @@ class Retention:
         ]
 
 
+RETENTION_FLOOR = Retention(daily=7, weekly=4, monthly=3)
+"""The fewest copies of each rank a centre's retention may keep (docs/offsite.md,
+"Retention"): a week of days, a month of weeks, a quarter of months. Whatever is typed in
+the Paramétrages or the configuration, a push never forgets more than that."""
+
+
+def shortens(current: Retention, proposed: Retention) -> bool:
+    """Whether ``proposed`` keeps fewer copies of any rank than ``current`` (the next
+    ``restic forget`` would then drop copies ``current`` keeps)."""
+    return proposed.daily < current.daily or proposed.weekly < current.weekly or proposed.monthly < current.monthly
+
+
 @dataclass(frozen=True)
 class OffsiteCopy:
     """A snapshot the guardian pushed: the backup it holds and when that backup was made."""

@@ -1,7 +1,7 @@
 """The "Paramétrages" of the guardian (manual §12.3.4): automatic backups and their hours,
 synchronisation after them, and the retention of the offsite copies (issue 14; absent, the
-configuration's NEOCUMA_OFFSITE_KEEP_*). Pure: parsing and validation, every problem
-reported at once."""
+configuration's NEOCUMA_OFFSITE_KEEP_*; never below RETENTION_FLOOR). Pure: parsing and
+validation, every problem reported at once, and the changes between two versions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from appliance.domain.centres import Slot
-from appliance.domain.offsite import Retention
+from appliance.domain.offsite import RETENTION_FLOOR, Retention
 from appliance.domain.schedule import allowed_hours, check_hours, night_hour
 from appliance.errors import BadRequest, ConfigError
 
@@ -61,9 +61,11 @@ _SECTIONS = {
 }
 
 
-def parse_settings(document: dict[str, Any], slot: Slot | None = None) -> Settings:
+def parse_settings(document: dict[str, Any], slot: Slot | None = None, strict: bool = False) -> Settings:
     """Settings from their document (TOML or JSON); raises ConfigError listing every problem.
-    With ``slot``, hours outside the centre's slot are refused with the allowed windows."""
+    With ``slot``, hours outside the centre's slot are refused with the allowed windows.
+    ``strict`` (values being set): offsite counts below RETENTION_FLOOR are refused; else
+    (values read back, perhaps written before the floor existed) they are raised to it."""
     problems: list[str] = []
     for section, body in document.items():
         if section not in _SECTIONS:
@@ -94,26 +96,52 @@ def parse_settings(document: dict[str, Any], slot: Slot | None = None) -> Settin
                     check_hours(slot, hours)
                 except BadRequest as error:
                     problems.append(f"sauvegardes.heures : {error}")
-    offsite = _retention(document.get("hors_site"), problems)
+    offsite = _retention(document.get("hors_site"), problems, strict)
     if problems:
         raise ConfigError(problems)
     return Settings(bool(enabled), hours, bool(sync_after), offsite)
 
 
-def _retention(section: object, problems: list[str]) -> Retention | None:
-    """``[hors_site]``: how many daily, weekly and monthly copies to keep (all three)."""
+def _retention(section: object, problems: list[str], strict: bool) -> Retention | None:
+    """``[hors_site]``: how many daily, weekly and monthly copies to keep (all three), none
+    below the floor."""
     if not isinstance(section, dict):
         return None
+    floor = retention_document(RETENTION_FLOOR)
     counts = []
     for key in RETENTION_KEYS:
         value = section.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10_000:
             problems.append(f"hors_site.{key} doit être un nombre de copies de 0 à 10000, pas {value!r}")
-        else:
-            counts.append(value)
+            continue
+        if value < floor[key] and strict:
+            problems.append(
+                f"hors_site.{key} doit garder au moins {floor[key]} copies (plancher de la rétention hors site,"
+                f" docs/offsite.md), pas {value}"
+            )
+        counts.append(max(value, floor[key]))
     if len(counts) < len(RETENTION_KEYS):
         return None
-    if sum(counts) == 0:
-        problems.append("hors_site : la rétention garderait zéro copie (mettez au moins un nombre au-dessus de 0)")
-        return None
     return Retention(*counts)
+
+
+def settings_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """What changed between two settings documents, one ``section.key : old → new`` each,
+    in the documents' order (for the guardian's log)."""
+    changes = []
+    for section in dict.fromkeys([*before, *after]):
+        old, new = before.get(section) or {}, after.get(section) or {}
+        for key in dict.fromkeys([*old, *new]):
+            if old.get(key) != new.get(key):
+                changes.append(f"{section}.{key} : {_shown(old.get(key))} → {_shown(new.get(key))}")
+    return changes
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "(absent)"
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, list):
+        return ", ".join(f"{hour:02d}" for hour in value) or "aucune"
+    return str(value)

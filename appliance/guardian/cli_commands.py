@@ -27,6 +27,8 @@ from appliance.guardian.watch.check import check, parse_thresholds
 from appliance.guardian.watch.status import lines as status_lines
 from appliance.guardian.wiring import Parts
 
+COMMAND_LINE = "ligne de commande (neocuma-guardian settings set)"  # who changes the Paramétrages there
+
 
 class UsageError(Exception):
     """A command line the guardian does not understand (exit status 2)."""
@@ -293,7 +295,7 @@ def cmd_settings(parts: Parts, args: argparse.Namespace) -> int:
                 document["synchronisations"]["apres_sauvegarde"] = _switch(key, value)
             else:
                 raise UsageError(f"réglage inconnu {key!r} (automatiques, heures, apres_sauvegarde)")
-        parts.settings.save(document)
+        parts.settings.save(document, by=COMMAND_LINE)
     settings, source = parts.settings.load()
     document = {**settings.as_document(), "source": source}
     lines = [f"sauvegardes automatiques : {'oui' if settings.backups_enabled else 'non'}"]

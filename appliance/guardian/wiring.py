@@ -158,7 +158,9 @@ def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
     clock = ports.clock
     state = GuardianState(ports.state_store, clock)
     progress = Progress()
-    settings = SettingsStore(state, ports.centres, ports.settings_seed, str(config.schedule.centres_file))
+    settings = SettingsStore(
+        state, ports.centres, ports.settings_seed, str(config.schedule.centres_file), configured_retention(config)
+    )
     copies = LocalCopies(ports.database, ports.backups, state, clock)
     kept = config.backups
     retention = RetentionJob(ports.backups, clock, Retention(kept.keep_days, kept.keep), kept.local_keep_days)

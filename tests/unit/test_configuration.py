@@ -187,14 +187,9 @@ def test_what_a_centre_may_put_in_dotenv_is_declared_and_secrets_only_as_files()
             {"NEOCUMA_OFFSITE_REPOSITORY": "ftp://nas/depot", "NEOCUMA_OFFSITE_PASSWORD": "p"},
             "NEOCUMA_OFFSITE_REPOSITORY : dépôt hors site 'ftp://nas/depot' : attendu un chemin absolu",
         ),
-        (
-            {
-                "NEOCUMA_OFFSITE_KEEP_DAILY": "0",
-                "NEOCUMA_OFFSITE_KEEP_WEEKLY": "0",
-                "NEOCUMA_OFFSITE_KEEP_MONTHLY": "0",
-            },
-            "restic ne garderait aucune copie",
-        ),
+        ({"NEOCUMA_OFFSITE_KEEP_DAILY": "0"}, "NEOCUMA_OFFSITE_KEEP_DAILY (offsite.keep_daily, lu dans"),
+        ({"NEOCUMA_OFFSITE_KEEP_WEEKLY": "3"}, "doit être entre 4 et 10000, pas 3"),
+        ({"NEOCUMA_OFFSITE_KEEP_MONTHLY": "1"}, "doit être entre 3 et 10000, pas 1"),
     ],
 )
 def test_offsite_settings_that_cannot_work_are_refused_by_name(environment: dict[str, str], said: str) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from appliance.domain.centres import Slot, parse_centres
-from appliance.domain.offsite import Retention
+from appliance.domain.offsite import RETENTION_FLOOR, Retention, shortens
 from appliance.domain.schedule import allowed_hours, check_hours, decide, planned_start, window_at
-from appliance.domain.settings import Settings, parse_settings
+from appliance.domain.settings import Settings, parse_settings, retention_document, settings_changes
 from appliance.errors import BadRequest, ConfigError
 
 CENTRES = {
@@ -140,8 +140,8 @@ def test_settings_validation_reports_every_problem() -> None:
 
 
 def test_the_offsite_retention_of_the_settings_is_whole_or_refused() -> None:
-    chosen = parse_settings({"hors_site": {"quotidiennes": 7, "hebdomadaires": 0, "mensuelles": 24}})
-    assert chosen.offsite == Retention(7, 0, 24)
+    chosen = parse_settings({"hors_site": {"quotidiennes": 7, "hebdomadaires": 4, "mensuelles": 24}})
+    assert chosen.offsite == Retention(7, 4, 24)
     assert parse_settings(chosen.as_document()) == chosen, "written and read back the same"
     assert "hors_site" not in Settings().as_document(), "absent: the configuration's counts"
     with pytest.raises(ConfigError) as caught:
@@ -149,8 +149,42 @@ def test_the_offsite_retention_of_the_settings_is_whole_or_refused() -> None:
     text = str(caught.value)
     for words in ("hors_site.quotidiennes", "hors_site.hebdomadaires", "hors_site.mensuelles", "hors_site.annuelles"):
         assert words in text, text
-    with pytest.raises(ConfigError, match="zéro copie"):
-        parse_settings({"hors_site": {"quotidiennes": 0, "hebdomadaires": 0, "mensuelles": 0}})
+
+
+def test_the_offsite_retention_set_has_a_floor_and_one_read_back_is_raised_to_it() -> None:
+    """Issue 23, 11: "0 daily, 0 weekly, 1 monthly" would have the next push forget all but one copy."""
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"hors_site": {"quotidiennes": 0, "hebdomadaires": 0, "mensuelles": 1}}, strict=True)
+    assert caught.value.problems == [
+        "hors_site.quotidiennes doit garder au moins 7 copies (plancher de la rétention hors site, docs/offsite.md), pas 0",
+        "hors_site.hebdomadaires doit garder au moins 4 copies (plancher de la rétention hors site, docs/offsite.md), pas 0",
+        "hors_site.mensuelles doit garder au moins 3 copies (plancher de la rétention hors site, docs/offsite.md), pas 1",
+    ]
+    at_floor = {"hors_site": retention_document(RETENTION_FLOOR)}
+    assert parse_settings(at_floor, strict=True).offsite == Retention(7, 4, 3)
+    # Written before the floor existed: read as the floor, so a push never forgets more.
+    old = parse_settings({"hors_site": {"quotidiennes": 0, "hebdomadaires": 0, "mensuelles": 1}})
+    assert old.offsite == RETENTION_FLOOR
+
+
+def test_a_retention_is_shortened_when_any_count_goes_down() -> None:
+    current = Retention(30, 12, 12)
+    assert not shortens(current, current) and not shortens(current, Retention(31, 12, 12))
+    for fewer in (Retention(29, 12, 12), Retention(30, 11, 12), Retention(30, 12, 11), Retention(60, 24, 3)):
+        assert shortens(current, fewer), fewer
+
+
+def test_the_changes_between_two_settings_name_each_key_with_its_old_and_new_value() -> None:
+    before = {"sauvegardes": {"automatiques": True, "heures": [2]}, "hors_site": retention_document(Retention())}
+    after = {"sauvegardes": {"automatiques": False, "heures": [2, 4]}, "hors_site": retention_document(RETENTION_FLOOR)}
+    assert settings_changes(before, after) == [
+        "sauvegardes.automatiques : oui → non",
+        "sauvegardes.heures : 02 → 02, 04",
+        "hors_site.quotidiennes : 30 → 7",
+        "hors_site.hebdomadaires : 12 → 4",
+        "hors_site.mensuelles : 12 → 3",
+    ]
+    assert settings_changes(before, before) == []
 
 
 def _runs(settings: Settings, code: str, days: int, step: dt.timedelta) -> list[dt.datetime]:

@@ -4,6 +4,7 @@ bad TLS files stop the start with their name, and the containers' health probe f
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import threading
@@ -20,7 +21,7 @@ from appliance.adapters.local_server import LocalWeb, pinned_context
 from appliance.errors import ConfigError, Unavailable
 from appliance.healthcheck import main, probe, probed
 from appliance.web.serving import TlsFiles, check_tls, tls_files, web_server
-from tests.support.tls import self_signed
+from tests.support.tls import authority_and_leaves, self_signed
 
 
 def _app() -> Flask:
@@ -80,6 +81,30 @@ def test_the_guardian_trusts_exactly_the_local_servers_certificate(tmp_path: Pat
             LocalWeb(f"http://127.0.0.1:{port}", "t" * 32, other).healthz()
         with pytest.raises(Unavailable):
             LocalWeb(f"http://127.0.0.1:{port}", "t" * 32).healthz()
+
+
+def test_the_guardian_pins_the_first_certificate_of_a_file_holding_its_chain(tmp_path: Path) -> None:
+    """A file with the leaf then its authority (docs/security.md): another certificate the
+    same authority signed is refused, by its fingerprint, with the pinned one named."""
+    (pinned, pinned_key), (sibling, sibling_key) = authority_and_leaves(
+        tmp_path, "neocuma.centre.example", "autre.example"
+    )
+    with _serving(TlsFiles(pinned, pinned_key, "NEOCUMA_TLS_CERTIFICATE_PATH")) as port:
+        assert LocalWeb(f"http://127.0.0.1:{port}", "t" * 32, pinned).healthz()["status"] == "ok"
+    with _serving(TlsFiles(sibling, sibling_key, "NEOCUMA_TLS_CERTIFICATE_PATH")) as port:
+        web = LocalWeb(f"http://127.0.0.1:{port}", "t" * 32, pinned)
+        with pytest.raises(Unavailable, match=f"pas celui épinglé.*{re.escape(str(pinned))}") as refused:
+            web.healthz()
+        assert "SHA-256" in str(refused.value)
+        with pytest.raises(Unavailable, match="pas celui épinglé"):
+            web.dossier_count("resp.fd12")
+    # The fingerprint comes on top of the verification, which still checks the dates.
+    expired, expired_key = self_signed(tmp_path / "expired", expired=True)
+    with (
+        _serving(TlsFiles(expired, expired_key, "NEOCUMA_TLS_CERTIFICATE_PATH")) as port,
+        pytest.raises(Unavailable, match="certificate has expired"),
+    ):
+        LocalWeb(f"http://127.0.0.1:{port}", "t" * 32, expired).healthz()
 
 
 def test_plain_http_stays_the_default() -> None:

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_file, session, url_for
@@ -15,6 +16,7 @@ from appliance.domain.backup_format import valid_dossier_code
 from appliance.domain.backup_mode import describe_backup_run
 from appliance.domain.dossiers import dossier_rows, local_rows
 from appliance.domain.numbers import whole
+from appliance.domain.offsite import RETENTION_FLOOR
 from appliance.domain.offsite import Retention as OffsiteRetention
 from appliance.domain.schedule import allowed_hours, night_hour
 from appliance.domain.settings import EVERY_HOUR, NIGHTLY, RETENTION_KEYS, retention_document
@@ -246,7 +248,7 @@ def settings() -> Any:
         if retention and (chosen is not None or retention != configured):
             document["hors_site"] = retention  # kept only once chosen: else the configuration's
         try:
-            parts.settings.save(document)
+            parts.settings.save(document, by=_user(), confirm=_password_typed_again(parts))
             message = "Paramétrages enregistrés."
         except ApplianceError as failure:
             error = str(failure)
@@ -273,6 +275,25 @@ def settings() -> Any:
     ), (422 if error else 200)
 
 
+def _password_typed_again(parts: Parts) -> Callable[[], None]:
+    """The check of the password typed in the form, as the login checks it (the remote
+    server, else this user's last verified login): asked before the retention is shortened."""
+    user, password = _user(), request.form.get("password") or ""
+
+    def confirm() -> None:
+        if not password:
+            raise Refused(
+                "ressaisissez votre mot de passe pour réduire la rétention hors site (moins de copies gardées)"
+            )
+        try:
+            parts.identification.console_login(user, password)
+        except ApplianceError as error:
+            log.warning("réduction de la rétention hors site refusée à %s : mot de passe non confirmé", user)
+            raise Refused(f"rétention hors site non réduite : mot de passe non confirmé ({error})") from error
+
+    return confirm
+
+
 def _retention_form() -> dict[str, Any]:
     """The "Hors site" counts as typed (a field left empty or not a number is kept as typed,
     for the settings' validation to name it)."""
@@ -290,6 +311,7 @@ def _offsite_settings(parts: Parts, chosen: OffsiteRetention | None) -> dict[str
     return {
         "repository": None if offsite is None else offsite.location,
         "retention": retention,
+        "floor": RETENTION_FLOOR,
         "retention_source": "configuration (NEOCUMA_OFFSITE_KEEP_*)" if chosen is None else "Paramétrages",
         "check_every_hours": parts.config.offsite.check_every_hours,
         "check_parts": parts.config.offsite.check_parts,

@@ -164,6 +164,12 @@ def test_settings_show_and_set_with_refusals_by_name(world: FakeWorld, capsys: p
     assert run(world, "settings", "set", "automatiques=oui", "heures=2,4") == 0
     out = capsys.readouterr().out
     assert "sauvegardes automatiques : oui" in out and "02, 04" in out
+    record = world.state.history()["settings"]
+    assert record["par"] == "ligne de commande (neocuma-guardian settings set)"
+    assert (record["avant"]["sauvegardes"]["automatiques"], record["apres"]["sauvegardes"]["automatiques"]) == (
+        False,
+        True,
+    )
     assert run(world, "settings", "set", "heures=3") == 2
     assert "hors du créneau" in capsys.readouterr().err
     assert run(world, "settings", "set", "couleur=bleu") == 2

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from appliance.domain.offsite import Retention
 from appliance.guardian.console.app import create_console
 from appliance.guardian.jobs.progress import JobRunner
 from tests.fakes.guardian import FakeWorld
@@ -224,12 +225,14 @@ def test_the_hors_site_section_shows_the_repository_and_keeps_the_retention_chos
     console.login()
     page = console.client.get("/parametrages").get_data(as_text=True)
     assert '<h2 id="hors-site">Hors site</h2>' in page and "sftp:sauvegarde@nas.example.fr:/neocuma" in page
-    assert 'name="quotidiennes" min="0" max="10000" value="30"' in page
+    assert 'name="quotidiennes" min="7" max="10000" value="30"' in page
     assert "configuration (NEOCUMA_OFFSITE_KEEP_*)" in page and "1/30 des données" in page
     form = dict(automatiques="1", frequence="choisies", heure=["2"], apres_sauvegarde="1")
     console.post("/parametrages", **form, quotidiennes="30", hebdomadaires="12", mensuelles="12")
     assert "hors_site" not in world.state.document("settings"), "unchanged: still the configuration's"
-    saved = console.post("/parametrages", **form, quotidiennes="7", hebdomadaires="4", mensuelles="24")
+    saved = console.post(
+        "/parametrages", **form, quotidiennes="7", hebdomadaires="4", mensuelles="24", password=PASSWORD
+    )
     assert saved.status_code == 200 and "valeurs de : Paramétrages" in saved.get_data(as_text=True)
     assert world.state.document("settings")["hors_site"] == {"quotidiennes": 7, "hebdomadaires": 4, "mensuelles": 24}
     refused = console.post("/parametrages", **form, quotidiennes="-1", hebdomadaires="4", mensuelles="24")
@@ -242,6 +245,73 @@ def test_the_hors_site_section_shows_the_repository_and_keeps_the_retention_chos
     assert 'id="action-offsite"' in status and 'id="indicator-copie_hors_site" data-green="true"' in status
     console.post("/actions/offsite")
     assert "copie hors site vers sftp:sauvegarde@nas.example.fr:/neocuma" in console.finish()["message"]
+
+
+RETENTION_FORM = dict(automatiques="1", frequence="choisies", heure=["2"], apres_sauvegarde="1")
+
+
+def _offsite_console(tmp_path: Path) -> Console:
+    world = FakeWorld(environment={"NEOCUMA_GUARDIAN_STATE_DIR": str(tmp_path)}, offsite=FakeOffsite())
+    world.seed = {"sauvegardes": {"automatiques": True, "heures": [2]}}
+    world.log_in()
+    console = Console(world)
+    console.login()
+    return console
+
+
+def test_a_console_user_cannot_erase_the_offsite_history(tmp_path: Path) -> None:
+    """Issue 23, 11: "0 daily, 0 weekly, 1 monthly" is refused by the floor, password or not."""
+    console = _offsite_console(tmp_path)
+    world, form = console.world, RETENTION_FORM
+    erased = console.post(
+        "/parametrages", **form, quotidiennes="0", hebdomadaires="0", mensuelles="1", password=PASSWORD
+    )
+    page = erased.get_data(as_text=True)
+    assert erased.status_code == 422, "refused even with the password"
+    for words in ("hors_site.quotidiennes doit garder au moins 7 copies", "hebdomadaires doit garder au moins 4"):
+        assert words in page, page
+    assert "hors_site.mensuelles doit garder au moins 3 copies" in page and "pas 1" in page
+    assert "hors_site" not in world.state.document("settings"), "nothing written"
+    assert "settings" not in world.state.history()
+    world.parts.actions.data_backup()
+    assert world.offsite is not None and world.offsite.forgotten[-1][1] == Retention(30, 12, 12)
+
+
+def test_fewer_offsite_copies_need_the_users_password_and_are_recorded_with_who_and_what(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 23, 11: within the floor, a shorter retention needs the user's own password
+    typed again; who changed what, from what, and when, goes to the history and the log."""
+    console = _offsite_console(tmp_path)
+    world, form = console.world, RETENTION_FORM
+    shorter = dict(form, quotidiennes="7", hebdomadaires="4", mensuelles="3")
+    unconfirmed = console.post("/parametrages", **shorter)
+    assert unconfirmed.status_code == 422
+    assert "ressaisissez votre mot de passe pour réduire la rétention hors site" in unconfirmed.get_data(as_text=True)
+    wrong = console.post("/parametrages", **shorter, password="wrong")
+    assert wrong.status_code == 422 and "mot de passe non confirmé" in wrong.get_data(as_text=True)
+    colleagues = console.post("/parametrages", **shorter, password=COLLEAGUE_PASSWORD)
+    assert colleagues.status_code == 422, "another user's password does not confirm for this one"
+    assert "hors_site" not in world.state.document("settings") and "settings" not in world.state.history()
+
+    world.clock.advance(60)
+    with caplog.at_level(logging.INFO, logger="appliance.guardian.settings_store"):
+        confirmed = console.post("/parametrages", **shorter, password=PASSWORD)
+    assert confirmed.status_code == 200 and "Paramétrages enregistrés." in confirmed.get_data(as_text=True)
+    assert world.state.document("settings")["hors_site"] == {"quotidiennes": 7, "hebdomadaires": 4, "mensuelles": 3}
+    record = world.state.history()["settings"]
+    assert record["par"] == "resp.fd12" and record["at"] == world.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert record["avant"]["hors_site"] == {"quotidiennes": 30, "hebdomadaires": 12, "mensuelles": 12}
+    assert record["apres"]["hors_site"] == {"quotidiennes": 7, "hebdomadaires": 4, "mensuelles": 3}
+    assert (
+        "Paramétrages enregistrés par resp.fd12 : hors_site.quotidiennes : 30 → 7 ; hors_site.hebdomadaires : 12 → 4 ;"
+        " hors_site.mensuelles : 12 → 3" in caplog.messages
+    )
+    assert PASSWORD not in caplog.text
+
+    longer = console.post("/parametrages", **dict(form, quotidiennes="14", hebdomadaires="4", mensuelles="3"))
+    assert longer.status_code == 200, "keeping more copies needs no password"
+    assert world.state.history()["settings"]["apres"]["hors_site"]["quotidiennes"] == 14
 
 
 def test_without_a_repository_the_hors_site_section_says_so_and_no_copy_button_shows(console: Console) -> None:

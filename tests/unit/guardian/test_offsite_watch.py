@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.domain.offsite import next_check_part
+from appliance.domain.offsite import RETENTION_FLOOR, next_check_part
 from appliance.guardian.watch.check import check
 from appliance.guardian.watch.metrics import registry, render
 from appliance.guardian.watch.status import lines
@@ -163,12 +163,22 @@ def test_offsite_check_on_the_command_line_reads_the_next_part(
 
 def test_the_retention_of_the_parametrages_is_the_one_restic_forget_gets(world: FakeWorld) -> None:
     world.parts.settings.save(
-        {"sauvegardes": {"automatiques": True}, "hors_site": {"quotidiennes": 7, "hebdomadaires": 4, "mensuelles": 24}}
+        {"sauvegardes": {"automatiques": True}, "hors_site": {"quotidiennes": 7, "hebdomadaires": 4, "mensuelles": 24}},
+        by="resp.fd12",
+        confirm=lambda: None,  # the password typed again (fewer daily and weekly copies)
     )
     world.parts.actions.data_backup()
     assert world.offsite is not None
     kept = world.offsite.forgotten[-1][1]
     assert (kept.daily, kept.weekly, kept.monthly) == (7, 4, 24)
+
+
+def test_a_retention_written_before_the_floor_is_read_as_the_floor(world: FakeWorld) -> None:
+    """A settings.json from before the floor (issue 23, 11) never has a push forget more."""
+    erased = {"quotidiennes": 0, "hebdomadaires": 0, "mensuelles": 1}
+    world.state.save_document("settings", {"sauvegardes": {"automatiques": True}, "hors_site": erased})
+    world.parts.actions.data_backup()
+    assert world.offsite is not None and world.offsite.forgotten[-1][1] == RETENTION_FLOOR
 
 
 @pytest.mark.parametrize(

@@ -101,7 +101,9 @@ def test_a_newer_backup_not_in_place_is_neutral_and_sends_nothing(world: FakeWor
 def test_sync_after_backup_off_and_automatic_backups_off_keep_check_ok(world: FakeWorld) -> None:
     """The issue's case: all four green or neutral, check OK, no email, for weeks."""
     world.parts.monitor.evaluate_and_record()
-    world.parts.settings.save({"sauvegardes": {"automatiques": False}, "synchronisations": {"apres_sauvegarde": False}})
+    world.parts.settings.save(
+        {"sauvegardes": {"automatiques": False}, "synchronisations": {"apres_sauvegarde": False}}, by="resp.fd12"
+    )
     world.clock.advance(3600)
     world.parts.actions.data_backup()
     indicators = {i["name"]: i for i in world.parts.monitor.evaluate_and_record()}
