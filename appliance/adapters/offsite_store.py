@@ -24,7 +24,11 @@ class ResticOffsite:
         self.location = shown(repository.repository)
 
     def ensure(self) -> bool:
+        """Create the repository when none answers (True then); otherwise remove the stale
+        locks a killed restic left, so that an exclusive one (a killed ``forget --prune``)
+        does not refuse this run's pushes."""
         if self.repository.exists():
+            self.repository.unlock()
             return False
         self.repository.create()
         return True

@@ -137,6 +137,11 @@ class ResticRepository:
         if "repository contains errors" in lowered:  # restic check: what it found comes first
             found = next((line for line in lines if not line.startswith("Fatal:")), said)[:300]
             return BadRequest(f"{where} endommagé : restic {command} a échoué, il y a trouvé des erreurs ({found})")
+        if "is already locked" in lowered:  # a live restic's lock: stale ones are removed first (unlock)
+            return Unavailable(
+                f"{where} verrouillé par un autre restic (en cours, ou arrêté il y a moins de 30 minutes sur un autre"
+                f" hôte) : restic {command} a échoué, nouvel essai à la prochaine copie"
+            )
         if "wrong password" in lowered:
             return BadRequest(f"{where} : mot de passe refusé (le fichier de mot de passe n'est pas celui du dépôt)")
         if "no space left" in lowered or "quota" in lowered:
@@ -181,14 +186,26 @@ class ResticRepository:
     def copies(self) -> list[OffsiteCopy]:
         return parse_snapshots(self._run(["snapshots", "--json"], timeout=600))
 
+    def unlock(self) -> None:
+        """``restic unlock``: remove the locks restic itself holds stale, never a live one. In
+        restic 0.14 a lock is stale when it is older than 30 minutes (a live restic refreshes
+        its own every 5), or when it was made on this host name by a process that is gone: a
+        restic the guardian killed (its time limit, a stop of the container) leaves one, which
+        would refuse every ``forget`` and ``check`` (they want the repository alone) until
+        removed. Raises as ``_run``."""
+        self._run(["unlock"], timeout=600)
+
     def forget(self, retention: Retention, kind: str) -> None:
+        """``restic forget --prune`` with the retention, after removing stale locks."""
+        self.unlock()
         self._run(["forget", "--prune", *retention.forget_arguments(kind)])
 
     def check(self, part: int, parts: int) -> None:
         """``restic check``: the repository's structure, and the data of pack files in part
         ``part`` of ``parts`` (``--read-data-subset=part/parts``: every pack is in one part,
         so ``parts`` checks with each part read every byte once). Raises BadRequest when the
-        repository is damaged."""
+        repository is damaged. Stale locks are removed first (``unlock``)."""
+        self.unlock()
         self._run(["check", f"--read-data-subset={part}/{parts}"])
 
     def restore(self, snapshot: str, target: Path) -> None:

@@ -20,7 +20,7 @@ from appliance.domain.offsite import (
     repository_kind,
     to_push,
 )
-from appliance.errors import BadRequest
+from appliance.errors import BadRequest, Unavailable
 
 
 @pytest.mark.parametrize(
@@ -128,6 +128,21 @@ def test_a_rest_login_refused_is_said_as_such_never_as_a_missing_repository(tmp_
     error = repository._failure("cat", said)
     assert isinstance(error, BadRequest) and not isinstance(error, RepositoryMissing)
     assert "identifiants refusés par le serveur (HTTP 401)" in str(error) and "wrong" not in str(error)
+
+
+def test_a_live_lock_is_said_as_such_and_tried_again(tmp_path: Path) -> None:
+    """A lock unlock left (another restic still running) is not a damaged repository: the
+    run is tried again (restic 0.14's own words)."""
+    from appliance.adapters.restic import ResticRepository
+
+    repository = ResticRepository("/srv/offsite", "x", tmp_path)
+    said = (
+        "unable to create lock in backend: repository is already locked exclusively by PID 4242 on nas by root\n"
+        "lock was created at 2026-12-06 01:00:00 (2m0s ago)\nstorage ID 1a2b3c4d\n"
+        "the `unlock` command can be used to remove stale locks\n"
+    )
+    error = repository._failure("forget", said)
+    assert isinstance(error, Unavailable) and "verrouillé par un autre restic" in str(error)
 
 
 def test_a_rest_address_shows_without_its_password_in_config_show_and_errors() -> None:
