@@ -339,6 +339,9 @@ class OffsiteStore(Protocol):
 
     def ensure(self) -> bool: ...
 
+    def room_needed(self, opener: Opener, name: str) -> int:
+        """The bytes a push of that backup writes on the backups volume (its members unpacked)."""
+
     def push_backup(self, opener: Opener, name: str, kind: str, made: dt.datetime) -> PushSummary: ...
 
     def copies(self) -> list[OffsiteCopy]: ...
