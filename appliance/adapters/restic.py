@@ -2,7 +2,8 @@
 
 Every command runs with the repository and its password in its environment, never on its
 command line (a process list shows arguments), its cache under the guardian's state,
-and a time limit. restic's failures come back in English on stderr; they become
+and a time limit: a push's sized to its bytes at a minimum rate, the other long commands'
+a setting (docs/offsite.md, "Time limits"). restic's failures come back in English on stderr; they become
 Unavailable (the repository cannot be reached, or its disk is full: tried again at the
 next run) or BadRequest (a wrong password, a damaged repository), in French, naming the
 repository and ending with restic's own last line. An ``sftp:`` repository is reached with
@@ -26,6 +27,7 @@ from appliance.domain.offsite_sftp import SftpPinning, restic_options, sftp_writ
 from appliance.errors import ApplianceError, BadRequest, Unavailable
 
 HOST = "neocuma-guardian"  # the snapshots' host: the same whatever the container's name
+PUSH_START_SECONDS = 600.0
 _UNREACHABLE = (
     "connection refused",
     "no such host",
@@ -50,7 +52,8 @@ class ResticRepository:
     cache_dir: Path  # restic's cache, under the guardian's state
     environment: Mapping[str, str] = field(default_factory=dict)  # S3 keys and the like
     binary: str = "restic"
-    timeout: float = 6 * 3600
+    timeout: float = 3600  # seconds: forget --prune, check, restore (NEOCUMA_OFFSITE_COMMAND_MINUTES)
+    minimum_rate: float = 100_000  # bytes a second a push may not go slower than (NEOCUMA_OFFSITE_MINIMUM_RATE_KB)
     sftp: SftpPinning | None = None  # an sftp: repository's key and pinned host key
 
     def __post_init__(self) -> None:
@@ -172,7 +175,7 @@ class ResticRepository:
         arguments = ["backup", "--json", "--host", HOST, "--time", made.strftime("%Y-%m-%d %H:%M:%S")]
         for tag in tags:
             arguments += ["--tag", tag]
-        summary = _summary(self._run([*arguments, "."], cwd=tree))
+        summary = _summary(self._run([*arguments, "."], timeout=self.push_timeout(_tree_bytes(tree)), cwd=tree))
         snapshot = summary.get("snapshot_id")
         if not isinstance(snapshot, str) or not snapshot:
             raise BadRequest("restic backup n'a pas nommé son instantané : copie hors site incertaine")
@@ -182,6 +185,12 @@ class ResticRepository:
             _number(summary, "data_added"),
             _number(summary, "total_bytes_processed"),
         )
+
+    def push_timeout(self, size: int) -> float:
+        """The time limit of a push of ``size`` bytes: a start (opening the repository, loading
+        its index) and the bytes at ``minimum_rate``. A restic that hangs (REST and S3 have no
+        keepalive) is killed then, never left holding the guardian for hours."""
+        return PUSH_START_SECONDS + size / self.minimum_rate
 
     def copies(self) -> list[OffsiteCopy]:
         return parse_snapshots(self._run(["snapshots", "--json"], timeout=600))
@@ -215,6 +224,10 @@ class ResticRepository:
         """The bytes the repository holds (``stats --mode raw-data``)."""
         stats = json.loads(self._run(["stats", "--json", "--mode", "raw-data"], timeout=600) or b"{}")
         return int(stats.get("total_size", 0))
+
+
+def _tree_bytes(tree: Path) -> int:
+    return sum(path.stat().st_size for path in tree.rglob("*") if path.is_file())
 
 
 def _number(summary: Mapping[str, object], key: str) -> int:

@@ -117,6 +117,40 @@ def test_a_disk_that_fills_up_during_a_push_is_said_in_the_volumes_words(world: 
     ), failed["error"]
 
 
+def test_fallback_mode_and_a_sync_are_never_held_up_by_a_push(world: FakeWorld) -> None:
+    """A push may take hours on a slow link: while it runs (after the backups), the switch
+    to fallback mode and a sync go ahead; a second push is refused, naming the first."""
+    assert world.offsite is not None
+    world.parts.actions.data_backup()
+    first = world.parts.actions.sync().data_generation  # the local server has data: fallback is possible
+    world.clock.advance(DAY)
+    during: dict[str, object] = {}
+
+    def meanwhile(name: str) -> None:
+        if during:
+            return
+        during["mode"] = world.parts.actions.mode("fallback", force=False).mode
+        world.parts.actions.mode("standby", force=False)
+        during["sync"] = world.parts.actions.sync().data_generation
+        with pytest.raises(Refused, match=r"une opération est déjà en cours \(copie hors site\)"):
+            world.parts.actions.offsite_push()
+
+    world.offsite.on_push = meanwhile
+    made = world.parts.actions.data_backup()
+    assert during == {"mode": "fallback", "sync": first + 1}, world.history("offsite")
+    assert world.history("offsite")["ok"] is True and _held(world)[-1] == (DATA, made.name)
+    assert world.database.modes[-2:] == ["fallback", "standby"]
+
+
+def test_a_push_running_meanwhile_leaves_a_backups_copy_to_the_next_push(world: FakeWorld) -> None:
+    assert world.offsite is not None
+    with world.state.offsite_lock("copie hors site"):
+        made = world.parts.actions.data_backup()
+    assert made.name in world.backups.data_names() and _held(world) == []
+    assert "offsite" not in world.state.history(), "not a failure: the running push's own record stands"
+    assert world.parts.actions.offsite_push().pushed == [made.name]
+
+
 def test_a_backup_that_no_longer_verifies_is_not_pushed(world: FakeWorld) -> None:
     assert world.offsite is not None
     world.offsite.fault = "unreachable"
