@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import subprocess
 import tempfile
@@ -26,6 +27,7 @@ from appliance.domain.offsite import OffsiteCopy, PushSummary, Retention, parse_
 from appliance.domain.offsite_sftp import SftpPinning, restic_options, sftp_write_refused, ssh_failure
 from appliance.errors import ApplianceError, BadRequest, Unavailable
 
+log = logging.getLogger(__name__)
 HOST = "neocuma-guardian"  # the snapshots' host: the same whatever the container's name
 PUSH_START_SECONDS = 600.0
 _UNREACHABLE = (
@@ -201,8 +203,12 @@ class ResticRepository:
         its own every 5), or when it was made on this host name by a process that is gone: a
         restic the guardian killed (its time limit, a stop of the container) leaves one, which
         would refuse every ``forget`` and ``check`` (they want the repository alone) until
-        removed. Raises as ``_run``."""
-        self._run(["unlock"], timeout=600)
+        removed. Never raises: a failure (the repository unreachable, or refusing deletions)
+        is logged, and the command that follows says what is wrong."""
+        try:
+            self._run(["unlock"], timeout=600)
+        except ApplianceError as error:
+            log.warning("verrous périmés du dépôt hors site non retirés : %s", error)
 
     def forget(self, retention: Retention, kind: str) -> None:
         """``restic forget --prune`` with the retention, after removing stale locks."""

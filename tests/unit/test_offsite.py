@@ -207,3 +207,19 @@ def test_a_restic_that_hangs_mid_push_is_stopped_at_the_push_limit(
     with pytest.raises(Unavailable, match="restic backup sur le dépôt hors site n'a pas fini en 1 s"):
         repository.push(tree, ["neocuma"], dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
     assert time.monotonic() - started < 10
+
+
+def test_an_unlock_that_fails_is_logged_and_the_command_after_it_says_what_is_wrong(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A repository that refuses deletions (append-only) or does not answer: unlock is only
+    a help, never the failure itself."""
+    from appliance.adapters.restic import ResticRepository
+
+    refusing = tmp_path / "restic"
+    refusing.write_text('#!/bin/sh\necho "Fatal: unable to remove lock: blob not removable" >&2\nexit 1\n')
+    refusing.chmod(0o755)
+    repository = ResticRepository("/srv/offsite", "x", tmp_path / "cache", binary=str(refusing))
+    with caplog.at_level("WARNING"):
+        repository.unlock()
+    assert "verrous périmés du dépôt hors site non retirés" in caplog.text and "not removable" in caplog.text
