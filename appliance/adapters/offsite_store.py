@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 from typing import BinaryIO
 
-from appliance.adapters.offsite_tree import pack, unpack
+from appliance.adapters.offsite_tree import pack, unpack, unpacked_size
 from appliance.adapters.restic import ResticRepository
 from appliance.domain.backup_format import Opener
 from appliance.domain.offsite import OffsiteCopy, PushSummary, Retention, copy_tags, shown
@@ -24,10 +24,18 @@ class ResticOffsite:
         self.location = shown(repository.repository)
 
     def ensure(self) -> bool:
+        """Create the repository when none answers (True then); otherwise remove the stale
+        locks a killed restic left, so that an exclusive one (a killed ``forget --prune``)
+        does not refuse this run's pushes."""
         if self.repository.exists():
+            self.repository.unlock()
             return False
         self.repository.create()
         return True
+
+    def room_needed(self, opener: Opener, name: str) -> int:
+        """The bytes the backup ``opener`` reads takes unpacked in the work directory."""
+        return unpacked_size(opener, name)
 
     def push_backup(self, opener: Opener, name: str, kind: str, made: dt.datetime) -> PushSummary:
         tree = self.work / "tree"  # the same path for every push: restic finds its parent

@@ -2,7 +2,8 @@
 
 Every command runs with the repository and its password in its environment, never on its
 command line (a process list shows arguments), its cache under the guardian's state,
-and a time limit. restic's failures come back in English on stderr; they become
+and a time limit: a push's sized to its bytes at a minimum rate, the other long commands'
+a setting (docs/offsite.md, "Time limits"). restic's failures come back in English on stderr; they become
 Unavailable (the repository cannot be reached, or its disk is full: tried again at the
 next run) or BadRequest (a wrong password, a damaged repository), in French, naming the
 repository and ending with restic's own last line. An ``sftp:`` repository is reached with
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import subprocess
 import tempfile
@@ -25,7 +27,9 @@ from appliance.domain.offsite import OffsiteCopy, PushSummary, Retention, parse_
 from appliance.domain.offsite_sftp import SftpPinning, restic_options, sftp_write_refused, ssh_failure
 from appliance.errors import ApplianceError, BadRequest, Unavailable
 
+log = logging.getLogger(__name__)
 HOST = "neocuma-guardian"  # the snapshots' host: the same whatever the container's name
+PUSH_START_SECONDS = 600.0
 _UNREACHABLE = (
     "connection refused",
     "no such host",
@@ -50,7 +54,8 @@ class ResticRepository:
     cache_dir: Path  # restic's cache, under the guardian's state
     environment: Mapping[str, str] = field(default_factory=dict)  # S3 keys and the like
     binary: str = "restic"
-    timeout: float = 6 * 3600
+    timeout: float = 3600  # seconds: forget --prune, check, restore (NEOCUMA_OFFSITE_COMMAND_MINUTES)
+    minimum_rate: float = 100_000  # bytes a second a push may not go slower than (NEOCUMA_OFFSITE_MINIMUM_RATE_KB)
     sftp: SftpPinning | None = None  # an sftp: repository's key and pinned host key
 
     def __post_init__(self) -> None:
@@ -137,6 +142,11 @@ class ResticRepository:
         if "repository contains errors" in lowered:  # restic check: what it found comes first
             found = next((line for line in lines if not line.startswith("Fatal:")), said)[:300]
             return BadRequest(f"{where} endommagé : restic {command} a échoué, il y a trouvé des erreurs ({found})")
+        if "is already locked" in lowered:  # a live restic's lock: stale ones are removed first (unlock)
+            return Unavailable(
+                f"{where} verrouillé par un autre restic (en cours, ou arrêté il y a moins de 30 minutes sur un autre"
+                f" hôte) : restic {command} a échoué, nouvel essai à la prochaine copie"
+            )
         if "wrong password" in lowered:
             return BadRequest(f"{where} : mot de passe refusé (le fichier de mot de passe n'est pas celui du dépôt)")
         if "no space left" in lowered or "quota" in lowered:
@@ -167,7 +177,7 @@ class ResticRepository:
         arguments = ["backup", "--json", "--host", HOST, "--time", made.strftime("%Y-%m-%d %H:%M:%S")]
         for tag in tags:
             arguments += ["--tag", tag]
-        summary = _summary(self._run([*arguments, "."], cwd=tree))
+        summary = _summary(self._run([*arguments, "."], timeout=self.push_timeout(_tree_bytes(tree)), cwd=tree))
         snapshot = summary.get("snapshot_id")
         if not isinstance(snapshot, str) or not snapshot:
             raise BadRequest("restic backup n'a pas nommé son instantané : copie hors site incertaine")
@@ -178,17 +188,39 @@ class ResticRepository:
             _number(summary, "total_bytes_processed"),
         )
 
+    def push_timeout(self, size: int) -> float:
+        """The time limit of a push of ``size`` bytes: a start (opening the repository, loading
+        its index) and the bytes at ``minimum_rate``. A restic that hangs (REST and S3 have no
+        keepalive) is killed then, never left holding the guardian for hours."""
+        return PUSH_START_SECONDS + size / self.minimum_rate
+
     def copies(self) -> list[OffsiteCopy]:
         return parse_snapshots(self._run(["snapshots", "--json"], timeout=600))
 
+    def unlock(self) -> None:
+        """``restic unlock``: remove the locks restic itself holds stale, never a live one. In
+        restic 0.14 a lock is stale when it is older than 30 minutes (a live restic refreshes
+        its own every 5), or when it was made on this host name by a process that is gone: a
+        restic the guardian killed (its time limit, a stop of the container) leaves one, which
+        would refuse every ``forget`` and ``check`` (they want the repository alone) until
+        removed. Never raises: a failure (the repository unreachable, or refusing deletions)
+        is logged, and the command that follows says what is wrong."""
+        try:
+            self._run(["unlock"], timeout=600)
+        except ApplianceError as error:
+            log.warning("verrous périmés du dépôt hors site non retirés : %s", error)
+
     def forget(self, retention: Retention, kind: str) -> None:
+        """``restic forget --prune`` with the retention, after removing stale locks."""
+        self.unlock()
         self._run(["forget", "--prune", *retention.forget_arguments(kind)])
 
     def check(self, part: int, parts: int) -> None:
         """``restic check``: the repository's structure, and the data of pack files in part
         ``part`` of ``parts`` (``--read-data-subset=part/parts``: every pack is in one part,
         so ``parts`` checks with each part read every byte once). Raises BadRequest when the
-        repository is damaged."""
+        repository is damaged. Stale locks are removed first (``unlock``)."""
+        self.unlock()
         self._run(["check", f"--read-data-subset={part}/{parts}"])
 
     def restore(self, snapshot: str, target: Path) -> None:
@@ -198,6 +230,10 @@ class ResticRepository:
         """The bytes the repository holds (``stats --mode raw-data``)."""
         stats = json.loads(self._run(["stats", "--json", "--mode", "raw-data"], timeout=600) or b"{}")
         return int(stats.get("total_size", 0))
+
+
+def _tree_bytes(tree: Path) -> int:
+    return sum(path.stat().st_size for path in tree.rglob("*") if path.is_file())
 
 
 def _number(summary: Mapping[str, object], key: str) -> int:

@@ -35,8 +35,8 @@ class FileStateStore:
         """Replace the document whole; raises Unavailable when it cannot be written."""
         JsonFile(self._path(name)).write(document)
 
-    def lock(self, what: str) -> AbstractContextManager[None]:
-        return exclusive_lock(self.directory / "lock", what)
+    def lock(self, what: str, name: str = "lock") -> AbstractContextManager[None]:
+        return exclusive_lock(self.directory / name, what)
 
     def touch(self, name: str) -> None:
         """Write the moment into ``name`` (no suffix); a full or read-only volume only loses

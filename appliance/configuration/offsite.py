@@ -66,6 +66,25 @@ class OffsiteSettings:
         maximum=10000,
         dotenv=True,
     )
+    minimum_rate_kb: int = setting(
+        "NEOCUMA_OFFSITE_MINIMUM_RATE_KB",
+        100,
+        "The slowest a push may go, in kB of the backup unpacked per second: each push's `restic backup` is"
+        " stopped after 10 minutes plus its unpacked bytes at this rate (about 70 minutes for a 100 MB zip,"
+        " 350 MB unpacked, at 100), and tried again at the next run.",
+        minimum=1,
+        maximum=1000000,
+        dotenv=True,
+    )
+    command_minutes: int = setting(
+        "NEOCUMA_OFFSITE_COMMAND_MINUTES",
+        60,
+        "The time limit of each other long restic command (`forget --prune`, `check`, `restore`); listing,"
+        " creating and unlocking have their own of 2 to 10 minutes.",
+        minimum=1,
+        maximum=1440,
+        dotenv=True,
+    )
     s3_access_key_id: str = setting(
         "NEOCUMA_OFFSITE_S3_ACCESS_KEY_ID", "", "The S3 access key of an s3: repository.", dotenv=True
     )

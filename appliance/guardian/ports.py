@@ -204,8 +204,9 @@ class StateStore(Protocol):
     def write(self, name: str, document: dict[str, Any]) -> None:
         """Replace ``name`` whole (never half-written), readable by the guardian only."""
 
-    def lock(self, what: str) -> AbstractContextManager[None]:
-        """The guardian's one lock; raises Refused at once, naming the holder, when taken."""
+    def lock(self, what: str, name: str = "lock") -> AbstractContextManager[None]:
+        """The lock ``name``: ``lock``, the guardian's one lock, or ``offsite.lock``, the
+        offsite copies' own; raises Refused at once, naming the holder, when taken."""
 
     def touch(self, name: str) -> None:
         """Mark ``name`` as changed now (a signal between processes)."""
@@ -338,6 +339,9 @@ class OffsiteStore(Protocol):
     location: str
 
     def ensure(self) -> bool: ...
+
+    def room_needed(self, opener: Opener, name: str) -> int:
+        """The bytes a push of that backup writes on the backups volume (its members unpacked)."""
 
     def push_backup(self, opener: Opener, name: str, kind: str, made: dt.datetime) -> PushSummary: ...
 

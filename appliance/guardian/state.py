@@ -21,6 +21,7 @@ SYNC_PENDING = "sync-pending"  # a switch made and not yet confirmed (jobs/sync.
 SETTINGS, VERIFIERS, REFRESH = "settings", "console_verifiers", "refresh-requested"
 FULL_BACKUP = "full-backup"  # the last full data backup (jobs/backup.py: the periodic full)
 SYSTEM_INSTALLED = "system-installed"  # which system.zip the live system generation came from (jobs/sync.py)
+OFFSITE_LOCK = "offsite.lock"
 OFFSITE = "offsite"  # the repository as the last successful offsite push left it (jobs/actions.py)
 
 
@@ -47,7 +48,14 @@ class GuardianState:
         self.clock = clock
 
     def lock(self, what: str) -> AbstractContextManager[None]:
+        """The guardian's one lock: backups, syncs, transfers and mode changes, one at a time."""
         return self.store.lock(what)
+
+    def offsite_lock(self, what: str) -> AbstractContextManager[None]:
+        """The offsite copies' own lock (pushes, checks, restores: one restic at a time),
+        apart from the guardian's, so that a long push never holds up a sync or a switch
+        to fallback mode (docs/offsite.md, "Time limits")."""
+        return self.store.lock(what, OFFSITE_LOCK)
 
     def credentials(self) -> Credentials:
         """The stored login; raises Refused when the guardian is not logged in."""

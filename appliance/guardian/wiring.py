@@ -131,7 +131,13 @@ def _offsite(config: GuardianConfig) -> OffsiteStore | None:
     if repository_kind(offsite.repository) == "sftp":  # its key and pinned host key, both mounted
         sftp = SftpPinning(offsite.sftp_key_file, offsite.sftp_known_hosts_file)
     repository = ResticRepository(
-        offsite.repository, offsite.password, config.state.dir / "restic-cache", environment=environment, sftp=sftp
+        offsite.repository,
+        offsite.password,
+        config.state.dir / "restic-cache",
+        environment=environment,
+        timeout=offsite.command_minutes * 60,
+        minimum_rate=offsite.minimum_rate_kb * 1000,
+        sftp=sftp,
     )
     return ResticOffsite(repository, config.backups.dir / ".offsite")
 

@@ -48,7 +48,7 @@ class MemoryStateStore:
         self.clock = clock
         self.location = "/var/lib/guardian/state"
         self.documents: dict[str, dict[str, Any]] = {}
-        self.holder: str | None = None
+        self.holders: dict[str, str] = {}  # lock name → what holds it
         self.touched: dict[str, float] = {}
         self.secrets: dict[str, bytes] = {}
         self.unreadable: set[str] = set()
@@ -64,14 +64,14 @@ class MemoryStateStore:
         self.documents[name] = copy.deepcopy(document)
 
     @contextlib.contextmanager
-    def lock(self, what: str) -> Iterator[None]:
-        if self.holder is not None:
-            raise Refused(f"une opération est déjà en cours ({self.holder}) : réessayez quand elle sera finie")
-        self.holder = what
+    def lock(self, what: str, name: str = "lock") -> Iterator[None]:
+        if name in self.holders:
+            raise Refused(f"une opération est déjà en cours ({self.holders[name]}) : réessayez quand elle sera finie")
+        self.holders[name] = what
         try:
             yield
         finally:
-            self.holder = None
+            del self.holders[name]
 
     def touch(self, name: str) -> None:
         self.touched[name] = self.clock.monotonic()

@@ -23,6 +23,9 @@ class FakeOffsite:
     forgotten: list[tuple[str, Retention]] = field(default_factory=list)
     checked: list[tuple[int, int]] = field(default_factory=list)
     on_ensure: Callable[[], None] | None = None  # called as each push starts
+    on_push: Callable[[str], None] | None = None  # called with each backup's name as its push starts
+    unpacked_factor: float = 3.5  # a backup's members unpacked, for the zip's size
+    push_error: OSError | None = None  # raised by a push (the work directory's disk)
 
     def _fail(self) -> None:
         if self.fault == "unreachable":
@@ -39,8 +42,16 @@ class FakeOffsite:
         created, self.exists = not self.exists, True
         return created
 
+    def room_needed(self, opener: Opener, name: str) -> int:
+        with opener() as handle:
+            return int(len(handle.read()) * self.unpacked_factor)
+
     def push_backup(self, opener: Opener, name: str, kind: str, made: dt.datetime) -> PushSummary:
+        if self.on_push is not None:
+            self.on_push(name)
         self._fail()
+        if self.push_error is not None:
+            raise self.push_error
         if self.fault == "full":
             raise Unavailable(f"dépôt hors site {self.location} plein : restic backup a échoué (no space left)")
         with opener() as handle:

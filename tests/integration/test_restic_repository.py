@@ -7,7 +7,11 @@ that does not answer, a damaged pack)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -146,3 +150,60 @@ def test_the_offsite_store_creates_pushes_and_restores_through_its_work_director
     assert list((tmp_path / "work").iterdir()) == []
     assert verify_backup(rebuilt).manifest == verify_backup(backup).manifest
     assert store.location == str(tmp_path / "repo") and store.size() > 0
+
+
+def _restic_children() -> list[int]:
+    """The restic processes this test process started (their parent is us)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            name = fields[0].split("(", 1)[1]
+            parent = int(fields[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # a process gone meanwhile
+        if name == "restic" and parent == os.getpid():
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_push_killed_midway_leaves_a_lock_that_forget_and_check_remove(
+    repository: ResticRepository, tmp_path: Path
+) -> None:
+    """A restic the guardian kills (its time limit, a stop) leaves its lock: on this host
+    name, its process gone, restic 0.14 holds it stale, and forget and check (which want
+    the repository alone) remove it first instead of failing at every run."""
+    name = "2026-12-01T02-00-00Z.zip"
+    backup = _backup(tmp_path / name, None, "2026-12-01T02:00:00Z")
+    unpack(lambda: backup.open("rb"), name, tmp_path / "stage")
+    repository.push(tmp_path / "stage", copy_tags(DATA, name), DAY_ONE)
+    big = tmp_path / "big"  # long enough to push for the kill to land midway
+    big.mkdir()
+    for number in range(6):
+        (big / f"part-{number}.bin").write_bytes(os.urandom(16 << 20))
+    locks = Path(repository.repository) / "locks"
+    failure: list[BaseException] = []
+
+    def push() -> None:
+        try:
+            repository.push(big, copy_tags(DATA, "2026-12-02T02-00-00Z.zip"), DAY_ONE + dt.timedelta(days=1))
+        except BaseException as error:  # noqa: BLE001 - looked at below
+            failure.append(error)
+
+    pushing = threading.Thread(target=push)
+    pushing.start()
+    deadline = time.monotonic() + 60
+    while not any(locks.iterdir()) and pushing.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    children = _restic_children()
+    assert children and any(locks.iterdir()), "restic holds its lock, mid-push"
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+    pushing.join(60)
+    assert failure and isinstance(failure[0], BadRequest), failure
+    assert [c.name for c in repository.copies()] == [name], "no snapshot from the killed push"
+    assert len(list(locks.iterdir())) == 1, "the killed restic left its lock"
+    repository.forget(Retention(daily=1, weekly=0, monthly=0), DATA)
+    repository.check(1, 1)
+    assert list(locks.iterdir()) == []
+    assert [c.name for c in repository.copies()] == [name]

@@ -215,3 +215,19 @@ def test_unfinished_temporaries_are_removed_and_nothing_else(tmp_path: Path) -> 
     assert [s.dossiers for s in store.salvages(dt.timedelta(hours=24), dt.datetime.now(dt.UTC))] == [{}, {}]
     store.drop_partials()
     assert not (tmp_path / ".resume").exists()
+
+
+def test_the_room_a_push_needs_is_read_from_the_zip_and_covers_its_members_unpacked(tmp_path: Path) -> None:
+    """A backup of tab-separated rows unpacks to several times its zip (docs/offsite.md):
+    the room checked before a push is what unpacking takes, block by block."""
+    from appliance.adapters.offsite_tree import unpack, unpacked_size
+
+    zipped = tmp_path / "2026-12-01T02-00-00Z.zip"
+    zipped.write_bytes(backup_zip([Dossier(100 + n, f"12{n:04d}", 3, rows=400) for n in range(20)]))
+    needed = unpacked_size(lambda: zipped.open("rb"), zipped.name)
+    tree = tmp_path / "tree"
+    written = unpack(lambda: zipped.open("rb"), zipped.name, tree)
+    taken = sum(path.stat().st_blocks * 512 for path in tree.rglob("*") if path.is_file())
+    assert written > 2 * zipped.stat().st_size, "unpacked, a backup is several times its zip"
+    assert needed >= taken and needed >= written
+    assert needed < written * 1.5 + 200 * 4096, "not wildly more than it takes"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from appliance.domain.offsite import (
     repository_kind,
     to_push,
 )
-from appliance.errors import BadRequest
+from appliance.errors import BadRequest, Unavailable
 
 
 @pytest.mark.parametrize(
@@ -130,6 +131,21 @@ def test_a_rest_login_refused_is_said_as_such_never_as_a_missing_repository(tmp_
     assert "identifiants refusés par le serveur (HTTP 401)" in str(error) and "wrong" not in str(error)
 
 
+def test_a_live_lock_is_said_as_such_and_tried_again(tmp_path: Path) -> None:
+    """A lock unlock left (another restic still running) is not a damaged repository: the
+    run is tried again (restic 0.14's own words)."""
+    from appliance.adapters.restic import ResticRepository
+
+    repository = ResticRepository("/srv/offsite", "x", tmp_path)
+    said = (
+        "unable to create lock in backend: repository is already locked exclusively by PID 4242 on nas by root\n"
+        "lock was created at 2026-12-06 01:00:00 (2m0s ago)\nstorage ID 1a2b3c4d\n"
+        "the `unlock` command can be used to remove stale locks\n"
+    )
+    error = repository._failure("forget", said)
+    assert isinstance(error, Unavailable) and "verrouillé par un autre restic" in str(error)
+
+
 def test_a_rest_address_shows_without_its_password_in_config_show_and_errors() -> None:
     from appliance.configuration import load_guardian
     from appliance.configuration.declare import show
@@ -144,3 +160,66 @@ def test_a_rest_address_shows_without_its_password_in_config_show_and_errors() -
     with pytest.raises(BadRequest) as caught:
         repository_kind("https://neocuma:s3cret-pass@nas.fd12.lan/")
     assert "s3cret-pass" not in str(caught.value)
+
+
+def test_a_push_is_bounded_by_its_bytes_at_the_minimum_rate_and_the_rest_by_the_setting(tmp_path: Path) -> None:
+    """Not 6 hours whatever the work: a push's limit follows what it pushes, the other long
+    commands' is NEOCUMA_OFFSITE_COMMAND_MINUTES."""
+    from appliance.adapters.offsite_store import ResticOffsite
+    from appliance.adapters.restic import PUSH_START_SECONDS
+    from appliance.guardian.wiring import _offsite
+    from tests.fakes.guardian import config
+
+    store = _offsite(
+        config(
+            NEOCUMA_OFFSITE_REPOSITORY="/srv/offsite",
+            NEOCUMA_OFFSITE_PASSWORD="p",
+            NEOCUMA_OFFSITE_MINIMUM_RATE_KB="50",
+            NEOCUMA_OFFSITE_COMMAND_MINUTES="20",
+        )
+    )
+    assert isinstance(store, ResticOffsite)
+    repository = store.repository
+    assert repository.timeout == 20 * 60 and repository.minimum_rate == 50_000
+    assert repository.push_timeout(350_000_000) == PUSH_START_SECONDS + 7000
+    default_store = _offsite(config(NEOCUMA_OFFSITE_REPOSITORY="/srv/offsite", NEOCUMA_OFFSITE_PASSWORD="p"))
+    assert isinstance(default_store, ResticOffsite)
+    default = default_store.repository
+    assert default.timeout == 3600 and default.push_timeout(350_000_000) == PUSH_START_SECONDS + 3500
+
+
+def test_a_restic_that_hangs_mid_push_is_stopped_at_the_push_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A REST or S3 server that stops answering leaves restic waiting (no keepalive)."""
+    from appliance.adapters import restic
+    from appliance.adapters.restic import ResticRepository
+
+    hung = tmp_path / "restic"
+    hung.write_text("#!/bin/sh\nexec sleep 60\n")
+    hung.chmod(0o755)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "load.sql").write_bytes(b"x" * 1000)
+    monkeypatch.setattr(restic, "PUSH_START_SECONDS", 0.5)
+    repository = ResticRepository("/srv/offsite", "x", tmp_path / "cache", binary=str(hung), minimum_rate=2000)
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match="restic backup sur le dépôt hors site n'a pas fini en 1 s"):
+        repository.push(tree, ["neocuma"], dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    assert time.monotonic() - started < 10
+
+
+def test_an_unlock_that_fails_is_logged_and_the_command_after_it_says_what_is_wrong(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A repository that refuses deletions (append-only) or does not answer: unlock is only
+    a help, never the failure itself."""
+    from appliance.adapters.restic import ResticRepository
+
+    refusing = tmp_path / "restic"
+    refusing.write_text('#!/bin/sh\necho "Fatal: unable to remove lock: blob not removable" >&2\nexit 1\n')
+    refusing.chmod(0o755)
+    repository = ResticRepository("/srv/offsite", "x", tmp_path / "cache", binary=str(refusing))
+    with caplog.at_level("WARNING"):
+        repository.unlock()
+    assert "verrous périmés du dépôt hors site non retirés" in caplog.text and "not removable" in caplog.text

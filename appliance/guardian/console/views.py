@@ -54,6 +54,8 @@ ACTIONS = {
     "offsite": "Copie hors site",
 }
 
+_MODE_SWITCHES = frozenset({"fallback", "standby"})
+
 
 def _state() -> Any:
     return current_app.extensions["guardian"]
@@ -111,7 +113,17 @@ def start_action(name: str) -> Any:
     }
     if name not in work:
         return render_template("message.html", title="Action inconnue", message=name), 404
-    _state().runner.start(ACTIONS[name], work[name], user=_user())
+    runner = _state().runner
+    if name in _MODE_SWITCHES and runner.busy():
+        # A job in the background (a scheduled run's offsite push, which may take hours)
+        # must not hold up the switch to fallback mode: it is short, so it runs here; the
+        # guardian's lock still refuses it, naming the holder, during a backup or a sync.
+        running = runner.progress.current.name if runner.progress.current else "une opération"
+        log.info("%s demandé par %s pendant : %s", ACTIONS[name], _user(), running)
+        message = work[name]()  # a refusal is shown by the console's error page
+        log.info("%s fait (demandé par %s) : %s", ACTIONS[name], _user(), message)
+        return render_template("message.html", title=ACTIONS[name], message=message)
+    runner.start(ACTIONS[name], work[name], user=_user())
     return redirect(url_for("views.status"))
 
 

@@ -1,6 +1,8 @@
 """What a user starts, from the CLI, the scheduler or the console: each action takes the
 guardian's one lock (docs/design.md §6), runs its job and records its outcome for status,
-check and /metrics (with the bytes it moved)."""
+check and /metrics (with the bytes it moved). The offsite copies take their own lock
+instead, after the backups have released the guardian's: a push, long on a slow link,
+never holds up a sync or a switch to fallback mode (docs/offsite.md, "Time limits")."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from appliance.domain.offsite import check_part, next_check_part, next_part
-from appliance.errors import ApplianceError
+from appliance.errors import ApplianceError, Refused
 from appliance.guardian.jobs.backup import BackupJob, BackupResult
 from appliance.guardian.jobs.modes import ModeResult, Modes
 from appliance.guardian.jobs.offsite import OffsiteCheck, OffsiteJob, OffsiteResult
@@ -63,36 +65,41 @@ class Actions:
             self.state.count_bytes(job, moved)
         return result
 
+    def _locked_then_offsite(self, what: str, run: Callable[[], R], offsite: bool) -> R:
+        """``run`` under the guardian's lock, then (``offsite``), once that lock is released
+        and whatever ``run`` did, the offsite copy under its own lock."""
+        locked = False
+        try:
+            with self.state.lock(what):
+                locked = True
+                return run()
+        finally:
+            if offsite and locked:  # what a failed step left unpushed, the copy still takes
+                self._offsite_after()
+
     def data_backup(self, full: bool = False, offsite: bool = True) -> BackupResult:
         """``offsite=False``: the caller pushes the offsite copy itself, after more steps."""
-        with self.state.lock("sauvegarde des données"):
-            try:
-                return self._recorded("backup", lambda: self.backup.data(full))
-            finally:
-                if offsite:
-                    self._offsite_after()
+        return self._locked_then_offsite(
+            "sauvegarde des données", lambda: self._recorded("backup", lambda: self.backup.data(full)), offsite
+        )
 
     def system_backup(self, offsite: bool = True) -> SystemBackupResult:
-        with self.state.lock("sauvegarde système"):
-            try:
-                return self._recorded("system_backup", self.backup.system)
-            finally:
-                if offsite:
-                    self._offsite_after()
+        return self._locked_then_offsite(
+            "sauvegarde système", lambda: self._recorded("system_backup", self.backup.system), offsite
+        )
 
     def offsite_after_backups(self) -> None:
         """The offsite copy a scheduled run makes once, after its backups and its sync (a
         push, which may be long on a slow link, never delays the local sync)."""
-        with self.state.lock("copie hors site"):
-            self._offsite_after()
+        self._offsite_after()
 
     def offsite_push(self) -> OffsiteResult:
-        with self.state.lock("copie hors site"):
+        with self.state.offsite_lock("copie hors site"):
             return self._push_offsite()
 
     def offsite_check(self) -> OffsiteCheck:
         """``restic check`` now, on the part the next scheduled check would read."""
-        with self.state.lock("contrôle du dépôt hors site"):
+        with self.state.offsite_lock("contrôle du dépôt hors site"):
             last = self.state.history().get("offsite_check") or {}
             part = next_part(last.get("ok"), check_part(last.get("part")), self.offsite.check_parts)
             return self._recorded("offsite_check", lambda: self.offsite.check(part), part=self._share(part))
@@ -127,14 +134,25 @@ class Actions:
         )
 
     def offsite_restore(self, name: str) -> str:
-        with self.state.lock(f"restauration de {name} depuis le dépôt hors site"):
+        """A copy back into ``data/``: under both locks (it writes where backups are made)."""
+        what = f"restauration de {name} depuis le dépôt hors site"
+        with self.state.lock(what), self.state.offsite_lock(what):
             return self.offsite.restore(name)
 
     def _offsite_after(self) -> None:
-        """The offsite copy after the backups, when a repository is configured: recorded
-        like any job, and never the backups' or the sync's failure (docs/offsite.md)."""
+        """The offsite copy after the backups, when a repository is configured, under the
+        offsite lock: recorded like any job, and never the backups' or the sync's failure
+        (docs/offsite.md). While another push or check holds that lock, nothing is started:
+        the next push takes what this one would have."""
         if not self.offsite.configured:
             return
+        try:
+            with self.state.offsite_lock("copie hors site"):
+                self._push_and_check()
+        except Refused as error:  # only the lock's: _push_and_check lets nothing out
+            log.warning("copie hors site non lancée, la prochaine rattrapera : %s", error)
+
+    def _push_and_check(self) -> None:
         try:
             self._push_offsite()
         except Exception as error:  # noqa: BLE001 - recorded above (a bug too): never the backup's failure
@@ -153,15 +171,15 @@ class Actions:
             return self._recorded("sync", lambda: self.sync_job.run(requested, full))
 
     def run_all(self) -> tuple[BackupResult, SystemBackupResult, SyncResult]:
-        """ "Lancer une Sauvegarde/Synchronisation maintenant": data backup, system backup, sync."""
-        with self.state.lock("sauvegarde et synchronisation"):
-            try:
-                data = self._recorded("backup", self.backup.data)
-                system = self._recorded("system_backup", self.backup.system)
-                synced = self._recorded("sync", lambda: self.sync_job.run(None))
-            finally:  # what a failed step left unpushed, the copy still takes
-                self._offsite_after()
-        return data, system, synced
+        """ "Lancer une Sauvegarde/Synchronisation maintenant": data backup, system backup, sync,
+        then the offsite copy."""
+
+        def steps() -> tuple[BackupResult, SystemBackupResult, SyncResult]:
+            data = self._recorded("backup", self.backup.data)
+            system = self._recorded("system_backup", self.backup.system)
+            return data, system, self._recorded("sync", lambda: self.sync_job.run(None))
+
+        return self._locked_then_offsite("sauvegarde et synchronisation", steps, True)
 
     def pull(self, codes: list[str], overwrite_local: bool) -> PullResult:
         with self.state.lock(f"descente de {', '.join(codes)}"):

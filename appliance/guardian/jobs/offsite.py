@@ -17,10 +17,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from appliance.domain.backup_format import Opener
 from appliance.domain.moments import parse_moment
-from appliance.domain.offsite import DATA, SYSTEM, OffsiteCopy, Retention, newest, to_push
-from appliance.errors import ApplianceError, Refused
-from appliance.guardian.jobs.disk import commit_staged
+from appliance.domain.offsite import DATA, SYSTEM, OffsiteCopy, PushSummary, Retention, newest, to_push
+from appliance.errors import ApplianceError, Refused, Unavailable
+from appliance.guardian.jobs.disk import commit_staged, volume_problem
 from appliance.guardian.ports import BackupsStore, Clock, OffsiteStore, Reporter
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class OffsiteJob:
                 log.warning("copie hors site : %s ne se vérifie plus et n'est pas poussée : %s", name, error)
                 skipped.append(name)
                 continue
-            summary = store.push_backup(self.backups.data_opener(name), name, DATA, made)
+            summary = self._push_one(store, self.backups.data_opener(name), name, DATA, made)
             log.info("copie hors site de %s : %d fichiers, %.1f Mo nouveaux", name, summary.files, summary.added / 1e6)
             pushed.append(name)
             added += summary.added
@@ -120,9 +121,29 @@ class OffsiteJob:
         if last is not None and last.made >= made:
             return 0
         self.progress.update(step="copie hors site de system.zip")
-        summary = store.push_backup(self.backups.system_opener(), _SYSTEM_NAME, SYSTEM, made)
+        summary = self._push_one(store, self.backups.system_opener(), _SYSTEM_NAME, SYSTEM, made)
         pushed.append(_SYSTEM_NAME)
         return summary.added
+
+    def _push_one(self, store: OffsiteStore, opener: Opener, name: str, kind: str, made: dt.datetime) -> PushSummary:
+        """One backup pushed, once the backups volume is known to have the room for its members
+        unpacked (about 3.5 times its zip); a volume that fills up meanwhile is said as such."""
+        needed = store.room_needed(opener, name)
+        free = self.backups.free_bytes()
+        if free is not None and free < needed:
+            raise Unavailable(
+                f"le volume des sauvegardes n'a pas la place de déplier {name} pour sa copie hors site :"
+                f" {needed / 1e6:.1f} Mo nécessaires, {free / 1e6:.1f} Mo libres ; rien n'a été poussé,"
+                " nouvel essai à la prochaine sauvegarde. Libérez de la place sur le volume des sauvegardes"
+            )
+        try:
+            return store.push_backup(opener, name, kind, made)
+        except OSError as error:
+            problem, advice = volume_problem(error, f"la copie dépliée de {name}", "le volume des sauvegardes")
+            raise Unavailable(
+                f"{problem} ; copie hors site non faite, nouvel essai à la prochaine sauvegarde"
+                + (f". {advice}" if advice else "")
+            ) from error
 
     def copies(self) -> list[OffsiteCopy]:
         return self._store().copies()

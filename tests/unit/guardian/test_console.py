@@ -370,3 +370,38 @@ def test_repeated_failed_logins_are_refused_at_once_never_slept_on(console: Cons
     assert early.status_code == 429 and int(early.headers["Retry-After"]) >= 1
     assert "Trop de tentatives" in early.get_data(as_text=True)
     assert console.world.central.sessions == sessions, "no password checked while it must wait"
+
+
+def test_the_fallback_button_works_while_a_push_runs_in_the_background(tmp_path: Path) -> None:
+    """A scheduled run's push (or the console's) may take hours: the switch to fallback
+    mode, short, is not held up by it."""
+    import threading
+
+    from appliance.domain.offsite import DATA
+    from tests.fakes.guardian import DOSSIERS
+
+    world = FakeWorld(environment={"NEOCUMA_GUARDIAN_STATE_DIR": str(tmp_path)}, offsite=FakeOffsite())
+    world.log_in()
+    world.database.set_live(1, DOSSIERS)
+    assert world.offsite is not None
+    world.offsite.fault = "unreachable"
+    made = world.parts.actions.data_backup()  # not pushed yet
+    world.offsite.fault = None
+    pushing, release = threading.Event(), threading.Event()
+
+    def slow(name: str) -> None:
+        pushing.set()
+        release.wait(10)
+
+    world.offsite.on_push = slow
+    console = Console(world)
+    console.login()
+    console.post("/actions/offsite")
+    assert pushing.wait(10) and console.runner.busy()
+    try:
+        switched = console.post("/actions/fallback")
+    finally:
+        release.set()
+    assert switched.status_code == 200 and "mode fallback" in switched.get_data(as_text=True)
+    assert world.database.control.mode == "fallback"
+    assert console.finish()["ok"] is True and (DATA, made.name) in [(c.kind, c.name) for c in world.offsite.copies()]

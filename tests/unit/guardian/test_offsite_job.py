@@ -3,6 +3,7 @@ is pushed after the backups, retention, failures that never fail a backup, resto
 
 from __future__ import annotations
 
+import errno
 import logging
 
 import pytest
@@ -84,6 +85,70 @@ def test_a_full_repository_is_reported_and_local_backups_stay(world: FakeWorld) 
     with pytest.raises(Unavailable, match="plein"):
         world.parts.actions.offsite_push()
     assert len(world.backups.data_names()) == 1 and world.history("offsite")["ok"] is False
+
+
+def test_a_push_without_room_to_unpack_is_refused_before_it_starts_in_the_volumes_words(world: FakeWorld) -> None:
+    """A push unpacks the backup's members on the backups volume, about 3.5 times its zip:
+    room for the zip alone is not enough, and the push says so before writing anything."""
+    assert world.offsite is not None
+    world.offsite.fault = "unreachable"  # the first backup stays unpushed
+    made = world.parts.actions.data_backup()
+    world.offsite.fault = None
+    size = len(world.backups.files["data"][made.name][0])
+    world.backups.free = world.backups.used() + 2 * size  # twice the zip free: not 3.5 times
+    with pytest.raises(Unavailable) as refused:
+        world.parts.actions.offsite_push()
+    said = str(refused.value)
+    assert said.startswith(f"le volume des sauvegardes n'a pas la place de déplier {made.name}"), said
+    assert f"{3.5 * size / 1e6:.1f} Mo nécessaires, {2 * size / 1e6:.1f} Mo libres" in said
+    assert world.history("offsite")["error"] == said and _held(world) == []
+    world.backups.free = None
+    assert world.parts.actions.offsite_push().pushed == [made.name], "the next push catches up"
+
+
+def test_a_disk_that_fills_up_during_a_push_is_said_in_the_volumes_words(world: FakeWorld) -> None:
+    assert world.offsite is not None
+    world.offsite.push_error = OSError(errno.ENOSPC, "No space left on device")
+    made = world.parts.actions.data_backup()
+    failed = world.history("offsite")
+    assert failed["ok"] is False and "erreur interne" not in failed["error"]
+    assert failed["error"].startswith(
+        f"le volume des sauvegardes est plein pendant l'écriture de la copie dépliée de {made.name} ;"
+    ), failed["error"]
+
+
+def test_fallback_mode_and_a_sync_are_never_held_up_by_a_push(world: FakeWorld) -> None:
+    """A push may take hours on a slow link: while it runs (after the backups), the switch
+    to fallback mode and a sync go ahead; a second push is refused, naming the first."""
+    assert world.offsite is not None
+    world.parts.actions.data_backup()
+    first = world.parts.actions.sync().data_generation  # the local server has data: fallback is possible
+    world.clock.advance(DAY)
+    during: dict[str, object] = {}
+
+    def meanwhile(name: str) -> None:
+        if during:
+            return
+        during["mode"] = world.parts.actions.mode("fallback", force=False).mode
+        world.parts.actions.mode("standby", force=False)
+        during["sync"] = world.parts.actions.sync().data_generation
+        with pytest.raises(Refused, match=r"une opération est déjà en cours \(copie hors site\)"):
+            world.parts.actions.offsite_push()
+
+    world.offsite.on_push = meanwhile
+    made = world.parts.actions.data_backup()
+    assert during == {"mode": "fallback", "sync": first + 1}, world.history("offsite")
+    assert world.history("offsite")["ok"] is True and _held(world)[-1] == (DATA, made.name)
+    assert world.database.modes[-2:] == ["fallback", "standby"]
+
+
+def test_a_push_running_meanwhile_leaves_a_backups_copy_to_the_next_push(world: FakeWorld) -> None:
+    assert world.offsite is not None
+    with world.state.offsite_lock("copie hors site"):
+        made = world.parts.actions.data_backup()
+    assert made.name in world.backups.data_names() and _held(world) == []
+    assert "offsite" not in world.state.history(), "not a failure: the running push's own record stands"
+    assert world.parts.actions.offsite_push().pushed == [made.name]
 
 
 def test_a_backup_that_no_longer_verifies_is_not_pushed(world: FakeWorld) -> None:
