@@ -261,6 +261,15 @@ def test_4_the_console_in_a_real_browser(appliance: Appliance) -> None:
         (COLLEAGUE,),
     )
     remote.close()
+    # The pictures a centre reads show the manual's slots (config/centres.toml: FD12 at even
+    # hours, :00 to :10), not the test's: the real table back, and the one hour chosen the
+    # even hour farthest from now, so no scheduled run starts under the scenario.
+    centres_file: Path = appliance.centres_file  # type: ignore[attr-defined]
+    centres_file.write_text((ROOT / "config" / "centres.toml").read_text(encoding="utf-8"))
+    far = (dt.datetime.now(dt.UTC).hour + 12) // 2 * 2 % 24
+    set_hours = appliance.cli("settings", "set", "automatiques=oui", f"heures={far}")
+    assert set_hours.returncode == 0, set_hours.stderr
+    assert "heure paire de :00 à :10" in appliance.cli("settings").stdout
     tools = appliance.tools.get_wrapped_container().id
     subprocess.run(
         [
