@@ -128,6 +128,14 @@ def test_status_check_and_metrics_show_the_copy(world: FakeWorld) -> None:
     assert 'neocuma_guardian_last_run_failed{job="offsite_check"} 0.0' in metrics
 
 
+def test_the_offsite_age_is_measured_when_check_runs_not_at_the_last_monitor_round(world: FakeWorld) -> None:
+    world.parts.actions.run_all()
+    world.parts.monitor.evaluate_and_record()
+    world.clock.advance(90)  # no monitor round since: the snapshot is 90 s old
+    status, line = check(world.state, world.clock, world.parts.check_limits)
+    assert status == 0 and "offsite_age=90s;70200;93600;0;" in line, line
+
+
 def test_the_last_success_outlives_a_failure_in_history_and_metrics(world: FakeWorld) -> None:
     assert world.offsite is not None
     world.parts.actions.run_all()

@@ -190,7 +190,7 @@ def test_check_reads_the_snapshot_with_statuses_and_perfdata(world: FakeWorld) -
     world.parts.monitor.evaluate_and_record()
     status, line = check(world.state, world.clock, limits)
     assert status == 0 and line.startswith("NEOCUMA GUARDIAN OK - 4/5") and "remote=1;;;0;1" in line
-    assert "backup_age=0s;70200;93600;0;" in line and "clock_skew=0.0s;60;120;;" in line
+    assert "backup_age=0s;70200;93600;0;" in line and "clock_skew=0.0s;-60:60;-120:120;;" in line
     world.central.reachable = False
     world.parts.monitor.evaluate_and_record()
     status, line = check(world.state, world.clock, limits)
@@ -203,6 +203,42 @@ def test_check_reads_the_snapshot_with_statuses_and_perfdata(world: FakeWorld) -
     assert check(world.state, world.clock, limits)[0] == 3, "a snapshot older than three rounds: UNKNOWN"
     world.state_store.unreadable.add("status")
     assert check(world.state, world.clock, limits)[1].startswith("NEOCUMA GUARDIAN UNKNOWN - état illisible")
+
+
+def _inside(value: float, nagios_range: str) -> bool:
+    """The Nagios plugin guidelines' range: ``end`` is 0..end, ``start:end``, ``~`` minus infinity,
+    ``@`` inverts; a value outside the range raises the alert."""
+    inverted = nagios_range.startswith("@")
+    text = nagios_range.lstrip("@")
+    start_text, _, end_text = text.rpartition(":") if ":" in text else ("0", "", text)
+    start = float("-inf") if start_text == "~" else float(start_text or 0)
+    end = float(end_text) if end_text else float("inf")
+    return (start <= value <= end) != inverted
+
+
+def _perfdata(line: str) -> dict[str, list[str]]:
+    return {item.split("=")[0]: item.split("=")[1].split(";") for item in line.split(" | ")[1].split()}
+
+
+@pytest.mark.parametrize("skew", [-5.0, 5.0, -90.0])
+def test_a_clock_skew_either_way_within_the_limits_is_inside_the_perfdata_ranges(world: FakeWorld, skew: float) -> None:
+    world.central.skew = skew
+    world.parts.monitor.evaluate_and_record()
+    status, line = check(world.state, world.clock, world.parts.check_limits)
+    value, warn, crit, _minimum, _maximum = _perfdata(line)["clock_skew"]
+    assert value == f"{skew:.1f}s" and (warn, crit) == ("-60:60", "-120:120"), line
+    assert _inside(skew, crit), f"a {skew:+.0f} s skew is within the 120 s limit: not critical in a graph"
+    assert _inside(skew, warn) == (abs(skew) <= 60) and status == (0 if abs(skew) <= 60 else 1), line
+
+
+def test_a_backup_named_after_a_clock_set_back_is_no_negative_age(world: FakeWorld) -> None:
+    world.parts.monitor.evaluate_and_record()
+    world.clock.set(world.clock.now() - dt.timedelta(minutes=10))
+    world.parts.monitor.evaluate_and_record()
+    value, _warn, _crit, minimum, _maximum = _perfdata(check(world.state, world.clock, world.parts.check_limits)[1])[
+        "backup_age"
+    ]
+    assert (value, minimum) == ("0s", "0"), "a value below the declared minimum"
 
 
 def test_check_thresholds_given_on_the_command_line_win() -> None:
