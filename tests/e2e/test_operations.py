@@ -227,13 +227,16 @@ def test_3_metrics_pass_promtool(appliance: Appliance) -> None:
                 'neocuma_guardian_local_mode{mode="standby"} 1.0',
                 "neocuma_guardian_build_info",
                 "neocuma_guardian_newest_backup_bytes",
-                "neocuma_guardian_newest_backup_age_seconds",
+                "neocuma_guardian_newest_backup_timestamp_seconds",
+                "process_resident_memory_bytes",
                 "neocuma_guardian_backups_free_bytes",
                 'neocuma_guardian_state_readable{document="status"} 1.0',
             ):
                 assert name in text, name
         else:
             assert "neocuma_data_generation" in text and "neocuma_http_requests_total" in text
+            assert "process_resident_memory_bytes" in text
+        assert "_created" not in text and "_age_seconds" not in text and text.isascii(), url
 
 
 def test_4_the_console_in_a_real_browser(appliance: Appliance) -> None:

@@ -5,6 +5,7 @@ container's health."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -263,7 +264,7 @@ def test_a_backup_older_than_a_given_critical_age_is_critical(world: FakeWorld) 
 
 
 def _scrape(world: FakeWorld) -> str:
-    return render(registry(world.state, world.backups, world.clock)).decode()
+    return render(registry(world.state, world.backups)).decode()
 
 
 def test_metrics_come_from_the_state_at_scrape_time(world: FakeWorld) -> None:
@@ -272,14 +273,19 @@ def test_metrics_come_from_the_state_at_scrape_time(world: FakeWorld) -> None:
     text = _scrape(world)
     assert 'neocuma_guardian_last_run_failed{job="backup"} 0.0' in text
     assert 'neocuma_guardian_component_up{component="serveur_local"} 1.0' in text
-    assert 'neocuma_guardian_dossiers{state="à jour"} 3.0' in text
+    assert 'neocuma_guardian_dossiers{state="a_jour"} 3.0' in text
     assert 'neocuma_guardian_local_mode{mode="standby"} 1.0' in text
     backup_bytes = world.state.counters()["backup"]
     assert f'neocuma_guardian_transferred_bytes_total{{job="backup"}} {float(backup_bytes)}' in text
     newest = world.backups.data_backups()[0]
     size = next(line for line in text.splitlines() if line.startswith("neocuma_guardian_newest_backup_bytes "))
     assert float(size.split()[1]) == newest.size
-    assert "neocuma_guardian_newest_backup_age_seconds 0.0" in text and "neocuma_guardian_data_backups 1.0" in text
+    taken = dt.datetime(2026, 11, 28, 12, tzinfo=dt.UTC).timestamp()  # the name of world's first backup
+    stamp = next(
+        line for line in text.splitlines() if line.startswith("neocuma_guardian_newest_backup_timestamp_seconds ")
+    )
+    assert float(stamp.split()[1]) == taken, "a moment, not an age"
+    assert "neocuma_guardian_data_backups 1.0" in text and "_age_seconds" not in text
     free = next(line for line in text.splitlines() if line.startswith("neocuma_guardian_backups_free_bytes "))
     assert float(free.split()[1]) == 10_000_000 - world.backups.used()
     assert 'neocuma_guardian_build_info{version="' in text
@@ -289,6 +295,29 @@ def test_metrics_come_from_the_state_at_scrape_time(world: FakeWorld) -> None:
     assert 'neocuma_guardian_state_readable{document="history"} 1.0' in broken
     assert 'neocuma_guardian_last_run_failed{job="backup"} 0.0' in broken, "what can be read is still there"
     assert "neocuma_guardian_component_up{" not in broken
+
+
+def test_metric_label_values_are_ascii_identifiers(world: FakeWorld) -> None:
+    from appliance.domain.states import STATES
+    from appliance.guardian.state import STATUS
+
+    world.parts.monitor.evaluate_and_record()
+    status = world.state.document(STATUS)
+    world.state.save_document(STATUS, {**status, "dossiers_by_state": {s: n for n, s in enumerate(STATES, 1)}})
+    text = _scrape(world)
+    values = re.findall(r'="((?:[^"\\]|\\.)*)"', text)
+    assert values and all(value.isascii() for value in values), [v for v in values if not v.isascii()]
+    dossiers = re.findall(r'^neocuma_guardian_dossiers\{state="([a-z_]+)"\}', text, re.MULTILINE)
+    assert len(set(dossiers)) == len(STATES), dossiers
+    assert 'neocuma_guardian_dossiers{state="modifie_des_deux_cotes"} 4.0' in text
+
+
+def test_metrics_have_the_process_figures_and_no_created_series(world: FakeWorld) -> None:
+    world.parts.monitor.evaluate_and_record()
+    text = _scrape(world)
+    for name in ("process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds", "python_info"):
+        assert f"\n{name}" in text, name
+    assert "_created" not in text
 
 
 def test_health_means_the_guardian_works_not_that_backups_are_fresh() -> None:
