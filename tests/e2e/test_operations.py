@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -90,7 +91,8 @@ def _mails(appliance: Appliance) -> list[str]:
         "out = []\n"
         "for path in sorted(pathlib.Path('/srv/mail').glob('*.eml')):\n"
         "    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)\n"
-        "    out.append(f\"Subject: {message['Subject']}\\nTo: {message['To']}\\n\\n{message.get_content()}\")\n"
+        "    head = {name: message[name] for name in ('Subject', 'To', 'Date', 'Message-ID')}\n"
+        "    out.append(''.join(f'{name}: {value}\\n' for name, value in head.items()) + '\\n' + message.get_content())\n"
         "print(json.dumps(out))\n"
     )
     return list(json.loads(containers.exec_checked(appliance.tools, ["python3", "-c", script])))
@@ -201,6 +203,7 @@ def test_2_indicators_go_red_and_green_with_log_lines_and_emails(appliance: Appl
         "the email about green",
     )
     assert f"To: {MAIL_TO}" in mail and "Cause : joignable" in mail
+    assert "\nDate: None" not in mail and re.search(r"^Message-ID: <[^<>\s]+@[^<>\s]+>$", mail, re.MULTILINE), mail
     logs = appliance.cli("status", "--json")
     assert logs.returncode == 0
     console_log = appliance.run_in_guardian("sh", "-c", "tail -n 200 /var/lib/guardian/state/logs/guardian.log")
