@@ -2,7 +2,7 @@
 # The guardian's Nagios/Centreon/Icinga/NRPE plugin, from the Docker host, with Compose v1 or
 # v2 alike (the container is found by its compose labels, which both versions write):
 #
-#   scripts/check_guardian.sh [-p PROJECT] [check options: -w AGE[,SKEW] -c AGE[,SKEW] -t S]
+#   scripts/check_guardian.sh [-p PROJECT] [check options: -w AGE[,SKEW] -c AGE[,SKEW] -t S, or -V]
 #
 # PROJECT is the compose project (COMPOSE_PROJECT_NAME, default neocuma). One line, exit
 # 0/1/2/3 as the plugin guidelines want; UNKNOWN when no guardian container runs.

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -49,11 +50,7 @@ class MailAndWebhookNotifier:
                 what,
             )
             return
-        message = EmailMessage()
-        message["Subject"] = subject
-        message["From"] = self.mail.sender
-        message["To"] = self.mail.recipients
-        message.set_content(body)
+        message = alert_message(self.mail, subject, body)
         try:
             with smtplib.SMTP(self.mail.host, self.mail.port, timeout=TIMEOUT) as smtp:
                 if self.mail.starttls:
@@ -79,3 +76,20 @@ class MailAndWebhookNotifier:
             log.info("webhook appelé pour %s", payload.get("indicator"))
         except (urllib.error.URLError, OSError) as error:
             log.error("le webhook sur %s a échoué : %s", payload.get("indicator"), error)
+
+
+def alert_message(mail: MailSettings, subject: str, body: str) -> EmailMessage:
+    """The alert as an email with the headers RFC 5322 wants of every message: ``Date`` (the
+    local time with its offset) and a unique ``Message-ID``, beside Subject, From and To.
+    Without them a relay adds its own, or a spam filter counts the message against itself."""
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = mail.sender
+    message["To"] = mail.recipients
+    message["Date"] = formatdate(localtime=True)
+    # The sender's domain, not the host's name: make_msgid would otherwise resolve this
+    # container's name, which may take the DNS timeout and names nothing the reader knows.
+    _local, at, domain = parseaddr(mail.sender)[1].rpartition("@")
+    message["Message-ID"] = make_msgid(domain=domain if at and domain else "neocuma-guardian.invalid")
+    message.set_content(body)
+    return message

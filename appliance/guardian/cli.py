@@ -164,6 +164,14 @@ def _parser(plugin: bool = False) -> argparse.ArgumentParser:
         "-c", "--critical", metavar="ÂGE[,ÉCART]", help="critique : âge de la sauvegarde (h), écart d'horloge (s)"
     )
     check.add_argument("-t", "--timeout", type=float, default=10.0, metavar="SECONDES", help="UNKNOWN passé ce délai")
+    # The plugin guidelines' -V: the version on one line, exit 0 like --help.
+    check.add_argument(
+        "-V",
+        "--version",
+        action="version",
+        version=f"neocuma-guardian check {__version__}",
+        help="afficher la version et quitter",
+    )
     add_offsite_parser(sub, kind, _json)
     config = sub.add_parser("config", help="valider ou afficher la configuration")
     config.add_argument("action", choices=("validate", "show"))

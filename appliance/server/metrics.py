@@ -1,10 +1,20 @@
-"""Prometheus metrics of the NeoCuma server (text format on /metrics of the web port)."""
+"""Prometheus metrics of the NeoCuma server (text format on /metrics of the web port), with
+the process's own figures (``process_*``, ``python_info``). A counter is its ``_total``
+alone: the ``_created`` series (the moment the counter object was made, one per counter
+and label set) is left out, as most exporters do."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 
@@ -56,7 +66,11 @@ class ServerMetrics:
     """Counters shared by the web app and the SSH endpoint."""
 
     def __init__(self, live: Callable[[], Live] | None = None, role: str = "central") -> None:
+        # Process-wide in prometheus_client, read when a scrape renders; the library leaves it untyped.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
         self.requests = Counter(
             "neocuma_http_requests",
             "HTTP requests by endpoint and status",

@@ -97,4 +97,5 @@ def test_the_copy_is_checked_and_seen_in_status_check_and_metrics(appliance: App
     )
     assert 'neocuma_guardian_component_up{component="copie_hors_site"} 1.0' in metrics
     assert "neocuma_guardian_offsite_repository_bytes" in metrics
+    assert "neocuma_guardian_offsite_last_copy_timestamp_seconds" in metrics
     assert 'neocuma_guardian_last_run_failed{job="offsite_check"} 0.0' in metrics

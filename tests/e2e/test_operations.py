@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -90,7 +91,8 @@ def _mails(appliance: Appliance) -> list[str]:
         "out = []\n"
         "for path in sorted(pathlib.Path('/srv/mail').glob('*.eml')):\n"
         "    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)\n"
-        "    out.append(f\"Subject: {message['Subject']}\\nTo: {message['To']}\\n\\n{message.get_content()}\")\n"
+        "    head = {name: message[name] for name in ('Subject', 'To', 'Date', 'Message-ID')}\n"
+        "    out.append(''.join(f'{name}: {value}\\n' for name, value in head.items()) + '\\n' + message.get_content())\n"
         "print(json.dumps(out))\n"
     )
     return list(json.loads(containers.exec_checked(appliance.tools, ["python3", "-c", script])))
@@ -201,6 +203,7 @@ def test_2_indicators_go_red_and_green_with_log_lines_and_emails(appliance: Appl
         "the email about green",
     )
     assert f"To: {MAIL_TO}" in mail and "Cause : joignable" in mail
+    assert "\nDate: None" not in mail and re.search(r"^Message-ID: <[^<>\s]+@[^<>\s]+>$", mail, re.MULTILINE), mail
     logs = appliance.cli("status", "--json")
     assert logs.returncode == 0
     console_log = appliance.run_in_guardian("sh", "-c", "tail -n 200 /var/lib/guardian/state/logs/guardian.log")
@@ -227,13 +230,16 @@ def test_3_metrics_pass_promtool(appliance: Appliance) -> None:
                 'neocuma_guardian_local_mode{mode="standby"} 1.0',
                 "neocuma_guardian_build_info",
                 "neocuma_guardian_newest_backup_bytes",
-                "neocuma_guardian_newest_backup_age_seconds",
+                "neocuma_guardian_newest_backup_timestamp_seconds",
+                "process_resident_memory_bytes",
                 "neocuma_guardian_backups_free_bytes",
                 'neocuma_guardian_state_readable{document="status"} 1.0',
             ):
                 assert name in text, name
         else:
             assert "neocuma_data_generation" in text and "neocuma_http_requests_total" in text
+            assert "process_resident_memory_bytes" in text
+        assert "_created" not in text and "_age_seconds" not in text and text.isascii(), url
 
 
 def test_4_the_console_in_a_real_browser(appliance: Appliance) -> None:

@@ -5,12 +5,17 @@ the alert notifier (a tiny SMTP server and an HTTP sink), and the real wiring.""
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
+import email.utils
 import errno
 import http.server
 import json
 import os
+import re
 import socketserver
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,7 +23,7 @@ from typing import Any, ClassVar
 import pytest
 
 from appliance.adapters.backups_store import FilesystemBackups
-from appliance.adapters.notifier import MailAndWebhookNotifier, MailSettings
+from appliance.adapters.notifier import MailAndWebhookNotifier, MailSettings, alert_message
 from appliance.adapters.state_store import FileStateStore
 from appliance.errors import BadRequest, Refused
 from appliance.guardian.wiring import adapters, build
@@ -171,6 +176,22 @@ def test_the_notifier_emails_and_posts_and_a_dead_channel_is_only_logged(
     dead.send("s", "b", {"indicator": "x"})
     assert "n'a pas pu être envoyé" in caplog.text and "le webhook sur x a échoué" in caplog.text
     MailAndWebhookNotifier(MailSettings("", 25, False, "", "", "a@b", ""), "").send("s", "b", {})
+
+
+def test_an_alert_email_has_a_date_and_a_unique_message_id(servers: tuple[int, int]) -> None:
+    smtp_port, _ = servers
+    mail = MailSettings("127.0.0.1", smtp_port, False, "", "", "Guardian FD12 <guardian@centre.fr>", "it@centre.fr")
+    before = time.time()
+    for _ in range(2):
+        MailAndWebhookNotifier(mail, "").send("[NeoCuma Guardian] FD12 : rouge", "Cause : test\n", {"indicator": "x"})
+    received = [email.message_from_string(text, policy=email.policy.default) for text in _Smtp.received[-2:]]
+    for message in received:
+        sent_at = email.utils.parsedate_to_datetime(message["Date"])
+        assert sent_at.tzinfo is not None and before - 2 <= sent_at.timestamp() <= time.time() + 2, message["Date"]
+        assert re.fullmatch(r"<[^<>@\s]+@centre\.fr>", message["Message-ID"]), message["Message-ID"]
+    assert received[0]["Message-ID"] != received[1]["Message-ID"]
+    no_domain = MailSettings("127.0.0.1", smtp_port, False, "", "", "guardian", "it@centre.fr")
+    assert alert_message(no_domain, "s", "b")["Message-ID"].endswith("@neocuma-guardian.invalid>")
 
 
 def test_an_smtp_password_is_never_sent_without_starttls(

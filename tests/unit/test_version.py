@@ -40,5 +40,5 @@ def test_the_programs_and_metrics_say_it(capsys: pytest.CaptureFixture[str]) -> 
         assert done.value.code == 0
         assert capsys.readouterr().out.strip() == f"{name} {__version__}"
     world = FakeWorld()
-    text = render(registry(world.state, world.backups, world.clock)).decode()
+    text = render(registry(world.state, world.backups)).decode()
     assert f'neocuma_guardian_build_info{{version="{__version__}"}} 1.0' in text

@@ -44,7 +44,7 @@ def create_console(parts: Parts, runner: JobRunner, health: Health) -> Flask:
     )
     app.extensions["guardian"] = ConsoleState(parts, runner, health)
     app.jinja_env.filters["moment"] = for_people  # one date format, Paris time beside UTC
-    metrics_registry = registry(parts.state, parts.ports.backups, parts.ports.clock)
+    metrics_registry = registry(parts.state, parts.ports.backups)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

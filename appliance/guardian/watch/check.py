@@ -75,6 +75,11 @@ def line(status: int, text: str, perfdata: str = "") -> tuple[int, str]:
     return status, f"{PREFIX} {STATUS_NAMES[status]} - {text}" + (f" | {perfdata}" if perfdata else "")
 
 
+def _age(label: str, seconds: float, limits: CheckLimits) -> str:
+    """An age's perfdata: never below its minimum 0 (a clock set back), the age thresholds."""
+    return f"{label}={max(0.0, seconds):.0f}s;{limits.age_warning:.0f};{limits.age_critical:.0f};0;"
+
+
 def check(state: GuardianState, clock: Clock, limits: CheckLimits) -> tuple[int, str]:
     """The exit status and the line; a snapshot older than three rounds is UNKNOWN (the
     daemon may be stopped)."""
@@ -98,12 +103,16 @@ def check(state: GuardianState, clock: Clock, limits: CheckLimits) -> tuple[int,
     shown = [name for name in ORDER if name in states or name != OFFSITE]
     perf = [f"{_SHORT[name]}={0 if states.get(name, FAILED) == FAILED else 1};;;0;1" for name in shown]
     if skew is not None:
-        perf.append(f"clock_skew={skew:.1f}s;{limits.skew_warn:g};{limits.skew_limit:g};;")
+        # A skew goes either way: a bare "60" would mean 0..60 and put any negative skew
+        # outside it, so the ranges are symmetric ("-60:60", the guidelines' start:end).
+        warn, crit = limits.skew_warn, limits.skew_limit
+        perf.append(f"clock_skew={round(skew, 1) + 0.0:.1f}s;{-warn:g}:{warn:g};{-crit:g}:{crit:g};;")
     if backup_age is not None:
-        perf.append(f"backup_age={backup_age:.0f}s;{limits.age_warning:.0f};{limits.age_critical:.0f};0;")
+        perf.append(_age("backup_age", backup_age, limits))
     offsite = status.get("offsite") or {}
-    if offsite.get("age_seconds") is not None:
-        perf.append(f"offsite_age={offsite['age_seconds']:.0f}s;{limits.age_warning:.0f};{limits.age_critical:.0f};0;")
+    copied = parse_stamp(offsite.get("last_success"))
+    if copied is not None:  # measured now, not when the monitor last wrote its snapshot
+        perf.append(_age("offsite_age", (now - copied).total_seconds(), limits))
     if offsite.get("size") is not None:
         perf.append(f"offsite_size={offsite['size']}B;;;0;")
     perfdata = " ".join(perf)

@@ -1,14 +1,19 @@
 """Prometheus metrics of the guardian, read from its state and the backups volume at scrape
 time (so figures from CLI runs and from the daemon agree and are never stale). An unreadable
 state document is reported as ``neocuma_guardian_state_readable 0`` beside everything that
-could still be read, never as an empty page."""
+could still be read, never as an empty page. A moment is exported as a timestamp
+(``*_timestamp_seconds``), never as an age: Prometheus subtracts it from ``time()`` when it
+evaluates, where an age would be as old as whatever computed it. Label values are ASCII
+identifiers (``a_jour``, not ``à jour``). The page also has the process's own figures
+(``process_*``, ``python_info``)."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 
@@ -16,7 +21,7 @@ from appliance import __version__
 from appliance.domain.backups import parse_backup_name
 from appliance.domain.health import FAILED, NEUTRAL, OK, ORDER, saved_state
 from appliance.errors import ApplianceError
-from appliance.guardian.ports import BackupsStore, Clock
+from appliance.guardian.ports import BackupsStore
 from appliance.guardian.state import COUNTERS, HISTORY, STATUS, GuardianState, parse_stamp
 
 JOBS = ("backup", "system_backup", "sync", "scheduled", "pull", "restore", "offsite", "offsite_check")
@@ -24,10 +29,9 @@ Family = GaugeMetricFamily | CounterMetricFamily | InfoMetricFamily
 
 
 class GuardianCollector(Collector):
-    def __init__(self, state: GuardianState, backups: BackupsStore, clock: Clock) -> None:
+    def __init__(self, state: GuardianState, backups: BackupsStore) -> None:
         self.state = state
         self.backups = backups
-        self.clock = clock
 
     def _documents(self) -> tuple[dict[str, dict[str, Any]], GaugeMetricFamily]:
         readable = GaugeMetricFamily(
@@ -69,11 +73,12 @@ class GuardianCollector(Collector):
             size.add_metric([], newest.size)
             yield size
             if moment is not None:
-                age = GaugeMetricFamily(
-                    "neocuma_guardian_newest_backup_age_seconds", "Age of the newest data backup, from its name"
+                taken = GaugeMetricFamily(
+                    "neocuma_guardian_newest_backup_timestamp_seconds",
+                    "When the newest data backup was taken (its name)",
                 )
-                age.add_metric([], max(0.0, (self.clock.now() - moment).total_seconds()))
-                yield age
+                taken.add_metric([], moment.timestamp())
+                yield taken
         free = self.backups.free_bytes()
         if free is not None:
             space = GaugeMetricFamily("neocuma_guardian_backups_free_bytes", "Free space on the backups volume")
@@ -131,7 +136,7 @@ def _indicators(status: dict[str, Any]) -> Iterator[GaugeMetricFamily]:
         yield skew
     dossiers = GaugeMetricFamily("neocuma_guardian_dossiers", "Dossiers by state", labels=["state"])
     for state, count in sorted(status.get("dossiers_by_state", {}).items()):
-        dossiers.add_metric([state], count)
+        dossiers.add_metric([ascii_identifier(state)], count)
     yield dossiers
     yield from _offsite(status.get("offsite"))
     mode = GaugeMetricFamily("neocuma_guardian_local_mode", "1 for the local server's current mode", labels=["mode"])
@@ -144,8 +149,14 @@ def _offsite(offsite: dict[str, Any] | None) -> Iterator[GaugeMetricFamily]:
     """The offsite repository as the last successful push left it (none configured: nothing)."""
     if not offsite:
         return
+    copied = parse_stamp(offsite.get("last_success"))
+    if copied is not None:
+        last = GaugeMetricFamily(
+            "neocuma_guardian_offsite_last_copy_timestamp_seconds", "End of the last successful offsite push"
+        )
+        last.add_metric([], copied.timestamp())
+        yield last
     for key, name, words in (
-        ("age_seconds", "neocuma_guardian_offsite_last_copy_age_seconds", "Age of the last successful offsite push"),
         ("size", "neocuma_guardian_offsite_repository_bytes", "Bytes the offsite restic repository holds"),
         ("copies", "neocuma_guardian_offsite_copies", "Copies the offsite restic repository holds"),
     ):
@@ -155,9 +166,19 @@ def _offsite(offsite: dict[str, Any] | None) -> Iterator[GaugeMetricFamily]:
             yield gauge
 
 
-def registry(state: GuardianState, backups: BackupsStore, clock: Clock) -> CollectorRegistry:
+def ascii_identifier(text: str) -> str:
+    """A label value as an ASCII identifier: accents dropped, anything else but letters and
+    digits turned into ``_`` (``modifié des deux côtés`` → ``modifie_des_deux_cotes``)."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "_".join("".join(c if c.isalnum() else " " for c in plain).split()).lower()
+
+
+def registry(state: GuardianState, backups: BackupsStore) -> CollectorRegistry:
+    """The guardian's figures and its process's (memory, CPU, open files, Python version)."""
     result = CollectorRegistry()
-    result.register(GuardianCollector(state, backups, clock))
+    result.register(GuardianCollector(state, backups))
+    ProcessCollector(registry=result)
+    PlatformCollector(registry=result)
     return result
 
 

@@ -175,7 +175,7 @@ class Monitor:
             "newest_backup": extra["newest_backup"],
             "mode": facts.mode,
             "data_generation": None if facts.local_health is None else facts.local_health.get("data_generation"),
-            "offsite": _offsite_snapshot(facts.offsite, facts.now),
+            "offsite": _offsite_snapshot(facts.offsite),
         }
         self.state.save_document(STATUS, snapshot)
         return list(snapshot["indicators"])
@@ -201,15 +201,14 @@ def _word(state: State) -> str:
     return {OK: "vert", NEUTRAL: "neutre", FAILED: "ROUGE"}[state]
 
 
-def _offsite_snapshot(offsite: OffsiteFacts | None, now: dt.datetime) -> dict[str, Any] | None:
+def _offsite_snapshot(offsite: OffsiteFacts | None) -> dict[str, Any] | None:
     """The offsite copy's figures for check and /metrics (None: none configured)."""
     if offsite is None:
         return None
     last = offsite.last_success_at
     return {
         "repository": offsite.repository,
-        "last_success": None if last is None else stamp(last),
-        "age_seconds": None if last is None else max(0.0, (now - last).total_seconds()),
+        "last_success": None if last is None else stamp(last),  # readers measure the age when they read
         "copies": offsite.copies,
         "size": offsite.size,
     }

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance import __version__
 from appliance.guardian.cli import main
 from tests.fakes.guardian import FakeWorld
 from tests.fakes.servers import KEY, OTHER_KEY, PASSWORD
@@ -184,6 +185,15 @@ def test_check_prints_one_line_and_exits_as_nagios_wants(world: FakeWorld, capsy
     world.parts.actions.run_all()
     world.parts.monitor.evaluate_and_record()
     assert run(world, "check") == 0 and capsys.readouterr().out.startswith("NEOCUMA GUARDIAN OK - 4/5")
+
+
+def test_check_answers_its_version_with_v_as_a_plugin_does(capsys: pytest.CaptureFixture[str]) -> None:
+    def unused(config: object) -> object:
+        raise AssertionError("-V needs no configuration and builds nothing")
+
+    for flag in ("-V", "--version"):
+        assert main(["check", flag], build=unused) == 0  # type: ignore[arg-type]
+        assert capsys.readouterr().out == f"neocuma-guardian check {__version__}\n"
 
 
 def test_config_show_masks_secrets_and_names_sources(

@@ -4,6 +4,7 @@ turning parts, the fifth indicator "Copie hors site", status, the Nagios check, 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -30,6 +31,10 @@ def world() -> FakeWorld:
     world.seed = {"sauvegardes": {"automatiques": True}}
     world.log_in()
     return world
+
+
+def _sample(metrics: str, name: str) -> float:
+    return float(next(line for line in metrics.splitlines() if line.startswith(f"{name} ")).split()[1])
 
 
 def _offsite(world: FakeWorld) -> dict[str, object]:
@@ -121,11 +126,22 @@ def test_status_check_and_metrics_show_the_copy(world: FakeWorld) -> None:
     status, line = check(world.state, world.clock, world.parts.check_limits)
     assert status == 0 and line.startswith("NEOCUMA GUARDIAN OK - 5/5 indicateurs verts"), line
     assert "offsite=1;;;0;1" in line and "offsite_age=3600s;70200;93600;0;" in line and "offsite_size=" in line
-    metrics = render(registry(world.state, world.backups, world.clock)).decode()
+    metrics = render(registry(world.state, world.backups)).decode()
     assert 'neocuma_guardian_component_up{component="copie_hors_site"} 1.0' in metrics
-    assert "neocuma_guardian_offsite_last_copy_age_seconds 3600.0" in metrics
+    pushed = dt.datetime(2026, 11, 28, 12, tzinfo=dt.UTC).timestamp()
+    assert _sample(metrics, "neocuma_guardian_offsite_last_copy_timestamp_seconds") == pushed, "a moment, not an age"
+    assert "_age_seconds" not in metrics
     assert "neocuma_guardian_offsite_copies 2.0" in metrics
     assert 'neocuma_guardian_last_run_failed{job="offsite_check"} 0.0' in metrics
+
+
+def test_the_offsite_age_is_measured_when_check_runs_not_at_the_last_monitor_round(world: FakeWorld) -> None:
+    world.parts.actions.run_all()
+    world.parts.monitor.evaluate_and_record()
+    world.clock.advance(90)  # no monitor round since: the snapshot is 90 s old
+    status, line = check(world.state, world.clock, world.parts.check_limits)
+    assert status == 0 and "offsite_age=90s;70200;93600;0;" in line, line
+    assert "age_seconds" not in world.state.document("status")["offsite"], "an age in the snapshot freezes"
 
 
 def test_the_last_success_outlives_a_failure_in_history_and_metrics(world: FakeWorld) -> None:
@@ -137,7 +153,7 @@ def test_the_last_success_outlives_a_failure_in_history_and_metrics(world: FakeW
     world.parts.actions.data_backup()
     failed = world.history("offsite")
     assert failed["ok"] is False and failed["last_success"] == succeeded
-    metrics = render(registry(world.state, world.backups, world.clock)).decode()
+    metrics = render(registry(world.state, world.backups)).decode()
     assert 'neocuma_guardian_last_run_failed{job="offsite"} 1.0' in metrics
     assert 'neocuma_guardian_last_success_timestamp_seconds{job="offsite"} 1.7958672e+09' in metrics
 

@@ -5,6 +5,7 @@ container's health."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -192,7 +193,7 @@ def test_check_reads_the_snapshot_with_statuses_and_perfdata(world: FakeWorld) -
     world.parts.monitor.evaluate_and_record()
     status, line = check(world.state, world.clock, limits)
     assert status == 0 and line.startswith("NEOCUMA GUARDIAN OK - 4/5") and "remote=1;;;0;1" in line
-    assert "backup_age=0s;70200;93600;0;" in line and "clock_skew=0.0s;60;120;;" in line
+    assert "backup_age=0s;70200;93600;0;" in line and "clock_skew=0.0s;-60:60;-120:120;;" in line
     world.central.reachable = False
     world.parts.monitor.evaluate_and_record()
     status, line = check(world.state, world.clock, limits)
@@ -205,6 +206,42 @@ def test_check_reads_the_snapshot_with_statuses_and_perfdata(world: FakeWorld) -
     assert check(world.state, world.clock, limits)[0] == 3, "a snapshot older than three rounds: UNKNOWN"
     world.state_store.unreadable.add("status")
     assert check(world.state, world.clock, limits)[1].startswith("NEOCUMA GUARDIAN UNKNOWN - état illisible")
+
+
+def _inside(value: float, nagios_range: str) -> bool:
+    """The Nagios plugin guidelines' range: ``end`` is 0..end, ``start:end``, ``~`` minus infinity,
+    ``@`` inverts; a value outside the range raises the alert."""
+    inverted = nagios_range.startswith("@")
+    text = nagios_range.lstrip("@")
+    start_text, _, end_text = text.rpartition(":") if ":" in text else ("0", "", text)
+    start = float("-inf") if start_text == "~" else float(start_text or 0)
+    end = float(end_text) if end_text else float("inf")
+    return (start <= value <= end) != inverted
+
+
+def _perfdata(line: str) -> dict[str, list[str]]:
+    return {item.split("=")[0]: item.split("=")[1].split(";") for item in line.split(" | ")[1].split()}
+
+
+@pytest.mark.parametrize("skew", [-5.0, 5.0, -90.0])
+def test_a_clock_skew_either_way_within_the_limits_is_inside_the_perfdata_ranges(world: FakeWorld, skew: float) -> None:
+    world.central.skew = skew
+    world.parts.monitor.evaluate_and_record()
+    status, line = check(world.state, world.clock, world.parts.check_limits)
+    value, warn, crit, _minimum, _maximum = _perfdata(line)["clock_skew"]
+    assert value == f"{skew:.1f}s" and (warn, crit) == ("-60:60", "-120:120"), line
+    assert _inside(skew, crit), f"a {skew:+.0f} s skew is within the 120 s limit: not critical in a graph"
+    assert _inside(skew, warn) == (abs(skew) <= 60) and status == (0 if abs(skew) <= 60 else 1), line
+
+
+def test_a_backup_named_after_a_clock_set_back_is_no_negative_age(world: FakeWorld) -> None:
+    world.parts.monitor.evaluate_and_record()
+    world.clock.set(world.clock.now() - dt.timedelta(minutes=10))
+    world.parts.monitor.evaluate_and_record()
+    value, _warn, _crit, minimum, _maximum = _perfdata(check(world.state, world.clock, world.parts.check_limits)[1])[
+        "backup_age"
+    ]
+    assert (value, minimum) == ("0s", "0"), "a value below the declared minimum"
 
 
 def test_check_thresholds_given_on_the_command_line_win() -> None:
@@ -229,7 +266,7 @@ def test_a_backup_older_than_a_given_critical_age_is_critical(world: FakeWorld) 
 
 
 def _scrape(world: FakeWorld) -> str:
-    return render(registry(world.state, world.backups, world.clock)).decode()
+    return render(registry(world.state, world.backups)).decode()
 
 
 def test_metrics_come_from_the_state_at_scrape_time(world: FakeWorld) -> None:
@@ -238,14 +275,19 @@ def test_metrics_come_from_the_state_at_scrape_time(world: FakeWorld) -> None:
     text = _scrape(world)
     assert 'neocuma_guardian_last_run_failed{job="backup"} 0.0' in text
     assert 'neocuma_guardian_component_up{component="serveur_local"} 1.0' in text
-    assert 'neocuma_guardian_dossiers{state="à jour"} 3.0' in text
+    assert 'neocuma_guardian_dossiers{state="a_jour"} 3.0' in text
     assert 'neocuma_guardian_local_mode{mode="standby"} 1.0' in text
     backup_bytes = world.state.counters()["backup"]
     assert f'neocuma_guardian_transferred_bytes_total{{job="backup"}} {float(backup_bytes)}' in text
     newest = world.backups.data_backups()[0]
     size = next(line for line in text.splitlines() if line.startswith("neocuma_guardian_newest_backup_bytes "))
     assert float(size.split()[1]) == newest.size
-    assert "neocuma_guardian_newest_backup_age_seconds 0.0" in text and "neocuma_guardian_data_backups 1.0" in text
+    taken = dt.datetime(2026, 11, 28, 12, tzinfo=dt.UTC).timestamp()  # the name of world's first backup
+    stamp = next(
+        line for line in text.splitlines() if line.startswith("neocuma_guardian_newest_backup_timestamp_seconds ")
+    )
+    assert float(stamp.split()[1]) == taken, "a moment, not an age"
+    assert "neocuma_guardian_data_backups 1.0" in text and "_age_seconds" not in text
     free = next(line for line in text.splitlines() if line.startswith("neocuma_guardian_backups_free_bytes "))
     assert float(free.split()[1]) == 10_000_000 - world.backups.used()
     assert 'neocuma_guardian_build_info{version="' in text
@@ -255,6 +297,29 @@ def test_metrics_come_from_the_state_at_scrape_time(world: FakeWorld) -> None:
     assert 'neocuma_guardian_state_readable{document="history"} 1.0' in broken
     assert 'neocuma_guardian_last_run_failed{job="backup"} 0.0' in broken, "what can be read is still there"
     assert "neocuma_guardian_component_up{" not in broken
+
+
+def test_metric_label_values_are_ascii_identifiers(world: FakeWorld) -> None:
+    from appliance.domain.states import STATES
+    from appliance.guardian.state import STATUS
+
+    world.parts.monitor.evaluate_and_record()
+    status = world.state.document(STATUS)
+    world.state.save_document(STATUS, {**status, "dossiers_by_state": {s: n for n, s in enumerate(STATES, 1)}})
+    text = _scrape(world)
+    values = re.findall(r'="((?:[^"\\]|\\.)*)"', text)
+    assert values and all(value.isascii() for value in values), [v for v in values if not v.isascii()]
+    dossiers = re.findall(r'^neocuma_guardian_dossiers\{state="([a-z_]+)"\}', text, re.MULTILINE)
+    assert len(set(dossiers)) == len(STATES), dossiers
+    assert 'neocuma_guardian_dossiers{state="modifie_des_deux_cotes"} 4.0' in text
+
+
+def test_metrics_have_the_process_figures_and_no_created_series(world: FakeWorld) -> None:
+    world.parts.monitor.evaluate_and_record()
+    text = _scrape(world)
+    for name in ("process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds", "python_info"):
+        assert f"\n{name}" in text, name
+    assert "_created" not in text
 
 
 def test_health_means_the_guardian_works_not_that_backups_are_fresh() -> None:
