@@ -57,16 +57,16 @@ certs: ## copy the host's CA bundle into docker/certs/ (pip behind a TLS-inspect
 		cp "$(HOST_CA_BUNDLE)" docker/certs/host-ca-bundle.crt; echo "copied $(HOST_CA_BUNDLE) into docker/certs/"; fi
 
 images: base certs ## build the mysql, appliance and docker-proxy images
-	docker build -q -f docker/mysql/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/mysql:$(NEOCUMA_VERSION) .
-	docker build -q -f Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/appliance:$(NEOCUMA_VERSION) .
-	docker build -q -f docker/docker-proxy/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/docker-proxy:$(NEOCUMA_VERSION) .
+	docker build -q -f docker/mysql/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg NEOCUMA_VERSION=$(NEOCUMA_VERSION) --build-arg NEOCUMA_REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) -t neocuma/mysql:$(NEOCUMA_VERSION) .
+	docker build -q -f Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg NEOCUMA_VERSION=$(NEOCUMA_VERSION) --build-arg NEOCUMA_REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) -t neocuma/appliance:$(NEOCUMA_VERSION) .
+	docker build -q -f docker/docker-proxy/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg NEOCUMA_VERSION=$(NEOCUMA_VERSION) --build-arg NEOCUMA_REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) -t neocuma/docker-proxy:$(NEOCUMA_VERSION) .
 
 # The end-to-end tests' own tools (browser, promtool, SMTP sink), from Debian's packages, and
 # the offsite targets (docker/offsite-targets/: OpenSSH's SFTP, rclone's REST, moto's S3).
 test-images: images ## build the end-to-end tests' images (browser, promtool, SMTP sink; SFTP, REST and S3 targets)
-	docker build -q -f docker/test-tools/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/test-tools:$(NEOCUMA_VERSION) .
+	docker build -q -f docker/test-tools/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg NEOCUMA_VERSION=$(NEOCUMA_VERSION) --build-arg NEOCUMA_REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) -t neocuma/test-tools:$(NEOCUMA_VERSION) .
 	for target in sftp rest s3; do docker build -q -f docker/offsite-targets/$$target.Dockerfile \
-		--build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/offsite-$$target:$(NEOCUMA_VERSION) . || exit 1; done
+		--build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg NEOCUMA_VERSION=$(NEOCUMA_VERSION) --build-arg NEOCUMA_REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) -t neocuma/offsite-$$target:$(NEOCUMA_VERSION) . || exit 1; done
 
 up: images ## build what is missing, start the stack (the demo without a .env) and wait until healthy
 	$(COMPOSE) up -d

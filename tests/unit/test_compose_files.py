@@ -166,3 +166,28 @@ def test_the_docker_proxy_drops_root_before_it_reads_the_socket_or_starts_haprox
     first_use = min(i for i, line in enumerate(code) if "curl" in line or line.startswith("exec haproxy"))
     assert drop < first_use
     assert "user" not in service_keys(PRODUCTION, "docker-proxy"), "the socket's group is read at start"
+
+
+BUILT_IMAGES = (
+    "Dockerfile",
+    "docker/mysql/Dockerfile",
+    "docker/docker-proxy/Dockerfile",
+    "docker/test-tools/Dockerfile",
+    "docker/offsite-targets/sftp.Dockerfile",
+    "docker/offsite-targets/rest.Dockerfile",
+    "docker/offsite-targets/s3.Dockerfile",
+)
+
+
+def test_every_image_we_build_carries_the_oci_labels_and_make_passes_the_version() -> None:
+    for path in BUILT_IMAGES:
+        text = (ROOT / path).read_text(encoding="utf-8")
+        for name in ("title", "description", "version", "revision", "licenses"):
+            assert f"org.opencontainers.image.{name}=" in text, f"{path}: no {name} label"
+        assert 'org.opencontainers.image.version="${NEOCUMA_VERSION}"' in text, path
+        assert "ARG NEOCUMA_VERSION" in text and "ARG NEOCUMA_REVISION" in text, path
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
+    builds = [line for line in makefile.splitlines() if "docker build" in line]
+    assert len(builds) == 5
+    for line in builds:
+        assert "--build-arg NEOCUMA_VERSION=$(NEOCUMA_VERSION)" in line and "NEOCUMA_REVISION=" in line, line
