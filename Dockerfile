@@ -51,3 +51,13 @@ EXPOSE 2222 8080
 HEALTHCHECK --interval=10s --timeout=5s --start-period=300s --retries=3 \
     CMD ["/opt/neocuma/bin/python", "-m", "appliance.healthcheck", "http://127.0.0.1:8080/healthz"]
 CMD ["neocuma-server", "serve"]
+
+# OCI labels, last so a new version or revision rebuilds no other layer. `make` passes both
+# (Makefile); the Debian packages inside keep their own licences (/usr/share/doc/*/copyright).
+ARG NEOCUMA_VERSION=unknown
+ARG NEOCUMA_REVISION=unknown
+LABEL org.opencontainers.image.title="neocuma-appliance" \
+      org.opencontainers.image.description="NeoCuma Guardian appliance: the NeoCuma server and its guardian" \
+      org.opencontainers.image.version="${NEOCUMA_VERSION}" \
+      org.opencontainers.image.revision="${NEOCUMA_REVISION}" \
+      org.opencontainers.image.licenses="LicenseRef-Proprietary"

@@ -70,17 +70,17 @@ ifneq ($(PINNED_ELSEWHERE),)
 		echo "make: .env pins NEOCUMA_VERSION=$(NEOCUMA_VERSION) but neocuma/$$name:$(NEOCUMA_VERSION) is not on this host, and this tree is $(TREE_VERSION): put that version's tree back, or remove the line from .env (docs/upgrade.md)" >&2; exit 2; }; done
 	@echo "make: .env pins NEOCUMA_VERSION=$(NEOCUMA_VERSION) (this tree is $(TREE_VERSION)): its images are used as they are, none is rebuilt"
 else
-	docker build -q -f docker/mysql/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/mysql:$(NEOCUMA_VERSION) .
-	docker build -q -f Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/appliance:$(NEOCUMA_VERSION) .
-	docker build -q -f docker/docker-proxy/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/docker-proxy:$(NEOCUMA_VERSION) .
+	docker build -q -f docker/mysql/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg NEOCUMA_VERSION=$(NEOCUMA_VERSION) --build-arg NEOCUMA_REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) -t neocuma/mysql:$(NEOCUMA_VERSION) .
+	docker build -q -f Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg NEOCUMA_VERSION=$(NEOCUMA_VERSION) --build-arg NEOCUMA_REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) -t neocuma/appliance:$(NEOCUMA_VERSION) .
+	docker build -q -f docker/docker-proxy/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg NEOCUMA_VERSION=$(NEOCUMA_VERSION) --build-arg NEOCUMA_REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) -t neocuma/docker-proxy:$(NEOCUMA_VERSION) .
 endif
 
 # The end-to-end tests' own tools (browser, promtool, SMTP sink), from Debian's packages, and
 # the offsite targets (docker/offsite-targets/: OpenSSH's SFTP, rclone's REST, moto's S3).
 test-images: images ## build the end-to-end tests' images (browser, promtool, SMTP sink; SFTP, REST and S3 targets)
-	docker build -q -f docker/test-tools/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/test-tools:$(NEOCUMA_VERSION) .
+	docker build -q -f docker/test-tools/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg NEOCUMA_VERSION=$(NEOCUMA_VERSION) --build-arg NEOCUMA_REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) -t neocuma/test-tools:$(NEOCUMA_VERSION) .
 	for target in sftp rest s3; do docker build -q -f docker/offsite-targets/$$target.Dockerfile \
-		--build-arg BASE_IMAGE=$(BASE_IMAGE) -t neocuma/offsite-$$target:$(NEOCUMA_VERSION) . || exit 1; done
+		--build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg NEOCUMA_VERSION=$(NEOCUMA_VERSION) --build-arg NEOCUMA_REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) -t neocuma/offsite-$$target:$(NEOCUMA_VERSION) . || exit 1; done
 
 up: images ## build what is missing, start the stack (the demo without a .env) and wait until healthy
 	$(COMPOSE) up -d

@@ -21,3 +21,13 @@ USER 10003:10003
 EXPOSE 5000
 HEALTHCHECK --interval=1s --timeout=3s --retries=60 CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/5000"]
 CMD ["/opt/moto/bin/moto_server", "--host", "0.0.0.0", "--port", "5000"]
+
+# OCI labels, last so a new version or revision rebuilds no other layer. `make` passes both
+# (Makefile); the Debian packages inside keep their own licences (/usr/share/doc/*/copyright).
+ARG NEOCUMA_VERSION=unknown
+ARG NEOCUMA_REVISION=unknown
+LABEL org.opencontainers.image.title="neocuma-offsite-s3" \
+      org.opencontainers.image.description="NeoCuma test target for offsite copies: S3 by moto" \
+      org.opencontainers.image.version="${NEOCUMA_VERSION}" \
+      org.opencontainers.image.revision="${NEOCUMA_REVISION}" \
+      org.opencontainers.image.licenses="LicenseRef-Proprietary"

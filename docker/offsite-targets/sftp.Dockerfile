@@ -17,3 +17,13 @@ COPY docker/offsite-targets/sftp-start.sh /usr/local/bin/sftp-start.sh
 EXPOSE 22
 HEALTHCHECK --interval=1s --timeout=3s --retries=30 CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/22"]
 CMD ["sh", "/usr/local/bin/sftp-start.sh"]
+
+# OCI labels, last so a new version or revision rebuilds no other layer. `make` passes both
+# (Makefile); the Debian packages inside keep their own licences (/usr/share/doc/*/copyright).
+ARG NEOCUMA_VERSION=unknown
+ARG NEOCUMA_REVISION=unknown
+LABEL org.opencontainers.image.title="neocuma-offsite-sftp" \
+      org.opencontainers.image.description="NeoCuma test target for offsite copies: OpenSSH SFTP" \
+      org.opencontainers.image.version="${NEOCUMA_VERSION}" \
+      org.opencontainers.image.revision="${NEOCUMA_REVISION}" \
+      org.opencontainers.image.licenses="LicenseRef-Proprietary"

@@ -79,3 +79,115 @@ def test_only_ca_certificates_of_docker_certs_reach_the_image(tmp_path: Path) ->
     ]
     sent = {path for path in exclude_paths(str(tmp_path), patterns) if path.startswith("docker/certs/")}
     assert sent == {"docker/certs/proxy-ca.crt", "docker/certs/host-ca-bundle.crt"}, sent
+
+
+# Issue 23, point 6: containers hardened. Every key below is one Compose v1.29 accepts as well
+# as v2 (no top-level version, no newer service keys).
+HARDENED_SERVICES = (
+    (PRODUCTION, ("mysql", "neocuma", "guardian", "docker-proxy")),
+    (DEMO, ("remote-mysql", "remote-neocuma")),
+)
+# What each service may add back after dropping every capability, and why (docs/security.md):
+# the MySQL entrypoint creates and hands over secrets, checks on its initialisation server and
+# mariadbd drops to the mysql user; the proxy's entrypoint drops to haproxy with the socket's
+# group; the NeoCuma server and the guardian run as uid 10001 and need none.
+CAPABILITIES = {
+    "mysql": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"},
+    "remote-mysql": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"},
+    "docker-proxy": {"SETGID", "SETUID"},
+    "neocuma": set(),
+    "guardian": set(),
+    "remote-neocuma": set(),
+}
+# Their PID 1 drops root itself and reaps what it starts (mariadbd starts nothing, HAProxy's
+# master reaps its worker); an init there would be the one process left as root.
+PID1_REAPS_ITS_OWN = {"mysql", "remote-mysql", "docker-proxy"}
+COMPOSE_V1_SERVICE_KEYS = {
+    "build", "image", "restart", "logging", "init", "cap_drop", "cap_add", "security_opt", "read_only",
+    "tmpfs", "user", "group_add", "environment", "env_file", "volumes", "ports", "command", "depends_on",
+    "networks", "healthcheck", "stop_grace_period",
+}  # fmt: skip
+
+
+def service_keys(text: str, service: str) -> dict[str, str]:
+    """The top-level keys of ``service`` in a compose file and their one-line values ("" for a block)."""
+    block = re.search(rf"^  {re.escape(service)}:\n((?:    .*\n|\n)*)", text, re.MULTILINE)
+    assert block, f"no service {service}"
+    return {
+        match.group(1): match.group(2).strip()
+        for match in re.finditer(r"^    ([a-z_]+):(.*)$", block.group(1), re.MULTILINE)
+    }
+
+
+def flow_list(value: str) -> list[str]:
+    """The items of a one-line YAML flow sequence: ``[ALL]``, ``["a:b", c]``."""
+    assert value.startswith("[") and value.endswith("]"), f"not a one-line list: {value}"
+    return [item.strip().strip('"') for item in value[1:-1].split(",") if item.strip()]
+
+
+def test_no_top_level_version_and_only_keys_compose_v1_knows() -> None:
+    for text, services in HARDENED_SERVICES:
+        assert not re.search(r"^version:", text, re.MULTILINE)
+        for service in services:
+            unknown = set(service_keys(text, service)) - COMPOSE_V1_SERVICE_KEYS
+            assert not unknown, f"{service}: {unknown}"
+
+
+def test_every_service_runs_under_an_init_without_capabilities_or_new_privileges() -> None:
+    for text, services in HARDENED_SERVICES:
+        for service in services:
+            keys = service_keys(text, service)
+            if service in PID1_REAPS_ITS_OWN:
+                assert "init" not in keys, f"{service}: an init would be its one process left as root"
+            else:
+                assert keys.get("init") == "true", f"{service}: no init to reap restic's ssh, mariadb clients"
+            assert flow_list(keys.get("cap_drop", "[]")) == ["ALL"], f"{service}: capabilities not dropped"
+            added = set(flow_list(keys["cap_add"])) if "cap_add" in keys else set()
+            assert added == CAPABILITIES[service], f"{service}: adds {sorted(added)}"
+            assert "no-new-privileges:true" in flow_list(keys.get("security_opt", "[]")), service
+
+
+def test_every_root_filesystem_is_read_only_with_a_tmpfs_where_it_writes() -> None:
+    for text, services in HARDENED_SERVICES:
+        for service in services:
+            keys = service_keys(text, service)
+            assert keys.get("read_only") == "true", f"{service}: root filesystem writable"
+            mounts = {item.split(":", 1)[0] for item in flow_list(keys.get("tmpfs", "[]"))}
+            assert "/tmp" in mounts, f"{service}: no /tmp"
+            if service.endswith("mysql"):
+                assert "/run/mysqld" in mounts, f"{service}: no room for mariadbd's socket"
+
+
+def test_the_docker_proxy_drops_root_before_it_reads_the_socket_or_starts_haproxy() -> None:
+    entrypoint = (ROOT / "docker" / "docker-proxy" / "entrypoint.sh").read_text(encoding="utf-8")
+    code = [line.strip() for line in entrypoint.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    drop = next(i for i, line in enumerate(code) if line.startswith("exec setpriv --reuid=haproxy"))
+    assert "--clear-groups" in code[drop] and "--no-new-privs" in code[drop]
+    first_use = min(i for i, line in enumerate(code) if "curl" in line or line.startswith("exec haproxy"))
+    assert drop < first_use
+    assert "user" not in service_keys(PRODUCTION, "docker-proxy"), "the socket's group is read at start"
+
+
+BUILT_IMAGES = (
+    "Dockerfile",
+    "docker/mysql/Dockerfile",
+    "docker/docker-proxy/Dockerfile",
+    "docker/test-tools/Dockerfile",
+    "docker/offsite-targets/sftp.Dockerfile",
+    "docker/offsite-targets/rest.Dockerfile",
+    "docker/offsite-targets/s3.Dockerfile",
+)
+
+
+def test_every_image_we_build_carries_the_oci_labels_and_make_passes_the_version() -> None:
+    for path in BUILT_IMAGES:
+        text = (ROOT / path).read_text(encoding="utf-8")
+        for name in ("title", "description", "version", "revision", "licenses"):
+            assert f"org.opencontainers.image.{name}=" in text, f"{path}: no {name} label"
+        assert 'org.opencontainers.image.version="${NEOCUMA_VERSION}"' in text, path
+        assert "ARG NEOCUMA_VERSION" in text and "ARG NEOCUMA_REVISION" in text, path
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
+    builds = [line for line in makefile.splitlines() if "docker build" in line]
+    assert len(builds) == 5
+    for line in builds:
+        assert "--build-arg NEOCUMA_VERSION=$(NEOCUMA_VERSION)" in line and "NEOCUMA_REVISION=" in line, line
