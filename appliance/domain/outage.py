@@ -31,6 +31,7 @@ class Outage:
 
     @property
     def declared(self) -> bool:
+        """Whether the failures have lasted the detection window: the remote is down."""
         return self.declared_at is not None
 
 
