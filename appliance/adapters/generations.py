@@ -84,13 +84,15 @@ def switch_live(
     system_generation: int | None,
     control_schema: str = "neocuma_control",
 ) -> None:
-    """The swap: one committed UPDATE naming the new pair (docs/design.md §3)."""
+    """The swap: one committed UPDATE naming the new pair (docs/design.md §3). In fallback
+    mode ``changed_at`` stays the moment the fallback began (NeoCuma Web shows it)."""
     try:
         cursor = connection.cursor()
         try:
             cursor.execute(
                 f"UPDATE {quote_identifier(control_schema)}.live SET data_generation = %s,"
-                " system_generation = %s, changed_at = CURRENT_TIMESTAMP(3) WHERE id = 1",
+                " system_generation = %s,"
+                " changed_at = IF(mode = 'fallback', changed_at, CURRENT_TIMESTAMP(3)) WHERE id = 1",
                 (data_generation, system_generation),
             )
         finally:

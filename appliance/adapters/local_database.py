@@ -188,8 +188,12 @@ class MysqlLocalDatabase:
             if guard is not None and rows and rows[0][0] is not None:
                 guard(read_dossiers(connection, generation_schema_name(int(rows[0][0]))))
             cursor = connection.cursor()
+            # changed_at first, while mode still holds the old value: it moves only when the mode
+            # does (NeoCuma Web shows it as the start of the fallback mode).
             cursor.execute(
-                f"UPDATE {CONTROL}.live SET mode = %s, changed_at = CURRENT_TIMESTAMP(3) WHERE id = 1", (mode,)
+                f"UPDATE {CONTROL}.live SET changed_at = IF(mode = %s, changed_at, CURRENT_TIMESTAMP(3)),"
+                " mode = %s WHERE id = 1",
+                (mode, mode),
             )
             cursor.close()
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from appliance.configuration.declare import Loaded, load, masked_repr, section, setting
+from appliance.configuration.fallback import FallbackSettings
 from appliance.configuration.offsite import OffsiteSettings
 from appliance.domain.offsite import repository_kind
 from appliance.domain.offsite_sftp import KEY_SETTING, KNOWN_HOSTS_SETTING, SftpPinning, check_pinning, parse_sftp
@@ -297,6 +298,7 @@ class GuardianConfig:
     state: StateSettings = section(StateSettings, "State")
     schedule: ScheduleSettings = section(ScheduleSettings, "Scheduled backups")
     monitor: MonitorSettings = section(MonitorSettings, "Indicators and health")
+    fallback: FallbackSettings = section(FallbackSettings, "Detection and the switch to fallback mode")
     console: ConsoleSettings = section(ConsoleSettings, "Web console")
     notify: NotifySettings = section(NotifySettings, "Alerts (email and webhook)")
     demo: DemoSettings = section(DemoSettings, "Demo")

@@ -23,6 +23,7 @@ FULL_BACKUP = "full-backup"  # the last full data backup (jobs/backup.py: the pe
 SYSTEM_INSTALLED = "system-installed"  # which system.zip the live system generation came from (jobs/sync.py)
 OFFSITE_LOCK = "offsite.lock"
 OFFSITE = "offsite"  # the repository as the last successful offsite push left it (jobs/actions.py)
+OUTAGE = "outage"  # the central server's current run of failed probes (watch/outage.py)
 
 
 def stamp(moment: dt.datetime) -> str:

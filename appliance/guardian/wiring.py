@@ -24,9 +24,11 @@ from appliance.adapters.restic import ResticRepository
 from appliance.adapters.state_store import FileStateStore
 from appliance.configuration import GuardianConfig
 from appliance.domain.backups import Retention
+from appliance.domain.generations import FALLBACK
 from appliance.domain.offsite import Retention as OffsiteRetention
 from appliance.domain.offsite import repository_kind
 from appliance.domain.offsite_sftp import SftpPinning
+from appliance.domain.outage import automatic_after
 from appliance.errors import ApplianceError
 from appliance.guardian.jobs.actions import Actions
 from appliance.guardian.jobs.backup import BackupJob
@@ -52,6 +54,7 @@ from appliance.guardian.settings_store import Centres, Seed, SettingsStore
 from appliance.guardian.state import GuardianState
 from appliance.guardian.watch.check import CheckLimits
 from appliance.guardian.watch.monitor import Monitor, Thresholds
+from appliance.guardian.watch.outage import OutageWatch
 from appliance.guardian.watch.status import StatusReport
 
 log = logging.getLogger(__name__)
@@ -207,6 +210,15 @@ def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
     )
     max_age = dt.timedelta(hours=config.monitor.max_backup_age_hours)
     offsite = None if ports.offsite is None else ports.offsite.location
+    fallback = config.fallback
+    outage = OutageWatch(
+        state=state,
+        notifier=ports.notifier,
+        switch=lambda: actions.mode(FALLBACK, False),
+        window=dt.timedelta(seconds=fallback.detect_seconds),
+        automatic_after=automatic_after(fallback.automatic_after_seconds),
+        console_url=config.console.public_url(),
+    )
     monitor = Monitor(
         central=ports.central,
         local=ports.local,
@@ -219,6 +231,7 @@ def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
         thresholds=Thresholds(float(config.monitor.skew_limit), max_age),
         console_url=config.console.public_url(),
         offsite=offsite,
+        outage=outage,
     )
     status = StatusReport(ports.central, ports.local, ports.database, ports.backups, state, clock, offsite)
     limits = CheckLimits(float(config.monitor.interval), max_age, float(config.monitor.skew_limit))

@@ -9,6 +9,7 @@ swap commits in the middle of it (docs/design.md §3).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,9 @@ class Live:
     data_generation: int | None
     system_generation: int | None
     mode: str
+    # When the row last changed (``changed_at``): in fallback mode, the moment the mode changed
+    # to fallback, since a swap keeps it then (adapters/generations.py, switch_live).
+    changed_at: dt.datetime | None = None
 
     @property
     def schema(self) -> str | None:
@@ -198,12 +202,15 @@ class Store:
     def _read_live(self, connection: MySQLConnectionAbstract) -> Live:
         rows = query_all(
             connection,
-            f"SELECT data_generation, system_generation, mode FROM {self.control_schema}.live WHERE id = 1",
+            f"SELECT data_generation, system_generation, mode, UNIX_TIMESTAMP(changed_at)"
+            f" FROM {self.control_schema}.live WHERE id = 1",
         )
         if not rows:
             raise Unavailable("the control row neocuma_control.live is missing")
-        data, system, mode = rows[0]
-        return Live(None if data is None else int(data), None if system is None else int(system), str(mode))
+        data, system, mode, changed = rows[0]
+        # UNIX_TIMESTAMP reads the DATETIME in the session's time zone, as CURRENT_TIMESTAMP wrote it.
+        changed_at = None if changed is None else dt.datetime.fromtimestamp(float(changed), dt.UTC)
+        return Live(None if data is None else int(data), None if system is None else int(system), str(mode), changed_at)
 
     def _schema_version(self, connection: MySQLConnectionAbstract, live: Live) -> int | None:
         if live.schema is None:

@@ -13,10 +13,12 @@ from flask import Flask, Response, abort, jsonify, redirect, render_template, re
 
 from appliance import __version__
 from appliance.domain.moments import for_people
+from appliance.domain.outage import automatic_after
 from appliance.errors import ApplianceError
 from appliance.guardian.console import views
 from appliance.guardian.jobs.progress import JobRunner
 from appliance.guardian.watch.metrics import registry, render
+from appliance.guardian.watch.outage import console_banner
 from appliance.guardian.wiring import Parts
 from appliance.web.base import configure
 from appliance.web.login import LoginRefused, register_login
@@ -46,9 +48,24 @@ def create_console(parts: Parts, runner: JobRunner, health: Health) -> Flask:
     app.jinja_env.filters["moment"] = for_people  # one date format, Paris time beside UTC
     metrics_registry = registry(parts.state, parts.ports.backups)
 
+    automatic = automatic_after(parts.config.fallback.automatic_after_seconds)
+
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"csrf_token": lambda: csrf_token(session), "user": session.get("login"), "version": __version__}
+        user = session.get("login")
+        # The banner offering the switch to fallback mode, on every page, while the central
+        # server is declared down (docs/guardian.md, "Detection and the switch to fallback mode").
+        outage = console_banner(parts.state, parts.ports.database) if user else None
+        switch_at = None
+        if outage is not None and outage.declared_at is not None and automatic is not None:
+            switch_at = outage.declared_at + automatic
+        return {
+            "csrf_token": lambda: csrf_token(session),
+            "user": user,
+            "version": __version__,
+            "outage": outage,
+            "automatic_switch_at": switch_at,
+        }
 
     @app.before_request
     def _guard() -> Any:

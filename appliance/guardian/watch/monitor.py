@@ -13,13 +13,15 @@ from typing import Any
 from appliance.domain.backups import parse_backup_name
 from appliance.domain.dossiers import dossier_rows
 from appliance.domain.health import FAILED, NEUTRAL, OK, Facts, Indicator, OffsiteFacts, State, evaluate, saved_state
-from appliance.errors import ApplianceError
+from appliance.domain.outage import Serving
+from appliance.errors import ApplianceError, Unavailable
 from appliance.guardian.jobs.listing import newest_backup
 from appliance.guardian.jobs.remote import stored_session
 from appliance.guardian.ports import BackupsStore, CentralServer, Clock, LocalDatabase, LocalServer, Notifier
 from appliance.guardian.settings_store import SettingsStore
 from appliance.guardian.state import INDICATORS, OFFSITE, STATUS, GuardianState, parse_stamp, stamp
 from appliance.guardian.watch.notify import send_change
+from appliance.guardian.watch.outage import OutageWatch
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +45,13 @@ class Monitor:
     thresholds: Thresholds
     console_url: str
     offsite: str | None = None  # the offsite repository as messages show it; None: none configured
+    outage: OutageWatch | None = None  # None: outages are not watched (the unit tests of the indicators)
 
-    def _probe_remote(self) -> tuple[bool, str | None, float | None, dict[str, int]]:
+    def _probe_remote(self) -> tuple[bool, str | None, float | None, dict[str, int], bool]:
         """The remote's answer and clock; the dossiers' states when the local database can
-        be read too (a local database down is the local indicator's cause, never the remote's)."""
+        be read too (a local database down is the local indicator's cause, never the remote's);
+        whether a failure was the link's (Unavailable: no answer; a refusal, such as not logged
+        in or a changed host key, is no outage)."""
         try:
             with stored_session(self.central, self.state) as session:
                 before = self.clock.now().timestamp()
@@ -54,14 +59,14 @@ class Monitor:
                 after = self.clock.now().timestamp()
                 remote = session.dossiers()
         except ApplianceError as error:
-            return False, str(error), None, {}
+            return False, str(error), None, {}, isinstance(error, Unavailable)
         skew = remote_time - (before + after) / 2
         try:
             rows = dossier_rows(remote, self.database.dossiers(), self.state.baselines())
         except ApplianceError as error:
             log.debug("dossier states not counted: %s", error)
-            return True, None, skew, {}
-        return True, None, skew, dict(Counter(row.state.state for row in rows))
+            return True, None, skew, {}, False
+        return True, None, skew, dict(Counter(row.state.state for row in rows)), False
 
     def _probe_local(self) -> tuple[dict[str, Any] | None, str | None, bool | None]:
         try:
@@ -82,7 +87,7 @@ class Monitor:
     def collect_facts(self) -> tuple[Facts, dict[str, Any]]:
         """What the indicators are evaluated from; a part that cannot be read says why."""
         now = self.clock.now()
-        remote_ok, remote_error, skew, states = self._probe_remote()
+        remote_ok, remote_error, skew, states, unreachable = self._probe_remote()
         health, local_error, app_ok = self._probe_local()
         history = self.state.history()
         try:
@@ -115,7 +120,7 @@ class Monitor:
             mode=None if health is None else health.get("mode"),
             offsite=self._offsite_facts(history),
         )
-        extra = {"dossiers_by_state": states, "clock_skew": skew, "newest_backup": newest}
+        extra = {"dossiers_by_state": states, "clock_skew": skew, "newest_backup": newest, "unreachable": unreachable}
         return facts, extra
 
     def _offsite_facts(self, history: dict[str, Any]) -> OffsiteFacts | None:
@@ -178,6 +183,9 @@ class Monitor:
             "offsite": _offsite_snapshot(facts.offsite),
         }
         self.state.save_document(STATUS, snapshot)
+        if self.outage is not None:
+            serving = Serving(facts.mode, snapshot["data_generation"])
+            self.outage.round(facts.now, not extra["unreachable"], facts.remote_error or "", serving, centre)
         return list(snapshot["indicators"])
 
     def _announce(

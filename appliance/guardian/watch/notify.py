@@ -21,11 +21,19 @@ _TEMPLATES = Environment(
 )
 
 
+def render_mail(template: str, **values: Any) -> tuple[str, str]:
+    """(subject, body) of the email ``template`` (its first line is the subject)."""
+    text = _TEMPLATES.get_template(template).render(**values)
+    subject, _, body = text.partition("\n")
+    return subject.strip(), body
+
+
 def render_change(
     indicator: Indicator, indicators: list[Indicator], centre: str, since: str, console_url: str
 ) -> tuple[str, str]:
     """(subject, body) of the email announcing a change of colour."""
-    text = _TEMPLATES.get_template("change.txt").render(
+    return render_mail(
+        "change.txt",
         indicator=indicator,
         indicators=indicators,
         centre=centre,
@@ -33,8 +41,6 @@ def render_change(
         console_url=console_url,
         words={OK: "vert", NEUTRAL: "neutre", FAILED: "rouge"},
     )
-    subject, _, body = text.partition("\n")
-    return subject.strip(), body
 
 
 def change_payload(indicator: Indicator, centre: str, since: str) -> dict[str, Any]:

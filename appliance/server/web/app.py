@@ -10,6 +10,7 @@ from flask import Flask, Response, g, jsonify, redirect, render_template, reques
 from werkzeug.routing import IntegerConverter
 
 from appliance import __version__
+from appliance.domain.moments import for_people
 from appliance.domain.passwords import dummy_hash, verify_password
 from appliance.domain.schema import PROFILE_LABELS
 from appliance.errors import ApplianceError, Unavailable
@@ -71,6 +72,9 @@ def _register_hooks(app: Flask) -> None:
         context = web_context()
         snapshot = g.get("view")
         generation = snapshot.live.system_generation if snapshot is not None else None
+        fallback_since = None
+        if snapshot is not None and snapshot.live.mode == "fallback" and snapshot.live.changed_at is not None:
+            fallback_since = for_people(snapshot.live.changed_at)
         return {
             "csrf_token": lambda: csrf_token(session),
             "server_name": context.server_name,
@@ -78,6 +82,7 @@ def _register_hooks(app: Flask) -> None:
             "profile_labels": PROFILE_LABELS,
             "version": __version__,
             "live": snapshot.live if snapshot is not None else None,
+            "fallback_since": fallback_since,
             "entete": lambda **values: context.templates.render(generation, "entete.html", **values),
         }
 

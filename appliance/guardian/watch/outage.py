@@ -1,0 +1,142 @@
+"""The central server's outages as the monitor sees them (``domain.outage`` decides): each
+round's probe moves the outage kept in ``outage.json``; once it is declared, one alert by
+email and webhook offering the switch to fallback mode, and, when the centre turned it on,
+the automatic switch (the same mode change as ``neocuma-guardian mode fallback``), recorded
+in the history and logged at WARNING (docs/guardian.md, "Detection and the switch to
+fallback mode")."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from appliance.domain.health import LABELS, REMOTE
+from appliance.domain.moments import for_people
+from appliance.domain.outage import (
+    Outage,
+    Serving,
+    alert_due,
+    automatic_switch_due,
+    banner_shown,
+    observe,
+    outage_document,
+    read_outage,
+)
+from appliance.errors import ApplianceError
+from appliance.guardian.ports import LocalDatabase, Notifier
+from appliance.guardian.state import OUTAGE, GuardianState, stamp
+from appliance.guardian.watch.notify import render_mail
+
+log = logging.getLogger(__name__)
+AUTOMATIC = "automatic_fallback"  # the history's entry of the automatic switch
+
+
+@dataclass(frozen=True)
+class OutageWatch:
+    state: GuardianState
+    notifier: Notifier
+    switch: Callable[[], object]  # the switch to fallback mode, under the guardian's lock
+    window: dt.timedelta
+    automatic_after: dt.timedelta | None  # None: no automatic switch
+    console_url: str
+
+    def round(self, now: dt.datetime, reachable: bool, cause: str, serving: Serving, centre: str) -> Outage:
+        """Move the outage by one probe, alert and switch when due; returns the outage kept."""
+        before = read_outage(self.state.document(OUTAGE))
+        outage = observe(before, reachable, cause, now, self.window)
+        if outage.declared and not before.declared:
+            log.warning(
+                "serveur distant déclaré injoignable : aucune réponse depuis %s — %s",
+                for_people(outage.failing_since),
+                cause,
+            )
+        elif before.declared and not outage.declared:
+            log.info("serveur distant de nouveau joignable (injoignable depuis %s)", for_people(before.failing_since))
+        if alert_due(outage, serving):
+            self._alert(outage, centre)
+            outage = dataclasses.replace(outage, alerted_at=now)
+        if automatic_switch_due(outage, serving, now, self.automatic_after):
+            outage = self._switch(outage, now, centre)
+        self.state.save_document(OUTAGE, outage_document(outage))
+        return outage
+
+    def _alert(self, outage: Outage, centre: str) -> None:
+        automatic = None
+        if self.automatic_after is not None and outage.declared_at is not None:
+            automatic = outage.declared_at + self.automatic_after
+        subject, body = render_mail(
+            "remote_down.txt",
+            centre=centre,
+            failing_since=for_people(outage.failing_since),
+            cause=outage.cause,
+            automatic=None if automatic is None else for_people(automatic),
+            console_url=self.console_url,
+        )
+        self.notifier.send(subject, body, self._payload("serveur_distant_injoignable", outage, centre, automatic))
+
+    def _switch(self, outage: Outage, now: dt.datetime, centre: str) -> Outage:
+        """The automatic switch; a refusal (the guardian's lock held by a sync, nothing to
+        serve) is logged and recorded, and tried again at the next round."""
+        facts = {"failing_since": stamp_or_none(outage.failing_since), "declared_at": stamp_or_none(outage.declared_at)}
+        try:
+            self.switch()
+        except ApplianceError as error:
+            log.warning("bascule automatique en mode secours non faite, nouvel essai au prochain contrôle : %s", error)
+            self.state.record(AUTOMATIC, ok=False, error=str(error), **facts)
+            return outage
+        log.warning(
+            "bascule automatique en mode secours : serveur distant injoignable depuis %s — %s",
+            for_people(outage.failing_since),
+            outage.cause,
+        )
+        self.state.record(AUTOMATIC, ok=True, **facts)
+        switched = dataclasses.replace(outage, switched_at=now)
+        subject, body = render_mail(
+            "automatic_fallback.txt",
+            centre=centre,
+            failing_since=for_people(outage.failing_since),
+            switched_at=for_people(now),
+            cause=outage.cause,
+            console_url=self.console_url,
+        )
+        self.notifier.send(subject, body, self._payload("bascule_automatique_mode_secours", switched, centre, None))
+        return switched
+
+    def _payload(self, event: str, outage: Outage, centre: str, automatic: dt.datetime | None) -> dict[str, Any]:
+        """The webhook's document; ``indicator`` names the remote as the changes' documents do."""
+        return {
+            "event": event,
+            "indicator": REMOTE,
+            "label": LABELS[REMOTE],
+            "cause": outage.cause,
+            "failing_since": stamp_or_none(outage.failing_since),
+            "declared_at": stamp_or_none(outage.declared_at),
+            "switched_at": stamp_or_none(outage.switched_at),
+            "automatic_switch_at": stamp_or_none(automatic),
+            "centre": centre,
+            "console_url": self.console_url,
+        }
+
+
+def stamp_or_none(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else stamp(moment)
+
+
+def console_banner(state: GuardianState, database: LocalDatabase) -> Outage | None:
+    """The declared outage when the console shows its banner offering the switch (the local
+    server in standby mode with a generation to serve, read now); None otherwise."""
+    try:
+        outage = read_outage(state.document(OUTAGE))
+    except ApplianceError:
+        return None
+    if not outage.declared:
+        return None
+    try:
+        live = database.live()
+    except ApplianceError:
+        return None  # the local database down: the switch would be refused anyway
+    return outage if banner_shown(outage, Serving(live.mode, live.data_generation)) else None
