@@ -1,4 +1,5 @@
-"""The Flask application of NeoCuma Web (port 8080): factory, login, /healthz, /metrics."""
+"""The Flask application of NeoCuma Web (port 8080): factory, login, /healthz, /metrics,
+the gateway's check."""
 
 from __future__ import annotations
 
@@ -18,13 +19,16 @@ from appliance.server.store import Store
 from appliance.server.systemfiles import SystemFiles
 from appliance.server.web import api, pages
 from appliance.server.web.context import WebContext, view, web_context
+from appliance.server.web.gateway import ENDPOINT as GATEWAY_ENDPOINT
+from appliance.server.web.gateway import ModeCache, register_gateway
 from appliance.server.web.system_templates import SystemTemplates
 from appliance.web.base import configure
 from appliance.web.login import LoginRefused, register_login
 from appliance.web.security import csrf_token
 
 log = logging.getLogger(__name__)
-_NO_SNAPSHOT = ("healthz", "metrics", "static")
+# The gateway's check reads the mode through its own cache (gateway.py), not a snapshot.
+_NO_SNAPSHOT = ("healthz", "metrics", "static", GATEWAY_ENDPOINT)
 
 
 class AsciiInteger(IntegerConverter):
@@ -60,6 +64,7 @@ def create_app(
     )
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
+    register_gateway(app, ModeCache(lambda: store.live().mode))
     _register_hooks(app)
     _register_auth(app)
     return app
