@@ -9,9 +9,11 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import socket
 import subprocess
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,25 @@ class DemoStack:
             connection.request("GET", path)
             response = connection.getresponse()
             return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read().decode()
+        finally:
+            connection.close()
+
+    def failed_login(self, login: str) -> int:
+        """A login with a wrong password through the LAN address: its status."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.lan_port, timeout=10)
+        try:
+            connection.request("GET", "/login")
+            response = connection.getresponse()
+            page = response.read().decode()
+            cookie = (response.getheader("Set-Cookie") or "").split(";", 1)[0]
+            token = re.search(r'name="csrf" value="([^"]+)"', page)
+            assert token and cookie, page[:300]
+            form = urllib.parse.urlencode({"csrf": token.group(1), "login": login, "password": "faux"})
+            headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+            connection.request("POST", "/login", body=form, headers=headers)
+            answer = connection.getresponse()
+            answer.read()
+            return answer.status
         finally:
             connection.close()
 
@@ -159,6 +180,12 @@ def test_the_gateway_follows_the_local_servers_mode(demo: DemoStack) -> None:
     assert status == 200 and "neocuma-local (serveur local)" in page, page[:500]
     status, _, body = demo.get("/gateway/fallback")
     assert (status, body) == (200, "fallback\n")
+    # NeoCuma Web counts (and logs) the client the gateway forwards, not the gateway itself.
+    assert demo.failed_login("personne") == 401
+    logs = demo.compose("logs", "--no-color", "neocuma").stdout
+    seen = re.findall(r"connexion web refusée pour 'personne' depuis (\S+) :", logs)
+    networks = inspected["NetworkSettings"]["Networks"].values()
+    assert seen and seen[-1] not in {network["IPAddress"] for network in networks}, (seen, logs[-2000:])
 
     back = demo.guardian("mode", "standby")
     assert back.returncode == 0, back.stdout + back.stderr

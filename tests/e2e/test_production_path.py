@@ -202,6 +202,7 @@ def host(
         "NEOCUMA_REMOTE_PORT": "2222",
         "NEOCUMA_WEB_PORT": str(web_port),
         "NEOCUMA_CONSOLE_PORT": str(_free_port()),
+        "NEOCUMA_LAN_PORT": str(_free_port()),
         "NEOCUMA_TRANSFER_TIMEOUT": "20",
         # docs/offsite.md, "SFTP", step 3: the lines of .env.
         "NEOCUMA_OFFSITE_REPOSITORY": f"sftp:{SFTP_USER}@{NAS_ALIAS}:/srv/restic/neocuma",

@@ -130,3 +130,9 @@ def test_the_gateway_checks_the_route_neocuma_web_answers() -> None:
     assert app.test_client().get(check.group(1)).status_code == 200
     assert "default-server inter 2s fall 1 rise 1" in config and "server neocuma neocuma:8080 check" in config
     assert 'http-request redirect prefix "${NEOCUMA_GATEWAY_CENTRAL}" code 302 unless local_up' in config
+
+
+def test_neocuma_web_believes_the_client_address_the_gateway_forwards_and_only_it() -> None:
+    config = (ROOT / "docker" / "gateway" / "haproxy.cfg").read_text(encoding="utf-8")
+    assert "    option forwardfor\n" in config and "    http-request del-header X-Forwarded-For\n" in config
+    assert environment(PRODUCTION, "neocuma")["NEOCUMA_GATEWAY_HOST"] == "gateway"

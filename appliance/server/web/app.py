@@ -24,6 +24,8 @@ from appliance.server.web.gateway import ModeCache, register_gateway
 from appliance.server.web.system_templates import SystemTemplates
 from appliance.web.base import configure
 from appliance.web.login import LoginRefused, register_login
+from appliance.web.peers import EXTENSION as TRUSTED_PROXY
+from appliance.web.peers import TrustedProxy
 from appliance.web.security import csrf_token
 
 log = logging.getLogger(__name__)
@@ -46,9 +48,11 @@ def create_app(
     metrics: ServerMetrics | None = None,
     secure_cookies: bool = False,
     check_token: str = "",
+    trusted_proxy: TrustedProxy | None = None,
 ) -> Flask:
     """Build NeoCuma Web over ``store``; ``secret`` signs the session cookies; ``check_token``
-    opens GET /api/v1/check to the guardian (the local server's check account)."""
+    opens GET /api/v1/check to the guardian (the local server's check account);
+    ``trusted_proxy`` is the LAN gateway, whose X-Forwarded-For names the client."""
     app = Flask(__name__)
     app.url_map.converters["int"] = AsciiInteger  # before the blueprints' rules use it
     configure(app, secret=secret, cookie_name="neocuma_session", secure_cookies=secure_cookies)
@@ -62,6 +66,8 @@ def create_app(
         metrics=metrics or ServerMetrics(store.live, role),
         check_token=check_token,
     )
+    if trusted_proxy is not None:
+        app.extensions[TRUSTED_PROXY] = trusted_proxy
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
     register_gateway(app, ModeCache(lambda: store.live().mode))
