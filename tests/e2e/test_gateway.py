@@ -25,7 +25,7 @@ from tests.support import containers
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 FILES = ("docker-compose.yml", "docker-compose.demo.yml")
-SWITCH_SECONDS = 10  # the check runs every 2 s and the mode is cached 1 s
+SWITCH_SECONDS = 12  # checks every 2 s, three failures to leave the local server, mode cached 1 s
 HEALTH = ("/opt/neocuma/bin/python", "-m", "appliance.healthcheck", "http://127.0.0.1:8000/healthz")
 
 

@@ -120,15 +120,15 @@ def test_the_demo_points_the_gateway_at_its_central_web_on_8081() -> None:
 
 
 def test_the_gateway_checks_the_route_neocuma_web_answers() -> None:
-    """haproxy.cfg's health check asks the path NeoCuma Web serves, every 2 s, switching
-    on one answer either way."""
+    """haproxy.cfg's health check asks the path NeoCuma Web serves, every 2 s: one 200
+    sends the LAN to the local server, three failures in a row send it away."""
     config = (ROOT / "docker" / "gateway" / "haproxy.cfg").read_text(encoding="utf-8")
     check = re.search(r"^    option httpchk GET (\S+)$", config, re.MULTILINE)
     assert check, "no health check in haproxy.cfg"
     app = Flask(__name__)
     register_gateway(app, ModeCache(lambda: "fallback"))
     assert app.test_client().get(check.group(1)).status_code == 200
-    assert "default-server inter 2s fall 1 rise 1" in config and "server neocuma neocuma:8080 check" in config
+    assert "default-server inter 2s fall 3 rise 1" in config and "server neocuma neocuma:8080 check" in config
     assert 'http-request redirect prefix "${NEOCUMA_GATEWAY_CENTRAL}" code 302 unless local_up' in config
 
 
