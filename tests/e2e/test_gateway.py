@@ -193,3 +193,27 @@ def test_the_gateway_follows_the_local_servers_mode(demo: DemoStack) -> None:
     print(f"gateway: redirect to the central NeoCuma Web {seconds:.1f} s after `mode standby`")
     status, headers, _ = demo.get("/login")
     assert (status, headers["location"]) == (302, f"{demo.central_url}login")
+
+
+@pytest.mark.parametrize(
+    ("settings", "said"),
+    [
+        ({"NEOCUMA_CENTRAL_WEB_URL": "ftp://central.example.fr/"}, "must be an http:// or https:// address"),
+        ({"NEOCUMA_CENTRAL_WEB_URL": 'https://central"; x'}, "holds a character a gateway address may not have"),
+        ({"NEOCUMA_CENTRAL_WEB_URL": "https://central/?a=1"}, "holds a character a gateway address may not have"),
+        ({"NEOCUMA_TLS_CERTIFICATE_PATH": "/etc/neocuma/tls/x.crt"}, "needs both NEOCUMA_TLS_CERTIFICATE_PATH"),
+        (
+            {"NEOCUMA_TLS_CERTIFICATE_PATH": "/nowhere.crt", "NEOCUMA_TLS_KEY_PATH": "/nowhere.key"},
+            "cannot read /nowhere.crt as uid 10001",
+        ),
+    ],
+)
+def test_a_bad_setting_stops_the_gateway_with_its_name(docker_client: Any, settings: dict[str, str], said: str) -> None:
+    image = f"neocuma/gateway:{containers.VERSION}"
+    containers.require_image(docker_client, image)
+    labels = [f"--label={key}={value}" for key, value in containers.LABELS.items()]
+    variables = [f"--env={key}={value}" for key, value in settings.items()]
+    run = subprocess.run(
+        ["docker", "run", "--rm", *labels, *variables, image], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 2 and said in run.stderr, (run.returncode, run.stdout, run.stderr)
