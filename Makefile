@@ -28,6 +28,8 @@ ifeq ($(DEPLOYMENT),production)
 COMPOSE := ./scripts/compose.sh -p $(COMPOSE_PROJECT_NAME) -f docker-compose.yml $(OVERRIDE)
 else ifeq ($(DEPLOYMENT),demo)
 COMPOSE := ./scripts/compose.sh -p $(COMPOSE_PROJECT_NAME) -f docker-compose.yml -f docker-compose.demo.yml $(OVERRIDE)
+# The demo's LAN address (the gateway) is on 8081, not a production host's 80.
+export NEOCUMA_LAN_PORT ?= $(or $(call dotenv,NEOCUMA_LAN_PORT),8081)
 else
 $(error NEOCUMA_DEPLOYMENT in .env must be demo or production, not "$(DEPLOYMENT)")
 endif
@@ -64,15 +66,16 @@ certs: ## copy the host's CA bundle into docker/certs/ (pip behind a TLS-inspect
 	@if [ -r "$(HOST_CA_BUNDLE)" ] && ! cmp -s "$(HOST_CA_BUNDLE)" docker/certs/host-ca-bundle.crt; then \
 		cp "$(HOST_CA_BUNDLE)" docker/certs/host-ca-bundle.crt; echo "copied $(HOST_CA_BUNDLE) into docker/certs/"; fi
 
-images: base certs ## build the mysql, appliance and docker-proxy images
+images: base certs ## build the mysql, appliance, docker-proxy and gateway images
 ifneq ($(PINNED_ELSEWHERE),)
-	@for name in mysql appliance docker-proxy; do docker image inspect neocuma/$$name:$(NEOCUMA_VERSION) >/dev/null 2>&1 || { \
+	@for name in mysql appliance docker-proxy gateway; do docker image inspect neocuma/$$name:$(NEOCUMA_VERSION) >/dev/null 2>&1 || { \
 		echo "make: .env pins NEOCUMA_VERSION=$(NEOCUMA_VERSION) but neocuma/$$name:$(NEOCUMA_VERSION) is not on this host, and this tree is $(TREE_VERSION): put that version's tree back, or remove the line from .env (docs/upgrade.md)" >&2; exit 2; }; done
 	@echo "make: .env pins NEOCUMA_VERSION=$(NEOCUMA_VERSION) (this tree is $(TREE_VERSION)): its images are used as they are, none is rebuilt"
 else
 	docker build -q -f docker/mysql/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg NEOCUMA_VERSION=$(NEOCUMA_VERSION) --build-arg NEOCUMA_REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) -t neocuma/mysql:$(NEOCUMA_VERSION) .
 	docker build -q -f Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg NEOCUMA_VERSION=$(NEOCUMA_VERSION) --build-arg NEOCUMA_REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) -t neocuma/appliance:$(NEOCUMA_VERSION) .
 	docker build -q -f docker/docker-proxy/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg NEOCUMA_VERSION=$(NEOCUMA_VERSION) --build-arg NEOCUMA_REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) -t neocuma/docker-proxy:$(NEOCUMA_VERSION) .
+	docker build -q -f docker/gateway/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg NEOCUMA_VERSION=$(NEOCUMA_VERSION) --build-arg NEOCUMA_REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) -t neocuma/gateway:$(NEOCUMA_VERSION) .
 endif
 
 # The end-to-end tests' own tools (browser, promtool, SMTP sink), from Debian's packages, and
@@ -87,6 +90,7 @@ up: images ## build what is missing, start the stack (the demo without a .env) a
 	./scripts/wait-healthy.sh $(COMPOSE_PROJECT_NAME) 600
 	@echo
 	@echo "NeoCuma Web (local server):  http://localhost:$${NEOCUMA_WEB_PORT:-8080}/"
+	@echo "LAN address (gateway):        http://localhost:$${NEOCUMA_LAN_PORT:-80}/"
 	@echo "Console of the guardian:      http://localhost:$${NEOCUMA_CONSOLE_PORT:-8000}/"
 ifeq ($(DEPLOYMENT),demo)
 	@echo "Demo remote, web:             http://127.0.0.1:$${NEOCUMA_DEMO_WEB_PORT:-8090}/"

@@ -29,6 +29,18 @@ OTHER_VARIABLES = (
     Variable("NEOCUMA_WEB_BIND", "compose", "Host address NeoCuma Web is published on (default 0.0.0.0, every IPv4)."),
     Variable("NEOCUMA_CONSOLE_BIND", "compose", "Host address the console is published on (default 0.0.0.0)."),
     Variable(
+        "NEOCUMA_LAN_PORT",
+        "compose, Makefile",
+        "Host port of the LAN address, the gateway users bookmark (default 80; the demo's 8081).",
+    ),
+    Variable("NEOCUMA_LAN_BIND", "compose", "Host address the LAN address is published on (default 0.0.0.0)."),
+    Variable(
+        "NEOCUMA_CENTRAL_WEB_URL",
+        "gateway",
+        "The central NeoCuma Web, where the LAN address redirects in standby mode (http:// or https://; the"
+        " demo's http://127.0.0.1:8090/). Unset: the LAN address says so in standby mode.",
+    ),
+    Variable(
         "NEOCUMA_TLS_DIR",
         "compose",
         "Host directory mounted at /etc/neocuma/tls in NeoCuma Web and the guardian (default ./config/tls).",

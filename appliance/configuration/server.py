@@ -157,6 +157,12 @@ class WebSettings:
     tls_key: str = setting(
         "NEOCUMA_TLS_KEY_PATH", "", "Private key of that certificate (readable by the container's user).", dotenv=True
     )
+    gateway_host: str = setting(
+        "NEOCUMA_GATEWAY_HOST",
+        "",
+        "Host name of the LAN gateway (the stack's: gateway) whose X-Forwarded-For NeoCuma Web believes: the"
+        " client's address for the login throttle and the logs. Empty: none is believed.",
+    )
 
 
 @dataclass(frozen=True)

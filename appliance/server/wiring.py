@@ -127,6 +127,7 @@ def serve(settings: ServerConfig) -> int:
     from appliance.server.hostkey import load_or_create_host_key
     from appliance.server.ssh_listener import SshServer
     from appliance.server.web.app import create_app
+    from appliance.web.peers import TrustedProxy
     from appliance.web.serving import tls_files, web_server
 
     tls = tls_files(settings.web.tls_certificate, settings.web.tls_key, "NEOCUMA_TLS_CERTIFICATE_PATH")
@@ -148,6 +149,7 @@ def serve(settings: ServerConfig) -> int:
         parts.metrics,
         secure_cookies=tls is not None,
         check_token=settings.web.check_token,
+        trusted_proxy=TrustedProxy(settings.web.gateway_host) if settings.web.gateway_host else None,
     )
     # Inside its container the server listens on every interface; compose publishes the port
     # on the address NEOCUMA_WEB_BIND names.

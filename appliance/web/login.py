@@ -1,5 +1,6 @@
 """The login and logout routes both web apps share: CSRF on every form, the failed-login
-throttle keyed on the login (as the database compares it) and the client's address, an
+throttle keyed on the login (as the database compares it) and the client's address (behind
+the LAN gateway, the address it forwards: peers.py), an
 early attempt refused at once with 429 and Retry-After, a warning per refusal (never the
 password), the session renewed on success. Each app supplies how a login is checked and
 where a logged-in user goes."""
@@ -13,6 +14,7 @@ from typing import Any
 
 from flask import Flask, abort, redirect, render_template, request, session, url_for
 
+from appliance.web.peers import client_address
 from appliance.web.security import csrf_valid
 from appliance.web.throttle import FailedLogins, login_key
 
@@ -50,12 +52,11 @@ def register_login(
                 abort(400, "jeton CSRF invalide")
             name = (request.form.get("login") or "").strip()[:MAX_LOGIN_LENGTH]
             password = request.form.get("password") or ""
-            keys = (login_key(name), f"peer:{request.remote_addr}")
+            client = client_address()
+            keys = (login_key(name), f"peer:{client}")
             wait = throttle.retry_after(*keys)
             if wait > 0:  # refused at once: no worker thread sleeps, no password is checked
-                log.warning(
-                    "connexion %s de %r depuis %s refusée : trop de tentatives", what, name, request.remote_addr
-                )
+                log.warning("connexion %s de %r depuis %s refusée : trop de tentatives", what, name, client)
                 seconds = math.ceil(wait)
                 message = f"Trop de tentatives : réessayez dans {seconds} s."
                 page = render_template(template, message=message, **template_context())
@@ -64,14 +65,14 @@ def register_login(
                 user = authenticate(name, password)
             except LoginRefused as refusal:
                 throttle.record(*keys)
-                log.warning("connexion %s refusée pour %r depuis %s : %s", what, name, request.remote_addr, refusal)
+                log.warning("connexion %s refusée pour %r depuis %s : %s", what, name, client, refusal)
                 message = str(refusal)
             else:
                 throttle.clear(keys[0])
                 session.clear()
                 session["login"] = user
                 session.permanent = True
-                log.info("connexion %s de %s depuis %s", what, user, request.remote_addr)
+                log.info("connexion %s de %s depuis %s", what, user, client)
                 return redirect(landing())
         return render_template(template, message=message, **template_context()), (401 if message else 200)
 

@@ -88,7 +88,11 @@ def web_server(app: Any, host: str, port: int, threads: int, name: str, tls: Tls
     if tls is None:
         from waitress import create_server
 
-        server: WebServer = create_server(app, host=host, port=port, threads=threads, ident=name)
+        # X-Forwarded-For reaches the app, which believes it from the LAN gateway only
+        # (peers.py); waitress would otherwise drop it, trusting no proxy of its own.
+        server: WebServer = create_server(
+            app, host=host, port=port, threads=threads, ident=name, clear_untrusted_proxy_headers=False
+        )
         return server
     check_tls(tls)
     return _Cheroot(app, host, port, threads, name, tls)

@@ -59,6 +59,7 @@ TLS_SETTINGS = {
     "NEOCUMA_CONSOLE_TLS_KEY_PATH": "/etc/neocuma/tls/guardian.centre.example.key",
     "NEOCUMA_WEB_BIND": "127.0.0.1",
     "NEOCUMA_CONSOLE_BIND": "127.0.0.1",
+    "NEOCUMA_LAN_BIND": "127.0.0.1",
 }
 
 
@@ -76,6 +77,7 @@ class Stack:
         self.env_file = env_file
         self.web_port = ports["NEOCUMA_WEB_PORT"]
         self.console_port = ports["NEOCUMA_CONSOLE_PORT"]
+        self.lan_port = ports["NEOCUMA_LAN_PORT"]
         self.tls = tls
         # The caller's NEOCUMA_* (make exports some) would override the .env file.
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("NEOCUMA_", "COMPOSE_"))}
@@ -97,6 +99,7 @@ def stack(docker_client: object, tmp_path_factory: pytest.TempPathFactory) -> It
     ports = {
         "NEOCUMA_WEB_PORT": str(_free_port()),
         "NEOCUMA_CONSOLE_PORT": str(_free_port()),
+        "NEOCUMA_LAN_PORT": str(_free_port()),
         "NEOCUMA_DEMO_SSH_PORT": str(_free_port()),
         "NEOCUMA_DEMO_WEB_PORT": str(_free_port()),
     }
@@ -143,7 +146,12 @@ def test_production_services_start_healthy_without_make(stack: Stack) -> None:
     console = pinned_context(stack.tls / "guardian.centre.example.crt")
     with urllib.request.urlopen(f"https://127.0.0.1:{stack.console_port}/login", timeout=10, context=console) as page:
         assert page.status == 200 and "; Secure" in page.headers.get("Set-Cookie", "")
-    for port in (stack.web_port, stack.console_port):
+    # The LAN address (the gateway) serves NeoCuma Web's certificate; no central address is set.
+    with urllib.request.urlopen(
+        f"https://127.0.0.1:{stack.lan_port}/healthz", timeout=10, context=pinned_context(web_certificate)
+    ) as response:
+        assert json.loads(response.read())["points_to"] == "none"
+    for port in (stack.web_port, stack.console_port, stack.lan_port):
         with pytest.raises(OSError):  # HTTPS only: a plain request is refused (urllib's errors are OSErrors)
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10)
     running = subprocess.run(
@@ -159,7 +167,7 @@ def test_production_services_start_healthy_without_make(stack: Stack) -> None:
         text=True,
         check=True,
     ).stdout.split()
-    assert sorted(running) == ["docker-proxy", "guardian", "mysql", "neocuma"], (
+    assert sorted(running) == ["docker-proxy", "gateway", "guardian", "mysql", "neocuma"], (
         "no demo service starts, and none is needed"
     )
     status = stack.exec("guardian", "neocuma-guardian", "status")
@@ -249,7 +257,7 @@ def test_every_setting_of_the_dotenv_file_reaches_its_program(stack: Stack) -> N
     assert "'DEBUG'" in level and "environment NEOCUMA_LOG_LEVEL" in level
     certificate = next(line for line in server.stdout.splitlines() if line.startswith("NEOCUMA_TLS_CERTIFICATE_PATH"))
     assert TLS_SETTINGS["NEOCUMA_TLS_CERTIFICATE_PATH"] in certificate
-    for service, port in (("neocuma", "8080"), ("guardian", "8000")):
+    for service, port in (("neocuma", "8080"), ("guardian", "8000"), ("gateway", "8081")):
         published = stack.compose("port", service, port)
         assert published.returncode == 0 and published.stdout.strip().startswith("127.0.0.1:"), published
 

@@ -202,6 +202,7 @@ def host(
         "NEOCUMA_REMOTE_PORT": "2222",
         "NEOCUMA_WEB_PORT": str(web_port),
         "NEOCUMA_CONSOLE_PORT": str(_free_port()),
+        "NEOCUMA_LAN_PORT": str(_free_port()),
         "NEOCUMA_TRANSFER_TIMEOUT": "20",
         # docs/offsite.md, "SFTP", step 3: the lines of .env.
         "NEOCUMA_OFFSITE_REPOSITORY": f"sftp:{SFTP_USER}@{NAS_ALIAS}:/srv/restic/neocuma",
@@ -243,7 +244,7 @@ def host(
         nas.stop()
         network.remove()
         for tag in (FIRST, NEWER):
-            for name in ("appliance", "mysql", "docker-proxy"):
+            for name in ("appliance", "mysql", "docker-proxy", "gateway"):
                 with contextlib.suppress(Exception):  # an image that was never built
                     docker_client.images.remove(f"neocuma/{name}:{tag}", noprune=False)
 
@@ -256,7 +257,7 @@ def test_1_a_clean_clone_builds_and_starts_to_healthy_with_make_up_and_the_produ
     _ok(centre.make("up"))
     built = time.monotonic() - started
     services = _ok(centre.compose("ps", "--services")).split()
-    assert sorted(services) == ["docker-proxy", "guardian", "mysql", "neocuma"], "nothing of the demo"
+    assert sorted(services) == ["docker-proxy", "gateway", "guardian", "mysql", "neocuma"], "nothing of the demo"
     assert centre.local_health()["data_generation"] is None
     assert _ok(centre.guardian("--version")).strip() == f"neocuma-guardian {__version__}"
     guardian = centre.client.containers.get(_ok(centre.compose("ps", "-q", "guardian")).strip())

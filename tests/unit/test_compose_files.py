@@ -7,10 +7,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from flask import Flask
+
 from appliance.configuration import every_name
 from appliance.configuration.declare import declared
 from appliance.configuration.guardian import GuardianConfig
 from appliance.configuration.server import ServerConfig
+from appliance.server.web.gateway import ModeCache, register_gateway
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
@@ -26,6 +29,13 @@ def environment(text: str, service: str) -> dict[str, str]:
     assert env, f"{service} has no environment"
     pairs = (line.strip().split(":", 1) for line in env.group(1).splitlines() if not line.strip().startswith("#"))
     return {key.strip(): value.strip() for key, value in pairs}
+
+
+def service(text: str, name: str) -> str:
+    """The lines of ``name``'s block in a compose file (two-space indents)."""
+    block = re.search(rf"^  {name}:\n((?:    .*\n|\n)*)", text, re.MULTILINE)
+    assert block, f"no service {name}"
+    return block.group(1)
 
 
 def _dotenv(schema: type) -> set[str]:
@@ -61,7 +71,7 @@ def test_nothing_of_the_demo_is_in_the_production_file() -> None:
     for demo_only in ("remote-hostkey", "demo.env", "NEOCUMA_DEMO_AUTOLOGIN", "remote-neocuma:", "SEED_ON_FIRST"):
         assert demo_only not in PRODUCTION, demo_only
     assert environment(DEMO, "guardian")["NEOCUMA_DEPLOYMENT"] == "${NEOCUMA_DEPLOYMENT:-demo}"
-    assert "stop_grace_period: 45s" in PRODUCTION and PRODUCTION.count("logging: *logging") == 4
+    assert "stop_grace_period: 45s" in PRODUCTION and PRODUCTION.count("logging: *logging") == 5
 
 
 def test_only_ca_certificates_of_docker_certs_reach_the_image(tmp_path: Path) -> None:
@@ -84,7 +94,7 @@ def test_only_ca_certificates_of_docker_certs_reach_the_image(tmp_path: Path) ->
 # Issue 23, point 6: containers hardened. Every key below is one Compose v1.29 accepts as well
 # as v2 (no top-level version, no newer service keys).
 HARDENED_SERVICES = (
-    (PRODUCTION, ("mysql", "neocuma", "guardian", "docker-proxy")),
+    (PRODUCTION, ("mysql", "neocuma", "guardian", "docker-proxy", "gateway")),
     (DEMO, ("remote-mysql", "remote-neocuma")),
 )
 # What each service may add back after dropping every capability, and why (docs/security.md):
@@ -95,13 +105,14 @@ CAPABILITIES = {
     "mysql": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"},
     "remote-mysql": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"},
     "docker-proxy": {"SETGID", "SETUID"},
+    "gateway": set(),
     "neocuma": set(),
     "guardian": set(),
     "remote-neocuma": set(),
 }
 # Their PID 1 drops root itself and reaps what it starts (mariadbd starts nothing, HAProxy's
 # master reaps its worker); an init there would be the one process left as root.
-PID1_REAPS_ITS_OWN = {"mysql", "remote-mysql", "docker-proxy"}
+PID1_REAPS_ITS_OWN = {"mysql", "remote-mysql", "docker-proxy", "gateway"}
 COMPOSE_V1_SERVICE_KEYS = {
     "build", "image", "restart", "logging", "init", "cap_drop", "cap_add", "security_opt", "read_only",
     "tmpfs", "user", "group_add", "environment", "env_file", "volumes", "ports", "command", "depends_on",
@@ -176,6 +187,7 @@ BUILT_IMAGES = (
     "docker/offsite-targets/sftp.Dockerfile",
     "docker/offsite-targets/rest.Dockerfile",
     "docker/offsite-targets/s3.Dockerfile",
+    "docker/gateway/Dockerfile",
 )
 
 
@@ -188,6 +200,52 @@ def test_every_image_we_build_carries_the_oci_labels_and_make_passes_the_version
         assert "ARG NEOCUMA_VERSION" in text and "ARG NEOCUMA_REVISION" in text, path
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
     builds = [line for line in makefile.splitlines() if "docker build" in line]
-    assert len(builds) == 5
+    assert len(builds) == 6
     for line in builds:
         assert "--build-arg NEOCUMA_VERSION=$(NEOCUMA_VERSION)" in line and "NEOCUMA_REVISION=" in line, line
+
+def test_the_gateway_is_published_on_the_lan_port_and_hardened() -> None:
+    """Issue 24, point 1: one LAN address, a gateway that needs no privilege at all."""
+    gateway = service(PRODUCTION, "gateway")
+    assert "image: neocuma/gateway:${NEOCUMA_VERSION:-" in gateway
+    assert '- "${NEOCUMA_LAN_BIND:-0.0.0.0}:${NEOCUMA_LAN_PORT:-80}:8081"' in gateway
+    for hardening in ("read_only: true", "cap_drop: [ALL]", '["no-new-privileges:true"]', 'tmpfs: ["/tmp:'):
+        assert hardening in gateway, hardening
+    assert 'test: ["CMD", "gateway-healthcheck"]' in gateway and "logging: *logging" in gateway
+    # No Docker socket, and only the LAN network: not the WAN, not the Docker proxy's.
+    assert "docker.sock" not in gateway and re.search(r"^    networks: \[local\]$", gateway, re.MULTILINE)
+    env = environment(PRODUCTION, "gateway")
+    assert set(env) == {"NEOCUMA_CENTRAL_WEB_URL", "NEOCUMA_TLS_CERTIFICATE_PATH", "NEOCUMA_TLS_KEY_PATH"}
+    for name, value in env.items():
+        assert name in every_name() and value == f"${{{name}:-}}", (name, value)
+    assert environment(PRODUCTION, "neocuma")["NEOCUMA_TLS_KEY_PATH"] == env["NEOCUMA_TLS_KEY_PATH"], "one certificate"
+    image = (ROOT / "docker" / "gateway" / "Dockerfile").read_text(encoding="utf-8")
+    assert "\nUSER 10001:10001\n" in image and "\nEXPOSE 8081\n" in image and "HEALTHCHECK" in image
+
+
+def test_the_demo_points_the_gateway_at_its_central_web_on_8081() -> None:
+    demo = environment(DEMO, "gateway")
+    assert demo["NEOCUMA_CENTRAL_WEB_URL"] == "${NEOCUMA_CENTRAL_WEB_URL:-http://127.0.0.1:8090/}"
+    assert '"127.0.0.1:${NEOCUMA_DEMO_WEB_PORT:-8090}:8080"' in service(DEMO, "remote-neocuma")
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "export NEOCUMA_LAN_PORT ?= $(or $(call dotenv,NEOCUMA_LAN_PORT),8081)" in makefile
+    assert "-t neocuma/gateway:$(NEOCUMA_VERSION) ." in makefile
+
+
+def test_the_gateway_checks_the_route_neocuma_web_answers() -> None:
+    """haproxy.cfg's health check asks the path NeoCuma Web serves, every 2 s: one 200
+    sends the LAN to the local server, three failures in a row send it away."""
+    config = (ROOT / "docker" / "gateway" / "haproxy.cfg").read_text(encoding="utf-8")
+    check = re.search(r"^    option httpchk GET (\S+)$", config, re.MULTILINE)
+    assert check, "no health check in haproxy.cfg"
+    app = Flask(__name__)
+    register_gateway(app, ModeCache(lambda: "fallback"))
+    assert app.test_client().get(check.group(1)).status_code == 200
+    assert "default-server inter 2s fall 3 rise 1" in config and "server neocuma neocuma:8080 check" in config
+    assert 'http-request redirect prefix "${NEOCUMA_GATEWAY_CENTRAL}" code 302 unless local_up' in config
+
+
+def test_neocuma_web_believes_the_client_address_the_gateway_forwards_and_only_it() -> None:
+    config = (ROOT / "docker" / "gateway" / "haproxy.cfg").read_text(encoding="utf-8")
+    assert "    option forwardfor\n" in config and "    http-request del-header X-Forwarded-For\n" in config
+    assert environment(PRODUCTION, "neocuma")["NEOCUMA_GATEWAY_HOST"] == "gateway"

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 
 from appliance.adapters.local_server import LocalWeb, pinned_context
 from appliance.errors import ConfigError, Unavailable
@@ -30,6 +30,10 @@ def _app() -> Flask:
     @app.get("/healthz")
     def healthz() -> object:
         return jsonify(status="ok", data_generation=4)
+
+    @app.get("/forwarded")
+    def forwarded() -> object:
+        return jsonify(request.headers.getlist("X-Forwarded-For"))
 
     @app.get("/api/v1/check")
     def check() -> object:
@@ -111,6 +115,20 @@ def test_plain_http_stays_the_default() -> None:
     assert tls_files("", "", "NEOCUMA_TLS_CERTIFICATE_PATH") is None
     with _serving(None) as port:
         assert LocalWeb(f"http://127.0.0.1:{port}", "t" * 32).healthz()["data_generation"] == 4
+
+
+def test_the_forwarded_client_reaches_the_app_which_alone_decides_to_believe_it(tmp_path: Path) -> None:
+    """The LAN gateway's X-Forwarded-For must reach NeoCuma Web (appliance/web/peers.py)
+    over plain HTTP (waitress) and HTTPS (cheroot) alike."""
+    certificate, key = self_signed(tmp_path, "neocuma.centre.example")
+    tls = TlsFiles(certificate, key, "NEOCUMA_TLS_CERTIFICATE_PATH")
+    for files, scheme, context in ((None, "http", None), (tls, "https", pinned_context(certificate))):
+        with _serving(files) as port:
+            asked = urllib.request.Request(
+                f"{scheme}://127.0.0.1:{port}/forwarded", headers={"X-Forwarded-For": "192.168.1.20"}
+            )
+            with urllib.request.urlopen(asked, timeout=10, context=context) as response:
+                assert response.read() == b'["192.168.1.20"]\n', scheme
 
 
 def test_bad_tls_files_stop_the_start_with_their_name(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The Flask application of NeoCuma Web (port 8080): factory, login, /healthz, /metrics."""
+"""The Flask application of NeoCuma Web (port 8080): factory, login, /healthz, /metrics,
+the gateway's check."""
 
 from __future__ import annotations
 
@@ -19,13 +20,18 @@ from appliance.server.store import Store
 from appliance.server.systemfiles import SystemFiles
 from appliance.server.web import api, pages
 from appliance.server.web.context import WebContext, view, web_context
+from appliance.server.web.gateway import ENDPOINT as GATEWAY_ENDPOINT
+from appliance.server.web.gateway import ModeCache, register_gateway
 from appliance.server.web.system_templates import SystemTemplates
 from appliance.web.base import configure
 from appliance.web.login import LoginRefused, register_login
+from appliance.web.peers import EXTENSION as TRUSTED_PROXY
+from appliance.web.peers import TrustedProxy
 from appliance.web.security import csrf_token
 
 log = logging.getLogger(__name__)
-_NO_SNAPSHOT = ("healthz", "metrics", "static")
+# The gateway's check reads the mode through its own cache (gateway.py), not a snapshot.
+_NO_SNAPSHOT = ("healthz", "metrics", "static", GATEWAY_ENDPOINT)
 
 
 class AsciiInteger(IntegerConverter):
@@ -43,9 +49,11 @@ def create_app(
     metrics: ServerMetrics | None = None,
     secure_cookies: bool = False,
     check_token: str = "",
+    trusted_proxy: TrustedProxy | None = None,
 ) -> Flask:
     """Build NeoCuma Web over ``store``; ``secret`` signs the session cookies; ``check_token``
-    opens GET /api/v1/check to the guardian (the local server's check account)."""
+    opens GET /api/v1/check to the guardian (the local server's check account);
+    ``trusted_proxy`` is the LAN gateway, whose X-Forwarded-For names the client."""
     app = Flask(__name__)
     app.url_map.converters["int"] = AsciiInteger  # before the blueprints' rules use it
     configure(app, secret=secret, cookie_name="neocuma_session", secure_cookies=secure_cookies)
@@ -59,8 +67,11 @@ def create_app(
         metrics=metrics or ServerMetrics(store.live, role),
         check_token=check_token,
     )
+    if trusted_proxy is not None:
+        app.extensions[TRUSTED_PROXY] = trusted_proxy
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
+    register_gateway(app, ModeCache(lambda: store.live().mode))
     _register_hooks(app)
     _register_auth(app)
     return app
