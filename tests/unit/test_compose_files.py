@@ -204,6 +204,7 @@ def test_every_image_we_build_carries_the_oci_labels_and_make_passes_the_version
     for line in builds:
         assert "--build-arg NEOCUMA_VERSION=$(NEOCUMA_VERSION)" in line and "NEOCUMA_REVISION=" in line, line
 
+
 def test_the_gateway_is_published_on_the_lan_port_and_hardened() -> None:
     """Issue 24, point 1: one LAN address, a gateway that needs no privilege at all."""
     gateway = service(PRODUCTION, "gateway")
