@@ -27,7 +27,7 @@ from appliance.adapters.changes_writer import ChangesRequest, stream_changes
 from appliance.domain.passwords import dummy_hash, verify_password
 from appliance.domain.protocol import ProtocolError, Request, parse_request
 from appliance.domain.schema import GUARDIAN_PROFILE, PROFILE_LABELS
-from appliance.errors import ApplianceError, Unavailable
+from appliance.errors import ApplianceError, TryAgain, Unavailable
 from appliance.server import requests
 from appliance.server.importer import Importer
 from appliance.server.metrics import ServerMetrics
@@ -159,7 +159,7 @@ class SessionInterface(paramiko.ServerInterface):
             _send_error(channel, error.line())
         except Unavailable as error:
             result = "unavailable"
-            refusal = ProtocolError("unavailable", str(error))
+            refusal = ProtocolError("unavailable", str(error), retryable=isinstance(error, TryAgain))
             status = refusal.exit_status
             log.error("ssh %s: unavailable: %s", login, error)
             # One printable line, like every refusal: the message may quote a database error.
