@@ -247,7 +247,14 @@ class SessionInterface(paramiko.ServerInterface):
         assert self.user is not None
         writer = io.BufferedWriter(_ChannelWriter(channel, context.export_max_rate), buffer_size=64 * 1024)
         if isinstance(resolved, ChangesRequest):
-            delta = stream_changes(resolved, context.client, writer, context.zip_level, context.now)
+            try:
+                delta = stream_changes(resolved, context.client, writer, context.zip_level, context.now)
+            except TryAgain:
+                # The members written whole reach the guardian, which resumes from them when it
+                # asks again; the zip still has no manifest and cannot verify.
+                with contextlib.suppress(Exception):
+                    writer.flush()
+                raise
             writer.flush()
             context.metrics.export_bytes.inc(delta.uncompressed_bytes)
             log.info(
