@@ -161,7 +161,10 @@ class SessionInterface(paramiko.ServerInterface):
             result = "unavailable"
             refusal = ProtocolError("unavailable", str(error), retryable=isinstance(error, TryAgain))
             status = refusal.exit_status
-            log.error("ssh %s: unavailable: %s", login, error)
+            if refusal.retryable:  # normal use (a user wrote as the export began): the client asks again
+                log.warning("ssh %s: unavailable, retryable: %s", login, error)
+            else:
+                log.error("ssh %s: unavailable: %s", login, error)
             # One printable line, like every refusal: the message may quote a database error.
             _send_error(channel, refusal.line())
         except (OSError, EOFError, paramiko.SSHException) as error:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -61,7 +62,7 @@ def _revision(central: Central, code: str) -> int:
 
 
 def test_the_race_is_refused_with_the_retryable_flag_and_the_usual_line(
-    central: Central, monkeypatch: pytest.MonkeyPatch
+    central: Central, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     full = central.ssh.ssh("resp.fd12", USER_PASSWORD, "v1 export")
     assert full.returncode == 0, full.stderr.decode()
@@ -77,6 +78,9 @@ def test_the_race_is_refused_with_the_retryable_flag_and_the_usual_line(
     )
     again = central.ssh.ssh("resp.fd12", USER_PASSWORD, "v1 export-changes", stdin=document)
     assert again.returncode == 0, again.stderr.decode()
+    logged = [r for r in caplog.records if r.name == "appliance.server.ssh" and "unavailable" in r.getMessage()]
+    assert [r.levelno for r in logged] == [logging.WARNING], "normal use: no ERROR line in the server's log"
+    assert "retryable" in logged[0].getMessage()
 
 
 class _QuickClock:

@@ -23,10 +23,12 @@ R = TypeVar("R")
 
 def retried(what: str, run: Callable[[], R], clock: Clock, policy: RetryPolicy, until: dt.datetime | None = None) -> R:
     """``run()``'s result, ``run`` being called again after each retryable refusal of the
-    central server; a result with a ``retries`` field gets the number of retries. Raises
+    central server; a result with a ``retries`` field gets the number of retries (and its
+    ``seconds``, when it has them, the whole run's time, the waits included). Raises
     the last refusal, its message saying why no retry follows, and every other error as
     ``run`` raised it."""
     failures = 0
+    started = clock.monotonic()
     while True:
         try:
             result = run()
@@ -48,14 +50,19 @@ def retried(what: str, run: Callable[[], R], clock: Clock, policy: RetryPolicy, 
             )
             clock.sleep(decision.delay)
             continue
-        return _with_retries(result, failures)
+        return _with_retries(result, failures, clock.monotonic() - started)
 
 
-def _with_retries(result: R, failures: int) -> R:
-    """``result`` with its ``retries`` field set, when it has one."""
+def _with_retries(result: R, failures: int, seconds: float) -> R:
+    """``result`` with its ``retries`` field set, and its ``seconds`` the whole run's (the
+    attempts and the waits), when it has those fields."""
     if not failures or not dataclasses.is_dataclass(result) or isinstance(result, type):
         return result
-    if not any(field.name == "retries" for field in dataclasses.fields(result)):
+    fields = {field.name for field in dataclasses.fields(result)}
+    if "retries" not in fields:
         return result
-    replaced: R = dataclasses.replace(result, retries=failures)
+    changes: dict[str, float] = {"retries": failures}
+    if "seconds" in fields:
+        changes["seconds"] = seconds
+    replaced: R = dataclasses.replace(result, **changes)
     return replaced

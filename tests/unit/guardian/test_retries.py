@@ -44,6 +44,7 @@ def test_a_dossier_written_as_the_export_began_is_asked_again_and_the_backup_suc
     with caplog.at_level(logging.INFO):
         result = world.parts.actions.data_backup()
     assert result.retries == 1 and result.mode == INCREMENTAL
+    assert result.seconds == 5.0, "the run's time, its wait included (the fake clock moves only when it sleeps)"
     assert len(world.central.held_sent) == 2, "one refused delta, then one served"
     assert world.backups.manifest(result.name) is not None
     assert world.history("backup")["ok"] is True and world.history("backup")["retries"] == 1
