@@ -35,6 +35,11 @@ class Unavailable(ApplianceError):
     """A dependency (database, remote server, disk) cannot serve the request right now."""
 
 
+class TryAgain(Unavailable):
+    """The request cannot be served now but a new one would be (a write committed as an
+    export began): the protocol marks the refusal retryable (docs/protocol.md, "Errors")."""
+
+
 class RemoteRefused(ApplianceError):
     """The central server refused a request; ``code`` is the protocol's (docs/protocol.md)."""
 

@@ -37,8 +37,9 @@ Prints, per phase and kind of request, the count, the failures (each failure's m
 printed), latency p50/p95/p99/max and throughput (requests/s; MB/s for backups and dumps:
 the uncompressed mariadb-dump size of the centres' data over the phase, as bench/export.py
 counts), the CPU seconds each part used (cgroup v1 cpuacct: the server, MariaDB, the
-guardians, this script, and everything else on the machine), then the server's log errors
-and warnings, its peak memory and the run's duration. The guardians are containers rather
+guardians, this script, and everything else on the machine), then the guardians' backups
+failed and the retries they made within their run (issue 29), the server's log errors and
+warnings, its peak memory and the run's duration. The guardians are containers rather
 than threads of this script: their verification is CPU-bound Python that threads would run
 under one GIL, and 11 processes with their own disks and addresses are what the central
 server sees. All of it shares the machine's cores with the server and MariaDB. Not a test:
@@ -127,6 +128,7 @@ class Sample:
     seconds: float
     error: str | None = None
     data_bytes: int = 0
+    retries: int = 0  # a backup's attempts made again after a retryable refusal (issue 29)
 
 
 @dataclass
@@ -145,12 +147,13 @@ class Recorder:
     def timed(self, kind: str) -> Iterator[dict[str, Any]]:
         """Time the block; it fails if it raises or sets ``outcome["error"]``."""
         phase, started = self.phase, time.monotonic()
-        outcome: dict[str, Any] = {"error": None, "bytes": 0}
+        outcome: dict[str, Any] = {"error": None, "bytes": 0, "retries": 0}
         try:
             yield outcome
         except Exception as error:  # noqa: BLE001 - every failure is counted and printed
             outcome["error"] = f"{type(error).__name__}: {error}"
-        self.add(Sample(phase, kind, time.monotonic() - started, outcome["error"], int(outcome["bytes"])))
+        elapsed = time.monotonic() - started
+        self.add(Sample(phase, kind, elapsed, outcome["error"], int(outcome["bytes"]), int(outcome["retries"])))
 
 
 # --- the central server -------------------------------------------------------------------
@@ -243,9 +246,12 @@ def _guardian_rounds(guardian: Guardian, rounds: int, recorder: Recorder, start:
             done = guardian.cli("backup", "--data", "--json")
             if done.returncode != 0:
                 outcome["error"] = f"{guardian.login}: exit {done.returncode}: {done.stderr.strip()[-500:]}"
+                gave_up = re.search(r"abandon après (\d+) essai", done.stderr)
+                outcome["retries"] = int(gave_up.group(1)) - 1 if gave_up else 0
             else:
                 data = json.loads(done.stdout)["data"]
                 outcome["bytes"] = int(data["bytes"])
+                outcome["retries"] = int(data.get("retries", 0))  # absent from a guardian without retries
                 recorder.add(Sample(recorder.phase, BACKUP_JOB, float(data["seconds"])))
 
 
@@ -525,6 +531,17 @@ def _print_failures(samples: list[Sample]) -> None:
         print(f"  {count} x {message}")
 
 
+def _print_retries(samples: list[Sample]) -> None:
+    """The guardians' backups: how many failed, and the retries made within their run after
+    a refusal the central server marked retryable (docs/guardian.md, "Retries")."""
+    backups = [s for s in samples if s.kind == BACKUP_WALL]
+    retried = [s for s in backups if s.retries]
+    print(
+        f"guardian backups: {len(backups)}, failed {sum(1 for s in backups if s.error)}; "
+        f"retried within their run {len(retried)}, retries in all {sum(s.retries for s in backups)}"
+    )
+
+
 def _print_log_errors(log: str) -> None:
     """The ERROR and WARNING lines of the server's log, grouped by message."""
     for level in ("ERROR", "WARNING"):
@@ -731,6 +748,7 @@ def _run(
         _print_cpu(cpu[name], seconds)
     print("\n  MB/s: SQL MB of the centres' data (as mariadb-dump writes it) moved per second, all centres together")
     _print_failures(recorder.samples)
+    _print_retries(recorder.samples)
     _print_log_errors(log)
     print(f"central server peak memory (VmHWM of its process): {_vm_hwm_mib(central):.0f} MiB")
     print(f"whole run, containers started to figures: {time.monotonic() - run_started:.1f} s; {_load()}")

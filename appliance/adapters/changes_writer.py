@@ -13,8 +13,9 @@ again in Python (``domain.changes.choose_changes``) from the revisions the snaps
 A held dossier whose revision, read with the rights just before the snapshot, is the
 guardian's is not asked for at all (``candidates``): with 1 % of 300 dossiers changed that
 leaves 60 statements instead of 6,000. A write committed between that read and the snapshot
-is still caught, by the check above: the export then fails, naming the dossier, and the
-guardian's next attempt asks again (it resumes from what it received).
+is still caught, by the check above: the export then fails, naming the dossier, with a
+refusal marked retryable (``TryAgain``), and the guardian asks again within the same run,
+resuming from what it received (``guardian/jobs/retrying.py``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from appliance.domain.changes import ChangeSet, CurrentDossier, HeldDossier, cho
 from appliance.domain.ddl import quote_identifier
 from appliance.domain.delta_manifest import DeltaDossier, DeltaManifest
 from appliance.domain.schema import CENTRE_TABLES, DOSSIER_TABLES, REFERENCE_TABLES
-from appliance.errors import Unavailable
+from appliance.errors import TryAgain, Unavailable
 
 
 @dataclass(frozen=True)
@@ -158,12 +159,13 @@ def _write(
 
 def _check_members_sent(change: ChangeSet, sent: set[str], codes: list[str]) -> None:
     """The database sent every member of the included dossiers and none of the others;
-    raises Unavailable otherwise (a delta that would list a revision its rows are not)."""
+    raises TryAgain otherwise (a delta that would list a revision its rows are not): the
+    next request reads the rights, and so the candidates, anew."""
     included = set(change.included)
     wrong = [
         code for code in codes if any((dossier_member(code, t) in sent) != (code in included) for t in DOSSIER_TABLES)
     ]
     if wrong:
-        raise Unavailable(
+        raise TryAgain(
             f"dossier(s) modifié(s) pendant le début de l'export, redemandez les changements : {', '.join(wrong[:5])}"
         )

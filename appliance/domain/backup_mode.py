@@ -94,7 +94,8 @@ def _days(span: dt.timedelta) -> str:
 def describe_backup_run(facts: Mapping[str, Any]) -> str:
     """What a data backup moved, in French, from its recorded facts (``status``, the
     console, the CLI): its kind, the dossiers transferred, the bytes received, its time and
-    why it was of that kind. Facts recorded before incremental backups say less."""
+    why it was of that kind, and the retries it made after a refusal the central server
+    marked retryable. Facts recorded before incremental backups say less."""
     words = KINDS.get(str(facts.get("mode")))
     if words is None:
         return ""
@@ -106,4 +107,7 @@ def describe_backup_run(facts: Mapping[str, Any]) -> str:
     transferred = facts.get("transferred")
     if isinstance(transferred, int):
         parts.append(f"{transferred / 1e6:.1f} Mo reçus".replace(".", ","))
+    retries = facts.get("retries")
+    if isinstance(retries, int) and not isinstance(retries, bool) and retries > 0:
+        parts.append(f"après {retries} nouvel(s) essai(s)")
     return with_time_and_reason(parts, facts)

@@ -19,6 +19,10 @@ PROTOCOL_NAME = "neocuma-guardian"
 SUPPORTED_VERSIONS = (1,)
 MAX_REQUEST_BYTES = 8192
 MAX_DOSSIERS_PER_REQUEST = 2000
+# The exit status of a refusal that a new request would cure (sysexits' EX_TEMPFAIL). The
+# error line stays ``error <code>: <message>``, so a client that does not know the flag reads
+# the same code and message as before (docs/protocol.md, "Errors").
+RETRYABLE_EXIT_STATUS = 75
 
 EXIT_STATUS = {
     "ok": 0,
@@ -49,15 +53,19 @@ COMMANDS = {
 
 
 class ProtocolError(Exception):
-    """A refused request: ``code`` is stable (see EXIT_STATUS), ``message`` is for people."""
+    """A refused request: ``code`` is stable (see EXIT_STATUS), ``message`` is for people;
+    ``retryable``: a new request would be served (exit status RETRYABLE_EXIT_STATUS)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, retryable: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retryable = retryable
 
     @property
     def exit_status(self) -> int:
+        if self.retryable:
+            return RETRYABLE_EXIT_STATUS
         return EXIT_STATUS.get(self.code, 1)
 
     def line(self) -> str:

@@ -99,8 +99,9 @@ class Scheduler:
 
         def work() -> str:
             try:
-                data = self.actions.data_backup(offsite=False)
-                system = self.actions.system_backup(offsite=False)
+                # A refusal a new request cures is retried, but no retry starts after the slot.
+                data = self.actions.data_backup(offsite=False, until=window.end)
+                system = self.actions.system_backup(offsite=False, until=window.end)
                 summary.update(backup=data.name, system_files=system.files)
                 message = f"sauvegarde {data.name} et system.zip faites"
                 if sync_after:

@@ -27,7 +27,7 @@ from appliance.adapters.changes_writer import ChangesRequest, stream_changes
 from appliance.domain.passwords import dummy_hash, verify_password
 from appliance.domain.protocol import ProtocolError, Request, parse_request
 from appliance.domain.schema import GUARDIAN_PROFILE, PROFILE_LABELS
-from appliance.errors import ApplianceError, Unavailable
+from appliance.errors import ApplianceError, TryAgain, Unavailable
 from appliance.server import requests
 from appliance.server.importer import Importer
 from appliance.server.metrics import ServerMetrics
@@ -159,9 +159,12 @@ class SessionInterface(paramiko.ServerInterface):
             _send_error(channel, error.line())
         except Unavailable as error:
             result = "unavailable"
-            refusal = ProtocolError("unavailable", str(error))
+            refusal = ProtocolError("unavailable", str(error), retryable=isinstance(error, TryAgain))
             status = refusal.exit_status
-            log.error("ssh %s: unavailable: %s", login, error)
+            if refusal.retryable:  # normal use (a user wrote as the export began): the client asks again
+                log.warning("ssh %s: unavailable, retryable: %s", login, error)
+            else:
+                log.error("ssh %s: unavailable: %s", login, error)
             # One printable line, like every refusal: the message may quote a database error.
             _send_error(channel, refusal.line())
         except (OSError, EOFError, paramiko.SSHException) as error:
@@ -247,7 +250,14 @@ class SessionInterface(paramiko.ServerInterface):
         assert self.user is not None
         writer = io.BufferedWriter(_ChannelWriter(channel, context.export_max_rate), buffer_size=64 * 1024)
         if isinstance(resolved, ChangesRequest):
-            delta = stream_changes(resolved, context.client, writer, context.zip_level, context.now)
+            try:
+                delta = stream_changes(resolved, context.client, writer, context.zip_level, context.now)
+            except TryAgain:
+                # The members written whole reach the guardian, which resumes from them when it
+                # asks again; the zip still has no manifest and cannot verify.
+                with contextlib.suppress(Exception):
+                    writer.flush()
+                raise
             writer.flush()
             context.metrics.export_bytes.inc(delta.uncompressed_bytes)
             log.info(

@@ -18,6 +18,7 @@ from appliance.domain.backup_format import Opener
 from appliance.domain.changes import HeldDossier
 from appliance.domain.dossiers import ImportReply, RemoteDossier
 from appliance.domain.identity import WhoAmI
+from appliance.domain.protocol import RETRYABLE_EXIT_STATUS
 from appliance.errors import HostKeyChanged, HostKeyUnknown, Refused, RemoteRefused, Unavailable
 from appliance.guardian.ports import Sink
 from tests.fakes.database import FakeDatabase
@@ -56,6 +57,9 @@ class FakeCentral:
     reachable: bool = True
     cut_after: int | None = None  # bytes of an export sent before the link drops
     gives_up_after: int | None = None  # bytes sent before the server answers ``unavailable``
+    gives_up_times: int | None = None  # how many transfers give up so (None: every one)
+    gives_up_status: int = RETRYABLE_EXIT_STATUS  # 6: a server from before the retryable flag
+    busy: dict[str, int] = field(default_factory=dict)  # request -> refusals to come, retryable, before it is served
     stall: bool = False
     lying_system_file: bytes | None = None  # served instead of a system file (its MANIFEST is true)
     system_fetched: list[str] = field(default_factory=list)  # the system files served, in order
@@ -105,6 +109,14 @@ class FakeCentral:
         self.pinned = fingerprint
         return fingerprint
 
+    def refuse_if_busy(self, request: str) -> None:
+        """A refusal a new request cures (a future server's full queue, say), while ``busy`` says so."""
+        if self.busy.get(request, 0) > 0:
+            self.busy[request] -= 1
+            raise RemoteRefused(
+                "unavailable", f"{request} : trop de demandes en cours, réessayez", RETRYABLE_EXIT_STATUS
+            )
+
     def write(self, code: str) -> None:
         """A change on the central server: the dossier's revision moves."""
         before = self.dossiers[code]
@@ -151,6 +163,7 @@ class FakeSession:
 
     def export(self, codes: Sequence[str], sink: Sink) -> int:
         self._guardian_only()
+        self.central.refuse_if_busy("export")
         unknown = [code for code in codes if code not in self.central.dossiers]
         if unknown:
             raise RemoteRefused("rights", f"dossier(s) hors de vos droits : {', '.join(unknown)}", 1)
@@ -168,6 +181,7 @@ class FakeSession:
         with another ID système or revision (or not held), faults as ``export``."""
         self._guardian_only()
         self.central.held_sent.append(dict(held))
+        self.central.refuse_if_busy("export-changes")
         if not self.central.knows_changes:
             raise RemoteRefused("bad_request", "commande inconnue : export-changes", 2)
         chosen = [self.central.dossiers[code] for code in sorted(self.central.dossiers)]
@@ -183,9 +197,15 @@ class FakeSession:
     def _send(self, data: bytes, sink: Sink) -> int:
         if self.central.stall:
             raise Unavailable("rien n'a été reçu du serveur distant depuis 60 s après 0 octets : transfert abandonné")
-        if self.central.gives_up_after is not None:
+        if self.central.gives_up_after is not None and self.central.gives_up_times != 0:
+            if self.central.gives_up_times is not None:
+                self.central.gives_up_times -= 1
             sink.write(data[: self.central.gives_up_after])
-            raise RemoteRefused("unavailable", "dossier(s) modifié(s) pendant le début de l'export : 120002", 9)
+            raise RemoteRefused(
+                "unavailable",
+                "dossier(s) modifié(s) pendant le début de l'export, redemandez les changements : 120002",
+                self.central.gives_up_status,
+            )
         if self.central.cut_after is not None:
             sink.write(data[: self.central.cut_after])
             raise Unavailable(f"la connexion au serveur distant a été perdue après {self.central.cut_after} octets")
@@ -195,6 +215,7 @@ class FakeSession:
 
     def import_dossier(self, code: str, password: str, backup: Opener) -> ImportReply:
         self._guardian_only()
+        self.central.refuse_if_busy("import")
         if password != self.account.password:
             raise RemoteRefused("wrong_password", "mot de passe incorrect", 1)
         if code in self.central.exporte:
@@ -206,6 +227,7 @@ class FakeSession:
         return ImportReply(self.central.dossiers[code].revision, f"{code}/pre-restore-1.zip")
 
     def system_manifest(self) -> bytes:
+        self.central.refuse_if_busy("system")
         return system_files_manifest(self.central.system_files)
 
     @contextlib.contextmanager

@@ -88,5 +88,8 @@ def test_what_a_backup_moved_in_french() -> None:
     assert describe_backup_run({"mode": FULL, "changed": 300, "dossiers": 300}) == (
         "complète : 300 dossier(s) transféré(s) sur 300"
     )
+    assert describe_backup_run({"mode": FULL, "changed": 3, "dossiers": 3, "retries": 1}) == (
+        "complète : 3 dossier(s) transféré(s) sur 3, après 1 nouvel(s) essai(s)"
+    )
     assert describe_backup_run({"name": "a.zip", "bytes": 10}) == "", "a backup recorded before says nothing"
     assert describe_backup_run({"mode": FULL, "changed": True, "dossiers": "x"}).startswith("complète : ? dossier(s)")

@@ -6,16 +6,19 @@ never holds up a sync or a switch to fallback mode (docs/offsite.md, "Time limit
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from appliance.domain.offsite import check_part, next_check_part, next_part
+from appliance.domain.retry import RetryPolicy
 from appliance.errors import ApplianceError, Refused
 from appliance.guardian.jobs.backup import BackupJob, BackupResult
 from appliance.guardian.jobs.modes import ModeResult, Modes
 from appliance.guardian.jobs.offsite import OffsiteCheck, OffsiteJob, OffsiteResult
+from appliance.guardian.jobs.retrying import retried
 from appliance.guardian.jobs.sync import SyncJob, SyncResult
 from appliance.guardian.jobs.system_backup import SystemBackupResult
 from appliance.guardian.jobs.transfers import PullResult, RestoreResult, Transfers
@@ -24,6 +27,7 @@ from appliance.guardian.state import OFFSITE, GuardianState, parse_stamp, stamp
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
+RETRY = RetryPolicy()
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -36,6 +40,12 @@ class Actions:
     transfers: Transfers
     modes: Modes
     offsite: OffsiteJob
+    retry: RetryPolicy = RETRY
+
+    def _retried(self, what: str, run: Callable[[], R], until: dt.datetime | None = None) -> R:
+        """``run`` again after each refusal a new request would cure (``jobs/retrying.py``):
+        until the slot's end ``until`` for a scheduled run, ``retry.attempts`` in all."""
+        return retried(what, run, self.clock, self.retry, until)
 
     def _recorded(self, job: str, run: Callable[[], R], **context: Any) -> R:
         """``context``: facts recorded whatever the outcome (what a failed run tried)."""
@@ -77,16 +87,25 @@ class Actions:
             if offsite and locked:  # what a failed step left unpushed, the copy still takes
                 self._offsite_after()
 
-    def data_backup(self, full: bool = False, offsite: bool = True) -> BackupResult:
-        """``offsite=False``: the caller pushes the offsite copy itself, after more steps."""
+    def data_backup(self, full: bool = False, offsite: bool = True, until: dt.datetime | None = None) -> BackupResult:
+        """``offsite=False``: the caller pushes the offsite copy itself, after more steps;
+        ``until``: the end of a scheduled run's slot, after which no retry starts."""
         return self._locked_then_offsite(
-            "sauvegarde des données", lambda: self._recorded("backup", lambda: self.backup.data(full)), offsite
+            "sauvegarde des données",
+            lambda: self._recorded("backup", lambda: self._data(full, until)),
+            offsite,
         )
 
-    def system_backup(self, offsite: bool = True) -> SystemBackupResult:
+    def _data(self, full: bool = False, until: dt.datetime | None = None) -> BackupResult:
+        return self._retried("sauvegarde des données", lambda: self.backup.data(full), until)
+
+    def system_backup(self, offsite: bool = True, until: dt.datetime | None = None) -> SystemBackupResult:
         return self._locked_then_offsite(
-            "sauvegarde système", lambda: self._recorded("system_backup", self.backup.system), offsite
+            "sauvegarde système", lambda: self._recorded("system_backup", lambda: self._system(until)), offsite
         )
+
+    def _system(self, until: dt.datetime | None = None) -> SystemBackupResult:
+        return self._retried("sauvegarde système", self.backup.system, until)
 
     def offsite_after_backups(self) -> None:
         """The offsite copy a scheduled run makes once, after its backups and its sync (a
@@ -175,15 +194,18 @@ class Actions:
         then the offsite copy."""
 
         def steps() -> tuple[BackupResult, SystemBackupResult, SyncResult]:
-            data = self._recorded("backup", self.backup.data)
-            system = self._recorded("system_backup", self.backup.system)
+            data = self._recorded("backup", self._data)
+            system = self._recorded("system_backup", self._system)
             return data, system, self._recorded("sync", lambda: self.sync_job.run(None))
 
         return self._locked_then_offsite("sauvegarde et synchronisation", steps, True)
 
     def pull(self, codes: list[str], overwrite_local: bool) -> PullResult:
         with self.state.lock(f"descente de {', '.join(codes)}"):
-            return self._recorded("pull", lambda: self.transfers.pull(codes, overwrite_local))
+            return self._recorded(
+                "pull",
+                lambda: self._retried("descente", lambda: self.transfers.pull(codes, overwrite_local)),
+            )
 
     def restore(
         self,
@@ -198,11 +220,17 @@ class Actions:
         with self.state.lock(f"remontée de {', '.join(codes)}"):
             if from_backup is None:
                 return self._recorded(
-                    "restore", lambda: self.transfers.restore(codes, password, overwrite_remote, as_user)
+                    "restore",
+                    lambda: self._retried(
+                        "remontée", lambda: self.transfers.restore(codes, password, overwrite_remote, as_user)
+                    ),
                 )
             return self._recorded(
                 "restore",
-                lambda: self.transfers.restore_from_backup(codes, from_backup, password, self.clock.now(), as_user),
+                lambda: self._retried(
+                    "remontée",
+                    lambda: self.transfers.restore_from_backup(codes, from_backup, password, self.clock.now(), as_user),
+                ),
             )
 
     def recover(self) -> str | None:

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from appliance.domain.backup_format import Manifest, VerifiedBackup
 from appliance.domain.backup_mode import FULL, BackupMode, PreviousBackup, choose_backup_mode
 from appliance.domain.backups import backup_name
+from appliance.domain.retry import is_retryable
 from appliance.domain.salvage import Salvage
-from appliance.errors import ApplianceError, BadRequest
+from appliance.errors import ApplianceError, BadRequest, RemoteRefused
 from appliance.guardian.jobs.disk import commit_staged, disk_error
 from appliance.guardian.jobs.incremental import FallBack, IncrementalBackup, is_cut
 from appliance.guardian.jobs.progress import Counting
@@ -54,6 +55,7 @@ class BackupResult:
     changed: int = 0  # dossiers whose members crossed the link (all of them in a full backup)
     removed: int = 0  # dossiers of the previous backup no longer in rights
     resumed: int = 0  # dossiers copied from what a cut transfer had received
+    retries: int = 0  # attempts made again after a refusal a new request cures (jobs/retrying.py)
 
 
 @dataclass(frozen=True)
@@ -209,7 +211,7 @@ class BackupJob:
             raise disk_error(error, name) from error
         except BaseException as error:
             staged.discard()
-            log.error("sauvegarde des données %s en échec : %s", name, error)
+            _log_failure(name, error)
             raise
         assembled = increment.assembled
         return _Made(
@@ -237,7 +239,7 @@ class BackupJob:
             if is_cut(error):
                 self.backups.keep_partial(staged)  # a cut link: the next run resumes from it
             staged.discard()
-            log.error("sauvegarde des données %s en échec : %s", name, error)
+            _log_failure(name, error)
             raise
         manifest = verified.manifest
         return _Made(manifest, size, size, len(manifest.dossiers), 0, skew)
@@ -279,3 +281,12 @@ class BackupJob:
         """``system.zip`` anew (``system_backup.py``)."""
         self._clean_partials()
         return SystemBackup(self.central, self.state, self.backups, self.clock, self.progress).run()
+
+
+def _log_failure(name: str, error: BaseException) -> None:
+    """An attempt's failure: at INFO when the refusal is one a new request cures (the run
+    retries it, ``jobs/retrying.py``, and logs the run's failure itself), else at ERROR."""
+    if isinstance(error, RemoteRefused) and is_retryable(error.code, error.status, str(error)):
+        log.info("sauvegarde des données %s interrompue : %s", name, error)
+        return
+    log.error("sauvegarde des données %s en échec : %s", name, error)

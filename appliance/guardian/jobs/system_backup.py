@@ -40,6 +40,7 @@ class SystemBackupResult:
     seconds: float
     fetched: int = 0  # files that crossed the link (the others came from the previous system.zip)
     transferred: int = 0  # their bytes
+    retries: int = 0  # attempts made again after a refusal a new request cures (jobs/retrying.py)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 class PullResult:
     dossiers: list[str]
     saved: list[str]
+    retries: int = 0  # attempts made again after a refusal a new request cures (jobs/retrying.py)
 
 
 @dataclass(frozen=True)
