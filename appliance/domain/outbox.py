@@ -34,6 +34,8 @@ APPLIED = "appliquee"
 ALREADY_APPLIED = "deja_appliquee"
 REFUSED = "refusee"
 STATUSES = (APPLIED, ALREADY_APPLIED, REFUSED)
+# The replay state of an operation in the outbox.
+PENDING, DONE, NOT_TAKEN = "pending", "applied", "refused"
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,22 @@ def parse_outcome(raw: bytes, sent: Mapping[str, Operation]) -> Outcome:
     if not isinstance(central_id, int) or isinstance(central_id, bool) or not isinstance(numero, str):
         raise ValueError(f"réponse sans numéro central pour l'opération {identifier}")
     return Outcome(identifier, str(status), local, central_id, numero)
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """An operation of the outbox with its replay state (``PENDING``, ``DONE`` with the
+    central number, ``NOT_TAKEN`` with the central server's reason)."""
+
+    operation: Operation
+    state: str
+    central_numero: str | None = None
+    reason: str | None = None
+
+
+def outbox_state(outcome: Outcome) -> str:
+    """The state an answer leaves the operation in: applied now or before, or refused."""
+    return DONE if outcome.done else NOT_TAKEN
 
 
 def renumbering(outcomes: Sequence[Outcome]) -> list[tuple[str, str]]:

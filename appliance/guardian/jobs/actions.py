@@ -16,6 +16,7 @@ from appliance.errors import ApplianceError, Refused
 from appliance.guardian.jobs.backup import BackupJob, BackupResult
 from appliance.guardian.jobs.modes import ModeResult, Modes
 from appliance.guardian.jobs.offsite import OffsiteCheck, OffsiteJob, OffsiteResult
+from appliance.guardian.jobs.replay import ReplayJob, ReplayResult
 from appliance.guardian.jobs.sync import SyncJob, SyncResult
 from appliance.guardian.jobs.system_backup import SystemBackupResult
 from appliance.guardian.jobs.transfers import PullResult, RestoreResult, Transfers
@@ -36,6 +37,7 @@ class Actions:
     transfers: Transfers
     modes: Modes
     offsite: OffsiteJob
+    replay_job: ReplayJob
 
     def _recorded(self, job: str, run: Callable[[], R], **context: Any) -> R:
         """``context``: facts recorded whatever the outcome (what a failed run tried)."""
@@ -213,3 +215,8 @@ class Actions:
     def mode(self, mode: str, force: bool) -> ModeResult:
         with self.state.lock(f"passage en mode {mode}"):
             return self.modes.set(mode, force)
+
+    def replay(self) -> ReplayResult:
+        """The local server's outbox replayed on the central server, under the lock."""
+        with self.state.lock("rejeu des opérations du serveur local"):
+            return self._recorded("replay", self.replay_job.run)
