@@ -27,14 +27,10 @@ if [ -n "$server_pw" ]; then
             # The central server creates and drops generations (seeding, pre-restore copies).
             echo "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER, CREATE TEMPORARY TABLES, LOCK TABLES ON \`neocuma\\_g%\`.* TO '$server_user'@'%';"
             echo "GRANT SELECT, UPDATE ON neocuma_control.* TO '$server_user'@'%';"
-            # v1 replay records each operation it applied, so a replay twice adds nothing twice.
-            echo "GRANT INSERT ON neocuma_control.replayed TO '$server_user'@'%';"
         else
             # The local server only serves the live generation; writes happen in fallback mode.
             echo "GRANT SELECT, INSERT, UPDATE, DELETE ON \`neocuma\\_g%\`.* TO '$server_user'@'%';"
             echo "GRANT SELECT ON neocuma_control.* TO '$server_user'@'%';"
-            # A bon entered in fallback mode is recorded in the outbox in the same transaction.
-            echo "GRANT INSERT ON neocuma_control.outbox TO '$server_user'@'%';"
         fi
     } | neocuma_sql
     log "created account $server_user ($neocuma_role role)"
@@ -48,8 +44,6 @@ if [ -n "$guardian_pw" ]; then
         echo "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER ON \`neocuma\\_g%\`.* TO '$guardian_user'@'%';"
         echo "GRANT SELECT ON neocuma_control.* TO '$guardian_user'@'%';"
         echo "GRANT UPDATE ON neocuma_control.live TO '$guardian_user'@'%';"
-        # The replay's outcome of each outbox operation, and nothing else of the outbox.
-        echo "GRANT UPDATE (state, central_id, central_numero, reason, replayed_at) ON neocuma_control.outbox TO '$guardian_user'@'%';"
     } | neocuma_sql
     log "created account $guardian_user"
 fi
