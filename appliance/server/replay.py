@@ -26,6 +26,7 @@ from appliance.server.writes import enter_bon_in
 log = logging.getLogger(__name__)
 _DUPLICATE_KEY = 1062
 _DEADLOCK = 1213
+_ATTEMPTS = 3
 
 
 def replay_operation(
@@ -33,15 +34,16 @@ def replay_operation(
 ) -> Outcome:
     """Apply ``operation`` once, or answer that it was applied, or refuse it with its reason
     in French; raises Unavailable when the database cannot be used (nothing applied)."""
-    for attempt in (1, 2):
+    for attempt in range(1, _ATTEMPTS + 1):
         try:
             return _in_transaction(pool, role, user, operation, control_schema)
         except Unavailable as error:
             # The same operation sent twice at once: the loser's insert of its id meets the
-            # winner's row (or a deadlock); read again, it answers "already applied".
+            # winner's row (or a deadlock); read again, it answers "already applied". A bon
+            # entered meanwhile on the dossier can take the id read: read again, the next one.
             cause = error.__cause__
             errno = getattr(cause, "errno", None)
-            if attempt == 2 or errno not in (_DUPLICATE_KEY, _DEADLOCK):
+            if attempt == _ATTEMPTS or errno not in (_DUPLICATE_KEY, _DEADLOCK):
                 raise
     raise AssertionError("unreachable")
 
@@ -74,9 +76,11 @@ def _in_transaction(pool: ConnectionPool, role: str, user: User, operation: Oper
 
 def _replay(connection: MySQLConnectionAbstract, role: str, user: User, operation: Operation, control: str) -> Outcome:
     table = f"{quote_identifier(control)}.replayed"
+    # A locking read: a plain one would fix the transaction's snapshot before the dossier
+    # row is locked, and the dossier's next bon id would be read from that older snapshot.
     rows = query_all(
         connection,
-        f"SELECT digest, dossier_code, bon_id, numero FROM {table} WHERE operation_id = %s",
+        f"SELECT digest, dossier_code, bon_id, numero FROM {table} WHERE operation_id = %s LOCK IN SHARE MODE",
         (operation.id,),
     )
     recorded = Applied(str(rows[0][0]), str(rows[0][1]), int(rows[0][2]), str(rows[0][3])) if rows else None

@@ -223,3 +223,37 @@ def test_an_id_reused_for_another_entry_is_refused(central: Central, db: Any) ->
     forged = dict(first, saisie=dict(first["saisie"], quantite="99"))
     (answer,) = _replay(central, [forged])
     assert answer["etat"] == "refusee" and "a déjà servi à une autre saisie" in answer["motif"]
+
+
+def test_two_returns_sending_the_same_batch_at_once_apply_each_operation_once(central: Central, db: Any) -> None:
+    """Two guardians (or a second return started before the first ended) racing on one
+    batch, while a person enters a bon on the same dossier through NeoCuma Web."""
+    import threading
+
+    from tests.integration.webclient import api_token, client_for, login
+
+    (dossier_id, code), *_ = _writable(db, central)
+    operations = [
+        _operation(code, oracle.bon_form(db, central.schema, dossier_id, str(q)), f"BT03-{q:05d}") for q in range(1, 31)
+    ]
+    before = _bons(db, central, dossier_id)
+    answers: list[list[dict[str, Any]]] = []
+    threads = [threading.Thread(target=lambda: answers.append(_replay(central, operations))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    person = client_for(central)
+    login(person, GUARDIAN)
+    typed = person.post(
+        f"/api/v1/dossiers/{code}/bons",
+        json=oracle.bon_form(db, central.schema, dossier_id, "99"),
+        headers={"X-CSRF-Token": api_token(person)},
+    )
+    for thread in threads:
+        thread.join(120)
+    assert typed.status_code == 201
+    assert len(answers) == 2
+    for one, other in zip(answers[0], answers[1], strict=True):
+        assert {one["etat"], other["etat"]} == {"appliquee", "deja_appliquee"}
+        assert one["numero_central"] == other["numero_central"]
+    added = set(_bons(db, central, dossier_id)) - set(before)
+    assert len(added) == len(operations) + 1
