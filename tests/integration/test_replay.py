@@ -151,8 +151,8 @@ def test_a_client_cut_off_in_the_middle_sends_again_and_nothing_is_applied_twice
     channel.sendall(_batch(operations))
     channel.shutdown_write()
     received = b""
-    while b"\n" not in received:
-        received += channel.recv(1)
+    while b"\n" not in received and (byte := channel.recv(1)):
+        received += byte
     client.close()  # the link drops after the first answer
     cut_first = json.loads(received)
     assert cut_first["etat"] == "appliquee"
