@@ -6,7 +6,8 @@ have the documented shape becomes Unavailable naming the command."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -15,6 +16,7 @@ from appliance.domain.backup_format import Opener
 from appliance.domain.changes import HeldDossier, held_document
 from appliance.domain.dossiers import ImportReply, RemoteDossier
 from appliance.domain.identity import WhoAmI
+from appliance.domain.outbox import Operation, Outcome, parse_outcome
 from appliance.errors import Refused, RemoteRefused, Unavailable
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
@@ -93,6 +95,35 @@ class SshCentralSession:
             return ImportReply(int(answer["revision"]), str(answer["copie_avant_restauration"]))
         except (KeyError, TypeError, ValueError) as error:
             raise _shape_error(f"v1 import {code}", error) from error
+
+    def replay(self, operations: Sequence[Operation], record: Callable[[Outcome], None]) -> list[Outcome]:
+        """Send the operations with ``v1 replay``; ``record`` gets each answer, checked
+        against what was sent, as it arrives. Raises Unavailable when an answer is malformed
+        or the answers stop before the server's last line (the rest: send them again)."""
+        sent = {operation.id: operation for operation in operations}
+        outcomes: list[Outcome] = []
+        finished: list[dict[str, Any]] = []
+
+        def on_line(line: bytes) -> None:
+            if finished:
+                raise Unavailable("le serveur distant a répondu à 'v1 replay' après sa dernière ligne")
+            try:
+                if line.startswith(b'{"fin"'):
+                    finished.append(json.loads(line))
+                    return
+                outcome = parse_outcome(line, sent)
+            except (ValueError, RecursionError) as error:
+                raise _shape_error("v1 replay", error) from error
+            outcomes.append(outcome)
+            record(outcome)
+
+        self._session.replay(b"".join(operation.line() for operation in operations), on_line)
+        if not finished or len(outcomes) != len(operations):
+            raise Unavailable(
+                f"rejeu interrompu : {len(outcomes)} réponse(s) pour {len(operations)} opération(s); "
+                "les autres restent en attente, relancez le rejeu"
+            )
+        return outcomes
 
     def system_manifest(self) -> bytes:
         with self.system_file("MANIFEST") as handle:

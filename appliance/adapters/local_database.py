@@ -25,6 +25,7 @@ from appliance.adapters.backup_writer import ExportRequest, stream_export
 from appliance.adapters.dossier_rows import load_table, replace_dossier_rows
 from appliance.adapters.generation_loader import load_generation
 from appliance.adapters.mysql import ConnectionPool, MysqlClient, MysqlSettings, connect, query_all
+from appliance.adapters.outbox_rows import read_outbox, write_outcome
 from appliance.adapters.standby_generation import (
     apply_plan,
     extract_checked,
@@ -37,6 +38,7 @@ from appliance.domain.backup_format import DossierEntry, VerifiedBackup, centre_
 from appliance.domain.ddl import generation_schema_name, quote_identifier
 from appliance.domain.dossiers import LocalDossier
 from appliance.domain.generations import Live, LoadReport
+from appliance.domain.outbox import OutboxEntry, Outcome
 from appliance.domain.pull_scope import check_pull_scope
 from appliance.domain.schema import DOSSIER_TABLES, TABLES_BY_NAME
 from appliance.domain.standby import StandbyContent, StandbyPlan
@@ -98,6 +100,16 @@ class MysqlLocalDatabase:
         with self.pool.acquire() as connection:
             data, system, mode = generations.live_generations(connection)
         return Live(data, system, mode)
+
+    def outbox(self, states: Sequence[str]) -> list[OutboxEntry]:
+        """The outbox's operations in ``states``, oldest first (``adapters.outbox_rows``)."""
+        with self.pool.acquire() as connection:
+            return read_outbox(connection, states, CONTROL)
+
+    def record_outcome(self, outcome: Outcome, at: dt.datetime) -> None:
+        """Write one answer of ``v1 replay`` into the outbox, committed at once."""
+        with self.pool.acquire() as connection:
+            write_outcome(connection, outcome, at, CONTROL)
 
     def generations(self) -> list[int]:
         with self.pool.acquire() as connection:

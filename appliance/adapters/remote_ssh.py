@@ -15,7 +15,7 @@ import json
 import logging
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -236,6 +236,36 @@ class RemoteSession:
         if not isinstance(reply, dict):
             raise Unavailable(f"le serveur distant a répondu à l'import de {code} par un document inattendu")
         return reply
+
+    def replay(self, batch: bytes, on_line: Callable[[bytes], None]) -> None:
+        """Send ``v1 replay`` with ``batch`` on stdin and hand each answer line to
+        ``on_line`` as it arrives, so the answers received before a cut are kept. Raises
+        Unavailable (stall, cut, a line over the limit) or RemoteRefused (a refused batch)."""
+        channel = self._channel("v1 replay")
+        try:
+            channel.sendall(batch)
+            channel.shutdown_write()
+        except (TimeoutError, OSError) as error:
+            log.info("envoi des opérations interrompu : %s", error)  # the server's reason, if any, wins
+        pending = bytearray()
+
+        class _Lines:
+            def write(self, data: bytes, /) -> int:
+                pending.extend(data)
+                while (end := pending.find(b"\n")) >= 0:
+                    line = bytes(pending[:end])
+                    del pending[: end + 1]
+                    on_line(line)
+                if len(pending) > MAX_REPLY_BYTES:
+                    raise Unavailable("le serveur distant a envoyé une ligne de réponse trop longue : abandonné")
+                return len(data)
+
+        try:
+            self._read_into(channel, _Lines())
+        except BaseException:
+            channel.close()
+            raise
+        self._finish(channel)
 
     def sftp(self) -> paramiko.SFTPClient:
         with self._bounded("la demande du sous-système SFTP"):

@@ -49,6 +49,7 @@ COMMANDS = {
     "time": "the server's UTC time",
     "import": "replace one dossier with the backup sent on stdin after the password typed again",
     "prerestores": "the pre-restore copies the server keeps (of one dossier, or of all)",
+    "replay": "apply the operations of a local server's outbox sent on stdin (JSON lines), each once",
 }
 
 

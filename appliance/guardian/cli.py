@@ -44,6 +44,7 @@ from appliance.guardian.cli_commands import (
 from appliance.guardian.cli_offsite import add_offsite_parser, cmd_offsite
 from appliance.guardian.cli_parser import FrenchParser, french
 from appliance.guardian.cli_progress import TerminalProgress
+from appliance.guardian.cli_replay import add_replay_parser, cmd_replay
 from appliance.guardian.watch.check import PREFIX as PLUGIN_PREFIX
 from appliance.guardian.watch.check import UNKNOWN
 from appliance.guardian.wiring import Parts
@@ -51,7 +52,7 @@ from appliance.guardian.wiring import Parts
 log = logging.getLogger("neocuma.guardian")
 # Commands after which the daemon's monitor is asked for a round at once.
 CHANGING_COMMANDS = frozenset(
-    {"login", "hostkey", "backup", "sync", "run", "pull", "restore", "mode", "settings", "offsite"}
+    {"login", "hostkey", "backup", "sync", "run", "pull", "restore", "mode", "settings", "offsite", "replay"}
 )
 # Commands whose progress shows on standard error while they run.
 PROGRESS_COMMANDS = frozenset({"backup", "sync", "run", "pull", "restore", "mode", "offsite"})
@@ -173,6 +174,7 @@ def _parser(plugin: bool = False) -> argparse.ArgumentParser:
         help="afficher la version et quitter",
     )
     add_offsite_parser(sub, kind, _json)
+    add_replay_parser(sub, _json)
     config = sub.add_parser("config", help="valider ou afficher la configuration")
     config.add_argument("action", choices=("validate", "show"))
     sub.add_parser("serve", help="le démon du guardian (le processus principal de son conteneur)")
@@ -195,6 +197,7 @@ COMMANDS = {
     "settings": cmd_settings,
     "check": cmd_check,
     "offsite": cmd_offsite,
+    "replay": cmd_replay,
 }
 
 

@@ -28,6 +28,7 @@ from appliance.domain.generations import Live, LoadReport
 from appliance.domain.identity import WhoAmI
 from appliance.domain.offsite import OffsiteCopy, PushSummary
 from appliance.domain.offsite import Retention as OffsiteRetention
+from appliance.domain.outbox import Operation, OutboxEntry, Outcome
 from appliance.domain.salvage import Salvage
 from appliance.domain.standby import StandbyContent, StandbyPlan
 
@@ -120,6 +121,12 @@ class LocalDatabase(Protocol):
     def export_dossier(self, dossier: LocalDossier, login: str, sink: BinaryIO, now: dt.datetime) -> None:
         """Write the live generation's copy of ``dossier`` into ``sink`` in the backup format."""
 
+    def outbox(self, states: Sequence[str]) -> list[OutboxEntry]:
+        """The outbox's operations in those states, oldest first (docs/design.md §10)."""
+
+    def record_outcome(self, outcome: Outcome, at: dt.datetime) -> None:
+        """Write the central server's answer for one operation into the outbox."""
+
 
 class CentralSession(Protocol):
     stall_timeout: float
@@ -147,6 +154,10 @@ class CentralSession(Protocol):
 
     def import_dossier(self, code: str, password: str, backup: Opener) -> ImportReply:
         """Send the password typed again, then ``backup``; the server checks both."""
+
+    def replay(self, operations: Sequence[Operation], record: Callable[[Outcome], None]) -> list[Outcome]:
+        """``v1 replay``: ``record`` is called with each answer as it arrives (a cut keeps
+        what was answered); raises Unavailable when the answers stop before the end."""
 
     def system_manifest(self) -> bytes:
         """The server-written MANIFEST of the system files."""

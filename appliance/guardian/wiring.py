@@ -37,6 +37,7 @@ from appliance.guardian.jobs.local_copies import LocalCopies
 from appliance.guardian.jobs.modes import Modes
 from appliance.guardian.jobs.offsite import OffsiteJob
 from appliance.guardian.jobs.progress import Progress
+from appliance.guardian.jobs.replay import ReplayJob
 from appliance.guardian.jobs.retention import RetentionJob
 from appliance.guardian.jobs.sync import SyncJob
 from appliance.guardian.jobs.transfers import Transfers
@@ -207,6 +208,7 @@ def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
             config.offsite.check_every_hours,
             config.offsite.check_parts,
         ),
+        replay_job=ReplayJob(ports.database, ports.central, state, clock),
     )
     max_age = dt.timedelta(hours=config.monitor.max_backup_age_hours)
     offsite = None if ports.offsite is None else ports.offsite.location

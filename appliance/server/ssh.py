@@ -31,8 +31,10 @@ from appliance.errors import ApplianceError, TryAgain, Unavailable
 from appliance.server import requests
 from appliance.server.importer import Importer
 from appliance.server.metrics import ServerMetrics
+from appliance.server.replay import replay_operation
 from appliance.server.ssh_changes import read_held_document
 from appliance.server.ssh_import import handle_import
+from appliance.server.ssh_replay import handle_replay
 from appliance.server.store import Store, User
 from appliance.server.systemfiles import SystemFiles
 from appliance.web.throttle import FailedLogins, login_key, ssh_delay
@@ -213,6 +215,12 @@ class SessionInterface(paramiko.ServerInterface):
             )
             _send_json(channel, reply)
             return
+        if request.command == "replay":
+            pool, role = context.store.pool, context.role
+            handle_replay(
+                channel, self.user, role, lambda user, operation: replay_operation(pool, role, user, operation)
+            )
+            return
         # The guardian's revisions are read before a database connection is taken.
         held = read_held_document(channel) if request.command == "export-changes" else None
         with context.store.request() as view:
@@ -288,7 +296,7 @@ class SessionInterface(paramiko.ServerInterface):
 def _no_shell() -> Request:
     raise ProtocolError(
         "bad_request",
-        "ce serveur n'offre pas de shell; commandes : protocol, v1 whoami, v1 dossiers, v1 revisions, v1 export, v1 export-changes, v1 time",
+        "ce serveur n'offre pas de shell; commandes : protocol, v1 whoami, v1 dossiers, v1 revisions, v1 export, v1 export-changes, v1 time, v1 replay",
     )
 
 

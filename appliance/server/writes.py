@@ -5,13 +5,19 @@ generation swap or a mode change waits for it (and it never writes into a genera
 was just swapped out); the server's role and mode decide whether writes are allowed at all;
 the user's right on the dossier must be ``ecriture``; an *exporté* dossier is locked; the
 dossier row is locked so writers of one dossier take turns; ids are allocated per dossier;
-and the dossier's revision moves forward in the same transaction (docs/design.md §2).
+and the dossier's revision moves forward in the same transaction (docs/design.md §2). On a
+local server (which takes writes only in fallback mode) the bon is also recorded as an
+operation of the outbox in that transaction: no bon without its operation, no operation
+without its bon (docs/design.md §10).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import json
 import logging
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,6 +27,7 @@ from mysql.connector.abstracts import MySQLConnectionAbstract
 from appliance.adapters.mysql import ConnectionPool, query_all
 from appliance.domain.bons import BonInput, bon_number, validate_bon
 from appliance.domain.ddl import quote_identifier
+from appliance.domain.outbox import bon_payload
 from appliance.errors import NotFound, Refused, Unavailable
 from appliance.server import dossier_data
 from appliance.server.store import Live, RequestView, User
@@ -40,6 +47,16 @@ class WriteResult:
     numero: str
     exercice_id: int
     revision: int
+    operation: str | None = None  # the outbox operation's id (a local server's write)
+
+
+@dataclass(frozen=True)
+class Entered:
+    """A bon inserted in the open transaction, before its commit."""
+
+    result: WriteResult
+    bon: BonInput
+    live: Live
 
 
 def writes_allowed(role: str, mode: str) -> bool:
@@ -60,30 +77,38 @@ def enter_bon(
     with pool.acquire() as connection:
         try:
             connection.start_transaction()
-            result = _enter_bon(connection, role, user, dossier_code, form, control_schema)
+            entered = enter_bon_in(connection, role, user, dossier_code, form, control_schema, user.login)
+            result = entered.result
+            if role != "central":
+                result = _record_in_outbox(connection, control_schema, entered, user.login)
             connection.commit()
         except BaseException:
             with contextlib.suppress(mysql.connector.Error):
                 connection.rollback()
             raise
     log.info(
-        "bon de travaux %s entered by %s in dossier %s (revision %d)",
+        "bon de travaux %s entered by %s in dossier %s (revision %d)%s",
         result.numero,
         user.login,
         dossier_code,
         result.revision,
+        f", outbox operation {result.operation}" if result.operation else "",
     )
     return result
 
 
-def _enter_bon(
+def enter_bon_in(
     connection: MySQLConnectionAbstract,
     role: str,
     user: User,
     dossier_code: str,
     form: Mapping[str, object],
     control_schema: str,
-) -> WriteResult:
+    author: str,
+) -> Entered:
+    """The checks and the insertion of ``enter_bon`` inside the caller's open transaction
+    (``v1 replay`` runs the same path); ``author`` is written as the bon's ``saisi_par``.
+    Raises as ``enter_bon`` does; the caller commits or rolls back."""
     rows = query_all(
         connection,
         f"SELECT data_generation, system_generation, mode FROM {quote_identifier(control_schema)}.live"
@@ -115,7 +140,41 @@ def _enter_bon(
         dossier_data.activities(view, dossier_id),
         dossier_data.exercices(view, dossier_id),
     )
-    return _insert_bon(connection, schema, dossier_id, dossier_code, bon, user.login)
+    return Entered(_insert_bon(connection, schema, dossier_id, dossier_code, bon, author), bon, live)
+
+
+def _record_in_outbox(
+    connection: MySQLConnectionAbstract, control_schema: str, entered: Entered, login: str
+) -> WriteResult:
+    """Insert the operation of the bon just entered; a failure here undoes the bon too."""
+    result, bon = entered.result, entered.bon
+    operation = str(uuid.uuid4())
+    payload = bon_payload(bon.member.id, bon.activity.id, bon.day, str(bon.quantity))
+    try:
+        query_all(
+            connection,
+            f"INSERT INTO {quote_identifier(control_schema)}.outbox (id, dossier_code, kind, payload, local_id,"
+            " local_numero, user_login, data_generation, created_at) VALUES (%s, %s, 'bon', %s, %s, %s, %s, %s, %s)",
+            (
+                operation,
+                result.dossier_code,
+                json.dumps(payload, sort_keys=True),
+                result.bon_id,
+                result.numero,
+                login,
+                entered.live.data_generation,
+                dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            ),
+        )
+    except Unavailable as error:
+        log.error("the outbox refused the operation of bon %s: %s", result.numero, error)
+        raise Unavailable(
+            "la saisie n'a pas pu être inscrite dans la file des opérations à renvoyer au serveur central"
+            " (neocuma_control.outbox) : rien n'a été enregistré; prévenez le responsable"
+        ) from error
+    return WriteResult(
+        result.dossier_code, result.bon_id, result.numero, result.exercice_id, result.revision, operation
+    )
 
 
 def _insert_bon(

@@ -19,6 +19,7 @@ shopt -s nullglob
 DATADIR=/var/lib/mysql
 SOCKET=/run/mysqld/mysqld.sock
 MARKER="$DATADIR/.neocuma-initialized"
+OUTBOX_MARKER="$DATADIR/.neocuma-outbox"
 
 log() { printf '%s [entrypoint] %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 die() { log "ERROR: $*" >&2; exit 1; }
@@ -80,6 +81,40 @@ run_initdb_scripts() {
     done
 }
 
+# A server on the socket only (TCP stays closed), for first-start and upgrade steps as root.
+start_socket_server() {
+    mariadbd --user=mysql --datadir="$DATADIR" --skip-networking --socket="$SOCKET" \
+        --skip-log-bin &
+    SOCKET_SERVER_PID=$!
+    local i
+    for i in $(seq 1 120); do
+        if mariadb-admin --protocol=socket --socket="$SOCKET" -uroot ping >/dev/null 2>&1; then break; fi
+        kill -0 "$SOCKET_SERVER_PID" 2>/dev/null || die "the initialisation server stopped; see the lines above"
+        sleep 0.5
+    done
+    mariadb-admin --protocol=socket --socket="$SOCKET" -uroot ping >/dev/null 2>&1 \
+        || die "the initialisation server did not answer within 60 s"
+}
+
+stop_socket_server() {
+    mariadb-admin --protocol=socket --socket="$SOCKET" -uroot shutdown
+    wait "$SOCKET_SERVER_PID" || true
+}
+
+# A data directory initialised before the outbox (docs/design.md §10): its tables (the
+# control script is idempotent) and their grants, once, before TCP opens. Neither the
+# server's nor the guardian's account may create tables in neocuma_control.
+upgrade_outbox() {
+    log "adding the outbox tables to the control schema of an existing data directory"
+    start_socket_server
+    mariadb --protocol=socket --socket="$SOCKET" -uroot < /docker-entrypoint-initdb.d/10-control.sql
+    . /docker-entrypoint-initdb.d/25-outbox-grants.sh
+    stop_socket_server
+    touch "$OUTBOX_MARKER"
+    chown mysql:mysql "$OUTBOX_MARKER"
+    sync
+}
+
 initialise() {
     log "initialising a new data directory"
     file_env MYSQL_ROOT_PASSWORD
@@ -94,16 +129,7 @@ initialise() {
 
     mariadb-install-db --user=mysql --datadir="$DATADIR" --auth-root-authentication-method=socket \
         --skip-test-db --skip-name-resolve >/dev/null
-    mariadbd --user=mysql --datadir="$DATADIR" --skip-networking --socket="$SOCKET" \
-        --skip-log-bin &
-    local pid=$! i
-    for i in $(seq 1 120); do
-        if mariadb-admin --protocol=socket --socket="$SOCKET" -uroot ping >/dev/null 2>&1; then break; fi
-        kill -0 "$pid" 2>/dev/null || die "the initialisation server stopped; see the lines above"
-        sleep 0.5
-    done
-    mariadb-admin --protocol=socket --socket="$SOCKET" -uroot ping >/dev/null 2>&1 \
-        || die "the initialisation server did not answer within 60 s"
+    start_socket_server
 
     local root_host="${MYSQL_ROOT_HOST:-%}" pw
     pw="$(sql_escape "$MYSQL_ROOT_PASSWORD")"
@@ -131,11 +157,10 @@ initialise() {
 
     run_initdb_scripts
 
-    mariadb-admin --protocol=socket --socket="$SOCKET" -uroot shutdown
-    wait "$pid" || true
+    stop_socket_server
     unset MYSQL_ROOT_PASSWORD MYSQL_PASSWORD
-    touch "$MARKER"
-    chown mysql:mysql "$MARKER"
+    touch "$MARKER" "$OUTBOX_MARKER"
+    chown mysql:mysql "$MARKER" "$OUTBOX_MARKER"
     sync
     log "initialisation complete"
 }
@@ -154,6 +179,9 @@ main() {
             initialise
         elif [ ! -f "$MARKER" ]; then
             die "$DATADIR holds a database whose first-start initialisation did not finish; remove the volume and start again"
+        fi
+        if [ ! -f "$OUTBOX_MARKER" ]; then
+            upgrade_outbox
         fi
         log "starting mariadbd"
         exec mariadbd --user=mysql --datadir="$DATADIR" "$@"

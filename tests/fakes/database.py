@@ -13,6 +13,7 @@ from appliance.adapters.backup_reader import verify_members
 from appliance.domain.backup_format import VerifiedBackup
 from appliance.domain.dossiers import LocalDossier
 from appliance.domain.generations import Live, LoadReport
+from appliance.domain.outbox import OutboxEntry, Outcome, outbox_state
 from appliance.domain.standby import HeldContent, StandbyContent, StandbyPlan, dossier_digest
 from appliance.errors import ApplianceError, Refused, Unavailable
 from tests.support.backups import Dossier, backup_zip
@@ -47,6 +48,7 @@ class FakeDatabase:
         self.exported: list[str] = []
         self.refreshed: list[tuple[int, int, tuple[str, ...]]] = []  # (standby, target, replaced)
         self.fail_refresh: ApplianceError | None = None
+        self.outbox_entries: list[OutboxEntry] = []  # the local server's outbox, oldest first
 
     def _up(self) -> None:
         if self.down:
@@ -57,6 +59,19 @@ class FakeDatabase:
     def live(self) -> Live:
         self._up()
         return self.control
+
+    def outbox(self, states: Sequence[str]) -> list[OutboxEntry]:
+        self._up()
+        return [entry for entry in self.outbox_entries if entry.state in states]
+
+    def record_outcome(self, outcome: Outcome, at: dt.datetime) -> None:
+        self._up()
+        self.outbox_entries = [
+            OutboxEntry(e.operation, outbox_state(outcome), outcome.central_numero, outcome.reason)
+            if e.operation.id == outcome.id
+            else e
+            for e in self.outbox_entries
+        ]
 
     def generations(self) -> list[int]:
         self._up()

@@ -19,6 +19,7 @@ from appliance.domain.changes import HeldDossier
 from appliance.domain.dossiers import ImportReply, RemoteDossier
 from appliance.domain.identity import WhoAmI
 from appliance.domain.protocol import RETRYABLE_EXIT_STATUS
+from appliance.domain.outbox import APPLIED, REFUSED, Applied, Operation, Outcome, replayed_before
 from appliance.errors import HostKeyChanged, HostKeyUnknown, Refused, RemoteRefused, Unavailable
 from appliance.guardian.ports import Sink
 from tests.fakes.database import FakeDatabase
@@ -75,6 +76,10 @@ class FakeCentral:
     knows_changes: bool = True  # False: a server older than v1 export-changes
     held_sent: list[dict[str, HeldDossier]] = field(default_factory=list)  # each export-changes' document
     full_exports: int = 0
+    replayed: dict[str, Applied] = field(default_factory=dict)  # v1 replay: the operations applied
+    bons: dict[str, int] = field(default_factory=dict)  # the last bon id of each dossier
+    refusals: dict[str, str] = field(default_factory=dict)  # dossier → the reason its operations are refused
+    replay_cut_after: int | None = None  # operations applied before the link drops (answers lost)
 
     def session(self, login: str, password: str) -> FakeSession:
         if not self.reachable:
@@ -225,6 +230,29 @@ class FakeSession:
         self.central.write(code)
         self.central.imports.append((self.login, code))
         return ImportReply(self.central.dossiers[code].revision, f"{code}/pre-restore-1.zip")
+
+    def replay(self, operations: Sequence[Operation], record: Callable[[Outcome], None]) -> list[Outcome]:
+        self._guardian_only()
+        outcomes: list[Outcome] = []
+        for number, operation in enumerate(operations):
+            outcome = replayed_before(operation, self.central.replayed.get(operation.id))
+            if outcome is None and operation.dossier in self.central.refusals:
+                outcome = Outcome(
+                    operation.id, REFUSED, operation.local_numero, reason=self.central.refusals[operation.dossier]
+                )
+            if outcome is None:
+                bon_id = self.central.bons.get(operation.dossier, 100) + 1
+                self.central.bons[operation.dossier] = bon_id
+                numero = f"BT03-{bon_id:05d}"
+                self.central.replayed[operation.id] = Applied(operation.digest, operation.dossier, bon_id, numero)
+                outcome = Outcome(operation.id, APPLIED, operation.local_numero, bon_id, numero)
+            if self.central.replay_cut_after is not None and number >= self.central.replay_cut_after:
+                # The link drops: this operation was applied, its answer is lost.
+                self.central.replay_cut_after = None  # the link comes back for the next call
+                raise Unavailable(f"rejeu interrompu : {number} réponse(s) pour {len(operations)} opération(s)")
+            outcomes.append(outcome)
+            record(outcome)
+        return outcomes
 
     def system_manifest(self) -> bytes:
         self.central.refuse_if_busy("system")

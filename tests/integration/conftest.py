@@ -125,3 +125,14 @@ def unchanged(central: Central) -> Iterator[None]:
     yield
     assert oracle.whole_schema_oracle(connection, central.schema) == before
     connection.close()
+
+
+@pytest.fixture()
+def local_grants(central: Central) -> Iterator[None]:
+    """The grant a local server's account has and the central one lacks (mysql-init/20-accounts.sh):
+    INSERT on the outbox, so the central role's test database serves a local server in fallback."""
+    connection = central.root_connection()
+    oracle.query(connection, f"GRANT INSERT ON neocuma_control.outbox TO '{central.server.user}'@'%'")
+    yield
+    oracle.query(connection, f"REVOKE INSERT ON neocuma_control.outbox FROM '{central.server.user}'@'%'")
+    connection.close()

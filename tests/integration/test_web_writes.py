@@ -204,6 +204,7 @@ def test_refusals_leave_the_database_unchanged(central: Central) -> None:
     connection.close()
 
 
+@pytest.mark.usefixtures("local_grants")
 def test_a_local_server_refuses_writes_in_standby_and_takes_them_in_fallback(central: Central, mode: Any) -> None:
     dossier_id, code, exercice, member = _dossier(central, "compta1.fd12")
     client = client_for(central, role="local")

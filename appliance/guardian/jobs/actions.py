@@ -19,6 +19,7 @@ from appliance.guardian.jobs.backup import BackupJob, BackupResult
 from appliance.guardian.jobs.modes import ModeResult, Modes
 from appliance.guardian.jobs.offsite import OffsiteCheck, OffsiteJob, OffsiteResult
 from appliance.guardian.jobs.retrying import retried
+from appliance.guardian.jobs.replay import ReplayJob, ReplayResult
 from appliance.guardian.jobs.sync import SyncJob, SyncResult
 from appliance.guardian.jobs.system_backup import SystemBackupResult
 from appliance.guardian.jobs.transfers import PullResult, RestoreResult, Transfers
@@ -40,6 +41,7 @@ class Actions:
     transfers: Transfers
     modes: Modes
     offsite: OffsiteJob
+    replay_job: ReplayJob
     retry: RetryPolicy = RETRY
 
     def _retried(self, what: str, run: Callable[[], R], until: dt.datetime | None = None) -> R:
@@ -241,3 +243,8 @@ class Actions:
     def mode(self, mode: str, force: bool) -> ModeResult:
         with self.state.lock(f"passage en mode {mode}"):
             return self.modes.set(mode, force)
+
+    def replay(self) -> ReplayResult:
+        """The local server's outbox replayed on the central server, under the lock."""
+        with self.state.lock("rejeu des opérations du serveur local"):
+            return self._recorded("replay", self.replay_job.run)
