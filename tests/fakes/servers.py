@@ -18,8 +18,8 @@ from appliance.domain.backup_format import Opener
 from appliance.domain.changes import HeldDossier
 from appliance.domain.dossiers import ImportReply, RemoteDossier
 from appliance.domain.identity import WhoAmI
-from appliance.domain.protocol import RETRYABLE_EXIT_STATUS
 from appliance.domain.outbox import APPLIED, REFUSED, Applied, Operation, Outcome, replayed_before
+from appliance.domain.protocol import RETRYABLE_EXIT_STATUS
 from appliance.errors import HostKeyChanged, HostKeyUnknown, Refused, RemoteRefused, Unavailable
 from appliance.guardian.ports import Sink
 from tests.fakes.database import FakeDatabase

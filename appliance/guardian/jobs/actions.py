@@ -18,8 +18,8 @@ from appliance.errors import ApplianceError, Refused
 from appliance.guardian.jobs.backup import BackupJob, BackupResult
 from appliance.guardian.jobs.modes import ModeResult, Modes
 from appliance.guardian.jobs.offsite import OffsiteCheck, OffsiteJob, OffsiteResult
-from appliance.guardian.jobs.retrying import retried
 from appliance.guardian.jobs.replay import ReplayJob, ReplayResult
+from appliance.guardian.jobs.retrying import retried
 from appliance.guardian.jobs.sync import SyncJob, SyncResult
 from appliance.guardian.jobs.system_backup import SystemBackupResult
 from appliance.guardian.jobs.transfers import PullResult, RestoreResult, Transfers
