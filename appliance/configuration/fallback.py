@@ -30,3 +30,14 @@ class FallbackSettings:
         maximum=86400,
         dotenv=True,
     )
+    save_minutes: int = setting(
+        "NEOCUMA_FALLBACK_SAVE_MINUTES",
+        15,
+        "In fallback mode, the guardian saves the dossiers changed locally into backups/local/ this often (only"
+        ' those whose local revision moved since their last save; docs/fallback.md, "Fallback work survives the'
+        ' host"). 0: never.',
+        unit="min",
+        minimum=0,
+        maximum=1440,
+        dotenv=True,
+    )

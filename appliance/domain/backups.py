@@ -95,10 +95,13 @@ def to_prune(verified: Sequence[str], now: dt.datetime, retention: Retention, pr
 
 
 # Why a local copy was made: before a pull replaced the dossier, before the local server went
-# back to standby (fallback work), before a restore sent it to the central server.
+# back to standby (fallback work), before a restore sent it to the central server, and the
+# periodic saves of fallback work (jobs/fallback_saves.py).
 BEFORE_PULL, BEFORE_STANDBY, RESTORE = "avant-descente", "avant-veille", "remontee"
+FALLBACK_SAVE = "secours"
 LOCAL_COPY = re.compile(
-    rf"^(\d{{4}}-\d{{2}}-\d{{2}}T\d{{2}}-\d{{2}}-\d{{2}}Z)-(.+)-({BEFORE_PULL}|{BEFORE_STANDBY}|{RESTORE})\.zip$"
+    rf"^(\d{{4}}-\d{{2}}-\d{{2}}T\d{{2}}-\d{{2}}-\d{{2}}Z)-(.+)-"
+    rf"({BEFORE_PULL}|{BEFORE_STANDBY}|{RESTORE}|{FALLBACK_SAVE})\.zip$"
 )
 
 

@@ -25,6 +25,7 @@ from appliance.guardian.wiring import Parts
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 5.0
+FALLBACK_SAVE_TICK_SECONDS = 30.0  # how often the saves of fallback work look whether one is due
 LOGIN_RETRY_SECONDS = 30.0
 WORKER_THREADS = 6
 STOP_WAIT_SECONDS = 30
@@ -69,9 +70,11 @@ class Daemon:
             self.scheduler.tick()
 
     def timers(self) -> Timers:
-        """The daemon's clock-driven work, on the ``schedule`` library: the slot's tick."""
+        """The daemon's clock-driven work, on the ``schedule`` library: the slot's tick, and
+        the saves of fallback work (each its own timer: one's failure never stops the other)."""
         timers = Timers()
         timers.every(TICK_SECONDS, "tick", self.tick)
+        timers.every(FALLBACK_SAVE_TICK_SECONDS, "sauvegarde du mode secours", self.parts.fallback_saves.tick)
         return timers
 
     def run(self, timers: Timers) -> None:

@@ -24,6 +24,7 @@ SYSTEM_INSTALLED = "system-installed"  # which system.zip the live system genera
 OFFSITE_LOCK = "offsite.lock"
 OFFSITE = "offsite"  # the repository as the last successful offsite push left it (jobs/actions.py)
 OUTAGE = "outage"  # the central server's current run of failed probes (watch/outage.py)
+FALLBACK_SAVES = "fallback-saves"  # the saves of fallback work so far (jobs/fallback_saves.py)
 
 
 def stamp(moment: dt.datetime) -> str:

@@ -24,6 +24,7 @@ from appliance.adapters.restic import ResticRepository
 from appliance.adapters.state_store import FileStateStore
 from appliance.configuration import GuardianConfig
 from appliance.domain.backups import Retention
+from appliance.domain.fallback_saves import save_interval
 from appliance.domain.generations import FALLBACK
 from appliance.domain.offsite import Retention as OffsiteRetention
 from appliance.domain.offsite import repository_kind
@@ -32,6 +33,7 @@ from appliance.domain.outage import automatic_after
 from appliance.errors import ApplianceError
 from appliance.guardian.jobs.actions import Actions
 from appliance.guardian.jobs.backup import BackupJob
+from appliance.guardian.jobs.fallback_saves import FallbackSaves
 from appliance.guardian.jobs.identification import DemoLogin, Identification
 from appliance.guardian.jobs.local_copies import LocalCopies
 from appliance.guardian.jobs.modes import Modes
@@ -160,6 +162,7 @@ class Parts:
     monitor: Monitor
     status: StatusReport
     check_limits: CheckLimits
+    fallback_saves: FallbackSaves
 
 
 def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
@@ -237,7 +240,8 @@ def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
     )
     status = StatusReport(ports.central, ports.local, ports.database, ports.backups, state, clock, offsite)
     limits = CheckLimits(float(config.monitor.interval), max_age, float(config.monitor.skew_limit))
-    return Parts(config, ports, state, progress, settings, identification, actions, monitor, status, limits)
+    saves = FallbackSaves(ports.database, state, copies, clock, save_interval(fallback.save_minutes))
+    return Parts(config, ports, state, progress, settings, identification, actions, monitor, status, limits, saves)
 
 
 def offsite_retention(settings: SettingsStore, config: GuardianConfig) -> OffsiteRetention:
