@@ -34,8 +34,8 @@ class FallbackSettings:
         "NEOCUMA_FALLBACK_SAVE_MINUTES",
         15,
         "In fallback mode, the guardian saves the dossiers changed locally into backups/local/ this often (only"
-        ' those whose local revision moved since their last save; docs/fallback.md, "Fallback work survives the'
-        ' host"). 0: never.',
+        " those whose local revision moved since their last save), and pushes them to the offsite repository when"
+        ' one is configured (docs/fallback.md, "Fallback work survives the host"). 0: never.',
         unit="min",
         minimum=0,
         maximum=1440,

@@ -16,13 +16,14 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from appliance.domain.backups import parse_backup_name
+from appliance.domain.backups import FALLBACK_SAVE, parse_backup_name
 from appliance.domain.moments import parse_moment
 from appliance.errors import BadRequest
 
 DATA = "data"
 SYSTEM = "system"
-KINDS = (DATA, SYSTEM)
+LOCAL = "local"  # the saves of fallback work (backups/local/…-secours.zip), never forgotten
+KINDS = (DATA, SYSTEM, LOCAL)
 APPLIANCE_TAG = "neocuma"
 _NAME_TAG = "fichier="
 _KIND_TAG = "type="
@@ -30,6 +31,9 @@ _KIND_TAG = "type="
 # object storage, a restic REST server (docs/offsite.md, "Repositories").
 _SCHEMES = {"sftp": "SFTP", "s3": "S3", "rest": "REST"}
 _BACKUP_NAME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z\.zip|system\.zip")
+# A save of fallback work; a dossier's code made of other characters (a comma would split a
+# restic tag) is not pushed.
+_LOCAL_NAME = re.compile(rf"(\d{{4}}-\d{{2}}-\d{{2}}T\d{{2}}-\d{{2}}-\d{{2}}Z)-[0-9A-Za-z_.-]+-{FALLBACK_SAVE}\.zip")
 
 
 def repository_kind(repository: str) -> str:
@@ -122,7 +126,8 @@ class PushSummary:
 def copy_tags(kind: str, name: str) -> list[str]:
     """The tags of the snapshot holding backup ``name``; raises BadRequest for a name that
     is not a backup's."""
-    if kind not in KINDS or not _BACKUP_NAME.fullmatch(name):
+    pattern = _LOCAL_NAME if kind == LOCAL else _BACKUP_NAME
+    if kind not in KINDS or not pattern.fullmatch(name):
         raise BadRequest(f"{name[:80]!r} n'est pas le nom d'une sauvegarde ({kind})")
     return [APPLIANCE_TAG, f"{_KIND_TAG}{kind}", f"{_NAME_TAG}{name}"]
 
@@ -183,6 +188,21 @@ def to_push(local: Iterable[str], copies: Sequence[OffsiteCopy], kind: str = DAT
         if made is not None and (last is None or made > last.made):
             dated.append((made, name))
     return [name for _, name in sorted(dated)]
+
+
+def local_to_push(local: Iterable[str], copies: Sequence[OffsiteCopy]) -> list[tuple[str, dt.datetime]]:
+    """The saves of fallback work among ``local`` (names in backups/local/) that the
+    repository holds no copy of, with the moment their name says, oldest first. Every save
+    is pushed (they are not forgotten: one per dossier and per save, a daily retention
+    would keep one dossier's)."""
+    held = {copy.name for copy in copies if copy.kind == LOCAL}
+    due = []
+    for name in set(local) - held:
+        match = _LOCAL_NAME.fullmatch(name)
+        made = parse_backup_name(f"{match.group(1)}.zip") if match else None
+        if made is not None:
+            due.append((made, name))
+    return [(name, made) for made, name in sorted(due)]
 
 
 def newest(copies: Sequence[OffsiteCopy], kind: str = DATA) -> OffsiteCopy | None:

@@ -15,7 +15,7 @@ from types import FrameType
 from typing import Any
 
 from appliance import __version__, logs
-from appliance.errors import ApplianceError
+from appliance.errors import ApplianceError, Refused
 from appliance.guardian.jobs.progress import JobRunner
 from appliance.guardian.scheduler import Scheduler
 from appliance.guardian.state import STATUS, SYNC_PENDING
@@ -74,8 +74,23 @@ class Daemon:
         the saves of fallback work (each its own timer: one's failure never stops the other)."""
         timers = Timers()
         timers.every(TICK_SECONDS, "tick", self.tick)
-        timers.every(FALLBACK_SAVE_TICK_SECONDS, "sauvegarde du mode secours", self.parts.fallback_saves.tick)
+        timers.every(FALLBACK_SAVE_TICK_SECONDS, "sauvegarde du mode secours", self.fallback_saves)
         return timers
+
+    def fallback_saves(self) -> None:
+        """A save of fallback work when one is due; after it, when a repository is
+        configured, its offsite push in the background (restic may take long: the tick goes
+        on). While another job runs, the push waits for the next save."""
+        saves = self.parts.fallback_saves
+        if saves.tick() is None or saves.push is None:
+            return
+        if self.runner.busy():
+            log.info("copie hors site des sauvegardes du mode secours reportée : une autre opération est en cours")
+            return
+        try:
+            self.runner.start("copie hors site des sauvegardes du mode secours", saves.push_offsite)
+        except Refused as error:  # a console job started meanwhile
+            log.info("copie hors site des sauvegardes du mode secours reportée : %s", error)
 
     def run(self, timers: Timers) -> None:
         """Run ``timers`` until the daemon stops."""

@@ -240,7 +240,8 @@ def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
     )
     status = StatusReport(ports.central, ports.local, ports.database, ports.backups, state, clock, offsite)
     limits = CheckLimits(float(config.monitor.interval), max_age, float(config.monitor.skew_limit))
-    saves = FallbackSaves(ports.database, state, copies, clock, save_interval(fallback.save_minutes))
+    push = actions.offsite_fallback_saves if ports.offsite is not None else None
+    saves = FallbackSaves(ports.database, state, copies, clock, save_interval(fallback.save_minutes), push)
     return Parts(config, ports, state, progress, settings, identification, actions, monitor, status, limits, saves)
 
 

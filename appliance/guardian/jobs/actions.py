@@ -17,7 +17,7 @@ from appliance.domain.retry import RetryPolicy
 from appliance.errors import ApplianceError, Refused
 from appliance.guardian.jobs.backup import BackupJob, BackupResult
 from appliance.guardian.jobs.modes import ModeResult, Modes
-from appliance.guardian.jobs.offsite import OffsiteCheck, OffsiteJob, OffsiteResult
+from appliance.guardian.jobs.offsite import LocalPushResult, OffsiteCheck, OffsiteJob, OffsiteResult
 from appliance.guardian.jobs.replay import ReplayJob, ReplayResult
 from appliance.guardian.jobs.retrying import retried
 from appliance.guardian.jobs.sync import SyncJob, SyncResult
@@ -117,6 +117,13 @@ class Actions:
     def offsite_push(self) -> OffsiteResult:
         with self.state.offsite_lock("copie hors site"):
             return self._push_offsite()
+
+    def offsite_fallback_saves(self) -> LocalPushResult:
+        """The saves of fallback work the repository lacks, pushed under the offsite lock
+        (never the guardian's: a slow push holds up no switch); recorded as
+        ``fallback_save_offsite``. Raises Refused while another push or check runs."""
+        with self.state.offsite_lock("copie hors site des sauvegardes du mode secours"):
+            return self._recorded("fallback_save_offsite", self.offsite.push_local)
 
     def offsite_check(self) -> OffsiteCheck:
         """``restic check`` now, on the part the next scheduled check would read."""

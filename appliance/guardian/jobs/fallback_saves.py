@@ -4,12 +4,15 @@ mode, every ``interval`` the dossiers changed locally since their last save are 
 ``backups/local/`` (``<UTC time>-<code>-secours.zip``, the backup format) under the
 guardian's lock; a busy lock puts the save off to the next turn. What was saved, and since
 when fallback mode was seen, is kept in ``fallback-saves.json``; a failure is logged and
-recorded (``fallback_save``), never raised."""
+recorded (``fallback_save``), never raised. After each save, when a repository is
+configured, ``push_offsite`` (which the daemon runs in the background) pushes the saves the
+repository lacks (``fallback_save_offsite``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from appliance.domain.backups import FALLBACK_SAVE
@@ -17,6 +20,7 @@ from appliance.domain.fallback_saves import save_due, to_save
 from appliance.domain.generations import FALLBACK
 from appliance.errors import ApplianceError, Refused
 from appliance.guardian.jobs.local_copies import LocalCopies
+from appliance.guardian.jobs.offsite import LocalPushResult
 from appliance.guardian.ports import Clock, LocalDatabase
 from appliance.guardian.state import FALLBACK_SAVES, GuardianState, parse_stamp, stamp
 
@@ -31,6 +35,22 @@ class FallbackSaves:
     copies: LocalCopies
     clock: Clock
     interval: dt.timedelta | None  # None: NEOCUMA_FALLBACK_SAVE_MINUTES=0, no saves
+    push: Callable[[], LocalPushResult] | None = None  # None: no offsite repository configured
+
+    def push_offsite(self) -> str:
+        """The saves the repository lacks, pushed (a summary in French); a failure (the
+        repository unreachable, another push running) is logged and recorded, never raised:
+        the next save's push takes what this one left."""
+        if self.push is None:
+            return "aucun dépôt hors site configuré"
+        try:
+            result = self.push()
+        except ApplianceError as error:
+            log.warning(
+                "copie hors site des sauvegardes du mode secours non faite, nouvel essai après la prochaine : %s", error
+            )
+            return f"copie hors site non faite : {error}"
+        return f"{result.count} sauvegarde(s) du mode secours copiée(s) hors site"
 
     def tick(self) -> list[str] | None:
         """One look, from the daemon's timers: the codes saved when a save ran, else None.

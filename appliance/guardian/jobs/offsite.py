@@ -8,6 +8,9 @@ actions run it after them and record its failure for the indicators.
 
 ``restore`` brings a copy back into ``data/`` under its name, verified like any backup
 before it is listed; it never replaces a file that is there.
+
+``push_local`` pushes the saves of fallback work (``backups/local/…-secours.zip``) the
+repository lacks, as snapshots tagged ``type=local`` (docs/fallback.md).
 """
 
 from __future__ import annotations
@@ -19,7 +22,17 @@ from dataclasses import dataclass
 
 from appliance.domain.backup_format import Opener
 from appliance.domain.moments import parse_moment
-from appliance.domain.offsite import DATA, SYSTEM, OffsiteCopy, PushSummary, Retention, newest, to_push
+from appliance.domain.offsite import (
+    DATA,
+    LOCAL,
+    SYSTEM,
+    OffsiteCopy,
+    PushSummary,
+    Retention,
+    local_to_push,
+    newest,
+    to_push,
+)
 from appliance.errors import ApplianceError, Refused, Unavailable
 from appliance.guardian.jobs.disk import commit_staged, volume_problem
 from appliance.guardian.ports import BackupsStore, Clock, OffsiteStore, Reporter
@@ -38,6 +51,17 @@ class OffsiteResult:
     size: int  # the bytes the repository holds afterwards
     copies: int  # the guardian's copies it holds afterwards
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class LocalPushResult:
+    pushed: list[str]  # the saves of fallback work pushed, oldest first
+    transferred: int
+    seconds: float = 0.0
+
+    @property
+    def count(self) -> int:
+        return len(self.pushed)
 
 
 @dataclass(frozen=True)
@@ -144,6 +168,26 @@ class OffsiteJob:
                 f"{problem} ; copie hors site non faite, nouvel essai à la prochaine sauvegarde"
                 + (f". {advice}" if advice else "")
             ) from error
+
+    def push_local(self) -> LocalPushResult:
+        """Push the saves of fallback work the repository lacks (never forgotten by the
+        retention); nothing is asked of the repository while there is no save. Raises
+        Unavailable or BadRequest as ``push``; what a failure left is pushed next time."""
+        started = self.clock.monotonic()
+        names = [f.name for f in self.backups.local_copies()]
+        if not local_to_push(names, []):
+            return LocalPushResult([], 0, round(self.clock.monotonic() - started, 1))
+        store = self._store()
+        store.ensure()
+        pushed, added = [], 0
+        for name, made in local_to_push(names, store.copies()):
+            self.progress.update(step=f"copie hors site de {name}")
+            summary = self._push_one(store, self.backups.local_copy_opener(name), name, LOCAL, made)
+            pushed.append(name)
+            added += summary.added
+        if pushed:
+            log.info("copie hors site des sauvegardes du mode secours : %s", ", ".join(pushed))
+        return LocalPushResult(pushed, added, round(self.clock.monotonic() - started, 1))
 
     def copies(self) -> list[OffsiteCopy]:
         return self._store().copies()

@@ -11,9 +11,12 @@ import logging
 import pytest
 
 from appliance.domain.backups import local_copies_to_prune
+from appliance.domain.offsite import LOCAL, OffsiteCopy, copy_tags, local_to_push
 from appliance.domain.states import Baseline
+from appliance.errors import BadRequest
 from appliance.guardian.daemon import Daemon
 from tests.fakes.guardian import DOSSIERS, FakeWorld
+from tests.fakes.offsite import FakeOffsite
 
 MINUTE = 60.0
 
@@ -172,3 +175,82 @@ def test_the_saves_are_pruned_like_the_other_local_copies_but_the_newest_of_each
     ]
     now = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
     assert local_copies_to_prune(names, now, 30) == ["2026-10-01T12-00-00Z-120001-secours.zip"]
+
+
+def _offsite_world() -> FakeWorld:
+    world = FakeWorld(offsite=FakeOffsite())
+    world.log_in()
+    world.database.set_live(1, DOSSIERS, mode="fallback")
+    world.state.save_baselines({d.code: Baseline(d.revision, d.revision) for d in DOSSIERS})
+    return world
+
+
+def _run_saves(daemon: Daemon) -> None:
+    daemon.fallback_saves()
+    daemon.runner.wait(10)
+
+
+def test_with_a_repository_each_save_is_pushed_offsite_tagged_local_and_never_twice() -> None:
+    world = _offsite_world()
+    assert world.offsite is not None
+    world.backups.put("data", "2026-11-28T02-00-00Z.zip", b"not pushed here")
+    daemon = Daemon(world.parts)
+    _run_saves(daemon)
+    world.database.write("120001")
+    world.clock.advance(15 * MINUTE)
+    _run_saves(daemon)
+    held = sorted((copy.kind, copy.name) for copy, _ in world.offsite.held.values())
+    assert held == [("local", "2026-11-28T12-15-00Z-120001-secours.zip")], "the saves only, not the data backups"
+    _copy, content = next(iter(world.offsite.held.values()))
+    assert content == world.backups.local_copy_contents()["2026-11-28T12-15-00Z-120001-secours.zip"]
+    assert world.history("fallback_save_offsite")["ok"] is True
+    world.database.write("120002")
+    world.clock.advance(15 * MINUTE)
+    _run_saves(daemon)
+    names = sorted(copy.name for copy, _ in world.offsite.held.values())
+    assert names == ["2026-11-28T12-15-00Z-120001-secours.zip", "2026-11-28T12-30-00Z-120002-secours.zip"]
+    assert world.offsite.forgotten == [], "the saves of fallback work are never forgotten by the retention"
+
+
+def test_an_unreachable_repository_keeps_the_saves_and_pushes_them_after_the_next_save() -> None:
+    world = _offsite_world()
+    assert world.offsite is not None
+    daemon = Daemon(world.parts)
+    _run_saves(daemon)
+    world.database.write("120001")
+    world.offsite.fault = "unreachable"
+    world.clock.advance(15 * MINUTE)
+    _run_saves(daemon)
+    assert world.offsite.held == {} and world.history("fallback_save_offsite")["ok"] is False
+    assert list(world.backups.local_copy_contents()) == ["2026-11-28T12-15-00Z-120001-secours.zip"]
+    assert world.history("fallback_save")["ok"] is True, "the push's failure is not the save's"
+    world.offsite.fault = None
+    world.clock.advance(15 * MINUTE)
+    _run_saves(daemon)  # nothing changed: no new file, but what the failed push left goes
+    assert [copy.name for copy, _ in world.offsite.held.values()] == ["2026-11-28T12-15-00Z-120001-secours.zip"]
+    assert len(world.backups.local_copy_contents()) == 1
+
+
+def test_without_a_repository_nothing_is_pushed_and_no_job_is_started() -> None:
+    world = _world()
+    daemon = Daemon(world.parts)
+    _run_saves(daemon)
+    world.database.write("120001")
+    world.clock.advance(15 * MINUTE)
+    _run_saves(daemon)
+    assert daemon.runner.progress.current is None and world.history("fallback_save_offsite") == {}
+
+
+def test_local_copies_other_than_the_saves_of_fallback_work_are_not_pushed() -> None:
+    names = [
+        "2026-11-28T12-15-00Z-120001-secours.zip",
+        "2026-11-28T12-00-00Z-120001-avant-descente.zip",
+        "2026-11-28T12-15-00Z-12,0001-secours.zip",
+    ]
+    moment = dt.datetime(2026, 11, 28, 12, 15, tzinfo=dt.UTC)
+    assert local_to_push(names, []) == [("2026-11-28T12-15-00Z-120001-secours.zip", moment)]
+    held = [OffsiteCopy("a" * 64, LOCAL, "2026-11-28T12-15-00Z-120001-secours.zip", moment)]
+    assert local_to_push(names, held) == []
+    assert copy_tags(LOCAL, names[0]) == ["neocuma", "type=local", f"fichier={names[0]}"]
+    with pytest.raises(BadRequest):
+        copy_tags(LOCAL, "2026-11-28T12-00-00Z.zip")
