@@ -56,12 +56,9 @@ class OffsiteResult:
 @dataclass(frozen=True)
 class LocalPushResult:
     pushed: list[str]  # the saves of fallback work pushed, oldest first
+    count: int  # how many (a scalar, for the history)
     transferred: int
     seconds: float = 0.0
-
-    @property
-    def count(self) -> int:
-        return len(self.pushed)
 
 
 @dataclass(frozen=True)
@@ -176,7 +173,7 @@ class OffsiteJob:
         started = self.clock.monotonic()
         names = [f.name for f in self.backups.local_copies()]
         if not local_to_push(names, []):
-            return LocalPushResult([], 0, round(self.clock.monotonic() - started, 1))
+            return LocalPushResult([], 0, 0, round(self.clock.monotonic() - started, 1))
         store = self._store()
         store.ensure()
         pushed, added = [], 0
@@ -187,7 +184,7 @@ class OffsiteJob:
             added += summary.added
         if pushed:
             log.info("copie hors site des sauvegardes du mode secours : %s", ", ".join(pushed))
-        return LocalPushResult(pushed, added, round(self.clock.monotonic() - started, 1))
+        return LocalPushResult(pushed, len(pushed), added, round(self.clock.monotonic() - started, 1))
 
     def copies(self) -> list[OffsiteCopy]:
         return self._store().copies()

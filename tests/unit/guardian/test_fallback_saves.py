@@ -203,7 +203,8 @@ def test_with_a_repository_each_save_is_pushed_offsite_tagged_local_and_never_tw
     assert held == [("local", "2026-11-28T12-15-00Z-120001-secours.zip")], "the saves only, not the data backups"
     _copy, content = next(iter(world.offsite.held.values()))
     assert content == world.backups.local_copy_contents()["2026-11-28T12-15-00Z-120001-secours.zip"]
-    assert world.history("fallback_save_offsite")["ok"] is True
+    pushed = world.history("fallback_save_offsite")
+    assert pushed["ok"] is True and pushed["count"] == 1
     world.database.write("120002")
     world.clock.advance(15 * MINUTE)
     _run_saves(daemon)
