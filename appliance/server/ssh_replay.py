@@ -17,6 +17,7 @@ import paramiko
 
 from appliance.domain.outbox import ALREADY_APPLIED, APPLIED, MAX_REPLAY_BYTES, REFUSED, Operation, Outcome, parse_batch
 from appliance.domain.protocol import ProtocolError
+from appliance.server.ssh_changes import read_stdin
 from appliance.server.store import User
 
 log = logging.getLogger(__name__)
@@ -26,20 +27,7 @@ Apply = Callable[[User, Operation], Outcome]
 def read_batch(channel: paramiko.Channel, limit: int = MAX_REPLAY_BYTES) -> list[Operation]:
     """Read and parse the batch on stdin; raises ProtocolError (``request_too_large``,
     ``transfer_failed`` on a stall, ``bad_request``) before any operation is applied."""
-    received = bytearray()
-    while True:
-        try:
-            chunk: bytes = channel.recv(64 * 1024)
-        except TimeoutError as error:
-            raise ProtocolError(
-                "transfer_failed", "plus rien reçu du client : lot incomplet, rien n'a été appliqué"
-            ) from error
-        if not chunk:
-            break
-        received += chunk
-        if len(received) > limit:
-            raise ProtocolError("request_too_large", f"lot de plus de {limit} octets : rien n'a été appliqué")
-    return parse_batch(bytes(received))
+    return parse_batch(read_stdin(channel, limit, "lot", "rien n'a été appliqué"))
 
 
 def handle_replay(channel: paramiko.Channel, user: User, role: str, apply: Apply) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,16 +16,8 @@ from tests.fakes.servers import KEY, OTHER_KEY, PASSWORD
 
 
 @pytest.fixture(autouse=True)
-def _keep_logging() -> Iterator[None]:
-    """The CLI sets up the root logger as a program does; give it back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            handler.close()
-    root.handlers[:] = handlers
-    root.setLevel(level)
+def _keep_logging(keep_logging: None) -> None:
+    """The CLI sets up the root logger; conftest gives it back."""
 
 
 @pytest.fixture()

@@ -4,8 +4,6 @@ their reasons, in French or as JSON, and the exit status."""
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,15 +15,8 @@ from tests.unit.guardian.test_replay_job import _operation
 
 
 @pytest.fixture(autouse=True)
-def _keep_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            handler.close()
-    root.handlers[:] = handlers
-    root.setLevel(level)
+def _keep_logging(keep_logging: None) -> None:
+    """The CLI sets up the root logger; conftest gives it back."""
 
 
 @pytest.fixture()
