@@ -11,7 +11,6 @@ import os
 import shutil
 import signal
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from appliance.adapters.offsite_tree import pack, unpack
 from appliance.adapters.restic import ResticRepository
 from appliance.domain.offsite import DATA, Retention, copy_tags, to_push
 from appliance.errors import BadRequest, Unavailable
+from tests.support import containers
 from tests.support.backups import Dossier, backup_members, zip_members
 
 pytestmark = pytest.mark.integration
@@ -192,9 +192,9 @@ def test_a_push_killed_midway_leaves_a_lock_that_forget_and_check_remove(
 
     pushing = threading.Thread(target=push)
     pushing.start()
-    deadline = time.monotonic() + 60
-    while not any(locks.iterdir()) and pushing.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    containers.wait_for(
+        lambda: any(locks.iterdir()) or not pushing.is_alive(), 60, "restic taking its lock", interval=0.01
+    )
     children = _restic_children()
     assert children and any(locks.iterdir()), "restic holds its lock, mid-push"
     for pid in children:
