@@ -9,10 +9,8 @@ the number it got the first time and adds nothing.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 
-import mysql.connector
 from mysql.connector.abstracts import MySQLConnectionAbstract
 
 from appliance.adapters.mysql import ConnectionPool, query_all
@@ -21,7 +19,7 @@ from appliance.domain.ddl import quote_identifier
 from appliance.domain.outbox import APPLIED, REFUSED, Applied, Operation, Outcome, replayed_before
 from appliance.errors import NotFound, Refused, Unavailable
 from appliance.server.store import User
-from appliance.server.writes import enter_bon_in
+from appliance.server.writes import enter_bon_in, rolled_back_on_error
 
 log = logging.getLogger(__name__)
 _DUPLICATE_KEY = 1062
@@ -49,18 +47,12 @@ def replay_operation(
 
 
 def _in_transaction(pool: ConnectionPool, role: str, user: User, operation: Operation, control: str) -> Outcome:
-    with pool.acquire() as connection:
-        try:
-            connection.start_transaction()
-            outcome = _replay(connection, role, user, operation, control)
-            if outcome.status == APPLIED:
-                connection.commit()
-            else:
-                connection.rollback()
-        except BaseException:
-            with contextlib.suppress(mysql.connector.Error):
-                connection.rollback()
-            raise
+    with pool.acquire() as connection, rolled_back_on_error(connection):
+        outcome = _replay(connection, role, user, operation, control)
+        if outcome.status == APPLIED:
+            connection.commit()
+        else:
+            connection.rollback()
     log.info(
         "replay of operation %s (%s %s in %s) by %s: %s%s",
         operation.id,

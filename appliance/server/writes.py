@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import mysql.connector
@@ -59,6 +59,19 @@ class Entered:
     live: Live
 
 
+@contextlib.contextmanager
+def rolled_back_on_error(connection: MySQLConnectionAbstract) -> Iterator[None]:
+    """A write transaction: started here, committed by the block, rolled back when the block
+    raises (the error goes on)."""
+    try:
+        connection.start_transaction()
+        yield
+    except BaseException:
+        with contextlib.suppress(mysql.connector.Error):
+            connection.rollback()
+        raise
+
+
 def writes_allowed(role: str, mode: str) -> bool:
     """The central server always takes writes; a local one only in fallback mode."""
     return role == "central" or mode == "fallback"
@@ -74,18 +87,12 @@ def enter_bon(
 ) -> WriteResult:
     """Record a bon de travaux; raises Refused (mode, rights, exporté), NotFound, BonErrors
     (the form's problems), or Unavailable. Nothing is written unless everything passes."""
-    with pool.acquire() as connection:
-        try:
-            connection.start_transaction()
-            entered = enter_bon_in(connection, role, user, dossier_code, form, control_schema, user.login)
-            result = entered.result
-            if role != "central":
-                result = _record_in_outbox(connection, control_schema, entered, user.login)
-            connection.commit()
-        except BaseException:
-            with contextlib.suppress(mysql.connector.Error):
-                connection.rollback()
-            raise
+    with pool.acquire() as connection, rolled_back_on_error(connection):
+        entered = enter_bon_in(connection, role, user, dossier_code, form, control_schema, user.login)
+        result = entered.result
+        if role != "central":
+            result = _record_in_outbox(connection, control_schema, entered, user.login)
+        connection.commit()
     log.info(
         "bon de travaux %s entered by %s in dossier %s (revision %d)%s",
         result.numero,
