@@ -3,6 +3,7 @@ endpoint on a free port, the web app through Flask's client), OpenSSH as the cli
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import tomllib
 from collections.abc import Iterator
@@ -136,3 +137,30 @@ def local_grants(central: Central) -> Iterator[None]:
     yield
     oracle.query(connection, f"REVOKE INSERT ON neocuma_control.outbox FROM '{central.server.user}'@'%'")
     connection.close()
+
+
+LOCAL_ROOT_PASSWORD = "local-root-password"
+LOCAL_GUARDIAN_PASSWORD = "guardian-test-password"
+
+
+@contextlib.contextmanager
+def local_mysql_started(**environment: str) -> Iterator[tuple[Db, Db]]:
+    """A second MariaDB as a centre's local one, our image with ``environment`` added:
+    (root, the guardian's account)."""
+    target = containers.container(containers.MYSQL_IMAGE).with_exposed_ports(3306)
+    target = target.with_envs(
+        MYSQL_ROOT_PASSWORD=LOCAL_ROOT_PASSWORD,
+        NEOCUMA_ROLE="local",
+        NEOCUMA_GUARDIAN_DB_PASSWORD=LOCAL_GUARDIAN_PASSWORD,
+        **environment,
+    )
+    target.start()
+    try:
+        containers.wait_healthy(target, 180)
+        port = int(target.get_exposed_port(3306))
+        yield (
+            Db("127.0.0.1", port, "root", LOCAL_ROOT_PASSWORD),
+            Db("127.0.0.1", port, "neocuma_guardian", LOCAL_GUARDIAN_PASSWORD),
+        )
+    finally:
+        target.stop()

@@ -20,29 +20,23 @@ from appliance.domain.backup_format import VerifiedBackup
 from appliance.domain.dossiers import LocalDossier
 from appliance.domain.generations import Live
 from appliance.errors import BadRequest, Refused, Unavailable
-from tests.integration.conftest import USER_PASSWORD, Central, Db
-from tests.support import containers, oracle
+from tests.integration.conftest import (
+    USER_PASSWORD,
+    Central,
+    Db,
+    local_mysql_started,
+)
+from tests.support import oracle
 from tests.support.zips import rezip
 
 pytestmark = pytest.mark.integration
-ROOT_PASSWORD = "local-root-password"
-GUARDIAN_PASSWORD = "guardian-test-password"
 
 
 @pytest.fixture(scope="module")
 def local_mysql(docker_client: Any) -> Iterator[tuple[Db, Db]]:
     """A second MariaDB as a centre's local one: (root, the guardian's account)."""
-    target = containers.container(containers.MYSQL_IMAGE).with_exposed_ports(3306)
-    target = target.with_envs(
-        MYSQL_ROOT_PASSWORD=ROOT_PASSWORD, NEOCUMA_ROLE="local", NEOCUMA_GUARDIAN_DB_PASSWORD=GUARDIAN_PASSWORD
-    )
-    target.start()
-    try:
-        containers.wait_healthy(target, 180)
-        port = int(target.get_exposed_port(3306))
-        yield Db("127.0.0.1", port, "root", ROOT_PASSWORD), Db("127.0.0.1", port, "neocuma_guardian", GUARDIAN_PASSWORD)
-    finally:
-        target.stop()
+    with local_mysql_started() as accounts:
+        yield accounts
 
 
 @pytest.fixture(scope="module")

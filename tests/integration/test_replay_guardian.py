@@ -17,31 +17,22 @@ import pytest
 from appliance.adapters.central import SshCentralServer
 from appliance.adapters.local_database import MysqlLocalDatabase
 from appliance.domain.outbox import Outcome
-from tests.integration.conftest import USER_PASSWORD, Central, Db
-from tests.support import containers, oracle
+from tests.integration.conftest import (
+    USER_PASSWORD,
+    Central,
+    Db,
+    local_mysql_started,
+)
+from tests.support import oracle
 
 pytestmark = pytest.mark.integration
-ROOT_PASSWORD = "local-root-password"
-GUARDIAN_PASSWORD = "guardian-test-password"
 SERVER_PASSWORD = "server-test-password"
 
 
 @pytest.fixture(scope="module")
 def local_mysql(docker_client: Any) -> Iterator[tuple[Db, Db]]:
-    target = containers.container(containers.MYSQL_IMAGE).with_exposed_ports(3306)
-    target = target.with_envs(
-        MYSQL_ROOT_PASSWORD=ROOT_PASSWORD,
-        NEOCUMA_ROLE="local",
-        NEOCUMA_GUARDIAN_DB_PASSWORD=GUARDIAN_PASSWORD,
-        NEOCUMA_SERVER_DB_PASSWORD=SERVER_PASSWORD,
-    )
-    target.start()
-    try:
-        containers.wait_healthy(target, 180)
-        port = int(target.get_exposed_port(3306))
-        yield Db("127.0.0.1", port, "root", ROOT_PASSWORD), Db("127.0.0.1", port, "neocuma_guardian", GUARDIAN_PASSWORD)
-    finally:
-        target.stop()
+    with local_mysql_started(NEOCUMA_SERVER_DB_PASSWORD=SERVER_PASSWORD) as accounts:
+        yield accounts
 
 
 @pytest.fixture()

@@ -21,10 +21,14 @@ from appliance.domain.backup_format import VerifiedBackup
 from appliance.domain.schema import CENTRE_TABLES, DOSSIER_TABLES, REFERENCE_TABLES
 from appliance.domain.standby import HeldContent, StandbyPlan, dossier_digest, plan_standby, table_tokens
 from appliance.errors import BadRequest
-from tests.integration.conftest import USER_PASSWORD, Central, Db
+from tests.integration.conftest import (
+    USER_PASSWORD,
+    Central,
+    Db,
+    local_mysql_started,
+)
 from tests.integration.test_assemble_backup import _change, _grant, _take_rights_away
-from tests.integration.test_local_database import GUARDIAN_PASSWORD, ROOT_PASSWORD
-from tests.support import containers, oracle
+from tests.support import oracle
 from tests.support.zips import rezip
 
 pytestmark = pytest.mark.integration
@@ -33,17 +37,8 @@ ADDED = "STANDB1"
 
 @pytest.fixture(scope="module")
 def local_mysql(docker_client: Any) -> Iterator[tuple[Db, Db]]:
-    target = containers.container(containers.MYSQL_IMAGE).with_exposed_ports(3306)
-    target = target.with_envs(
-        MYSQL_ROOT_PASSWORD=ROOT_PASSWORD, NEOCUMA_ROLE="local", NEOCUMA_GUARDIAN_DB_PASSWORD=GUARDIAN_PASSWORD
-    )
-    target.start()
-    try:
-        containers.wait_healthy(target, 180)
-        port = int(target.get_exposed_port(3306))
-        yield Db("127.0.0.1", port, "root", ROOT_PASSWORD), Db("127.0.0.1", port, "neocuma_guardian", GUARDIAN_PASSWORD)
-    finally:
-        target.stop()
+    with local_mysql_started() as accounts:
+        yield accounts
 
 
 def _export(central: Central, target: Path) -> VerifiedBackup:
