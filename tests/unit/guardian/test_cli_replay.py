@@ -4,7 +4,6 @@ their reasons, in French or as JSON, and the exit status."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,19 +12,13 @@ from appliance.guardian.cli import main
 from tests.fakes.guardian import FakeWorld
 from tests.unit.guardian.test_replay_job import _operation
 
-
-@pytest.fixture(autouse=True)
-def _keep_logging(keep_logging: None) -> None:
-    """The CLI sets up the root logger; conftest gives it back."""
+# The CLI sets up the root logger as a program does; conftest gives it back after each test.
+pytestmark = pytest.mark.usefixtures("keep_logging")
 
 
 @pytest.fixture()
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeWorld:
-    monkeypatch.setenv("NEOCUMA_DB_PASSWORD", "x")
-    monkeypatch.setenv("NEOCUMA_LOCAL_CHECK_TOKEN", "c" * 32)
-    monkeypatch.setenv("NEOCUMA_GUARDIAN_STATE_DIR", str(tmp_path))
-    monkeypatch.setenv("NEOCUMA_GUARDIAN_CONFIG", str(tmp_path / "none.toml"))
-    world = FakeWorld()
+def world(cli_world: FakeWorld) -> FakeWorld:
+    world = cli_world
     world.log_in()
     world.database.outbox_entries = [OutboxEntry(_operation(1), PENDING), OutboxEntry(_operation(2, "120002"), PENDING)]
     world.central.bons = {"120001": 300}
