@@ -6,138 +6,28 @@ a unique project name and free host ports, so a running `make up` stack is left 
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
 import re
-import socket
 import subprocess
 import time
-import urllib.parse
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.e2e.demo_stack import DemoStack, running_demo
 from tests.support import containers
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
-FILES = ("docker-compose.yml", "docker-compose.demo.yml")
 SWITCH_SECONDS = 12  # checks every 2 s, three failures to leave the local server, mode cached 1 s
-HEALTH = ("/opt/neocuma/bin/python", "-m", "appliance.healthcheck", "http://127.0.0.1:8000/healthz")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class DemoStack:
-    """The demo's compose project, configured by its own .env file only."""
-
-    def __init__(self, name: str, env_file: Path, lan_port: int, central_port: int) -> None:
-        self.name = name
-        self.env_file = env_file
-        self.lan_port = lan_port
-        self.central_url = f"http://127.0.0.1:{central_port}/"
-        # The caller's NEOCUMA_* (make exports some) would override the .env file.
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("NEOCUMA_", "COMPOSE_"))}
-
-    def compose(self, *args: str) -> subprocess.CompletedProcess[str]:
-        command = [str(ROOT / "scripts" / "compose.sh"), "--env-file", str(self.env_file), "-p", self.name]
-        for name in FILES:
-            command += ["-f", str(ROOT / name)]
-        return subprocess.run([*command, *args], cwd=ROOT, env=self.env, capture_output=True, text=True)
-
-    def guardian(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.compose("exec", "-T", "guardian", "neocuma-guardian", *args)
-
-    def get(self, path: str, port: int | None = None) -> tuple[int, dict[str, str], str]:
-        """One GET, redirects not followed: status, headers, body."""
-        connection = http.client.HTTPConnection("127.0.0.1", port or self.lan_port, timeout=10)
-        try:
-            connection.request("GET", path)
-            response = connection.getresponse()
-            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read().decode()
-        finally:
-            connection.close()
-
-    def failed_login(self, login: str) -> int:
-        """A login with a wrong password through the LAN address: its status."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.lan_port, timeout=10)
-        try:
-            connection.request("GET", "/login")
-            response = connection.getresponse()
-            page = response.read().decode()
-            cookie = (response.getheader("Set-Cookie") or "").split(";", 1)[0]
-            token = re.search(r'name="csrf" value="([^"]+)"', page)
-            assert token and cookie, page[:300]
-            form = urllib.parse.urlencode({"csrf": token.group(1), "login": login, "password": "faux"})
-            headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
-            connection.request("POST", "/login", body=form, headers=headers)
-            answer = connection.getresponse()
-            answer.read()
-            return answer.status
-        finally:
-            connection.close()
-
-    def points_to(self) -> dict[str, Any]:
-        status, headers, body = self.get("/healthz")
-        assert status == 200 and headers["content-type"] == "application/json", (status, headers, body)
-        return dict(json.loads(body))
-
-    def container(self, service: str) -> str:
-        return subprocess.run(
-            [
-                "docker",
-                "ps",
-                "-q",
-                "--filter",
-                f"label=com.docker.compose.project={self.name}",
-                "--filter",
-                f"label=com.docker.compose.service={service}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
 
 
 @pytest.fixture(scope="module")
 def demo(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
     containers.require_image(docker_client, f"neocuma/gateway:{containers.VERSION}")
-    name = f"neocumatest{containers.SESSION}gw"
-    lan_port, central_port = _free_port(), _free_port()
-    settings = {
-        "COMPOSE_PROJECT_NAME": name,
-        "NEOCUMA_VERSION": containers.VERSION,
-        "NEOCUMA_DEPLOYMENT": "demo",
-        "NEOCUMA_LAN_PORT": str(lan_port),
-        "NEOCUMA_LAN_BIND": "127.0.0.1",
-        "NEOCUMA_WEB_PORT": str(_free_port()),
-        "NEOCUMA_WEB_BIND": "127.0.0.1",
-        "NEOCUMA_CONSOLE_PORT": str(_free_port()),
-        "NEOCUMA_CONSOLE_BIND": "127.0.0.1",
-        "NEOCUMA_DEMO_SSH_PORT": str(_free_port()),
-        "NEOCUMA_DEMO_WEB_PORT": str(central_port),
-        "NEOCUMA_CENTRAL_WEB_URL": f"http://127.0.0.1:{central_port}/",
-        "NEOCUMA_DEMO_DOSSIERS": "3",
-        "NEOCUMA_DEMO_YEARS": "1",
-    }
-    env_file = tmp_path_factory.mktemp("gateway") / ".env"
-    env_file.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
-    running = DemoStack(name, env_file, lan_port, central_port)
-    try:
-        up = running.compose("up", "-d")
-        assert up.returncode == 0, up.stderr
-        wait = subprocess.run([str(ROOT / "scripts" / "wait-healthy.sh"), name, "300"], capture_output=True, text=True)
-        assert wait.returncode == 0, wait.stderr + wait.stdout
+    settings = {"NEOCUMA_DEMO_DOSSIERS": "3", "NEOCUMA_DEMO_YEARS": "1"}
+    with running_demo(tmp_path_factory.mktemp("gateway"), "gw", settings) as running:
         yield running
-    finally:
-        running.compose("down", "-v", "--remove-orphans")
 
 
 def _wait_points_to(demo: DemoStack, way: str) -> float:
@@ -162,12 +52,7 @@ def test_the_gateway_follows_the_local_servers_mode(demo: DemoStack) -> None:
     assert status == 200 and json.loads(body)["role"] == "central", "the redirect leads to the central server"
 
     # The guardian logs in by itself (demo) and synchronises: fallback mode needs data.
-    containers.wait_for(
-        lambda: '"logged_in": true' in demo.compose("exec", "-T", "guardian", *HEALTH).stdout,
-        120,
-        "the demo guardian logged in",
-        interval=2,
-    )
+    demo.wait_logged_in(120)
     synced = demo.guardian("run")
     assert synced.returncode == 0, synced.stdout + synced.stderr
 
