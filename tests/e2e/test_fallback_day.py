@@ -1,0 +1,173 @@
+"""The day the link drops (issue 24), end to end on our images through the demo compose stack
+(`make up`'s files, its own project and .env): synchronised (`neocuma-guardian run`, the demo
+guardian logging in by itself), the automatic switch on with short windows, the central
+server's container cut off the network it shares with the guardian; the guardian declares it
+down and switches, and the LAN address serves the local server. People then enter bons de
+travaux through NeoCuma Web's own form on both sides: through the LAN address (the local
+server) and from outside the LAN (the central server's published web port), some dossiers on
+one side only, some on both, and one the central server will refuse (its exercice closed on
+the central server meanwhile). The link comes back; `neocuma-guardian return --json`.
+
+The oracle reads both MariaDB servers with mysql-connector, never our code: each bon entered
+on either side is on the central server exactly once (dossier, date, adhérent, activité,
+quantité, saisi par) and nothing else was added; the refused one is absent and listed with
+its reason; the local server is in standby mode, the LAN address points to the central
+server, and the local rows of the dossiers worked on equal the central ones. A second
+return adds nothing."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.e2e.demo_stack import DemoStack, running_demo
+from tests.e2e.fallback_day import (
+    Bon,
+    FormUser,
+    Key,
+    bon_rows,
+    close_exercice,
+    dossier_ids,
+    guided_return,
+    live_schema,
+    mode,
+    new_bons,
+    outage,
+    outbox,
+    wait_declared,
+    wait_points_to,
+)
+from tests.support import containers, oracle
+
+pytestmark = pytest.mark.e2e
+MONITOR, DETECT, AUTOMATIC = 5, 10, 5  # seconds: the monitor's round, the detection window, the switch's delay
+# FD12's dossiers of an 8-dossier demo: 120002 (Société) is outside resp.fd12's rights and
+# 120004 is exporté; compta.fd12 writes in 120001 and 120003.
+LOCAL_ONLY = ("120005", "120006")
+CENTRAL_ONLY = ("120007",)
+BOTH = ("120001", "120003")
+REFUSED = "120008"  # a bon entered locally; its exercice closed on the central server meanwhile
+TOUCHED = [*LOCAL_ONLY, *CENTRAL_ONLY, *BOTH, REFUSED]
+
+
+@dataclass
+class Day:
+    stack: DemoStack
+    before: dict[tuple[str, int], Key] = field(default_factory=dict)  # the central bons before the cut
+    entered: list[Bon] = field(default_factory=list)
+    refused: Bon | None = None
+    after_return: int = 0  # the central bons of the dossiers worked on, after the return
+
+
+@pytest.fixture(scope="module")
+def day(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Day]:
+    containers.require_image(docker_client, f"neocuma/gateway:{containers.VERSION}")
+    settings = {
+        "NEOCUMA_DEMO_DOSSIERS": "8",
+        "NEOCUMA_DEMO_YEARS": "1",
+        "NEOCUMA_MONITOR_INTERVAL": str(MONITOR),
+        "NEOCUMA_FALLBACK_DETECT_SECONDS": str(DETECT),
+        "NEOCUMA_FALLBACK_AUTOMATIC_AFTER_SECONDS": str(AUTOMATIC),
+    }
+    with running_demo(tmp_path_factory.mktemp("fallback-day"), "day", settings, database_ports=True) as stack:
+        stack.wait_logged_in()
+        synced = stack.guardian("run")
+        assert synced.returncode == 0, synced.stdout + synced.stderr
+        yield Day(stack)
+
+
+def test_1_a_day_on_both_sides_returns_every_bon_once_and_lists_the_refused_one(day: Day) -> None:
+    stack = day.stack
+    central, local = stack.database("central"), stack.database("local")
+    assert (mode(local), stack.points_to()["points_to"]) == ("standby", "central")
+    day.before = bon_rows(central, TOUCHED)
+
+    # The link drops: the guardian declares the central server down, then switches by itself.
+    cut = time.time()
+    stack.cut_central()
+    declared = wait_declared(stack, DETECT + 4 * MONITOR + 60)
+    served = wait_points_to(stack, "local", AUTOMATIC + 4 * MONITOR + 60)
+    print(
+        f"fallback day: declared {declared['declared_at']} ({declared['cause']}); LAN address local {served - cut:.1f} s after the cut"
+    )
+    assert outage(stack)["switched_at"] is not None, "the guardian switched by itself"
+    assert mode(local) == "fallback"
+    status, _, page = stack.get("/login")
+    assert status == 200 and "serveur local" in page, page[:400]
+
+    # People work on both sides: the LAN on the local server, others on the central one.
+    lan_resp = FormUser(stack.lan_web(), "resp.fd12", "local")
+    lan_compta = FormUser(stack.lan_web(), "compta.fd12", "local")
+    out_resp = FormUser(stack.central_web(), "resp.fd12", "central")
+    out_compta = FormUser(stack.central_web(), "compta.fd12", "central")
+    quantities = (Decimal("11.25") + i for i in range(100))
+    entries = [
+        (lan_resp, "120005", 0),
+        (lan_resp, "120005", 1),
+        (lan_resp, "120006", 2),
+        (lan_compta, "120001", 3),
+        (lan_resp, "120003", 4),
+        (lan_resp, "120003", 5),
+        (out_resp, "120007", 6),
+        (out_resp, "120001", 7),
+        (out_compta, "120003", 8),
+    ]
+    day.entered = [user.enter_bon(code, next(quantities), pick) for user, code, pick in entries]
+    day.refused = lan_resp.enter_bon(REFUSED, next(quantities), 9)
+    label = close_exercice(central, REFUSED, day.refused.day)
+    # A bon entered locally and centrally in one dossier got the same number on both sides.
+    numbers = Counter((bon.dossier, bon.numero) for bon in day.entered)
+    assert numbers[("120001", day.entered[3].numero)] == 2, day.entered
+
+    # The link returns; the guided return.
+    stack.reconnect_central()
+    returned = guided_return(stack)
+    answer = returned.document
+    print(f"fallback day: return in {returned.wall:.1f} s (exit {returned.code}): {json.dumps(answer)[:2000]}")
+    assert returned.code == 1, returned.output  # done, with one operation refused
+
+    # The oracle, by SQL on the central MariaDB: every bon once, nothing else.
+    expected = Counter(bon.key() for bon in day.entered)
+    added = new_bons(central, day.before, TOUCHED)
+    assert added == expected, (added, expected)
+    assert day.refused.key() not in added
+    day.after_return = len(bon_rows(central, TOUCHED))
+    failed = answer["rejeu"]["en_echec"]
+    assert [(f["dossier"], f["numero_local"], f["utilisateur"]) for f in failed] == [
+        (REFUSED, day.refused.numero, "resp.fd12")
+    ], failed
+    assert f"l'exercice {label} est clôturé" in failed[0]["motif"], failed
+    assert answer["rejeu"]["appliquees"] == 6 and answer["rejeu"]["refusees"] == 1, answer["rejeu"]
+    assert [entry[2] for entry in outbox(local)].count("refused") == 1
+
+    # The local server is back in standby, the LAN address leads to the central server, and
+    # the local copy of every dossier worked on is the central one, row for row.
+    assert mode(local) == "standby"
+    wait_points_to(stack, "central", 30)
+    ids = sorted(dossier_ids(central, TOUCHED).values())
+    assert oracle.dossier_oracles(local, live_schema(local), ids) == oracle.dossier_oracles(
+        central, live_schema(central), ids
+    )
+    marks = ", ".join(["%s"] * len(ids))
+    dossiers = f"SELECT * FROM {{}}.dossier WHERE id IN ({marks}) ORDER BY id"
+    assert oracle.query(local, dossiers.format(live_schema(local)), tuple(ids)) == oracle.query(
+        central, dossiers.format(live_schema(central)), tuple(ids)
+    )
+
+
+def test_2_a_second_return_adds_nothing(day: Day) -> None:
+    assert day.after_return, "test_1 ran first"
+    stack = day.stack
+    central = stack.database("central")
+    returned = guided_return(stack)
+    print(f"fallback day: second return (exit {returned.code}): {json.dumps(returned.document)[:1000]}")
+    assert len(bon_rows(central, TOUCHED)) == day.after_return, returned.output
+    assert new_bons(central, day.before, TOUCHED) == Counter(bon.key() for bon in day.entered)
+    assert mode(stack.database("local")) == "standby"
