@@ -47,7 +47,7 @@ BACKUP ?=
 # -T when standard input is not a terminal, so passwords can be piped in.
 GUARDIAN = $(COMPOSE) exec $(if $(shell [ -t 0 ] && echo tty),,-T) guardian neocuma-guardian
 
-.PHONY: help lock prereqs prereqs-up up demo down logs seed test login backup backups sync run status check pull restore fallback standby dossiers offsite-password test-images test-unit test-fuzz fuzz test-integration test-e2e lint docs images base certs venv clean-test
+.PHONY: help lock prereqs prereqs-up up demo down logs seed test login backup backups sync run status check pull restore fallback standby return dossiers offsite-password test-images test-unit test-fuzz fuzz test-integration test-e2e lint docs images base certs venv clean-test
 
 help: ## this list
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z0-9-]*:.*## / {printf "make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -138,6 +138,8 @@ fallback: ## the local server becomes the LAN's server (mode secours)
 	$(GUARDIAN) mode fallback
 standby: ## back to standby (mode veille)
 	$(GUARDIAN) mode standby
+return: ## Retour au serveur central after an outage: replay, standby, backup, sync [PLAN=1] (password typed again)
+	$(GUARDIAN) return $(if $(PLAN),--plan)
 
 seed: ## regenerate the demo remote's data (DOSSIERS= YEARS= SEED=)
 	$(DEMO_ONLY)

@@ -31,7 +31,7 @@ def read_outbox(connection: MySQLConnectionAbstract, states: Sequence[str], cont
     rows = query_all(
         connection,
         "SELECT id, dossier_code, kind, payload, local_id, local_numero, user_login, created_at, state,"
-        f" central_numero, reason FROM {quote_identifier(control)}.outbox WHERE state IN ({marks}) ORDER BY seq",
+        f" central_numero, reason, data_generation FROM {quote_identifier(control)}.outbox WHERE state IN ({marks}) ORDER BY seq",
         tuple(states),
     )
     entries: list[OutboxEntry] = []
@@ -44,7 +44,7 @@ def read_outbox(connection: MySQLConnectionAbstract, states: Sequence[str], cont
             )
         except (ValueError, TypeError, AttributeError) as error:
             raise Unavailable(f"opération {row[0]} illisible dans la file des opérations : {error}") from error
-        entries.append(OutboxEntry(operation, str(row[8]), row[9], row[10]))
+        entries.append(OutboxEntry(operation, str(row[8]), row[9], row[10], int(row[11])))
     return entries
 
 

@@ -235,6 +235,7 @@ class OutboxEntry:
     state: str
     central_numero: str | None = None
     reason: str | None = None
+    generation: int | None = None  # the data generation the bon was entered in (one per outage)
 
 
 def outbox_state(outcome: Outcome) -> str:

@@ -45,6 +45,7 @@ from appliance.guardian.cli_offsite import add_offsite_parser, cmd_offsite
 from appliance.guardian.cli_parser import FrenchParser, french
 from appliance.guardian.cli_progress import TerminalProgress
 from appliance.guardian.cli_replay import add_replay_parser, cmd_replay
+from appliance.guardian.cli_return import add_return_parser, cmd_return
 from appliance.guardian.watch.check import PREFIX as PLUGIN_PREFIX
 from appliance.guardian.watch.check import UNKNOWN
 from appliance.guardian.wiring import Parts
@@ -52,10 +53,10 @@ from appliance.guardian.wiring import Parts
 log = logging.getLogger("neocuma.guardian")
 # Commands after which the daemon's monitor is asked for a round at once.
 CHANGING_COMMANDS = frozenset(
-    {"login", "hostkey", "backup", "sync", "run", "pull", "restore", "mode", "settings", "offsite", "replay"}
+    {"login", "hostkey", "backup", "sync", "run", "pull", "restore", "mode", "settings", "offsite", "replay", "return"}
 )
 # Commands whose progress shows on standard error while they run.
-PROGRESS_COMMANDS = frozenset({"backup", "sync", "run", "pull", "restore", "mode", "offsite"})
+PROGRESS_COMMANDS = frozenset({"backup", "sync", "run", "pull", "restore", "mode", "offsite", "return"})
 Build = Callable[[GuardianConfig], Parts]
 
 
@@ -175,6 +176,7 @@ def _parser(plugin: bool = False) -> argparse.ArgumentParser:
     )
     add_offsite_parser(sub, kind, _json)
     add_replay_parser(sub, _json)
+    add_return_parser(sub, _json)
     config = sub.add_parser("config", help="valider ou afficher la configuration")
     config.add_argument("action", choices=("validate", "show"))
     sub.add_parser("serve", help="le démon du guardian (le processus principal de son conteneur)")
@@ -198,6 +200,7 @@ COMMANDS = {
     "check": cmd_check,
     "offsite": cmd_offsite,
     "replay": cmd_replay,
+    "return": cmd_return,
 }
 
 

@@ -33,6 +33,7 @@ from appliance.domain.outage import automatic_after
 from appliance.errors import ApplianceError
 from appliance.guardian.jobs.actions import Actions
 from appliance.guardian.jobs.backup import BackupJob
+from appliance.guardian.jobs.central_return import ReturnJob
 from appliance.guardian.jobs.fallback_saves import FallbackSaves
 from appliance.guardian.jobs.identification import DemoLogin, Identification
 from appliance.guardian.jobs.local_copies import LocalCopies
@@ -184,6 +185,9 @@ def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
         DemoLogin(demo.autologin, demo.user, demo.password, ports.published_key, config.remote.host_key_file),
         settings.slot_of,
     )
+    transfers = Transfers(ports.database, ports.central, ports.backups, state, copies, progress)
+    modes = Modes(ports.database, state, copies)
+    replay = ReplayJob(ports.database, ports.central, state, clock)
     actions = Actions(
         state=state,
         clock=clock,
@@ -200,8 +204,8 @@ def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
             float(config.local.health_timeout),
             dt.timedelta(days=config.local.sync_full_every_days),
         ),
-        transfers=Transfers(ports.database, ports.central, ports.backups, state, copies, progress),
-        modes=Modes(ports.database, state, copies),
+        transfers=transfers,
+        modes=modes,
         offsite=OffsiteJob(
             ports.offsite,
             ports.backups,
@@ -211,7 +215,8 @@ def build(config: GuardianConfig, ports: Ports | None = None) -> Parts:
             config.offsite.check_every_hours,
             config.offsite.check_parts,
         ),
-        replay_job=ReplayJob(ports.database, ports.central, state, clock),
+        replay_job=replay,
+        return_job=ReturnJob(ports.database, ports.central, state, clock, transfers, modes, replay, progress),
     )
     max_age = dt.timedelta(hours=config.monitor.max_backup_age_hours)
     offsite = None if ports.offsite is None else ports.offsite.location

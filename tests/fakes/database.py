@@ -13,7 +13,7 @@ from appliance.adapters.backup_reader import verify_members
 from appliance.domain.backup_format import VerifiedBackup
 from appliance.domain.dossiers import LocalDossier
 from appliance.domain.generations import Live, LoadReport
-from appliance.domain.outbox import OutboxEntry, Outcome, outbox_state
+from appliance.domain.outbox import PENDING, Operation, OutboxEntry, Outcome, bon_payload, outbox_state
 from appliance.domain.standby import HeldContent, StandbyContent, StandbyPlan, dossier_digest
 from appliance.errors import ApplianceError, Refused, Unavailable
 from tests.support.backups import Dossier, backup_zip
@@ -49,6 +49,7 @@ class FakeDatabase:
         self.refreshed: list[tuple[int, int, tuple[str, ...]]] = []  # (standby, target, replaced)
         self.fail_refresh: ApplianceError | None = None
         self.outbox_entries: list[OutboxEntry] = []  # the local server's outbox, oldest first
+        self.bons_entered = 0
 
     def _up(self) -> None:
         if self.down:
@@ -67,7 +68,7 @@ class FakeDatabase:
     def record_outcome(self, outcome: Outcome, at: dt.datetime) -> None:
         self._up()
         self.outbox_entries = [
-            OutboxEntry(e.operation, outbox_state(outcome), outcome.central_numero, outcome.reason)
+            OutboxEntry(e.operation, outbox_state(outcome), outcome.central_numero, outcome.reason, e.generation)
             if e.operation.id == outcome.id
             else e
             for e in self.outbox_entries
@@ -202,6 +203,28 @@ class FakeDatabase:
         live = self.schemas[self.control.data_generation or 0]
         before = live.dossiers[code]
         live.dossiers[code] = LocalDossier(before.id, before.code, before.name, before.revision + 1)
+
+    def enter_bon(self, code: str, user: str = "compta1.fd12") -> OutboxEntry:
+        """A LAN user enters a bon in fallback mode as the local server does: the revision
+        moves and the operation goes into the outbox in the same step."""
+        self.write(code)
+        live = self.schemas[self.control.data_generation or 0]
+        self.bons_entered += 1
+        number = self.bons_entered
+        operation = Operation(
+            id=f"00000000-0000-4000-9000-{number:012d}",
+            dossier=code,
+            kind="bon",
+            payload=bon_payload(7, 2, dt.date(2026, 3, 4), f"{number}.00"),
+            local_id=500 + number,
+            local_numero=f"BT03-{500 + number:05d}",
+            user=user,
+            created_at=dt.datetime(2026, 12, 6, 9, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=number),
+        )
+        entry = OutboxEntry(operation, PENDING, generation=self.control.data_generation)
+        assert live.dossiers[code].revision  # the dossier is served
+        self.outbox_entries.append(entry)
+        return entry
 
     def set_live(self, generation: int, dossiers: Sequence[Dossier], mode: str = "standby") -> None:
         self.schemas[generation] = Generation(

@@ -245,6 +245,8 @@ class FakeSession:
                 self.central.bons[operation.dossier] = bon_id
                 numero = f"BT03-{bon_id:05d}"
                 self.central.replayed[operation.id] = Applied(operation.digest, operation.dossier, bon_id, numero)
+                if operation.dossier in self.central.dossiers:
+                    self.central.write(operation.dossier)  # a bon entered: the revision moves
                 outcome = Outcome(operation.id, APPLIED, operation.local_numero, bon_id, numero)
             if self.central.replay_cut_after is not None and number >= self.central.replay_cut_after:
                 # The link drops: this operation was applied, its answer is lost.

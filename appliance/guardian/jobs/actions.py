@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from appliance.domain.offsite import check_part, next_check_part, next_part
 from appliance.domain.retry import RetryPolicy
+from appliance.domain.return_plan import ReturnPlan
 from appliance.errors import ApplianceError, Refused
 from appliance.guardian.jobs.backup import BackupJob, BackupResult
+from appliance.guardian.jobs.central_return import ReturnJob, ReturnResult
 from appliance.guardian.jobs.modes import ModeResult, Modes
 from appliance.guardian.jobs.offsite import LocalPushResult, OffsiteCheck, OffsiteJob, OffsiteResult
 from appliance.guardian.jobs.replay import ReplayJob, ReplayResult
@@ -42,6 +44,7 @@ class Actions:
     modes: Modes
     offsite: OffsiteJob
     replay_job: ReplayJob
+    return_job: ReturnJob
     retry: RetryPolicy = RETRY
 
     def _retried(self, what: str, run: Callable[[], R], until: dt.datetime | None = None) -> R:
@@ -255,3 +258,44 @@ class Actions:
         """The local server's outbox replayed on the central server, under the lock."""
         with self.state.lock("rejeu des opérations du serveur local"):
             return self._recorded("replay", self.replay_job.run)
+
+    def return_plan(self, selected: Collection[str] | None = None, whole: Collection[str] = ()) -> ReturnPlan:
+        """The guided return's plan as it stands (no lock: it changes nothing)."""
+        return self.return_job.plan(selected, whole)
+
+    def go_back(
+        self,
+        password: str,
+        selected: Collection[str] | None = None,
+        whole: Collection[str] = (),
+        as_user: str | None = None,
+    ) -> ReturnResult:
+        """ "Retour au serveur central", in one action under the lock: the local work sent
+        (whole or replayed), standby, then a data backup and a sync so the local server
+        serves the central data with that work in it. A failed backup or sync after the
+        switch is reported in the result: the work is on the central server already, and
+        the next scheduled run brings the local server up to date."""
+
+        def steps() -> ReturnResult:
+            sent = self.return_job.send(password, selected, whole, as_user)
+            backup = sync = None
+            error = None
+            try:
+                backup = self._recorded("backup", self._data)
+                sync = self._recorded("sync", lambda: self.sync_job.run(None))
+            except ApplianceError as failure:
+                error = str(failure)
+                log.warning("retour : le travail local est sur le serveur central, mais %s", error)
+            return ReturnResult(
+                sent,
+                backup,
+                sync,
+                error,
+                dossiers=len(sent.plan.chosen),
+                applied=sent.replay.applied,
+                refused=len(sent.replay.still_refused),
+                whole=len(sent.restored),
+            )
+
+        with self.state.lock("retour au serveur central"):
+            return self._recorded("return", steps)

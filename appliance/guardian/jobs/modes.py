@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from appliance.domain.dossiers import LocalDossier, late_work, local_work
@@ -30,10 +30,20 @@ class Modes:
     state: GuardianState
     copies: LocalCopies
 
-    def set(self, mode: str, force: bool = False) -> ModeResult:
+    def set(
+        self,
+        mode: str,
+        force: bool = False,
+        returned: Mapping[str, int] | None = None,
+        keep: Collection[str] = (),
+    ) -> ModeResult:
         """Switch the local server's mode. Going back to standby refuses while a dossier
         holds local work (the next sync would overwrite it) unless ``force``, which first
-        saves those dossiers under ``backups/local/``."""
+        saves those dossiers under ``backups/local/``. The guided return passes
+        ``returned``: the local revision of each dossier whose work is now on the central
+        server (replayed); those go back to standby without ``force``. The dossiers of
+        ``keep`` (set aside, or with refused operations) are saved under ``backups/local/``
+        first and do not stop the switch."""
         if mode not in MODES:
             raise Refused(f"mode inconnu {mode!r} : standby ou fallback")
         live = self.database.live()
@@ -43,13 +53,19 @@ class Modes:
         guard: DossierGuard | None = None
         if mode == STANDBY:
             local = self.database.dossiers()
-            work = local_work(local, self.state.baselines())
+            sent = returned or {}
+            unsent = [
+                code for code in local_work(local, self.state.baselines()) if sent.get(code) != local[code].revision
+            ]
+            work = [code for code in unsent if code not in keep]
             if work and not force:
                 raise Refused(
-                    f"dossier(s) modifié(s) localement : {', '.join(work)}. Remontez-les vers le serveur distant "
-                    "(neocuma-guardian restore), ou forcez avec --force (une copie locale de chacun est gardée)"
+                    f"dossier(s) modifié(s) localement : {', '.join(work)}. Renvoyez leur travail au serveur "
+                    "central (« Retour au serveur central » dans la console, neocuma-guardian return), ou forcez "
+                    "avec --force (une copie locale de chacun est gardée)"
                 )
-            saved = [self.copies.save(local[code], BEFORE_STANDBY).location for code in work]
+            kept = sorted(set(unsent) | {code for code in keep if code in local})
+            saved = [self.copies.save(local[code], BEFORE_STANDBY).location for code in kept]
             guard = self._no_late_work({code: dossier.revision for code, dossier in local.items()})
         self.database.set_mode(mode, guard)
         log.info("mode du serveur local : %s → %s", live.mode, mode)

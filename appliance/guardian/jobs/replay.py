@@ -6,11 +6,12 @@ server answers "already applied" for what it applied without our hearing)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from appliance.domain.outbox import NOT_TAKEN, PENDING, OutboxEntry, Outcome, renumbering
 from appliance.guardian.jobs.remote import stored_session
-from appliance.guardian.ports import CentralServer, Clock, LocalDatabase
+from appliance.guardian.ports import CentralServer, CentralSession, Clock, LocalDatabase
 from appliance.guardian.state import GuardianState
 
 log = logging.getLogger(__name__)
@@ -33,11 +34,16 @@ class ReplayJob:
     state: GuardianState
     clock: Clock
 
-    def run(self) -> ReplayResult:
-        """Send the outbox's pending operations as the stored login and record each answer;
-        raises what the session raises (Unavailable on a cut: the answers received are kept,
-        the rest stay pending). Opens no session when nothing is pending."""
-        pending = [entry.operation for entry in self.database.outbox((PENDING,))]
+    def run(self, session: CentralSession | None = None, dossiers: Collection[str] | None = None) -> ReplayResult:
+        """Send the outbox's pending operations (of ``dossiers`` only, when given) in
+        ``session``, or as the stored login, and record each answer; raises what the session
+        raises (Unavailable on a cut: the answers received are kept, the rest stay pending).
+        Opens no session when nothing is pending."""
+        pending = [
+            entry.operation
+            for entry in self.database.outbox((PENDING,))
+            if dossiers is None or entry.operation.dossier in dossiers
+        ]
         outcomes: list[Outcome] = []
 
         def record(outcome: Outcome) -> None:
@@ -46,8 +52,11 @@ class ReplayJob:
 
         if pending:
             log.info("rejeu de %d opération(s) du serveur local sur le serveur central", len(pending))
-            with stored_session(self.central, self.state) as session:
+            if session is not None:
                 session.replay(pending, record)
+            else:
+                with stored_session(self.central, self.state) as stored:
+                    stored.replay(pending, record)
         refused = [o for o in outcomes if not o.done]
         for outcome in refused:
             log.warning("opération %s (%s) refusée : %s", outcome.id, outcome.local_numero, outcome.reason)

@@ -101,31 +101,37 @@ class Transfers:
         dossier that also changed on the remote since its baseline unless ``overwrite_remote``.
         With ``as_user`` (the console's user) the session is theirs and ``password`` their
         own; otherwise the stored login's."""
+        with self._session(as_user, password) as session:
+            return self.restore_in(session, codes, password, overwrite_remote)
+
+    def restore_in(
+        self, session: CentralSession, codes: list[str], password: str, overwrite_remote: bool = False
+    ) -> list[RestoreResult]:
+        """``restore`` in a session already open (the guided return's)."""
         local = self.database.dossiers()
         missing = [code for code in codes if code not in local]
         if missing:
             raise Refused(f"dossier(s) absent(s) du serveur local : {', '.join(missing)}")
         baselines = self.state.baselines()
         results = []
-        with self._session(as_user, password) as session:
-            remote = session.dossiers()
-            _unknown(codes, remote)
-            changed = [
-                code
-                for code in codes
-                if changed_on_remote(remote[code].revision, local[code].revision, baselines.get(code))
-            ]
-            if changed and not overwrite_remote:
-                raise Refused(
-                    "dossier(s) modifié(s) aussi sur le serveur distant depuis la dernière synchronisation : "
-                    f"{', '.join(changed)}; relancez avec --overwrite-remote pour écraser la version distante "
-                    "(le serveur en garde une copie)"
-                )
-            for number, code in enumerate(codes, start=1):
-                self.progress.update(step=f"remontée de {code}", dossiers=number - 1)
-                results.append(self._restore_one(session, local[code], password))
-                baselines[code] = Baseline(results[-1].revision, local[code].revision)
-                self.state.save_baselines(baselines)
+        remote = session.dossiers()
+        _unknown(codes, remote)
+        changed = [
+            code
+            for code in codes
+            if changed_on_remote(remote[code].revision, local[code].revision, baselines.get(code))
+        ]
+        if changed and not overwrite_remote:
+            raise Refused(
+                "dossier(s) modifié(s) aussi sur le serveur distant depuis la dernière synchronisation : "
+                f"{', '.join(changed)}; relancez avec --overwrite-remote pour écraser la version distante "
+                "(le serveur en garde une copie)"
+            )
+        for number, code in enumerate(codes, start=1):
+            self.progress.update(step=f"remontée de {code}", dossiers=number - 1)
+            results.append(self._restore_one(session, local[code], password))
+            baselines[code] = Baseline(results[-1].revision, local[code].revision)
+            self.state.save_baselines(baselines)
         return results
 
     def restore_from_backup(

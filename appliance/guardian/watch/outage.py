@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from appliance.domain.generations import FALLBACK
 from appliance.domain.health import LABELS, REMOTE
 from appliance.domain.moments import for_people
 from appliance.domain.outage import (
@@ -56,6 +57,8 @@ class OutageWatch:
             )
         elif before.declared and not outage.declared:
             log.info("serveur distant de nouveau joignable (injoignable depuis %s)", for_people(before.failing_since))
+            if serving.mode == FALLBACK:
+                self._link_back(before, now, centre)
         if alert_due(outage, serving):
             self._alert(outage, centre)
             outage = dataclasses.replace(outage, alerted_at=now)
@@ -77,6 +80,21 @@ class OutageWatch:
             console_url=self.console_url,
         )
         self.notifier.send(subject, body, self._payload("serveur_distant_injoignable", outage, centre, automatic))
+
+    def _link_back(self, outage: Outage, now: dt.datetime, centre: str) -> None:
+        """The link is back while the LAN works in fallback mode: tell people the return
+        can be made (once, as the outage that ends was declared once)."""
+        return_url = self.console_url.rstrip("/") + "/retour"
+        subject, body = render_mail(
+            "link_back.txt",
+            centre=centre,
+            failing_since=for_people(outage.failing_since),
+            back_at=for_people(now),
+            return_url=return_url,
+        )
+        payload = self._payload("serveur_distant_de_nouveau_joignable", outage, centre, None)
+        payload.update(back_at=stamp(now), return_url=return_url)
+        self.notifier.send(subject, body, payload)
 
     def _switch(self, outage: Outage, now: dt.datetime, centre: str) -> Outage:
         """The automatic switch; a refusal (the guardian's lock held by a sync, nothing to

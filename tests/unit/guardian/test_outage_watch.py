@@ -184,3 +184,30 @@ def test_the_banner_says_when_the_automatic_switch_will_come(tmp_path: Path) -> 
         _round(world)
     body = console.client.get("/statut").get_data(as_text=True)
     assert "Bascule automatique prévue le 28/11/2026 12:13:00 UTC" in body
+
+
+def test_the_link_back_in_fallback_mode_says_the_return_can_be_made_once() -> None:
+    world = _world(NEOCUMA_FALLBACK_AUTOMATIC_AFTER_SECONDS="60")
+    world.central.reachable = False
+    for _ in range(4):
+        _round(world)  # declared at 12:03, switched at 12:04
+    assert world.database.control.mode == "fallback"
+    world.central.reachable = True
+    _round(world)  # 12:05: the link is back
+    (back,) = _events(world, "serveur_distant_de_nouveau_joignable")
+    subject, body, payload = back
+    assert subject.endswith("serveur NeoCuma distant de nouveau joignable — retour au serveur central")
+    assert "Injoignable depuis : 28/11/2026 12:01:00 UTC" in body and "make return" in body
+    assert payload["return_url"].endswith("/retour") and payload["back_at"] == "2026-11-28T12:05:00Z"
+    _round(world)
+    assert len(_events(world, "serveur_distant_de_nouveau_joignable")) == 1, "once"
+
+
+def test_no_return_alert_when_the_link_comes_back_in_standby_mode() -> None:
+    world = _world()
+    world.central.reachable = False
+    for _ in range(4):
+        _round(world)
+    world.central.reachable = True
+    _round(world)
+    assert _events(world, "serveur_distant_de_nouveau_joignable") == []
