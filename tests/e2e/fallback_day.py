@@ -135,19 +135,16 @@ class Returned:
     wall: float  # seconds, `docker exec` included
 
 
-def guided_return(stack: DemoStack) -> Returned:
-    """`neocuma-guardian return --json`, the login's password typed again on stdin; fails
-    unless it exits 0 or 1.
-    PLACEHOLDER until `return` lands on main: `replay --json`, `mode standby --force`, `run`."""
+def guided_return(stack: DemoStack, expect: tuple[int, ...] = (0, 1)) -> Returned:
+    """`neocuma-guardian return --json`, the stored login's password typed again on stdin;
+    fails unless it exits with one of ``expect`` (0: all done, 1: done with refusals)."""
     started = time.monotonic()
-    replay = stack.guardian("replay", "--json")
-    assert replay.returncode in (0, 1), replay.stdout + replay.stderr
-    standby = stack.guardian("mode", "standby", "--force")
-    assert standby.returncode == 0, standby.stdout + standby.stderr
-    synced = stack.guardian("run")
-    assert synced.returncode == 0, synced.stdout + synced.stderr
+    done = stack.guardian("return", "--json", stdin=DEMO_PASSWORD + "\n")
     wall = time.monotonic() - started
-    return Returned(replay.returncode, {"rejeu": json.loads(replay.stdout)}, replay.stdout + replay.stderr, wall)
+    output = done.stdout + done.stderr
+    assert done.returncode in expect, f"return exited {done.returncode}: {output}"
+    document = dict(json.loads(done.stdout)) if done.stdout.strip().startswith("{") else {}
+    return Returned(done.returncode, document, output, wall)
 
 
 def live_schema(connection: Any) -> str:

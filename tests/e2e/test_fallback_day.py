@@ -132,6 +132,8 @@ def test_1_a_day_on_both_sides_returns_every_bon_once_and_lists_the_refused_one(
     answer = returned.document
     print(f"fallback day: return in {returned.wall:.1f} s (exit {returned.code}): {json.dumps(answer)[:2000]}")
     assert returned.code == 1, returned.output  # done, with one operation refused
+    assert (answer["mode"], answer["erreur"]) == ("standby", None), answer
+    assert answer["synchronisation"] is not None and answer["sauvegarde"] is not None, answer
 
     # The oracle, by SQL on the central MariaDB: every bon once, nothing else.
     expected = Counter(bon.key() for bon in day.entered)
@@ -165,9 +167,19 @@ def test_1_a_day_on_both_sides_returns_every_bon_once_and_lists_the_refused_one(
 def test_2_a_second_return_adds_nothing(day: Day) -> None:
     assert day.after_return, "test_1 ran first"
     stack = day.stack
-    central = stack.database("central")
+    central, local = stack.database("central"), stack.database("local")
+    # Straight after: refused in standby mode, with its reason, and nothing sent. (It exits
+    # 1 like an ApplianceError of any command, the code of "some operations refused" too.)
+    again = guided_return(stack, expect=(1,))
+    assert "n'est pas en mode secours" in again.output and not again.document, again.output
+    # In fallback mode again with nothing new entered: nothing to replay; the refused
+    # operation stays refused; standby, backup and sync as before.
+    assert stack.guardian("mode", "fallback").returncode == 0
     returned = guided_return(stack)
-    print(f"fallback day: second return (exit {returned.code}): {json.dumps(returned.document)[:1000]}")
+    answer = returned.document
+    print(f"fallback day: second return in {returned.wall:.1f} s (exit {returned.code}): {json.dumps(answer)[:1500]}")
+    assert answer["rejeu"]["appliquees"] == 0 and answer["erreur"] is None, answer
     assert len(bon_rows(central, TOUCHED)) == day.after_return, returned.output
     assert new_bons(central, day.before, TOUCHED) == Counter(bon.key() for bon in day.entered)
-    assert mode(stack.database("local")) == "standby"
+    assert mode(local) == "standby"
+    assert [entry[2] for entry in outbox(local)].count("refused") == 1
