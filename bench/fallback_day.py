@@ -13,7 +13,8 @@ earlier round touched:
 1. **cut**: the central server's container leaves the `wan` network it shares with the
    guardian (`docker network disconnect`; its database and its published web port stay);
 2. **declared**: the guardian's `outage.json` polled every 0.5 s until it holds `declared_at`;
-   detection is `declared_at` (UTC, to the second) minus the cut's clock time;
+   detection is `declared_at` (UTC, to the second) minus the cut's clock time (its
+   `failing_since`, the first failed probe, is printed too);
 3. **LAN address local**: the gateway's `/healthz` polled every 0.2 s until it says
    `points_to: local`; printed from the cut and from `declared_at`. The goal is taken as
    "cut → local, minus the detection window, at most 30 s";
@@ -69,6 +70,7 @@ from tests.support import containers
 @dataclass
 class Round:
     size: int
+    first_failure: float = 0.0  # seconds from the cut to the first failed probe (outage.json)
     declared: float = 0.0  # seconds from the cut
     local: float = 0.0  # seconds from the cut to the LAN address serving the local server
     entering: float = 0.0  # seconds to enter the round's bons through the forms
@@ -77,6 +79,7 @@ class Round:
     return_wall: float = 0.0
     return_own: float | None = None  # the return's duree_s
     return_code: int = 0
+    planned: int = 0  # dossiers in the return's plan
     counted: int = 0  # bons added on the central server since the cut
     expected: int = 0  # bons entered on either side, minus the refused one
     exactly_once: bool = False
@@ -107,6 +110,7 @@ def _one_round(stack: DemoStack, size: int, codes: list[str], others: list[str],
     stack.cut_central()
     declared = wait_declared(stack, window + 300)
     result.declared = stamp(declared["declared_at"]) - cut
+    result.first_failure = stamp(declared["failing_since"]) - cut
     result.local = wait_points_to(stack, "local", 600) - cut
     print(
         f"round {size}: declared {result.declared:.0f} s after the cut, LAN address local after {result.local:.1f} s",
@@ -135,6 +139,7 @@ def _one_round(stack: DemoStack, size: int, codes: list[str], others: list[str],
     returned = guided_return(stack)
     result.return_wall, result.return_code = returned.wall, returned.code
     own = returned.document.get("duree_s")
+    result.planned = len(returned.document.get("plan", {}).get("dossiers", []))
     result.return_own = float(own) if own is not None else None
     added = Counter(key for row, key in bon_rows(central, touched).items() if row not in before)
     expected = Counter(bon.key() for bon in entered if bon is not refused)
@@ -155,36 +160,49 @@ def _goal(met: bool) -> str:
     return "met" if met else "NOT met"
 
 
-def _print(rounds: list[Round], window: float, automatic: float) -> None:
+def _print(rounds: list[Round], window: float, automatic: float, monitor: float) -> None:
     print()
-    print(f"{'measure':52} {'value':>12}  goal")
-    for result in rounds:
-        after_window = result.local - window
-        print(f"{f'round {result.size}: cut → outage declared':52} {result.declared:10.0f} s  (window {window:.0f} s)")
-        print(f"{f'round {result.size}: cut → LAN address serves local':52} {result.local:10.1f} s")
-        print(
-            f"{f'round {result.size}: outage declared → LAN address local':52} {result.local - result.declared:10.1f} s"
-            f"  (automatic switch after {automatic:.0f} s)"
-        )
-        print(
-            f"{f'round {result.size}: cut → local, minus the window':52} {after_window:10.1f} s"
-            f"  ≤ 30 s: {_goal(after_window <= 30)}"
-        )
-        own = "" if result.return_own is None else f" (own duree_s {result.return_own:.1f})"
-        goal = f"  < 30 s: {_goal(result.return_wall < 30)}" if result.size == 10 else ""
-        print(
-            f"{f'round {result.size}: return of {result.size} dossiers, wall':52} {result.return_wall:10.1f} s"
-            f"{goal}{own}, exit {result.return_code}"
-        )
-        print(
-            f"{f'round {result.size}: bons added on central / entered (minus refused)':52}"
-            f" {result.counted:5d} / {result.expected:<4d}  each exactly once: {_goal(result.exactly_once)}"
-        )
-        print(
-            f"{f'round {result.size}: refused bons absent and listed':52} {'1 / 1' if result.refused_listed else '0 / 1':>12}"
-            f"  {_goal(result.refused_absent and bool(result.refused_listed))}: {result.refused_listed or 'not listed'}"
-        )
-        print(f"{f'round {result.size}: entering the bons through the forms':52} {result.entering:10.1f} s")
+    print(f"{'round':>5}  {'measure':50} {'value':>13}  goal")
+    for r in rounds:
+        after_window = r.local - window
+        rows = [
+            (
+                "cut → first failed probe (failing_since)",
+                f"{r.first_failure:.0f} s",
+                f"(monitor every {monitor:.0f} s)",
+            ),
+            ("cut → outage declared (declared_at)", f"{r.declared:.0f} s", f"(window {window:.0f} s)"),
+            ("cut → LAN address serves the local server", f"{r.local:.1f} s", ""),
+            (
+                "outage declared → LAN address local",
+                f"{r.local - r.declared:.1f} s",
+                f"(switch {automatic:.0f} s after)",
+            ),
+            (
+                "cut → LAN address local, minus the window",
+                f"{after_window:.1f} s",
+                f"≤ 30 s: {_goal(after_window <= 30)}",
+            ),
+            ("bons entered: local + central", f"{r.local_bons} + {r.central_bons}", f"in {r.entering:.1f} s"),
+            (
+                f"return of {r.planned} dossiers with local work, wall",
+                f"{r.return_wall:.1f} s",
+                (f"< 30 s: {_goal(r.return_wall < 30)}; " if r.size == 10 else "")
+                + f"duree_s {r.return_own if r.return_own is not None else '?'}, exit {r.return_code}",
+            ),
+            (
+                "bons added on central (SQL) / entered minus refused",
+                f"{r.counted} / {r.expected}",
+                f"each exactly once: {_goal(r.exactly_once)}",
+            ),
+            (
+                "refused bons absent and listed in en_echec",
+                "1 / 1" if r.refused_absent and r.refused_listed else "0 / 1",
+                r.refused_listed or "not listed",
+            ),
+        ]
+        for measure, value, goal in rows:
+            print(f"{r.size:5d}  {measure:50} {value:>13}  {goal}")
 
 
 def main() -> int:
@@ -229,7 +247,7 @@ def main() -> int:
             others = writable[offset + size : offset + size + size // 2]
             offset += size + size // 2
             rounds.append(_one_round(stack, size, codes, others, float(args.detect)))
-    _print(rounds, float(args.detect), float(args.automatic))
+    _print(rounds, float(args.detect), float(args.automatic), float(args.monitor))
     return 0
 
 
