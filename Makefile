@@ -193,9 +193,9 @@ fuzz: venv ## the same with 20,000 cases and a seed of your own: make fuzz SEED=
 	NEOCUMA_FUZZ_CASES=20000 NEOCUMA_FUZZ_SEED=$(or $(SEED),1) $(PY) -m pytest tests/fuzz -q -m fuzz -s -W ignore::UserWarning
 
 test-integration: prereqs venv test-images ## integration tests (our MariaDB image, the SSH endpoint in-process, OpenSSH)
-	$(PY) -m pytest tests/integration -q -m integration
+	$(PY) -m pytest tests/integration -q -m integration --durations=10
 
 test-e2e: prereqs venv test-images ## end-to-end tests (testcontainers on our images)
-	$(PY) -m pytest tests/e2e -q -m e2e
+	$(PY) -m pytest tests/e2e -q -m e2e --durations=30
 
 test: prereqs lint clean-test test-unit test-fuzz test-integration test-e2e ## every tier: lint, unit, fuzz, integration, end to end

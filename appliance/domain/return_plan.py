@@ -42,6 +42,7 @@ class ReturnLine:
     refused: tuple[OutboxEntry, ...]  # operations the central server refused, with its reason
     central_revision: int | None  # None: the central server unknown (unreachable) or the dossier absent
     central_changed: bool | None  # changed on the central server since the last sync; None: unknown
+    central_moves: int | None  # its revision moves there since the last sync (writes, imports); None: unknown
     untracked: int  # revision moves that no operation explains
     method: str  # REPLAY or WHOLE
     selected: bool
@@ -113,9 +114,11 @@ def plan_return(
         dossier, baseline = local[code], baselines.get(code)
         ours = outage_by.get(code, [])
         far = None if remote is None else remote.get(code)
-        central_changed = None
+        central_changed = central_moves = None
         if far is not None:
             central_changed = changed_on_remote(far.revision, dossier.revision, baseline)
+            if baseline is not None:
+                central_moves = max(0, far.revision - baseline.remote_revision)
         untracked = _untracked(dossier, baseline, len(ours))
         method = WHOLE if code in whole else REPLAY
         line = ReturnLine(
@@ -128,6 +131,7 @@ def plan_return(
             refused=tuple(entry for entry in ours if entry.state == NOT_TAKEN),
             central_revision=None if far is None else far.revision,
             central_changed=central_changed,
+            central_moves=central_moves,
             untracked=untracked,
             method=method,
             selected=code in chosen,

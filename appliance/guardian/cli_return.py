@@ -54,6 +54,7 @@ def line_facts(line: ReturnLine) -> dict[str, Any]:
         "hors_file": line.untracked,
         "revision_centrale": line.central_revision,
         "modifie_sur_central": line.central_changed,
+        "modifications_centrales": line.central_moves,
         "methode": line.method,
         "selectionne": line.selected,
         "bloque": line.blocked,
@@ -72,11 +73,14 @@ def plan_lines(plan: ReturnPlan) -> list[str]:
     said.append(f"Dossiers avec du travail local : {len(plan.lines)}")
     for line in plan.lines:
         central = {True: "modifié aussi sur le central", False: "inchangé sur le central", None: "central inconnu"}
+        seen = central[line.central_changed]
+        if line.central_changed and line.central_moves:
+            seen = f"{line.central_moves} modification(s) sur le central"
         how = "renvoyé entier" if line.method == "entier" else "rejeu des opérations"
         choice = how if line.selected else "laissé de côté (copie locale gardée, opérations en attente)"
         said.append(
             f"  {line.code} {line.name} : {line.entered} bon(s) saisi(s) en local, {line.pending} à renvoyer, "
-            f"{len(line.refused)} refusé(s); {central[line.central_changed]} — {choice}"
+            f"{len(line.refused)} refusé(s); {seen} — {choice}"
         )
         if line.blocked:
             said.append(f"    bloqué : {line.blocked}")

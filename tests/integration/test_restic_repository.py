@@ -18,7 +18,7 @@ import pytest
 from appliance.adapters.backup_reader import verify_backup
 from appliance.adapters.offsite_tree import pack, unpack
 from appliance.adapters.restic import ResticRepository
-from appliance.domain.offsite import DATA, Retention, copy_tags, to_push
+from appliance.domain.offsite import DATA, LOCAL, Retention, copy_tags, local_to_push, to_push
 from appliance.errors import BadRequest, Unavailable
 from tests.support import containers
 from tests.support.backups import Dossier, backup_members, zip_members
@@ -207,3 +207,37 @@ def test_a_push_killed_midway_leaves_a_lock_that_forget_and_check_remove(
     repository.check(1, 1)
     assert list(locks.iterdir()) == []
     assert [c.name for c in repository.copies()] == [name]
+
+
+def test_saves_of_fallback_work_are_pushed_tagged_local_and_outlive_the_data_retention(tmp_path: Path) -> None:
+    """The saves of fallback mode (backups/local/…-secours.zip) through the store the
+    guardian's job uses, on real restic: each pushed once under its own name and kind, never
+    forgotten by the data copies' retention, and restored into a backup that verifies."""
+    from appliance.adapters.offsite_store import ResticOffsite
+
+    store = ResticOffsite(ResticRepository(str(tmp_path / "repo"), "phrase", tmp_path / "cache"), tmp_path / "work")
+    store.ensure()
+    saves = []
+    for minute, code in ((0, "120001"), (15, "120001"), (15, "120003")):
+        name = f"2026-12-06T09-{minute:02d}-00Z-{code}-secours.zip"
+        path = tmp_path / name
+        path.write_bytes(zip_members(backup_members([Dossier(1, code, 4 + minute)], created_at="2026-12-06T09:00:00Z")))
+        saves.append(path)
+    due = local_to_push([p.name for p in saves], store.copies())
+    assert [name for name, _ in due] == [p.name for p in saves]
+    for name, made in due:
+        store.push_backup(lambda n=name: (tmp_path / n).open("rb"), name, LOCAL, made)
+    data = _backup(tmp_path / "2026-12-06T02-00-00Z.zip", None, "2026-12-06T02:00:00Z")
+    store.push_backup(lambda: data.open("rb"), data.name, DATA, DAY_ONE)
+    assert local_to_push([p.name for p in saves], store.copies()) == [], "each save pushed once"
+    store.forget(Retention(daily=1, weekly=0, monthly=0), DATA)
+    copies = store.copies()
+    assert sorted((c.kind, c.name) for c in copies) == sorted([(LOCAL, p.name) for p in saves] + [(DATA, data.name)]), (
+        "the data retention forgets no save of fallback work"
+    )
+    last = next(c for c in copies if c.name == saves[-1].name)
+    assert last.made == dt.datetime(2026, 12, 6, 9, 15, tzinfo=dt.UTC)
+    rebuilt = tmp_path / "rebuilt.zip"
+    with rebuilt.open("wb") as sink:
+        store.restore_backup(last, sink)
+    assert verify_backup(rebuilt).manifest == verify_backup(saves[-1]).manifest

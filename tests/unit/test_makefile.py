@@ -90,3 +90,17 @@ def test_a_version_pinned_in_dotenv_is_the_one_make_runs_and_it_is_never_rebuilt
         env={"PATH": "/usr/bin:/bin"},
     ).stdout.strip()
     assert version == "9.9.8", "compose runs the pinned images"
+
+
+def test_make_return_runs_the_guided_return_and_plan_only_shows_it(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("NEOCUMA_DEPLOYMENT=production\n")
+    assert _dry_run(tmp_path, "return").rstrip().endswith("guardian neocuma-guardian return")
+    planned = subprocess.run(
+        ["make", "-s", "-n", "-f", str(ROOT / "Makefile"), "return", "PLAN=1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
+    ).stdout
+    assert planned.rstrip().endswith("guardian neocuma-guardian return --plan")

@@ -88,6 +88,7 @@ class FallbackSaves:
 
     def _save(self, now: dt.datetime) -> list[str]:
         """The due save, under the lock; its outcome recorded, never raised."""
+        started = self.clock.monotonic()
         document = self.state.document(FALLBACK_SAVES)
         revisions = {str(code): int(rev) for code, rev in dict(document.get("revisions") or {}).items()}
         saved: list[str] = []
@@ -114,5 +115,12 @@ class FallbackSaves:
             log.info("sauvegarde locale du mode secours : %d dossier(s) gardé(s) : %s", len(saved), ", ".join(saved))
         elif not errors:
             log.info("sauvegarde locale du mode secours : aucun dossier modifié depuis la dernière")
-        self.state.record(JOB, ok=not errors, saved=", ".join(saved), count=len(saved), error="; ".join(errors) or None)
+        self.state.record(
+            JOB,
+            ok=not errors,
+            saved=", ".join(saved),
+            count=len(saved),
+            error="; ".join(errors) or None,
+            seconds=round(self.clock.monotonic() - started, 1),
+        )
         return saved

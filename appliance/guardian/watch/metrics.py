@@ -24,7 +24,20 @@ from appliance.errors import ApplianceError
 from appliance.guardian.ports import BackupsStore
 from appliance.guardian.state import COUNTERS, HISTORY, STATUS, GuardianState, parse_stamp
 
-JOBS = ("backup", "system_backup", "sync", "scheduled", "pull", "restore", "offsite", "offsite_check")
+JOBS = (
+    "backup",
+    "system_backup",
+    "sync",
+    "scheduled",
+    "pull",
+    "restore",
+    "offsite",
+    "offsite_check",
+    "fallback_save",
+    "fallback_save_offsite",
+    "replay",
+    "return",
+)
 Family = GaugeMetricFamily | CounterMetricFamily | InfoMetricFamily
 
 

@@ -15,6 +15,7 @@ from appliance.domain.offsite import LOCAL, OffsiteCopy, copy_tags, local_to_pus
 from appliance.domain.states import Baseline
 from appliance.errors import BadRequest
 from appliance.guardian.daemon import Daemon
+from appliance.guardian.watch.metrics import registry, render
 from tests.fakes.guardian import DOSSIERS, FakeWorld
 from tests.fakes.offsite import FakeOffsite
 
@@ -60,6 +61,9 @@ def test_in_fallback_mode_the_changed_dossiers_are_saved_once_the_interval_has_p
     assert "sauvegarde locale du mode secours : 2 dossier(s) gardé(s) : 120001, 120003" in caplog.text
     entry = world.history("fallback_save")
     assert entry["ok"] is True and entry["saved"] == "120001, 120003" and entry["count"] == 2
+    metrics = render(registry(world.state, world.backups)).decode()
+    assert 'neocuma_guardian_last_run_failed{job="fallback_save"} 0.0' in metrics
+    assert 'neocuma_guardian_last_success_timestamp_seconds{job="fallback_save"}' in metrics
 
 
 def test_only_the_dossiers_changed_since_their_last_save_get_a_new_file() -> None:

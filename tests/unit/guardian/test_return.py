@@ -33,10 +33,12 @@ def test_the_plan_lists_the_dossiers_with_local_work_and_what_each_side_did(worl
     world.database.enter_bon("120003")
     world.central.write("120003")
     plan = world.parts.actions.return_plan()
-    assert [(line.code, line.entered, line.pending, line.central_changed, line.selected) for line in plan.lines] == [
-        ("120001", 2, 2, False, True),
-        ("120003", 1, 1, True, True),
-    ]
+    world.central.write("120003")
+    lines = [(line.code, line.entered, line.pending, line.central_changed, line.central_moves) for line in plan.lines]
+    assert lines == [("120001", 2, 2, False, 0), ("120003", 1, 1, True, 1)]
+    assert all(line.selected for line in plan.lines)
+    again = world.parts.actions.return_plan()
+    assert again.lines[1].central_moves == 2
     assert plan.refusal() is None and world.database.control.mode == "fallback"
 
 
