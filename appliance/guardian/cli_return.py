@@ -2,7 +2,8 @@
 (docs/fallback.md, "The return"). ``--plan`` shows what would be sent and changes nothing;
 without it, the password typed again, the chosen dossiers go back (replayed, or ``--entier``
 whole), the local server returns to standby, then a data backup and a sync. Exits 1 when an
-operation was refused or the backup or sync after the switch failed (the work is sent)."""
+operation it sent was refused or the backup or sync after the switch failed (the work is
+sent), and 1 with a message and no document when the return was refused."""
 
 from __future__ import annotations
 

@@ -175,8 +175,9 @@ def test_2_a_second_return_adds_nothing(day: Day) -> None:
     # In fallback mode again with nothing new entered: nothing to replay; the refused
     # operation stays refused; standby, backup and sync as before.
     assert stack.guardian("mode", "fallback").returncode == 0
-    returned = guided_return(stack)
+    returned = guided_return(stack, expect=(0,))  # nothing refused by this return
     answer = returned.document
+    assert answer["copies_locales"] == [], "the refused dossier was copied by the first return"
     print(f"fallback day: second return in {returned.wall:.1f} s (exit {returned.code}): {json.dumps(answer)[:1500]}")
     assert answer["rejeu"]["appliquees"] == 0 and answer["erreur"] is None, answer
     assert len(bon_rows(central, TOUCHED)) == day.after_return, returned.output

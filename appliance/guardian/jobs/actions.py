@@ -293,7 +293,7 @@ class Actions:
                 error,
                 dossiers=len(sent.plan.chosen),
                 applied=sent.replay.applied,
-                refused=len(sent.replay.still_refused),
+                refused=sent.replay.refused,
                 whole=len(sent.restored),
             )
 

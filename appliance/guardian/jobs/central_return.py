@@ -102,7 +102,12 @@ class ReturnJob:
                 restored += self._whole(session, plan, password)
                 self.progress.update(step="retour : rejeu des opérations du serveur local", dossiers=len(restored))
                 replays.append(self.replay_job.run(session, plan.replayed))
-                refused = {e.operation.dossier for e in self.database.outbox((NOT_TAKEN,))}
+                # The dossiers with bons of this outage the central server refused: copied
+                # before the sync replaces them (those of an earlier outage were, then).
+                generation = self.database.live().data_generation
+                refused = {
+                    e.operation.dossier for e in self.database.outbox((NOT_TAKEN,)) if e.generation == generation
+                }
                 sent = sent_revisions(plan, self.database.dossiers(), self.database.outbox((PENDING,)))
                 self.progress.update(step="retour : passage en mode veille")
                 try:
@@ -157,5 +162,5 @@ class ReturnResult:
     error: str | None  # the backup's or the sync's failure after the switch (the work is safe)
     dossiers: int  # the dossiers sent (replayed or whole)
     applied: int
-    refused: int
+    refused: int  # operations this return sent that the central server refused
     whole: int

@@ -71,6 +71,10 @@ def test_a_refused_operation_is_kept_and_its_dossier_copied_but_blocks_nothing(w
     ]
     assert _states(world, "120003") == [NOT_TAKEN] and _states(world, "120001") == [DONE]
     assert [location.endswith("-120003-avant-veille.zip") for location in result.sent.mode.saved] == [True]
+    world.parts.actions.mode("fallback", force=False)  # the next outage, nothing entered yet
+    again = world.parts.actions.go_back(PASSWORD)
+    assert (again.refused, again.sent.mode.saved) == (0, []), "the earlier refusal was copied by the first return"
+    assert len(again.sent.replay.still_refused) == 1, "and stays listed"
 
 
 def test_a_dossier_sent_whole_is_imported_and_its_operations_never_replayed(world: FakeWorld) -> None:
