@@ -105,7 +105,10 @@ def summary(result: ReturnResult) -> str:
     """The return's outcome in one French line (the job's message)."""
     sent = result.sent
     renumbered = [(local, central) for local, central in sent.replay.renumbered if local != central]
-    said = [f"{result.dossiers} dossier(s) renvoyé(s) au serveur central ({result.whole} entier(s))"]
+    said = [
+        f"{result.dossiers} dossier(s) renvoyé(s) au serveur central "
+        f"({result.whole} entier(s), {result.dossiers - result.whole} par rejeu)"
+    ]
     numbers = ", ".join(f"{local} → {central}" for local, central in renumbered[:SHOWN_RENUMBERED])
     more = f", et {len(renumbered) - SHOWN_RENUMBERED} autre(s)" if len(renumbered) > SHOWN_RENUMBERED else ""
     said.append(
