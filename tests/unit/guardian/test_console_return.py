@@ -93,6 +93,7 @@ def test_the_refused_operations_are_listed_with_who_when_the_local_number_and_th
     table = page.split('id="refused-operations"')[1].split("</table>")[0]
     assert "120003" in table and "BT03-00502" in table and "compta2.fd12" in table
     assert "l&#39;exercice 2026 est clôturé" in table and "06/12/2026 09:02:00 UTC" in table
+    assert "date 2026-03-04, quantité 2.00 (adhérent id 7, activité id 2)" in table
     assert "120001" not in table
     assert _cell(page, "return-refused-120003") == "1"
 
