@@ -123,7 +123,14 @@ def phase_login():
 
 def phase_outage():
     console_login()
-    reloaded_until(console + "/statut", lambda: present("outage-banner"), "the console's outage banner")
+    # The banner offers the switch only in standby mode: after an automatic switch it is gone.
+    reloaded_until(
+        console + "/statut",
+        lambda: present("outage-banner") or present("return-banner"),
+        "the console's outage banner",
+    )
+    if not present("outage-banner"):
+        raise RuntimeError("the local server is in fallback mode already (an automatic switch?): no outage banner")
     banner = driver.find_element(By.ID, "outage-banner")
     seen["outage_banner"] = banner.text
     seen["switch_offered"] = present("banner-fallback")

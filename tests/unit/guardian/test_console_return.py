@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from appliance.domain.outbox import NOT_TAKEN, PENDING
+from appliance.errors import Unavailable
 from tests.fakes.guardian import FakeWorld
 from tests.fakes.servers import COLLEAGUE, COLLEAGUE_PASSWORD, PASSWORD
 from tests.unit.guardian.test_console import Console
@@ -200,3 +201,17 @@ def test_in_fallback_mode_every_page_leads_to_the_return_and_says_when_the_centr
     world.parts.actions.mode("standby", force=False)
     page = console.client.get("/statut").get_data(as_text=True)
     assert 'id="return-banner"' not in page and 'id="action-return"' not in page, "not in standby mode"
+
+
+def test_a_failed_sync_after_the_switch_is_said_in_the_summary(console: Console) -> None:
+    world = console.world
+    world.database.enter_bon("120001")
+    console.login()
+    world.database.fail_load = Unavailable("disque plein")
+    world.database.fail_refresh = Unavailable("disque plein")
+    console.post("/retour", dossier="120001", password=PASSWORD)
+    last = console.finish()
+    assert last["ok"] is True and "serveur local en mode veille" in last["message"]
+    assert "mais : " in last["message"] and "disque plein" in last["message"], last["message"]
+    assert "synchronisation faite" not in last["message"]
+    assert world.database.control.mode == "standby" and _states(world, "120001") == ["applied"]
