@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
+from appliance.domain.backup_format import valid_dossier_code
 from appliance.domain.generations import FALLBACK
 from appliance.domain.outbox import NOT_TAKEN, OutboxEntry
 from appliance.domain.return_plan import REPLAY, WHOLE, ReturnPlan
@@ -54,6 +55,8 @@ def start() -> Any:
 
 def _checked_plan(selected: list[str], whole: list[str], password: str) -> ReturnPlan:
     """The plan for this choice; raises Refused when the return cannot run as chosen."""
+    if not all(valid_dossier_code(code) for code in selected):
+        raise Refused("code de dossier invalide dans la sélection")  # never echoed: it is the request's
     if _parts().ports.database.live().mode != FALLBACK:
         raise Refused("le serveur local n'est pas en mode secours : il n'y a pas de retour à faire")
     plan = _parts().actions.return_plan(selected, whole)

@@ -116,6 +116,7 @@ def test_refusals_of_the_plan_are_shown_with_422_and_change_nothing(console: Con
     refused({"dossier": ["120001", "120003"], "methode-120003": "entier"}, "120003 : modifié aussi sur le serveur")
     refused({"dossier": ["120001", "120002"]}, "sans travail local à renvoyer : 120002")
     refused({}, "aucun dossier coché")
+    refused({"dossier": ["120001", "../x\nfaux"]}, "code de dossier invalide")
     response = console.post("/retour", dossier="120001")
     assert response.status_code == 422 and "ressaisissez votre mot de passe" in response.get_data(as_text=True)
     world.central.reachable = False
