@@ -80,6 +80,7 @@ class FakeCentral:
     bons: dict[str, int] = field(default_factory=dict)  # the last bon id of each dossier
     refusals: dict[str, str] = field(default_factory=dict)  # dossier → the reason its operations are refused
     replay_cut_after: int | None = None  # operations applied before the link drops (answers lost)
+    replay_logins: list[str] = field(default_factory=list)  # the session's login of each v1 replay
 
     def session(self, login: str, password: str) -> FakeSession:
         if not self.reachable:
@@ -233,6 +234,7 @@ class FakeSession:
 
     def replay(self, operations: Sequence[Operation], record: Callable[[Outcome], None]) -> list[Outcome]:
         self._guardian_only()
+        self.central.replay_logins.append(self.login)
         outcomes: list[Outcome] = []
         for number, operation in enumerate(operations):
             outcome = replayed_before(operation, self.central.replayed.get(operation.id))

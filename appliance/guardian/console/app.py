@@ -1,5 +1,5 @@
-"""The console's Flask application: login, the four tabs, background jobs, /healthz and
-/metrics. Every page but /healthz and /metrics needs a login; every form carries a CSRF
+"""The console's Flask application: login, the four tabs and the return page, background
+jobs, /healthz and /metrics. Every page but /healthz and /metrics needs a login; every form carries a CSRF
 token; the session cookie is HttpOnly, SameSite=Lax (and Secure behind TLS)."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from appliance import __version__
 from appliance.domain.moments import for_people
 from appliance.domain.outage import automatic_after
 from appliance.errors import ApplianceError
-from appliance.guardian.console import views
+from appliance.guardian.console import return_page, views
 from appliance.guardian.jobs.progress import JobRunner
 from appliance.guardian.watch.metrics import registry, render
-from appliance.guardian.watch.outage import console_banner
+from appliance.guardian.watch.outage import console_banner, fallback_banner
 from appliance.guardian.wiring import Parts
 from appliance.web.base import configure
 from appliance.web.login import LoginRefused, register_login
@@ -65,6 +65,8 @@ def create_console(parts: Parts, runner: JobRunner, health: Health) -> Flask:
             "version": __version__,
             "outage": outage,
             "automatic_switch_at": switch_at,
+            # In fallback mode, the way back: "Retour au serveur central" (docs/fallback.md).
+            "fallback": fallback_banner(parts.state, parts.ports.database) if user else None,
         }
 
     @app.before_request
@@ -111,4 +113,5 @@ def create_console(parts: Parts, runner: JobRunner, health: Health) -> Flask:
         return redirect(url_for("views.status"))
 
     app.register_blueprint(views.blueprint)
+    app.register_blueprint(return_page.blueprint)
     return app

@@ -29,7 +29,7 @@ from appliance.domain.outage import (
 )
 from appliance.errors import ApplianceError
 from appliance.guardian.ports import LocalDatabase, Notifier
-from appliance.guardian.state import OUTAGE, GuardianState, stamp
+from appliance.guardian.state import OUTAGE, STATUS, GuardianState, parse_stamp, stamp
 from appliance.guardian.watch.notify import render_mail
 
 log = logging.getLogger(__name__)
@@ -158,3 +158,31 @@ def console_banner(state: GuardianState, database: LocalDatabase) -> Outage | No
     except ApplianceError:
         return None  # the local database down: the switch would be refused anyway
     return outage if banner_shown(outage, Serving(live.mode, live.data_generation)) else None
+
+
+@dataclass(frozen=True)
+class FallbackBanner:
+    """What the console's banner says while the local server is in fallback mode."""
+
+    since: dt.datetime | None  # when the switch was recorded (None: not in the history)
+    central_answers: bool | None  # the last probe reached the central server; None: no probe yet
+
+
+def fallback_banner(state: GuardianState, database: LocalDatabase) -> FallbackBanner | None:
+    """The banner leading to "Retour au serveur central" while the local server is in
+    fallback mode (read now); None otherwise. The central server answers again when the
+    last probe succeeded: no failing run of probes, and the remote indicator green."""
+    try:
+        if database.live().mode != FALLBACK:
+            return None
+    except ApplianceError:
+        return None
+    switch = state.history().get("mode") or {}
+    since = parse_stamp(switch.get("at")) if switch.get("mode") == FALLBACK else None
+    try:
+        failing = read_outage(state.document(OUTAGE)).failing_since is not None
+    except ApplianceError:
+        failing = False
+    remote = next((i for i in state.document(STATUS).get("indicators") or [] if i.get("name") == REMOTE), None)
+    answers = None if remote is None else bool(remote.get("green")) and not failing
+    return FallbackBanner(since, False if failing else answers)
