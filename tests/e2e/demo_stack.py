@@ -68,6 +68,14 @@ class DemoStack:
         # The caller's NEOCUMA_* (make exports some) would override the .env file.
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("NEOCUMA_", "COMPOSE_"))}
 
+    def setting(self, key: str) -> str:
+        """A value of the stack's .env file."""
+        for line in self.env_file.read_text().splitlines():
+            name, _, value = line.partition("=")
+            if name == key:
+                return value
+        raise KeyError(key)
+
     def compose(self, *args: str, stdin: str | None = None, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
         command = [str(ROOT / "scripts" / "compose.sh"), "--env-file", str(self.env_file), "-p", self.name]
         for name in FILES:

@@ -10,14 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
+import subprocess
+import tempfile
 import time
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from tests.e2e.demo_stack import DEMO_PASSWORD, DemoStack
+from tests.e2e.demo_stack import DEMO_LOGIN, DEMO_PASSWORD, ROOT, DemoStack
 from tests.support import containers, oracle
 from tests.support.http import WebClient
 
@@ -225,3 +229,49 @@ def outbox(connection: Any) -> list[tuple[str, str, str, str | None]]:
         connection, "SELECT dossier_code, local_numero, state, reason FROM neocuma_control.outbox ORDER BY created_at"
     )
     return [(str(r[0]), str(r[1]), str(r[2]), None if r[3] is None else str(r[3])) for r in rows]
+
+
+class Browser:
+    """Headless Chromium in the tests' tool image, on the host's network as a LAN user's
+    browser would be: it reaches the console and the LAN address on their published ports.
+    Runs tests/e2e/browser/fallback_scenario.py one phase at a time; the screenshots are
+    copied into docs/screenshots/ (those the docs show)."""
+
+    def __init__(self, client: Any, stack: DemoStack) -> None:
+        self.stack = stack
+        self.container = client.containers.run(
+            containers.TOOLS_IMAGE, detach=True, network_mode="host", labels=dict(containers.LABELS)
+        )
+        script = ROOT / "tests" / "e2e" / "browser" / "fallback_scenario.py"
+        subprocess.run(["docker", "cp", str(script), f"{self.container.id}:/tmp/fallback_scenario.py"], check=True)
+        self.console = f"http://127.0.0.1:{stack.setting('NEOCUMA_CONSOLE_PORT')}"
+        self.lan = f"http://127.0.0.1:{stack.lan_port}"
+
+    def phase(self, phase: str, *options: str) -> dict[str, Any]:
+        """One phase as the demo's responsable; what the browser saw (fails on its error)."""
+        script = ["python3", "/tmp/fallback_scenario.py", self.console, self.lan, DEMO_LOGIN, DEMO_PASSWORD]
+        done = subprocess.run(
+            ["docker", "exec", self.container.id, *script, phase, "--wait", "120", *options],
+            capture_output=True,
+            text=True,
+            timeout=400,
+        )
+        self.keep_screenshots()
+        assert done.returncode == 0, done.stderr[-3000:]
+        seen = dict(json.loads(done.stdout.strip().splitlines()[-1]))
+        assert "error" not in seen, seen
+        return seen
+
+    def keep_screenshots(self) -> None:
+        """The day's pictures into docs/screenshots/; an error's picture stays in a
+        temporary directory, named in the test's output."""
+        taken = Path(tempfile.mkdtemp(prefix="neocuma-shots-"))
+        subprocess.run(["docker", "cp", f"{self.container.id}:/srv/shots/.", str(taken)], check=False)
+        for picture in taken.glob("*.png"):
+            if picture.name.startswith(("11-", "12-", "13-", "14-")):
+                shutil.copyfile(picture, ROOT / "docs" / "screenshots" / picture.name)
+            else:
+                print(f"browser: {picture}")
+
+    def close(self) -> None:
+        self.container.remove(force=True)

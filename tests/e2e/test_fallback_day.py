@@ -30,6 +30,7 @@ import pytest
 from tests.e2e.demo_stack import DemoStack, running_demo
 from tests.e2e.fallback_day import (
     Bon,
+    Browser,
     FormUser,
     Key,
     bon_rows,
@@ -47,7 +48,9 @@ from tests.e2e.fallback_day import (
 from tests.support import containers, oracle
 
 pytestmark = pytest.mark.e2e
-MONITOR, DETECT, AUTOMATIC = 5, 10, 5  # seconds: the monitor's round, the detection window, the switch's delay
+# Seconds: the monitor's round, the detection window, the automatic switch's delay (long
+# enough for the browser to see the console's banner offering the switch before it comes).
+MONITOR, DETECT, AUTOMATIC = 5, 10, 20
 # FD12's dossiers of an 8-dossier demo: 120002 (Société) is outside resp.fd12's rights and
 # 120004 is exporté; compta.fd12 writes in 120001 and 120003.
 LOCAL_ONLY = ("120005", "120006")
@@ -60,9 +63,11 @@ TOUCHED = [*LOCAL_ONLY, *CENTRAL_ONLY, *BOTH, REFUSED]
 @dataclass
 class Day:
     stack: DemoStack
+    browser: Browser
     before: dict[tuple[str, int], Key] = field(default_factory=dict)  # the central bons before the cut
     entered: list[Bon] = field(default_factory=list)
     refused: Bon | None = None
+    closed: str = ""  # the exercice closed on the central server meanwhile
     after_return: int = 0  # the central bons of the dossiers worked on, after the return
 
 
@@ -80,7 +85,11 @@ def day(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         stack.wait_logged_in()
         synced = stack.guardian("run")
         assert synced.returncode == 0, synced.stdout + synced.stderr
-        yield Day(stack)
+        browser = Browser(docker_client, stack)
+        try:
+            yield Day(stack, browser)
+        finally:
+            browser.close()
 
 
 def test_1_a_day_on_both_sides_returns_every_bon_once_and_lists_the_refused_one(day: Day) -> None:
@@ -88,10 +97,14 @@ def test_1_a_day_on_both_sides_returns_every_bon_once_and_lists_the_refused_one(
     central, local = stack.database("central"), stack.database("local")
     assert (mode(local), stack.points_to()["points_to"]) == ("standby", "central")
     day.before = bon_rows(central, TOUCHED)
+    assert day.browser.phase("login")["logged_in"] is True  # online: the console knows this password
 
     # The link drops: the guardian declares the central server down, then switches by itself.
     cut = time.time()
     stack.cut_central()
+    alert = day.browser.phase("outage")  # the console's banner, before the automatic switch
+    assert alert["switch_offered"] is True and alert["remote_indicator"] == "rouge", alert
+    assert "injoignable depuis" in alert["outage_banner"], alert
     declared = wait_declared(stack, DETECT + 4 * MONITOR + 60)
     served = wait_points_to(stack, "local", AUTOMATIC + 4 * MONITOR + 60)
     print(
@@ -101,6 +114,8 @@ def test_1_a_day_on_both_sides_returns_every_bon_once_and_lists_the_refused_one(
     assert mode(local) == "fallback"
     status, _, page = stack.get("/login")
     assert status == 200 and "serveur local" in page, page[:400]
+    banner = day.browser.phase("fallback")  # a NeoCuma Web page through the LAN address
+    assert "serveur local" in banner["fallback_banner"] and "120001" in banner["dossiers"], banner
 
     # People work on both sides: the LAN on the local server, others on the central one.
     lan_resp = FormUser(stack.lan_web(), "resp.fd12", "local")
@@ -126,14 +141,18 @@ def test_1_a_day_on_both_sides_returns_every_bon_once_and_lists_the_refused_one(
     numbers = Counter((bon.dossier, bon.numero) for bon in day.entered)
     assert numbers[("120001", day.entered[3].numero)] == 2, day.entered
 
-    # The link returns; the guided return.
+    # The link returns; the guided return, from the console's page in the browser.
     stack.reconnect_central()
-    returned = guided_return(stack)
-    answer = returned.document
-    print(f"fallback day: return in {returned.wall:.1f} s (exit {returned.code}): {json.dumps(answer)[:2000]}")
-    assert returned.code == 1, returned.output  # done, with one operation refused
-    assert (answer["mode"], answer["erreur"]) == ("standby", None), answer
-    assert answer["synchronisation"] is not None and answer["sauvegarde"] is not None, answer
+    started = time.monotonic()
+    back = day.browser.phase("return")
+    print(f"fallback day: return through the console in {time.monotonic() - started:.1f} s: {json.dumps(back)[:2000]}")
+    worked = {*LOCAL_ONLY, *BOTH, REFUSED}
+    assert set(back["plan"]) == worked and all(line["selectionne"] for line in back["plan"].values()), back
+    assert back["plan"]["120001"]["central"] != back["plan"]["120005"]["central"], "the central side moved in 120001"
+    summary = back["return"]
+    assert "Retour au serveur central" in summary and "réussi" in summary, summary
+    assert "1 opération(s) refusée(s) par le serveur central, à ressaisir" in summary, summary
+    assert back["after"]["not_fallback"] is True and back["after"]["refused_rows"] == 1, back
 
     # The oracle, by SQL on the central MariaDB: every bon once, nothing else.
     expected = Counter(bon.key() for bon in day.entered)
@@ -141,13 +160,9 @@ def test_1_a_day_on_both_sides_returns_every_bon_once_and_lists_the_refused_one(
     assert added == expected, (added, expected)
     assert day.refused.key() not in added
     day.after_return = len(bon_rows(central, TOUCHED))
-    failed = answer["rejeu"]["en_echec"]
-    assert [(f["dossier"], f["numero_local"], f["utilisateur"]) for f in failed] == [
-        (REFUSED, day.refused.numero, "resp.fd12")
-    ], failed
-    assert f"l'exercice {label} est clôturé" in failed[0]["motif"], failed
-    assert answer["rejeu"]["appliquees"] == 6 and answer["rejeu"]["refusees"] == 1, answer["rejeu"]
-    assert [entry[2] for entry in outbox(local)].count("refused") == 1
+    day.closed = label
+    states = Counter(entry[2] for entry in outbox(local))
+    assert (states["applied"], states["refused"], states["pending"]) == (6, 1, 0), states
 
     # The local server is back in standby, the LAN address leads to the central server, and
     # the local copy of every dossier worked on is the central one, row for row.
@@ -180,6 +195,14 @@ def test_2_a_second_return_adds_nothing(day: Day) -> None:
     assert answer["copies_locales"] == [], "the refused dossier was copied by the first return"
     print(f"fallback day: second return in {returned.wall:.1f} s (exit {returned.code}): {json.dumps(answer)[:1500]}")
     assert answer["rejeu"]["appliquees"] == 0 and answer["erreur"] is None, answer
+    assert (answer["mode"], answer["synchronisation"] is not None) == ("standby", True), answer
+    # The refused operation of the first return stays listed, with the central server's reason.
+    failed = answer["rejeu"]["en_echec"]
+    assert day.refused is not None
+    assert [(f["dossier"], f["numero_local"], f["utilisateur"]) for f in failed] == [
+        (REFUSED, day.refused.numero, "resp.fd12")
+    ], failed
+    assert f"l'exercice {day.closed} est clôturé" in failed[0]["motif"], failed
     assert len(bon_rows(central, TOUCHED)) == day.after_return, returned.output
     assert new_bons(central, day.before, TOUCHED) == Counter(bon.key() for bon in day.entered)
     assert mode(local) == "standby"
