@@ -44,6 +44,7 @@ class ReturnLine:
     central_changed: bool | None  # changed on the central server since the last sync; None: unknown
     central_moves: int | None  # its revision moves there since the last sync (writes, imports); None: unknown
     untracked: int  # revision moves that no operation explains
+    exporte: bool  # held as exporté on the central server: it cannot be replaced there
     method: str  # REPLAY or WHOLE
     selected: bool
     blocked: str | None  # why the dossier cannot go back as chosen (None: it can)
@@ -133,6 +134,7 @@ def plan_return(
             central_changed=central_changed,
             central_moves=central_moves,
             untracked=untracked,
+            exporte=far is not None and far.exporte,
             method=method,
             selected=code in chosen,
             blocked=None,
@@ -151,11 +153,16 @@ def _untracked(dossier: LocalDossier, baseline: Baseline | None, operations: int
 
 
 def _with_blocker(line: ReturnLine, reachable: bool, far: RemoteDossier | None) -> ReturnLine:
+    """``line`` with why it cannot go back as chosen, if it cannot."""
     if not line.selected or not reachable:
         return line
     blocked = None
     if far is None:
         blocked = "absent des dossiers de l'utilisateur sur le serveur central"
+    elif line.method == WHOLE and line.exporte:
+        blocked = (
+            "exporté sur le serveur central : il n'y peut pas être remplacé; choisissez le rejeu de ses opérations"
+        )
     elif line.method == WHOLE and line.central_changed:
         blocked = (
             "modifié aussi sur le serveur central depuis la dernière synchronisation : le renvoyer entier "

@@ -56,6 +56,7 @@ def line_facts(line: ReturnLine) -> dict[str, Any]:
         "revision_centrale": line.central_revision,
         "modifie_sur_central": line.central_changed,
         "modifications_centrales": line.central_moves,
+        "exporte": line.exporte,
         "methode": line.method,
         "selectionne": line.selected,
         "bloque": line.blocked,

@@ -94,3 +94,10 @@ def test_sent_revisions_leave_out_what_moved_or_waits_since_the_plan() -> None:
     after = {**local, "120002": dataclasses.replace(local["120002"], revision=12)}  # written meanwhile
     assert sent_revisions(plan, after, []) == {"120001": 11}
     assert sent_revisions(plan, local, [_entry(3, "120001")]) == {"120002": 11}
+
+
+def test_whole_is_blocked_for_a_dossier_exporte_on_the_central_server() -> None:
+    remote = {**REMOTE, "120001": RemoteDossier("120001", "CUMA", 10, True)}
+    plan = plan_return(_moved("120001", 1), remote, BASELINES, [_entry(1, "120001")], 4, whole=["120001"])
+    assert "120001 : exporté sur le serveur central" in (plan.refusal() or "")
+    assert plan_return(_moved("120001", 1), remote, BASELINES, [_entry(1, "120001")], 4).refusal() is None

@@ -69,6 +69,8 @@ def test_the_page_lists_the_dossiers_with_local_work_preselected_and_what_each_s
     assert 'id="return-password"' in page and 'id="return-start"' in page and "Lancer le retour" in page
     assert 'name="csrf"' in page
     assert _cell(page, "return-blocked-120001") == ""
+    world.central.exporte.add("120001")
+    assert 'id="return-method-120001-entier"' not in _page(console), "an exporté dossier cannot be replaced"
 
 
 def test_a_blocked_dossier_and_a_central_server_still_down_are_said_on_the_page(console: Console) -> None:
