@@ -113,16 +113,7 @@ def result_lines(result: ReturnResult) -> list[str]:
     said += replay_lines(sent.replay)
     said += [f"Copie locale gardée : {location}" for location in sent.mode.saved]
     said.append("Serveur local repassé en mode veille.")
-    if result.backup is not None:
-        said.append(f"Sauvegarde : {result.backup.name}")
-    if result.sync is not None:
-        said.append(f"Synchronisation faite : génération {result.sync.data_generation} en service.")
-    if result.error is not None:
-        said.append(
-            f"Le travail local est sur le serveur central, mais : {result.error}. "
-            "La prochaine exécution planifiée remettra le serveur local à jour."
-        )
-    return said
+    return said + [phrase[:1].upper() + phrase[1:] + "." for phrase in result.after_switch()]
 
 
 def cmd_return(parts: Parts, args: argparse.Namespace) -> int:

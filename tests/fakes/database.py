@@ -34,6 +34,22 @@ class Generation:
     schema_version: int = 1
 
 
+def bon_operation(
+    number: int, dossier: str = "120001", user: str = "compta1.fd12", first_local: int = 40, family: str = "8000"
+) -> Operation:
+    """The ``number``-th bon entered in fallback mode, as the outbox records it."""
+    return Operation(
+        id=f"00000000-0000-4000-{family}-{number:012d}",
+        dossier=dossier,
+        kind="bon",
+        payload=bon_payload(7, 2, dt.date(2026, 3, 4), f"{number}.00"),
+        local_id=first_local + number,
+        local_numero=f"BT03-{first_local + number:05d}",
+        user=user,
+        created_at=dt.datetime(2026, 12, 6, 9, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=number),
+    )
+
+
 class FakeDatabase:
     def __init__(self) -> None:
         self.control = Live(None, None, "standby")
@@ -211,16 +227,7 @@ class FakeDatabase:
         live = self.schemas[self.control.data_generation or 0]
         self.bons_entered += 1
         number = self.bons_entered
-        operation = Operation(
-            id=f"00000000-0000-4000-9000-{number:012d}",
-            dossier=code,
-            kind="bon",
-            payload=bon_payload(7, 2, dt.date(2026, 3, 4), f"{number}.00"),
-            local_id=500 + number,
-            local_numero=f"BT03-{500 + number:05d}",
-            user=user,
-            created_at=dt.datetime(2026, 12, 6, 9, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=number),
-        )
+        operation = bon_operation(number, code, user, first_local=500, family="9000")
         entry = OutboxEntry(operation, PENDING, generation=self.control.data_generation)
         assert live.dossiers[code].revision  # the dossier is served
         self.outbox_entries.append(entry)

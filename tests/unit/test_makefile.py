@@ -22,9 +22,9 @@ def test_make_help_lists_every_target() -> None:
     assert listed == _targets(), f"missing from make help: {sorted(_targets() - listed)}"
 
 
-def _dry_run(directory: Path, target: str) -> str:
+def _dry_run(directory: Path, target: str, *variables: str) -> str:
     return subprocess.run(
-        ["make", "-s", "-n", "-f", str(ROOT / "Makefile"), target],
+        ["make", "-s", "-n", "-f", str(ROOT / "Makefile"), target, *variables],
         cwd=directory,
         capture_output=True,
         text=True,
@@ -95,12 +95,5 @@ def test_a_version_pinned_in_dotenv_is_the_one_make_runs_and_it_is_never_rebuilt
 def test_make_return_runs_the_guided_return_and_plan_only_shows_it(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("NEOCUMA_DEPLOYMENT=production\n")
     assert _dry_run(tmp_path, "return").rstrip().endswith("guardian neocuma-guardian return")
-    planned = subprocess.run(
-        ["make", "-s", "-n", "-f", str(ROOT / "Makefile"), "return", "PLAN=1"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PATH": "/usr/bin:/bin"},
-    ).stdout
+    planned = _dry_run(tmp_path, "return", "PLAN=1")
     assert planned.rstrip().endswith("guardian neocuma-guardian return --plan")

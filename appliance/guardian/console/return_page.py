@@ -123,13 +123,4 @@ def summary(result: ReturnResult) -> str:
     if sent.mode.saved:
         said.append(f"{len(sent.mode.saved)} copie(s) locale(s) gardée(s)")
     said.append("serveur local en mode veille")
-    if result.backup is not None:
-        said.append(f"sauvegarde {result.backup.name}")
-    if result.sync is not None:
-        said.append(f"synchronisation faite, génération {result.sync.data_generation} en service")
-    if result.error is not None:
-        said.append(
-            f"mais : {result.error} (le travail local est sur le serveur central; la prochaine exécution "
-            "planifiée remettra le serveur local à jour)"
-        )
-    return " ; ".join(said)
+    return " ; ".join(said + result.after_switch())

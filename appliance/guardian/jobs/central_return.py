@@ -164,3 +164,18 @@ class ReturnResult:
     applied: int
     refused: int  # operations this return sent that the central server refused
     whole: int
+
+    def after_switch(self) -> list[str]:
+        """What followed the switch to standby, in French phrases the CLI and the console
+        both show: the backup, the sync, or why they were not done."""
+        said = []
+        if self.backup is not None:
+            said.append(f"sauvegarde {self.backup.name}")
+        if self.sync is not None:
+            said.append(f"synchronisation faite, génération {self.sync.data_generation} en service")
+        if self.error is not None:
+            said.append(
+                f"mais : {self.error} (le travail local est sur le serveur central ; la prochaine exécution "
+                "planifiée remettra le serveur local à jour)"
+            )
+        return said

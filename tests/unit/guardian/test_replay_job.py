@@ -4,26 +4,16 @@ without anything applied twice, nothing sent when nothing is pending."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from appliance.domain.outbox import DONE, NOT_TAKEN, PENDING, Operation, OutboxEntry, bon_payload
+from appliance.domain.outbox import DONE, NOT_TAKEN, PENDING, Operation, OutboxEntry
 from appliance.errors import Refused, Unavailable
+from tests.fakes.database import bon_operation
 from tests.fakes.guardian import FakeWorld
 
 
 def _operation(number: int, dossier: str = "120001") -> Operation:
-    return Operation(
-        id=f"00000000-0000-4000-8000-{number:012d}",
-        dossier=dossier,
-        kind="bon",
-        payload=bon_payload(7, 2, dt.date(2026, 3, 4), f"{number}.00"),
-        local_id=40 + number,
-        local_numero=f"BT03-{40 + number:05d}",
-        user="compta1.fd12",
-        created_at=dt.datetime(2026, 12, 6, 9, number, tzinfo=dt.UTC),
-    )
+    return bon_operation(number, dossier)
 
 
 def _world(*operations: Operation) -> FakeWorld:
