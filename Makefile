@@ -183,8 +183,8 @@ clean-test: ## remove what a killed test run left (labelled containers, networks
 		docker volume ls -q --filter label=com.docker.compose.project=$$project | xargs -r docker volume rm >/dev/null 2>&1 || true; \
 		echo "removed leftover compose test project $$project"; done
 
-test-unit: venv ## unit tests (pure logic and in-memory fakes, seconds)
-	$(PY) -m pytest tests/unit -q
+test-unit: venv ## unit tests (pure logic and in-memory fakes, seconds; two workers)
+	$(PY) -m pytest tests/unit -q -n 2
 
 test-fuzz: venv ## seeded hostile backups and requests (2,000 cases each, a few seconds)
 	$(PY) -m pytest tests/fuzz -q -m fuzz -s -W ignore::UserWarning
@@ -192,8 +192,8 @@ test-fuzz: venv ## seeded hostile backups and requests (2,000 cases each, a few 
 fuzz: venv ## the same with 20,000 cases and a seed of your own: make fuzz SEED=7
 	NEOCUMA_FUZZ_CASES=20000 NEOCUMA_FUZZ_SEED=$(or $(SEED),1) $(PY) -m pytest tests/fuzz -q -m fuzz -s -W ignore::UserWarning
 
-test-integration: prereqs venv test-images ## integration tests (our MariaDB image, the SSH endpoint in-process, OpenSSH)
-	$(PY) -m pytest tests/integration -q -m integration --durations=10
+test-integration: prereqs venv test-images ## integration tests (our MariaDB image, the SSH endpoint in-process, OpenSSH; two workers, a module each)
+	$(PY) -m pytest tests/integration -q -m integration -n 2 --dist loadfile --durations=10
 
 test-e2e: prereqs venv test-images ## end-to-end tests (testcontainers on our images)
 	$(PY) -m pytest tests/e2e -q -m e2e --durations=30

@@ -21,18 +21,6 @@ SERVER_PASSWORD = "e2e-server"
 USER_PASSWORD = "E2e-Demo-2026"
 
 
-# Modules that share the session's `stack` fixture run on one worker when the tier runs its
-# modules side by side (`make test-e2e`, pytest-xdist's loadgroup): each other module is a
-# group of its own, so a module's fixtures are built once, on one worker.
-SHARED_STACK = frozenset({"test_stack", "test_write_side"})
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        module = item.path.stem
-        item.add_marker(pytest.mark.xdist_group("stack" if module in SHARED_STACK else module))
-
-
 @dataclass
 class Stack:
     remote_mysql: DockerContainer

@@ -18,6 +18,8 @@ return adds nothing."""
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -90,6 +92,59 @@ def day(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             yield Day(stack, browser)
         finally:
             browser.close()
+
+
+SWITCH_SECONDS = 12  # the gateway checks every 2 s, three failures to leave the local server, mode cached 1 s
+
+
+def _wait_gateway(stack: DemoStack, way: str) -> float:
+    started = time.monotonic()
+    containers.wait_for(lambda: stack.points_to()["points_to"] == way, SWITCH_SECONDS, f"the gateway points to {way}")
+    return time.monotonic() - started
+
+
+def test_0_the_gateway_follows_the_local_servers_mode(day: Day) -> None:
+    """Issue 24, point 1, on this stack before the day: in standby mode the LAN address
+    redirects to the central NeoCuma Web, path kept; after `mode fallback` it serves the
+    local NeoCuma Web within seconds, after `mode standby` it redirects again; its /healthz
+    says which way it points; the gateway holds no Docker socket and no privilege."""
+    demo = day.stack
+    gateway = demo.container("gateway")
+    inspected = json.loads(subprocess.run(["docker", "inspect", gateway], capture_output=True, check=True).stdout)[0]
+    host = inspected["HostConfig"]
+    assert (host["ReadonlyRootfs"], host["CapDrop"], host["SecurityOpt"]) == (True, ["ALL"], ["no-new-privileges:true"])
+    assert inspected["Config"]["User"] == "10001:10001" and "Binds" in host
+    assert not any("docker.sock" in bind for bind in host["Binds"] or [])
+
+    # Standby: a redirect to the central NeoCuma Web, path and query kept.
+    assert demo.points_to() == {"points_to": "central", "url": demo.central_url}
+    status, headers, _ = demo.get("/dossiers?annee=2026")
+    assert (status, headers["location"]) == (302, f"{demo.central_url}dossiers?annee=2026")
+    status, _, body = demo.get("/healthz", port=int(demo.central_url.rsplit(":", 1)[1].rstrip("/")))
+    assert status == 200 and json.loads(body)["role"] == "central", "the redirect leads to the central server"
+
+    switched = demo.guardian("mode", "fallback")
+    assert switched.returncode == 0, switched.stdout + switched.stderr
+    seconds = _wait_gateway(demo, "local")
+    print(f"gateway: local NeoCuma Web served {seconds:.1f} s after `mode fallback`")
+    assert demo.points_to() == {"points_to": "local"}
+    status, _, page = demo.get("/login")
+    assert status == 200 and "neocuma-local (serveur local)" in page, page[:500]
+    status, _, body = demo.get("/gateway/fallback")
+    assert (status, body) == (200, "fallback\n")
+    # NeoCuma Web counts (and logs) the client the gateway forwards, not the gateway itself.
+    assert demo.failed_login("personne") == 401
+    logs = demo.compose("logs", "--no-color", "neocuma").stdout
+    seen = re.findall(r"connexion web refusée pour 'personne' depuis (\S+) :", logs)
+    networks = inspected["NetworkSettings"]["Networks"].values()
+    assert seen and seen[-1] not in {network["IPAddress"] for network in networks}, (seen, logs[-2000:])
+
+    back = demo.guardian("mode", "standby")
+    assert back.returncode == 0, back.stdout + back.stderr
+    seconds = _wait_gateway(demo, "central")
+    print(f"gateway: redirect to the central NeoCuma Web {seconds:.1f} s after `mode standby`")
+    status, headers, _ = demo.get("/login")
+    assert (status, headers["location"]) == (302, f"{demo.central_url}login")
 
 
 def test_1_a_day_on_both_sides_returns_every_bon_once_and_lists_the_refused_one(day: Day) -> None:
