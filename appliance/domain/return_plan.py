@@ -93,10 +93,12 @@ def plan_return(
     generation: int | None,
     selected: Collection[str] | None = None,
     whole: Collection[str] = (),
+    strict: bool = True,
 ) -> ReturnPlan:
     """The return's plan: every dossier with local work, selected unless ``selected`` names
     the ones to send (``whole`` are sent whole, and selected); ``remote`` None when the central
-    server cannot be read. Raises Refused for a chosen code that has no local work."""
+    server cannot be read. Raises Refused for a chosen code that has no local work, unless
+    not ``strict`` (a later round of a return: what an earlier round sent is done)."""
     pending_by: dict[str, list[OutboxEntry]] = {}
     outage_by: dict[str, list[OutboxEntry]] = {}
     for entry in outbox:
@@ -108,7 +110,9 @@ def plan_return(
     with_work = sorted((set(local_work(local, baselines)) | set(pending_by)) & set(local))
     chosen = set(with_work if selected is None else selected) | set(whole)
     unknown = sorted(chosen - set(with_work))
-    if unknown:
+    if not strict:
+        chosen -= set(unknown)
+    elif unknown:
         raise Refused(f"dossier(s) sans travail local à renvoyer : {', '.join(unknown)}")
     lines = []
     for code in with_work:

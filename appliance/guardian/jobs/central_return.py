@@ -64,7 +64,11 @@ class ReturnJob:
         return self._plan(remote, selected, whole)
 
     def _plan(
-        self, remote: dict[str, RemoteDossier] | None, selected: Collection[str] | None, whole: Collection[str]
+        self,
+        remote: dict[str, RemoteDossier] | None,
+        selected: Collection[str] | None,
+        whole: Collection[str],
+        strict: bool = True,
     ) -> ReturnPlan:
         live = self.database.live()
         return plan_return(
@@ -75,6 +79,7 @@ class ReturnJob:
             live.data_generation,
             selected,
             whole,
+            strict,
         )
 
     def send(
@@ -95,7 +100,8 @@ class ReturnJob:
         replays: list[ReplayResult] = []
         with self.central.session(login, password) as session:
             for attempt in range(1, ATTEMPTS + 1):
-                plan = self._plan(session.dossiers(), selected, whole if attempt == 1 else ())
+                first = attempt == 1  # later rounds send what was entered meanwhile
+                plan = self._plan(session.dossiers(), selected, whole if first else (), strict=first)
                 refusal = plan.refusal()
                 if refusal is not None:
                     raise Refused(refusal)

@@ -124,6 +124,22 @@ def test_a_bon_entered_while_the_return_runs_is_replayed_in_a_second_round(world
     assert world.database.control.mode == "standby"
 
 
+def test_a_chosen_set_with_a_whole_dossier_and_a_late_bon_goes_back_in_two_rounds(world: FakeWorld) -> None:
+    world.database.enter_bon("120001")
+    world.database.enter_bon("120002")
+    late: list[str] = []
+
+    def lan_user(database: object) -> None:
+        if not late:
+            late.append(world.database.enter_bon("120002").operation.id)
+
+    world.database.before_guard = lan_user
+    result = world.parts.actions.go_back(PASSWORD, selected=["120001", "120002"], whole=["120001"])
+    world.database.before_guard = None
+    assert result.sent.attempts == 2 and [r.dossier for r in result.sent.restored] == ["120001"]
+    assert late[0] in world.central.replayed and world.database.control.mode == "standby"
+
+
 def test_a_dossier_left_out_keeps_its_operations_pending_and_a_local_copy(world: FakeWorld) -> None:
     world.database.enter_bon("120001")
     world.database.enter_bon("120002")
