@@ -184,7 +184,7 @@ clean-test: ## remove what a killed test run left (labelled containers, networks
 		echo "removed leftover compose test project $$project"; done
 
 test-unit: venv ## unit tests (pure logic and in-memory fakes, seconds; two workers)
-	$(PY) -m pytest tests/unit -q -n 2
+	$(PY) -m pytest tests/unit -q -n 2 -W error::ResourceWarning
 
 test-fuzz: venv ## seeded hostile backups and requests (2,000 cases each, a few seconds)
 	$(PY) -m pytest tests/fuzz -q -m fuzz -s -W ignore::UserWarning

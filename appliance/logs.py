@@ -76,6 +76,7 @@ def setup(
     root.setLevel(logging.DEBUG)
     for handler in list(root.handlers):
         root.removeHandler(handler)
+        handler.close()  # a file handler's file (a stream handler leaves its stream open)
     human = logging.StreamHandler(stream or sys.stderr)
     human.setLevel(level)
     formatter = logging.Formatter(HUMAN_FORMAT, "%Y-%m-%dT%H:%M:%SZ")
