@@ -148,13 +148,16 @@ def _parser(plugin: bool = False) -> argparse.ArgumentParser:
     )
     _json(mode)
     settings = sub.add_parser(
-        "settings", help="Paramétrages : sauvegardes automatiques, leurs heures, synchronisation après elles"
+        "settings",
+        help="Paramétrages : sauvegardes automatiques, leurs heures, synchronisation après elles, copies hors site",
     )
     _json(settings)
     settings_sub = settings.add_subparsers(dest="action", metavar="ACTION", parser_class=kind)
     _json(settings_sub.add_parser("show", help="les paramétrages et leur source"))
     setter = settings_sub.add_parser(
-        "set", help="par exemple : set heures=nuit (ou toutes, ou 2,14) automatiques=oui apres_sauvegarde=non"
+        "set",
+        help="par exemple : set heures=nuit (ou toutes, ou 2,14) automatiques=oui apres_sauvegarde=non "
+        "hors_site.quotidiennes=30 (hebdomadaires, mensuelles ; moins de copies : mot de passe ressaisi)",
     )
     setter.add_argument("values", nargs="+", metavar="CLÉ=VALEUR")
     _json(setter)

@@ -11,21 +11,21 @@ import datetime as dt
 import getpass
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from appliance.domain.backup_format import valid_dossier_code
 from appliance.domain.backup_mode import describe_backup_run
 from appliance.domain.dossiers import dossier_rows
 from appliance.domain.numbers import whole
-from appliance.domain.settings import EVERY_HOUR, NIGHTLY
+from appliance.domain.settings import EVERY_HOUR, NIGHTLY, RETENTION_KEYS, retention_document
 from appliance.domain.standby import describe_sync_run
-from appliance.errors import ApplianceError, BadRequest
+from appliance.errors import ApplianceError, BadRequest, Refused
 from appliance.guardian.jobs.listing import list_backups
 from appliance.guardian.jobs.remote import stored_session
 from appliance.guardian.watch.check import check, parse_thresholds
 from appliance.guardian.watch.status import lines as status_lines
-from appliance.guardian.wiring import Parts
+from appliance.guardian.wiring import Parts, configured_retention
 
 COMMAND_LINE = "ligne de commande (neocuma-guardian settings set)"  # who changes the Paramétrages there
 
@@ -268,6 +268,33 @@ def _switch(key: str, value: str) -> bool:
     raise UsageError(f"{key}={value!r} : valeur attendue oui ou non")
 
 
+OFFSITE_PREFIX = "hors_site."
+
+
+def _count(key: str, value: str) -> int:
+    """A number of offsite copies to keep, as typed; the floor is checked when it is saved."""
+    count = whole(value.strip(), 10_000)
+    if count is None:
+        raise UsageError(f"{key}={value!r} : un nombre de copies de 0 à 10000")
+    return count
+
+
+def _password_typed_again(parts: Parts) -> Callable[[], None]:
+    """Asked only when the change keeps fewer offsite copies: the stored login's password,
+    typed again and checked as the console checks its users' (the remote server, else the
+    verifier of the last login)."""
+
+    def confirm() -> None:
+        login = parts.state.credentials().login
+        password = _read_secret("Ressaisissez le mot de passe pour réduire la rétention hors site : ")
+        try:
+            parts.identification.console_login(login, password)
+        except ApplianceError as error:
+            raise Refused(f"rétention hors site non réduite : mot de passe non confirmé ({error})") from error
+
+    return confirm
+
+
 def _hours(value: str) -> str | list[int]:
     """``nuit``, ``toutes`` or a comma-separated list of UTC hours (0-23); the slot is
     checked later."""
@@ -293,9 +320,16 @@ def cmd_settings(parts: Parts, args: argparse.Namespace) -> int:
                 document["sauvegardes"]["heures"] = _hours(value)
             elif key == "apres_sauvegarde":
                 document["synchronisations"]["apres_sauvegarde"] = _switch(key, value)
+            elif key.startswith(OFFSITE_PREFIX) and key.removeprefix(OFFSITE_PREFIX) in RETENTION_KEYS:
+                # The first count typed starts from the configuration's (as the console's form does).
+                kept = document.setdefault("hors_site", retention_document(configured_retention(parts.config)))
+                kept[key.removeprefix(OFFSITE_PREFIX)] = _count(key, value)
             else:
-                raise UsageError(f"réglage inconnu {key!r} (automatiques, heures, apres_sauvegarde)")
-        parts.settings.save(document, by=COMMAND_LINE)
+                known = ", ".join(
+                    ["automatiques", "heures", "apres_sauvegarde", *(OFFSITE_PREFIX + k for k in RETENTION_KEYS)]
+                )
+                raise UsageError(f"réglage inconnu {key!r} ({known})")
+        parts.settings.save(document, by=COMMAND_LINE, confirm=_password_typed_again(parts))
     settings, source = parts.settings.load()
     document = {**settings.as_document(), "source": source}
     lines = [f"sauvegardes automatiques : {'oui' if settings.backups_enabled else 'non'}"]
@@ -308,6 +342,11 @@ def cmd_settings(parts: Parts, args: argparse.Namespace) -> int:
     except ApplianceError as error:
         lines.append(f"heures (UTC)             : {settings.describe_hours()} ({error})")
     lines.append(f"synchroniser après       : {'oui' if settings.sync_after else 'non'}")
+    offsite = parts.settings.retention_of(settings)
+    lines.append(
+        f"copies hors site gardées : {offsite.daily} quotidiennes, {offsite.weekly} hebdomadaires, "
+        f"{offsite.monthly} mensuelles ({'paramétrages' if settings.offsite else 'configuration'})"
+    )
     lines.append(f"source                   : {source}")
     _report(args, document, lines)
     return 0

@@ -161,6 +161,30 @@ def test_settings_show_and_set_with_refusals_by_name(world: FakeWorld, capsys: p
     assert "réglage inconnu 'couleur'" in capsys.readouterr().err
 
 
+def test_settings_set_keeps_offsite_counts_and_fewer_copies_need_the_password_again(
+    world: FakeWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.log_in()
+    assert run(world, "settings") == 0
+    assert "copies hors site gardées : 30 quotidiennes, 12 hebdomadaires, 12 mensuelles (configuration)" in (
+        capsys.readouterr().out
+    )
+    assert run(world, "settings", "set", "hors_site.quotidiennes=40") == 0, "more copies: no password"
+    assert "40 quotidiennes, 12 hebdomadaires, 12 mensuelles (paramétrages)" in capsys.readouterr().out
+    assert run(world, "settings", "set", "hors_site.mensuelles=6", stdin="faux\n") == 1
+    assert "rétention hors site non réduite : mot de passe non confirmé" in capsys.readouterr().err
+    assert world.state.history()["settings"]["apres"]["hors_site"]["mensuelles"] == 12, "nothing written"
+    assert run(world, "settings", "set", "hors_site.mensuelles=6", stdin=f"{PASSWORD}\n") == 0
+    assert "40 quotidiennes, 12 hebdomadaires, 6 mensuelles" in capsys.readouterr().out
+    record = world.state.history()["settings"]
+    assert (record["avant"]["hors_site"]["mensuelles"], record["apres"]["hors_site"]["mensuelles"]) == (12, 6)
+    assert run(world, "settings", "set", "hors_site.mensuelles=2", stdin=f"{PASSWORD}\n") != 0
+    assert "plancher" in capsys.readouterr().err, "never below the retention floor"
+    assert run(world, "settings", "set", "hors_site.annuelles=1") == 2
+    assert run(world, "settings", "set", "hors_site.quotidiennes=beaucoup") == 2
+    assert "un nombre de copies de 0 à 10000" in capsys.readouterr().err
+
+
 def test_check_prints_one_line_and_exits_as_nagios_wants(world: FakeWorld, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(world, "check") == 3
     assert capsys.readouterr().out.startswith("NEOCUMA GUARDIAN UNKNOWN")
