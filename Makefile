@@ -195,7 +195,7 @@ fuzz: venv ## the same with 20,000 cases and a seed of your own: make fuzz SEED=
 test-integration: prereqs venv test-images ## integration tests (our MariaDB image, the SSH endpoint in-process, OpenSSH; two workers, a module each)
 	$(PY) -m pytest tests/integration -q -m integration -n 2 --dist loadfile --durations=10
 
-test-e2e: prereqs venv test-images ## end-to-end tests (testcontainers on our images)
-	$(PY) -m pytest tests/e2e -q -m e2e --durations=30
+test-e2e: prereqs venv test-images ## end-to-end tests (testcontainers on our images; two workers, a module each)
+	$(PY) -m pytest tests/e2e -q -m e2e -n 2 --dist loadfile --durations=30
 
 test: prereqs lint clean-test test-unit test-fuzz test-integration test-e2e ## every tier: lint, unit, fuzz, integration, end to end
