@@ -18,7 +18,7 @@ from appliance.errors import ApplianceError
 from appliance.guardian.console import return_page, views
 from appliance.guardian.jobs.progress import JobRunner
 from appliance.guardian.watch.metrics import registry, render
-from appliance.guardian.watch.outage import console_banner, fallback_banner
+from appliance.guardian.watch.outage import banners
 from appliance.guardian.wiring import Parts
 from appliance.web.base import configure
 from appliance.web.login import LoginRefused, register_login
@@ -55,7 +55,7 @@ def create_console(parts: Parts, runner: JobRunner, health: Health) -> Flask:
         user = session.get("login")
         # The banner offering the switch to fallback mode, on every page, while the central
         # server is declared down (docs/guardian.md, "Detection and the switch to fallback mode").
-        outage = console_banner(parts.state, parts.ports.database) if user else None
+        outage, fallback = banners(parts.state, parts.ports.database) if user else (None, None)
         switch_at = None
         if outage is not None and outage.declared_at is not None and automatic is not None:
             switch_at = outage.declared_at + automatic
@@ -66,7 +66,7 @@ def create_console(parts: Parts, runner: JobRunner, health: Health) -> Flask:
             "outage": outage,
             "automatic_switch_at": switch_at,
             # In fallback mode, the way back: "Retour au serveur central" (docs/fallback.md).
-            "fallback": fallback_banner(parts.state, parts.ports.database) if user else None,
+            "fallback": fallback,
         }
 
     @app.before_request

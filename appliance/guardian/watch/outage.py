@@ -144,22 +144,6 @@ def stamp_or_none(moment: dt.datetime | None) -> str | None:
     return None if moment is None else stamp(moment)
 
 
-def console_banner(state: GuardianState, database: LocalDatabase) -> Outage | None:
-    """The declared outage when the console shows its banner offering the switch (the local
-    server in standby mode with a generation to serve, read now); None otherwise."""
-    try:
-        outage = read_outage(state.document(OUTAGE))
-    except ApplianceError:
-        return None
-    if not outage.declared:
-        return None
-    try:
-        live = database.live()
-    except ApplianceError:
-        return None  # the local database down: the switch would be refused anyway
-    return outage if banner_shown(outage, Serving(live.mode, live.data_generation)) else None
-
-
 @dataclass(frozen=True)
 class FallbackBanner:
     """What the console's banner says while the local server is in fallback mode."""
@@ -168,21 +152,30 @@ class FallbackBanner:
     central_answers: bool | None  # the last probe reached the central server; None: no probe yet
 
 
-def fallback_banner(state: GuardianState, database: LocalDatabase) -> FallbackBanner | None:
-    """The banner leading to "Retour au serveur central" while the local server is in
-    fallback mode (read now); None otherwise. The central server answers again when the
-    last probe succeeded: no failing run of probes, and the remote indicator green."""
+def banners(state: GuardianState, database: LocalDatabase) -> tuple[Outage | None, FallbackBanner | None]:
+    """The console's two banners, from one read of the local server's mode and of the
+    outage: the declared outage while the switch to fallback mode is offered (standby mode,
+    a generation to serve), and, in fallback mode, the way back to the central server.
+    Neither while the local database does not answer (the switch would be refused anyway)."""
     try:
-        if database.live().mode != FALLBACK:
-            return None
+        live = database.live()
     except ApplianceError:
-        return None
+        return None, None
+    try:
+        outage = read_outage(state.document(OUTAGE))
+    except ApplianceError:
+        outage = Outage()
+    offered = outage if banner_shown(outage, Serving(live.mode, live.data_generation)) else None
+    return offered, _fallback_banner(state, live.mode, outage) if live.mode == FALLBACK else None
+
+
+def _fallback_banner(state: GuardianState, mode: str, outage: Outage) -> FallbackBanner:
+    """Since when the local server is in fallback mode, and whether the central server
+    answers again: the last probe succeeded (no failing run of probes, the remote indicator
+    green)."""
     switch = state.history().get("mode") or {}
-    since = parse_stamp(switch.get("at")) if switch.get("mode") == FALLBACK else None
-    try:
-        failing = read_outage(state.document(OUTAGE)).failing_since is not None
-    except ApplianceError:
-        failing = False
+    since = parse_stamp(switch.get("at")) if switch.get("mode") == mode else None
+    failing = outage.failing_since is not None
     remote = next((i for i in state.document(STATUS).get("indicators") or [] if i.get("name") == REMOTE), None)
     answers = None if remote is None else bool(remote.get("green")) and not failing
     return FallbackBanner(since, False if failing else answers)
