@@ -20,7 +20,7 @@ from appliance.domain.dossiers import dossier_rows
 from appliance.domain.numbers import whole
 from appliance.domain.settings import EVERY_HOUR, NIGHTLY, RETENTION_KEYS, retention_document
 from appliance.domain.standby import describe_sync_run
-from appliance.errors import ApplianceError, BadRequest, Refused
+from appliance.errors import ApplianceError, BadRequest
 from appliance.guardian.jobs.listing import list_backups
 from appliance.guardian.jobs.remote import stored_session
 from appliance.guardian.watch.check import check, parse_thresholds
@@ -285,12 +285,8 @@ def _password_typed_again(parts: Parts) -> Callable[[], None]:
     verifier of the last login)."""
 
     def confirm() -> None:
-        login = parts.state.credentials().login
         password = _read_secret("Ressaisissez le mot de passe pour réduire la rétention hors site : ")
-        try:
-            parts.identification.console_login(login, password)
-        except ApplianceError as error:
-            raise Refused(f"rétention hors site non réduite : mot de passe non confirmé ({error})") from error
+        parts.identification.confirm_shorter_retention(parts.state.credentials().login, password)
 
     return confirm
 

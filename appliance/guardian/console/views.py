@@ -297,11 +297,7 @@ def _password_typed_again(parts: Parts) -> Callable[[], None]:
             raise Refused(
                 "ressaisissez votre mot de passe pour réduire la rétention hors site (moins de copies gardées)"
             )
-        try:
-            parts.identification.console_login(user, password)
-        except ApplianceError as error:
-            log.warning("réduction de la rétention hors site refusée à %s : mot de passe non confirmé", user)
-            raise Refused(f"rétention hors site non réduite : mot de passe non confirmé ({error})") from error
+        parts.identification.confirm_shorter_retention(user, password)
 
     return confirm
 

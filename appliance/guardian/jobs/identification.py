@@ -163,3 +163,13 @@ class Identification:
         self.state.save_document(VERIFIERS, verifiers)
         log.info("connexion à la console de %s (%s)", login, whoami.profile)
         return whoami.login
+
+    def confirm_shorter_retention(self, login: str, password: str) -> None:
+        """The password typed again before the offsite retention keeps fewer copies (the
+        console's user's, or the stored login's on the command line), checked as a console
+        login is; raises Refused, saying the retention was not shortened."""
+        try:
+            self.console_login(login, password)
+        except ApplianceError as error:
+            log.warning("réduction de la rétention hors site refusée à %s : mot de passe non confirmé", login)
+            raise Refused(f"rétention hors site non réduite : mot de passe non confirmé ({error})") from error
