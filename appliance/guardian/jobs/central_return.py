@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from appliance.domain.dossiers import RemoteDossier
 from appliance.domain.generations import FALLBACK, STANDBY
@@ -36,8 +36,7 @@ class ReturnSent:
     restored: list[RestoreResult]
     replay: ReplayResult
     mode: ModeResult
-    attempts: int = 1
-    replays: list[ReplayResult] = field(default_factory=list)
+    attempts: int = 1  # rounds: bons entered on the LAN meanwhile are replayed in another
 
 
 @dataclass(frozen=True)
@@ -123,7 +122,7 @@ class ReturnJob:
                         raise
                     log.info("retour : nouvelle saisie sur le réseau local pendant le retour, nouveau tour : %s", error)
                     continue
-                return ReturnSent(plan, restored, _merged(replays), mode, attempt, replays)
+                return ReturnSent(plan, restored, _merged(replays), mode, attempt)
         raise AssertionError("unreachable")
 
     def _whole(self, session: CentralSession, plan: ReturnPlan, password: str) -> list[RestoreResult]:
